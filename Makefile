@@ -1,0 +1,50 @@
+# One target per thing a developer does. Everything installs itself on a fresh machine.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+EXTRAS  ?= local,providers,aws,gpu,infra,dev
+PYTEST_ARGS ?=
+
+.PHONY: help install sysdeps demo test lint fmt schema bench bench-local clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# the CPU build of PyTorch first: any other version pulls gigabytes of CUDA wheels
+	$(BIN)/pip install -q "torch==2.13.0"
+	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
+	touch $@
+
+install: $(STAMP) ## create .venv and install storyreel with every extra
+
+sysdeps: ## Debian packages the tests use (ffmpeg, espeak-ng, sox, chromium); apt-get as root
+	@scripts/install-sysdeps.sh
+
+demo: $(STAMP) ## run the example brief through the full local pipeline (no keys, no network)
+	$(BIN)/storyreel run examples/brief.wav --out runs
+
+test: sysdeps $(STAMP) ## run the whole test suite
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+schema: $(STAMP) ## regenerate shared/schema/storyboard.schema.json from the models
+	$(BIN)/python -m shared.schema
+
+bench-local: $(STAMP) sysdeps ## 60 s spoken brief through the local pipeline; table -> bench/results/
+	$(BIN)/python bench/local_pipeline.py
+
+bench: bench-local ## every CPU benchmark
+
+clean:
+	rm -rf runs cdk.out .pytest_cache

@@ -1,0 +1,1 @@
+"""storyreel services: one folder per stage."""

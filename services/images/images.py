@@ -1,0 +1,139 @@
+"""Image stage: which keyframes to render now, in what order, with which seeds; results per frame."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from services.images.providers.base import ImageProvider, ImageRequest, ImageResult
+from shared.contracts import CreativeContext, Frame, FrameStatus, Scene, ScenePlan, frame_id
+from shared.settings import ImageGenerationConfig
+
+
+def get_image_provider(config: ImageGenerationConfig) -> ImageProvider:
+    name = config.provider
+    if name == "sketch":
+        from services.images.providers.sketch import SketchRenderer
+
+        return SketchRenderer()
+    if name == "replicate":
+        from services.images.providers.replicate import ReplicateProvider
+
+        return ReplicateProvider(config)
+    if name == "stability":
+        from services.images.providers.stability import StabilityProvider
+
+        return StabilityProvider(config)
+    if name == "openai":
+        from services.images.providers.openai import OpenAIImagesProvider
+
+        return OpenAIImagesProvider(config)
+    if name == "diffusers":
+        from services.images.providers.diffusers import DiffusersProvider
+
+        return DiffusersProvider(config)
+    raise ValueError(f"image provider {name!r} renders in its own job (AWS Batch), not in-process")
+
+
+def frame_order(plan: ScenePlan) -> list[str]:
+    """Keyframes in storyboard order: s1-start, s1-end, s2-start, ..."""
+    return [frame_id(s.index, role) for s in plan.scenes for role in ("start", "end")]
+
+
+def frame_seed(run_id: str, fid: str, base_seed: int | None) -> int:
+    """A stable seed per frame: the same run and frame always get the same seed (re-render exactly)."""
+    digest = hashlib.sha256(f"{base_seed if base_seed is not None else run_id}:{fid}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def get_frame(plan: ScenePlan, fid: str) -> tuple[Scene, Frame]:
+    index, role = fid[1:].split("-")
+    scene = plan.scenes[int(index) - 1]
+    return scene, scene.start_frame if role == "start" else scene.end_frame
+
+
+def _request(
+    run_id: str,
+    scene: Scene,
+    frame: Frame,
+    context: CreativeContext | None,
+    config: ImageGenerationConfig,
+    init_image: bytes | None = None,
+) -> ImageRequest:
+    fid = frame_id(scene.index, frame.role)
+    # A matched end frame shares its start frame's seed, so even without img2img the pair shares noise.
+    seed = frame_seed(run_id, frame_id(scene.index, "start"), config.seed)
+    return ImageRequest(
+        frame_id=fid,
+        prompt=frame.prompt,
+        negative_prompt=frame.negative_prompt,
+        width=config.width,
+        height=config.height,
+        seed=seed,
+        init_image=init_image,
+        strength=config.end_frame_strength,
+        meta={
+            "scene_index": scene.index,
+            "scene_title": scene.title,
+            "role": frame.role,
+            "transition": scene.transition,
+            "duration": scene.duration,
+            "camera": scene.camera,
+            "palette": list(context.color_palette) if context else [],
+            "title": context.title if context else "",
+        },
+    )
+
+
+def render_frames(
+    run_id: str,
+    plan: ScenePlan,
+    frame_ids: list[str],
+    provider: ImageProvider,
+    config: ImageGenerationConfig,
+    context: CreativeContext | None,
+    load_png: Callable[[str], bytes | None],
+    on_result: Callable[[ImageResult], None],
+) -> list[ImageResult]:
+    """Render the given frames. Start frames go first in one provider call; end frames follow, each derived
+    from its scene's start image when the provider can (matched keyframes). `load_png` fetches an already
+    rendered start frame for an end frame whose start was rendered in an earlier call."""
+    wanted = set(frame_ids)
+    starts = [fid for fid in frame_order(plan) if fid in wanted and fid.endswith("-start")]
+    ends = [fid for fid in frame_order(plan) if fid in wanted and fid.endswith("-end")]
+    results: list[ImageResult] = []
+    start_png: dict[str, bytes] = {}
+    if starts:
+        reqs = [_request(run_id, *get_frame(plan, fid), context, config) for fid in starts]
+        for res in provider.render(reqs):
+            if res.ok:
+                start_png[res.frame_id] = res.png  # type: ignore[assignment]
+            on_result(res)
+            results.append(res)
+    if ends:
+        reqs = []
+        for fid in ends:
+            scene, frame = get_frame(plan, fid)
+            init = None
+            if config.matched_end_frames and provider.supports_init_image:
+                sid = frame_id(scene.index, "start")
+                init = start_png.get(sid) or load_png(sid)
+            reqs.append(_request(run_id, scene, frame, context, config, init_image=init))
+        for res in provider.render(reqs):
+            on_result(res)
+            results.append(res)
+    return results
+
+
+def apply_result(frame: Frame, res: ImageResult, image_key: str | None, provider: ImageProvider) -> Frame:
+    update = frame.model_copy(deep=True)
+    update.seed = res.seed
+    update.provider = provider.name
+    update.model = res.model or provider.model
+    update.placeholder = provider.placeholder
+    update.render_seconds = round(res.seconds, 3)
+    if res.ok:
+        update.status, update.image_key, update.error = FrameStatus.rendered, image_key, None
+    else:
+        update.status, update.error = FrameStatus.failed, res.error or "no image returned"
+    return update

@@ -1,0 +1,72 @@
+"""images step: scenes.json -> frames/s{n}-{role}.png + frames/s{n}-{role}.json (the frame's result).
+
+Each frame's result is its own blob, so frames rendered in parallel (a Step Functions Map, a background render)
+never overwrite each other; finalize folds them into storyboard.json.
+"""
+
+from __future__ import annotations
+
+from services.images.images import apply_result, frame_order, get_frame, get_image_provider, render_frames
+from services.images.providers.base import ImageResult
+from shared.contracts import CreativeContext, Frame, FrameStatus, ScenePlan
+from shared.errors import NotFoundError
+from shared.pipeline import CONTEXT, SCENES, RunContext
+from shared.stores import get_model, put_model
+
+
+def frame_result_key(ctx: RunContext, fid: str) -> str:
+    return ctx.key(f"frames/{fid}.json")
+
+
+def frame_png_key(ctx: RunContext, fid: str) -> str:
+    return ctx.key(f"frames/{fid}.png")
+
+
+def load_frame(ctx: RunContext, plan: ScenePlan, fid: str) -> Frame:
+    """The frame as last recorded: its own result blob if it has one, else the plan's entry."""
+    key = frame_result_key(ctx, fid)
+    if ctx.blobs.exists(key):
+        return get_model(ctx.blobs, key, Frame)
+    return get_frame(plan, fid)[1]
+
+
+def frames_now(ctx: RunContext, plan: ScenePlan) -> list[str]:
+    """The frames this run renders now: the first N by the settings' budget (limit_images / limit_scenes)."""
+    order = frame_order(plan)
+    return order[: ctx.settings.image_budget(len(order))]
+
+
+def outstanding(ctx: RunContext, plan: ScenePlan) -> list[str]:
+    """Frames that are not rendered yet: pending (left by a preview), skipped, or failed."""
+    return [fid for fid in frame_order(plan) if load_frame(ctx, plan, fid).status != FrameStatus.rendered]
+
+
+def render(ctx: RunContext, frame_ids: list[str] | None = None) -> list[ImageResult]:
+    """Render `frame_ids` (default: this run's budget). Returns per-frame results; failures are recorded per
+    frame and do not raise."""
+    plan = get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)
+    try:
+        creative: CreativeContext | None = get_model(ctx.blobs, ctx.key(CONTEXT), CreativeContext)
+    except NotFoundError:
+        creative = None
+    ids = frames_now(ctx, plan) if frame_ids is None else frame_ids
+    if not ids:
+        return []
+    provider = ctx.overrides.get("image_provider") or get_image_provider(ctx.settings.image_generation)
+
+    def load_png(fid: str) -> bytes | None:
+        key = frame_png_key(ctx, fid)
+        return ctx.blobs.get_bytes(key) if ctx.blobs.exists(key) else None
+
+    def on_result(res: ImageResult) -> None:
+        frame = get_frame(plan, res.frame_id)[1]
+        key = frame_png_key(ctx, res.frame_id)
+        if res.ok:
+            ctx.blobs.put_bytes(key, res.png, "image/png")  # type: ignore[arg-type]
+        updated = apply_result(frame, res, f"frames/{res.frame_id}.png" if res.ok else None, provider)
+        put_model(ctx.blobs, frame_result_key(ctx, res.frame_id), updated)
+        ctx.progress("images", f"{res.frame_id} {'ok' if res.ok else 'failed: ' + (res.error or '')}")
+
+    return render_frames(
+        ctx.run_id, plan, ids, provider, ctx.settings.image_generation, creative, load_png, on_result
+    )

@@ -1,0 +1,40 @@
+"""Context extraction and scene writing: the two planning stages share one provider seam."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from shared.contracts import CreativeContext, ScenePlan, Transcript
+from shared.settings import LLMConfig
+
+
+class Planner(Protocol):
+    name: str
+
+    def extract_context(self, transcript: Transcript) -> CreativeContext: ...
+
+    def write_scenes(
+        self, transcript: Transcript, context: CreativeContext, variant: dict[str, str], n_scenes: int
+    ) -> ScenePlan: ...
+
+
+def get_planner(config: LLMConfig) -> Planner:
+    if config.provider == "openai":
+        from services.scenes.providers.openai import OpenAIPlanner
+
+        return OpenAIPlanner(config)
+    from services.scenes.providers.local import LocalPlanner
+
+    return LocalPlanner()
+
+
+def check_plan(plan: ScenePlan, n_scenes: int) -> ScenePlan:
+    """Every provider's plan must have the scene count asked for, numbered 1..n, with both frame prompts."""
+    if len(plan.scenes) != n_scenes:
+        raise ValueError(f"planner wrote {len(plan.scenes)} scenes, {n_scenes} were asked for")
+    for i, scene in enumerate(plan.scenes, start=1):
+        if scene.index != i:
+            raise ValueError(f"scene {i} is numbered {scene.index}")
+        if not scene.start_frame.prompt.strip() or not scene.end_frame.prompt.strip():
+            raise ValueError(f"scene {i} has an empty frame prompt")
+    return plan

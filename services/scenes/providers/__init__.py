@@ -1,0 +1,1 @@
+"""Providers: one module per outside service, plus the embedded default."""

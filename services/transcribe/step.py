@@ -1,0 +1,26 @@
+"""transcribe step: audio blob -> transcript.json (used by the local runner and the Lambda handler)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from services.transcribe.transcribe import get_transcriber, transcribe
+from shared.contracts import Transcript
+from shared.pipeline import TRANSCRIPT, RunContext
+from shared.stores import put_model
+
+
+def run(ctx: RunContext, audio_key: str) -> Transcript:
+    transcriber = ctx.overrides.get("transcriber") or get_transcriber(ctx.settings.transcription)
+    local = getattr(ctx.blobs, "local_path", None)
+    max_minutes = ctx.settings.pipeline.max_audio_minutes
+    if local is not None:
+        transcript = transcribe(local(audio_key), ctx.settings.transcription, max_minutes, transcriber)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / Path(audio_key).name
+            path.write_bytes(ctx.blobs.get_bytes(audio_key))
+            transcript = transcribe(path, ctx.settings.transcription, max_minutes, transcriber)
+    put_model(ctx.blobs, ctx.key(TRANSCRIPT), transcript)
+    return transcript

@@ -1,0 +1,43 @@
+"""Transcription stage: any common audio format -> Transcript with timed segments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from shared.contracts import Transcript
+from shared.settings import TranscriptionConfig
+
+
+class Transcriber(Protocol):
+    name: str
+
+    def transcribe(self, audio_path: Path, language: str | None) -> Transcript: ...
+
+
+def get_transcriber(config: TranscriptionConfig) -> Transcriber:
+    if config.provider == "openai":
+        from services.transcribe.providers.openai import OpenAITranscriber
+
+        return OpenAITranscriber(config)
+    from services.transcribe.providers.sphinx import SphinxTranscriber
+
+    return SphinxTranscriber(config)
+
+
+def transcribe(
+    audio_path: Path, config: TranscriptionConfig, max_minutes: float, transcriber: Transcriber
+) -> Transcript:
+    """Validate the input (exists, is audio, not empty, not too long, has speech) and transcribe it.
+
+    Raises InputError with a one-line reason for every input a user can get wrong.
+    """
+    from services.transcribe.audio import check_audio
+
+    check_audio(audio_path, max_minutes=max_minutes)
+    transcript = transcriber.transcribe(audio_path, config.language)
+    if not transcript.text.strip():
+        from shared.errors import InputError
+
+        raise InputError(f"no speech found in {audio_path.name}")
+    return transcript

@@ -1,0 +1,25 @@
+"""virality step: transcript.json + context.json + decision.json -> virality.json.
+
+Needs the context only (not scenes or images), so the runner and the state machine run it beside them.
+"""
+
+from __future__ import annotations
+
+from services.virality.virality import evaluate, get_evidence_source
+from shared.contracts import CreativeContext, OptimizerDecision, Transcript, ViralityReport
+from shared.pipeline import CONTEXT, DECISION, TRANSCRIPT, VIRALITY, RunContext
+from shared.stores import get_model, put_model
+
+
+def run(ctx: RunContext) -> ViralityReport:
+    transcript = get_model(ctx.blobs, ctx.key(TRANSCRIPT), Transcript)
+    creative = get_model(ctx.blobs, ctx.key(CONTEXT), CreativeContext)
+    variant: dict[str, str] = {}
+    if ctx.blobs.exists(ctx.key(DECISION)):
+        variant = get_model(ctx.blobs, ctx.key(DECISION), OptimizerDecision).variant
+    source = None
+    if ctx.settings.pipeline.virality_evaluation:
+        source = ctx.overrides.get("evidence_source") or get_evidence_source(ctx.settings.virality, ctx.state)
+    report = evaluate(transcript, creative, variant, source, ctx.settings.virality)
+    put_model(ctx.blobs, ctx.key(VIRALITY), report)
+    return report

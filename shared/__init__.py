@@ -1,0 +1,1 @@
+"""storyreel's common package: contracts, settings, stores. Imports nothing else of ours."""

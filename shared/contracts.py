@@ -1,0 +1,272 @@
+"""Pydantic v2 contracts: the only things that cross a stage boundary.
+
+Field names for the creative context and scenes follow the seed (intent, vibe, content_style, target_audience,
+visual_elements, color_palette, sound_preferences; per scene description, start/end frame prompts, transition,
+duration) so its files and prompts carry over.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Contract(BaseModel):
+    """Base for every contract: unknown fields are an error, so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# --------------------------------------------------------------------------- transcript
+class Segment(Contract):
+    start: Annotated[float, Field(ge=0, description="seconds from the start of the audio")]
+    end: Annotated[float, Field(ge=0)]
+    text: str
+    confidence: float | None = Field(default=None, ge=0, le=1)
+
+
+class Transcript(Contract):
+    text: str
+    language: str = "en"
+    duration_s: float = Field(ge=0, description="duration of the audio in seconds")
+    segments: list[Segment] = Field(default_factory=list)
+    provider: str = "local"
+    model: str | None = None
+
+
+# --------------------------------------------------------------------------- context
+class CreativeContext(Contract):
+    """What the speaker wants. Seed field names; lists stay lists so prompts can pick from them."""
+
+    title: str = Field(description="a short working title derived from the brief")
+    subject: str = Field(description="the main subject of the video, as the speaker named it")
+    intent: str = Field(description="what the video is for (educate, sell, entertain, inspire, document...)")
+    vibe: str = Field(description="the mood in a few words")
+    content_style: str = Field(description="format, e.g. tutorial, vlog, product demo, short-form story")
+    target_audience: str
+    visual_elements: list[str] = Field(default_factory=list)
+    color_palette: list[str] = Field(default_factory=list, description="colour names or hex codes")
+    sound_preferences: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    tone: Literal["positive", "neutral", "negative"] = "neutral"
+    sentiment: float = Field(default=0.0, ge=-1, le=1, description="-1 (negative) .. 1 (positive)")
+    platform: str | None = Field(default=None, description="target platform if the speaker named one")
+    target_duration_s: float | None = Field(default=None, ge=0, description="length the speaker asked for")
+    missing: list[str] = Field(
+        default_factory=list, description="fields the brief did not say anything about (filled with defaults)"
+    )
+
+
+# --------------------------------------------------------------------------- optimizer decision
+class ArmPosterior(Contract):
+    alpha: float
+    beta: float
+    mean: float
+    pulls: int = 0
+
+
+class OptimizerDecision(Contract):
+    """Which creative variant a run uses, and why (the full posterior at decision time)."""
+
+    policy: str = "thompson"
+    variant: dict[str, str] = Field(description="lever -> chosen arm, e.g. hook_style -> question")
+    context_features: dict[str, str] = Field(default_factory=dict)
+    posterior: dict[str, dict[str, ArmPosterior]] = Field(default_factory=dict)
+    samples: dict[str, dict[str, float]] = Field(default_factory=dict, description="the draw per arm")
+    exploration_probability: dict[str, float] = Field(
+        default_factory=dict,
+        description="per lever: probability the chosen arm is not the posterior-mean best",
+    )
+    decided_at: datetime = Field(default_factory=utcnow)
+
+
+# --------------------------------------------------------------------------- scenes and frames
+class FrameStatus(StrEnum):
+    pending = "pending"  # planned, not rendered yet (preview left it for later)
+    rendered = "rendered"
+    failed = "failed"
+    skipped = "skipped"  # images were turned off for this run
+
+
+class Frame(Contract):
+    role: Literal["start", "end"]
+    prompt: str
+    negative_prompt: str = ""
+    image_key: str | None = Field(default=None, description="blob key of the PNG, relative to the run")
+    status: FrameStatus = FrameStatus.pending
+    error: str | None = None
+    seed: int | None = None
+    provider: str | None = None
+    model: str | None = None
+    placeholder: bool = Field(default=False, description="true for the sketch renderer: not generated art")
+    render_seconds: float | None = None
+
+
+class Scene(Contract):
+    index: int = Field(ge=1)
+    title: str
+    description: str
+    start_frame: Frame
+    end_frame: Frame
+    transition: str = "cut"
+    duration: float = Field(gt=0, description="seconds")
+    camera: str = ""
+    narration: str = Field(default="", description="the part of the brief this scene comes from")
+
+    def frames(self) -> list[Frame]:
+        return [self.start_frame, self.end_frame]
+
+
+class ScenePlan(Contract):
+    scenes: list[Scene] = Field(min_length=1)
+    variant: dict[str, str] = Field(default_factory=dict)
+    hook: str = Field(default="", description="the opening line the plan leads with")
+
+
+def frame_id(scene_index: int, role: str) -> str:
+    return f"s{scene_index}-{role}"
+
+
+# --------------------------------------------------------------------------- virality
+class Evidence(Contract):
+    source: str = Field(description="forum or site, e.g. reddit:r/videos, hackernews")
+    title: str
+    url: str
+    score: int | None = Field(default=None, description="upvotes / points")
+    comments: int | None = None
+    age_days: float | None = None
+    snippet: str = ""
+
+
+class ViralityComponent(Contract):
+    name: str
+    score: float = Field(ge=0, le=100)
+    weight: float = Field(ge=0)
+    explanation: str
+    numbers: dict[str, float] = Field(default_factory=dict)
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class NotEvaluated(Contract):
+    component: str
+    reason: str
+
+
+class SourceStatus(Contract):
+    source: str
+    ok: bool
+    items: int = 0
+    seconds: float | None = None
+    error: str | None = None
+    cached: bool = False
+
+
+class ViralityReport(Contract):
+    score: float | None = Field(
+        ge=0, le=100, description="weighted over the evaluated components; None if none"
+    )
+    confidence: float = Field(ge=0, le=1)
+    components: list[ViralityComponent] = Field(default_factory=list)
+    not_evaluated: list[NotEvaluated] = Field(default_factory=list)
+    sources: list[SourceStatus] = Field(default_factory=list)
+    variant: dict[str, str] = Field(default_factory=dict)
+    method: str = "content-only"
+
+
+# --------------------------------------------------------------------------- run record
+class RunStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class StageTiming(Contract):
+    status: Literal["running", "succeeded", "failed", "skipped"] = "running"
+    started_at: datetime | None = None
+    seconds: float | None = None
+    detail: str = ""
+
+
+class RunError(Contract):
+    stage: str
+    message: str
+    kind: Literal["user", "provider", "internal"] = "internal"
+
+
+class Usage(Contract):
+    provider: str
+    model: str
+    stage: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    requests: int = 1
+    images: int = 0
+    audio_seconds: float = 0.0
+    cost_usd: float | None = Field(default=None, description="estimate from the published price table")
+
+
+class Engagement(Contract):
+    views: int = Field(ge=0)
+    likes: int = Field(default=0, ge=0)
+    comments: int = Field(default=0, ge=0)
+    shares: int = Field(default=0, ge=0)
+    recorded_at: datetime = Field(default_factory=utcnow)
+
+
+class FrameCounts(Contract):
+    total: int = 0
+    rendered: int = 0
+    pending: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+class RunRecord(Contract):
+    run_id: str
+    status: RunStatus = RunStatus.queued
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    source: str = Field(description="where the audio came from (path or s3 uri)")
+    output_dir: str = Field(description="where the run's blobs live (directory or s3://bucket/prefix)")
+    options: dict = Field(default_factory=dict, description="the resolved settings of the run")
+    stages: dict[str, StageTiming] = Field(default_factory=dict)
+    error: RunError | None = None
+    frames: FrameCounts = Field(default_factory=FrameCounts)
+    usage: list[Usage] = Field(default_factory=list)
+    virality_score: float | None = None
+    variant: dict[str, str] = Field(default_factory=dict)
+    feedback: Engagement | None = None
+    title: str | None = None
+
+
+# --------------------------------------------------------------------------- storyboard
+class Storyboard(Contract):
+    """storyboard.json: everything a person needs to act on the plan. Schema shipped in shared/schema/."""
+
+    schema_version: str = SCHEMA_VERSION
+    run_id: str
+    created_at: datetime = Field(default_factory=utcnow)
+    status: RunStatus
+    title: str
+    transcript: Transcript
+    context: CreativeContext
+    decision: OptimizerDecision | None = None
+    scenes: list[Scene]
+    virality: ViralityReport | None = None
+    timings: dict[str, StageTiming] = Field(default_factory=dict)
+    frames: FrameCounts = Field(default_factory=FrameCounts)
+    usage: list[Usage] = Field(default_factory=list)
+    error: RunError | None = None
+    notes: list[str] = Field(
+        default_factory=list, description="what a reader should know (placeholders, pending)"
+    )

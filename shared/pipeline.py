@@ -1,0 +1,49 @@
+"""What a stage step gets: the run id, its settings and the stores. Built by the local runner from the
+filesystem/SQLite and by a Lambda handler from S3/DynamoDB; the steps cannot tell the difference.
+
+Blob names inside a run (ARCHITECTURE.md "Storage"):
+  audio.<ext>, transcript.json, context.json, decision.json, scenes.json,
+  frames/s{n}-{start|end}.png (+ .json: the frame's result), virality.json, storyboard.json, index.html
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.settings import Settings
+from shared.stores import BlobStore, CacheStore, PolicyStore, RunStore
+
+# Stage names as they appear in run records, timings tables and the state machine.
+STAGES = ("transcribe", "context", "choose", "scenes", "images", "virality", "optimizer", "finalize")
+
+TRANSCRIPT = "transcript.json"
+CONTEXT = "context.json"
+DECISION = "decision.json"
+SCENES = "scenes.json"
+VIRALITY = "virality.json"
+STORYBOARD = "storyboard.json"
+INDEX_HTML = "index.html"
+
+
+class StateStore(RunStore, PolicyStore, CacheStore):
+    """The three state protocols together (SQLite locally, one DynamoDB table in the cloud)."""
+
+
+def _quiet(stage: str, message: str) -> None:
+    return None
+
+
+@dataclass
+class RunContext:
+    run_id: str
+    settings: Settings
+    blobs: BlobStore
+    state: Any  # StateStore: RunStore + PolicyStore + CacheStore
+    progress: Callable[[str, str], None] = field(default=_quiet)
+    # Providers can be injected (tests, benchmarks); None means "build from settings".
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def key(self, name: str) -> str:
+        return f"{self.run_id}/{name}"

@@ -1,0 +1,262 @@
+"""Run settings: embedded defaults < preset < YAML file < environment < command line.
+
+The YAML file accepts the seed's configuration verbatim (`pipeline.fast_mode`, `skip_image_generation`,
+`limit_images`, `virality_evaluation`, `use_api_images`, `image_generation.provider/model/limit_scenes`).
+Unknown keys and wrong types are errors that name the key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from shared.errors import ConfigError
+
+ENV_PREFIX = "STORYREEL_"
+PresetName = Literal["preview", "quick", "full"]
+ImageProvider = Literal["sketch", "replicate", "stability", "openai", "diffusers", "batch"]
+API_IMAGE_PROVIDERS = ("replicate", "stability", "openai")
+# Names the seed used for its providers, mapped onto ours.
+_PROVIDER_ALIASES = {"local": "sketch", "sdxl": "diffusers", "dalle": "openai", "dall-e": "openai"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class PipelineConfig(_Section):
+    fast_mode: bool = Field(
+        default=False, description="seed switch: start from the 'quick' preset; explicit keys still win"
+    )
+    skip_image_generation: bool = False
+    limit_images: Annotated[int, Field(ge=0)] | None = Field(
+        default=None, description="render only the first N keyframes now; the rest stay pending"
+    )
+    virality_evaluation: bool = Field(default=True, description="forum evidence; content score always runs")
+    use_api_images: bool = Field(default=False, description="seed switch: images from an API provider")
+    background_full_render: bool = Field(
+        default=False, description="after a preview, keep rendering the pending frames"
+    )
+    scenes: Annotated[int, Field(ge=3, le=10)] = 5
+    max_audio_minutes: Annotated[float, Field(gt=0)] = 30.0
+
+
+class ImageGenerationConfig(_Section):
+    provider: ImageProvider = "sketch"
+    model: str | None = None
+    limit_scenes: Annotated[int, Field(ge=0)] | None = None
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 10
+    width: Annotated[int, Field(ge=64, le=2048)] = 1344
+    height: Annotated[int, Field(ge=64, le=2048)] = 768
+    steps: Annotated[int, Field(ge=1, le=150)] | None = None
+    guidance_scale: Annotated[float, Field(ge=0, le=30)] | None = None
+    scheduler: str | None = None
+    seed: int | None = Field(default=None, description="base seed; each frame derives its own from it")
+    matched_end_frames: bool = Field(default=True, description="derive each end frame from its start frame")
+    end_frame_strength: Annotated[float, Field(gt=0, le=1)] = 0.55
+    timeout_s: Annotated[float, Field(gt=0)] = 120.0
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 3
+    base_url: str | None = Field(default=None, description="API base URL override (Stability, OpenAI, ...)")
+    params: dict[str, Any] = Field(default_factory=dict, description="extra model inputs passed as is")
+    precision: Literal["fp16", "bf16", "fp32"] = "fp16"
+    compile: bool = False
+    allow_download: bool = Field(default=False, description="diffusers: allow a hub download at run time")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _alias_provider(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("provider"), str):
+            data = dict(data)
+            data["provider"] = _PROVIDER_ALIASES.get(data["provider"].lower(), data["provider"].lower())
+        return data
+
+
+class TranscriptionConfig(_Section):
+    provider: Literal["local", "openai"] = "local"
+    model: str = "whisper-1"
+    language: str | None = Field(default=None, description="ISO-639-1 hint, e.g. 'en'")
+    timeout_s: Annotated[float, Field(gt=0)] = 120.0
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 3
+    workers: Annotated[int, Field(ge=1, le=64)] | None = Field(
+        default=None, description="parallel decoders for long audio (default: all cores)"
+    )
+
+
+class LLMConfig(_Section):
+    provider: Literal["local", "openai"] = "local"
+    model: str = "gpt-4o"
+    temperature: Annotated[float, Field(ge=0, le=2)] = 0.4
+    timeout_s: Annotated[float, Field(gt=0)] = 60.0
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 3
+
+
+class ViralityConfig(_Section):
+    forums: list[str] = Field(
+        default_factory=lambda: ["reddit:r/videos", "reddit:r/youtube", "reddit:r/videoediting", "hackernews"]
+    )
+    topic_subreddits: bool = Field(default=True, description="add subreddits chosen from the keywords")
+    limit_forums: Annotated[int, Field(ge=1)] | None = None
+    concurrency: Annotated[int, Field(ge=1, le=50)] = 4
+    cache_ttl_hours: Annotated[float, Field(ge=0)] = 24.0
+    time_budget_s: Annotated[float, Field(gt=0)] = 8.0
+    posts_per_forum: Annotated[int, Field(ge=1, le=50)] = 10
+    firecrawl_api_url: str | None = None
+
+
+class OptimizerConfig(_Section):
+    enabled: bool = True
+    policy: Literal["thompson"] = "thompson"
+    prediction_weight: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.3, description="weight of a predicted-virality reward relative to a real engagement reward"
+    )
+
+
+class Settings(_Section):
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+    image_generation: ImageGenerationConfig = Field(default_factory=ImageGenerationConfig)
+    transcription: TranscriptionConfig = Field(default_factory=TranscriptionConfig)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+    virality: ViralityConfig = Field(default_factory=ViralityConfig)
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    preset: PresetName | None = None
+
+    @model_validator(mode="after")
+    def _seed_api_switch(self) -> Settings:
+        # The seed's `use_api_images: true` meant "an API instead of local SDXL": its API was Replicate.
+        if self.pipeline.use_api_images and self.image_generation.provider in ("sketch", "diffusers"):
+            self.image_generation.provider = "replicate"
+        return self
+
+    # ---- derived views used by the stages
+    @property
+    def images_enabled(self) -> bool:
+        return not self.pipeline.skip_image_generation
+
+    def image_budget(self, total_frames: int) -> int:
+        """How many keyframes to render now (the rest stay pending)."""
+        if not self.images_enabled:
+            return 0
+        budget = total_frames
+        if self.pipeline.limit_images is not None:
+            budget = min(budget, self.pipeline.limit_images)
+        if self.image_generation.limit_scenes is not None:
+            budget = min(budget, 2 * self.image_generation.limit_scenes)
+        return budget
+
+
+# The seed's targets table: what each speed tier turns on.
+PRESETS: dict[str, dict[str, Any]] = {
+    # "< 10 s": prompts only, no images, no forum evidence.
+    "preview": {"pipeline": {"skip_image_generation": True, "virality_evaluation": False}},
+    # "< 30 s": the first keyframes now, the rest in the background; no forum evidence.
+    "quick": {"pipeline": {"limit_images": 2, "virality_evaluation": False, "background_full_render": True}},
+    # full storyboard: every keyframe, forum evidence.
+    "full": {"pipeline": {"skip_image_generation": False, "limit_images": None, "virality_evaluation": True}},
+}
+
+
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {p}")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" (line {where.line + 1})" if where is not None else ""
+        raise ConfigError(f"config file {p} is not valid YAML{at}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {p} must be a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def env_overrides(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """STORYREEL_PIPELINE__LIMIT_IMAGES=2 -> {"pipeline": {"limit_images": 2}} (values parsed as YAML)."""
+    environ = os.environ if environ is None else environ
+    out: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
+        try:
+            value = yaml.safe_load(raw) if raw != "" else None
+        except yaml.YAMLError:
+            value = raw
+        node = out
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return out
+
+
+def _format_error(exc: ValidationError, origin: str) -> str:
+    first = exc.errors()[0]
+    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        msg = f"unknown key '{key}'"
+    else:
+        got = first.get("input")
+        shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+        msg = f"'{key}': {first['msg']}{shown}"
+    more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"config error in {origin}: {msg}{more}"
+
+
+def validate_settings(data: Mapping[str, Any], origin: str = "settings") -> Settings:
+    try:
+        return Settings.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc, origin)) from None
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    preset: str | None = None,
+    cli: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve settings. Each layer is validated on its own first so an error names where it came from."""
+    file_data = read_config_file(config_file) if config_file else {}
+    env_data = env_overrides(environ)
+    cli_data = dict(cli or {})
+    layers = [
+        (file_data, str(config_file)),
+        (env_data, "environment (STORYREEL_*)"),
+        (cli_data, "command line"),
+    ]
+    for data, origin in layers:
+        validate_settings(data, origin)
+
+    chosen = cli_data.get("preset") or env_data.get("preset") or file_data.get("preset") or preset
+    if chosen is None and (
+        file_data.get("pipeline", {}).get("fast_mode") or env_data.get("pipeline", {}).get("fast_mode")
+    ):
+        chosen = "quick"
+    merged: dict[str, Any] = {}
+    if chosen is not None:
+        if chosen not in PRESETS:
+            raise ConfigError(f"unknown preset '{chosen}' (choose one of: {', '.join(PRESETS)})")
+        merged = deep_merge(merged, PRESETS[chosen])
+        merged["preset"] = chosen
+    for data, _ in layers:
+        merged = deep_merge(merged, data)
+    if chosen is not None:
+        merged["preset"] = chosen
+    return validate_settings(merged, "merged settings")

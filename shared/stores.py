@@ -1,0 +1,275 @@
+"""Stores behind small protocols: blobs (a directory locally, S3 in the cloud) and run state
+(SQLite locally, DynamoDB in the cloud). The cloud versions live in shared/aws_stores.py and fit the same
+protocols, so the stage code never knows which one it has.
+
+Blob keys are relative to a run's base: `{run_id}/transcript.json`, `{run_id}/frames/s1-start.png`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from pydantic import BaseModel
+
+from shared.contracts import RunRecord, RunStatus, utcnow
+from shared.errors import ConflictError, NotFoundError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+# --------------------------------------------------------------------------- keys
+def run_key(run_id: str, name: str) -> str:
+    return f"{run_id}/{name}"
+
+
+def frame_key(run_id: str, scene_index: int, role: str) -> str:
+    return f"{run_id}/frames/s{scene_index}-{role}.png"
+
+
+# --------------------------------------------------------------------------- protocols
+@runtime_checkable
+class BlobStore(Protocol):
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str: ...
+    def get_bytes(self, key: str) -> bytes: ...
+    def exists(self, key: str) -> bool: ...
+    def list(self, prefix: str) -> list[str]: ...
+    def delete(self, key: str) -> None: ...
+    def uri(self, key: str) -> str: ...
+
+
+@runtime_checkable
+class RunStore(Protocol):
+    def create(self, record: RunRecord) -> None: ...
+    def get(self, run_id: str) -> RunRecord: ...
+    def save(self, record: RunRecord, *, expect_status: RunStatus | None = None) -> None: ...
+    def list(self, limit: int = 50) -> list[RunRecord]: ...
+
+
+@runtime_checkable
+class PolicyStore(Protocol):
+    """Optimizer state: a JSON document per policy name with a version for optimistic concurrency."""
+
+    def get_policy(self, name: str) -> tuple[dict[str, Any], int]: ...
+    def put_policy(self, name: str, state: dict[str, Any], expected_version: int) -> None: ...
+
+
+@runtime_checkable
+class CacheStore(Protocol):
+    def cache_get(self, key: str) -> dict[str, Any] | None: ...
+    def cache_put(self, key: str, value: dict[str, Any], ttl_s: float) -> None: ...
+
+
+# --------------------------------------------------------------------------- model helpers
+def put_model(blobs: BlobStore, key: str, model: BaseModel) -> str:
+    return blobs.put_bytes(key, model.model_dump_json(indent=2).encode(), "application/json")
+
+
+def get_model(blobs: BlobStore, key: str, cls: type[M]) -> M:
+    return cls.model_validate_json(blobs.get_bytes(key))
+
+
+# --------------------------------------------------------------------------- local blobs
+class LocalBlobStore:
+    """Blobs as files under `root`; writes are atomic (temp file + rename) so a reader never sees half a file."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root.resolve() not in path.parents:
+            raise ValueError(f"blob key escapes the store: {key!r}")
+        return path
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return str(path)
+
+    def get_bytes(self, key: str) -> bytes:
+        path = self._path(key)
+        if not path.is_file():
+            raise NotFoundError(f"no blob {key!r} under {self.root}")
+        return path.read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list(self, prefix: str) -> list[str]:
+        base = self.root
+        if not base.exists():
+            return []
+        keys = (p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file())
+        return sorted(k for k in keys if k.startswith(prefix) and not Path(k).name.startswith("."))
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def uri(self, key: str) -> str:
+        return str(self._path(key))
+
+    def local_path(self, key: str) -> Path:
+        return self._path(key)
+
+
+# --------------------------------------------------------------------------- SQLite state
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_created ON runs(created_at);
+CREATE TABLE IF NOT EXISTS policy (
+    name TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cache (
+    key TEXT PRIMARY KEY,
+    expires_at REAL NOT NULL,
+    body TEXT NOT NULL
+);
+"""
+
+
+class SqliteStateStore:
+    """Run records, optimizer state and caches in one SQLite file (WAL, so readers never block the writer).
+
+    Implements RunStore, PolicyStore and CacheStore. Safe across threads and processes: every write is a
+    transaction, status transitions and policy updates are conditional.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._tx() as db:
+            db.executescript(_SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # ---- RunStore
+    def create(self, record: RunRecord) -> None:
+        with self._tx() as db:
+            try:
+                db.execute(
+                    "INSERT INTO runs(run_id, status, created_at, body) VALUES (?,?,?,?)",
+                    (
+                        record.run_id,
+                        record.status.value,
+                        record.created_at.isoformat(),
+                        record.model_dump_json(),
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise ConflictError(f"run {record.run_id} already exists") from exc
+
+    def get(self, run_id: str) -> RunRecord:
+        row = self._conn().execute("SELECT body FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no run with id {run_id!r}")
+        return RunRecord.model_validate_json(row[0])
+
+    def save(self, record: RunRecord, *, expect_status: RunStatus | None = None) -> None:
+        record.updated_at = utcnow()
+        with self._tx() as db:
+            row = db.execute("SELECT status FROM runs WHERE run_id=?", (record.run_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no run with id {record.run_id!r}")
+            if expect_status is not None and row[0] != expect_status.value:
+                raise ConflictError(f"run {record.run_id} is {row[0]}, expected {expect_status.value}")
+            db.execute(
+                "UPDATE runs SET status=?, body=? WHERE run_id=?",
+                (record.status.value, record.model_dump_json(), record.run_id),
+            )
+
+    def list(self, limit: int = 50) -> list[RunRecord]:
+        rows = (
+            self._conn()
+            .execute("SELECT body FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,))
+            .fetchall()
+        )
+        return [RunRecord.model_validate_json(r[0]) for r in rows]
+
+    # ---- PolicyStore
+    def get_policy(self, name: str) -> tuple[dict[str, Any], int]:
+        row = self._conn().execute("SELECT body, version FROM policy WHERE name=?", (name,)).fetchone()
+        return (json.loads(row[0]), int(row[1])) if row else ({}, 0)
+
+    def put_policy(self, name: str, state: dict[str, Any], expected_version: int) -> None:
+        body = json.dumps(state)
+        with self._tx() as db:
+            row = db.execute("SELECT version FROM policy WHERE name=?", (name,)).fetchone()
+            current = int(row[0]) if row else 0
+            if current != expected_version:
+                raise ConflictError(f"policy {name} is at version {current}, expected {expected_version}")
+            db.execute(
+                "INSERT INTO policy(name, version, body) VALUES (?,?,?) "
+                "ON CONFLICT(name) DO UPDATE SET version=excluded.version, body=excluded.body",
+                (name, current + 1, body),
+            )
+
+    # ---- CacheStore
+    def cache_get(self, key: str) -> dict[str, Any] | None:
+        row = self._conn().execute("SELECT body, expires_at FROM cache WHERE key=?", (key,)).fetchone()
+        if row is None or row[1] < time.time():
+            return None
+        return json.loads(row[0])
+
+    def cache_put(self, key: str, value: dict[str, Any], ttl_s: float) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO cache(key, expires_at, body) VALUES (?,?,?)",
+                (key, time.time() + ttl_s, json.dumps(value)),
+            )
+
+
+def storyreel_home() -> Path:
+    """Where what outlives a run lives (run index, optimizer state, caches). STORYREEL_HOME overrides."""
+    env = os.environ.get("STORYREEL_HOME")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("storyreel", appauthor=False))
+
+
+def local_state(home: Path | None = None) -> SqliteStateStore:
+    return SqliteStateStore((home or storyreel_home()) / "state.sqlite3")

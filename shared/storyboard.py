@@ -1,0 +1,94 @@
+"""finalize: fold every stage's blobs into storyboard.json and index.html.
+
+Runs at the end of a run and again whenever frames land later (background render, `storyreel images`), so the
+page and the JSON always show the frames as they are.
+"""
+
+from __future__ import annotations
+
+from shared.contracts import (
+    CreativeContext,
+    Frame,
+    FrameCounts,
+    FrameStatus,
+    OptimizerDecision,
+    RunRecord,
+    ScenePlan,
+    Storyboard,
+    Transcript,
+    ViralityReport,
+)
+from shared.pipeline import (
+    CONTEXT,
+    DECISION,
+    INDEX_HTML,
+    SCENES,
+    STORYBOARD,
+    TRANSCRIPT,
+    VIRALITY,
+    RunContext,
+)
+from shared.report import render_html
+from shared.stores import get_model, put_model
+
+
+def _optional(ctx: RunContext, name: str, cls):
+    key = ctx.key(name)
+    return get_model(ctx.blobs, key, cls) if ctx.blobs.exists(key) else None
+
+
+def count_frames(plan: ScenePlan) -> FrameCounts:
+    counts = FrameCounts()
+    for scene in plan.scenes:
+        for frame in scene.frames():
+            counts.total += 1
+            field = frame.status.value
+            setattr(counts, field, getattr(counts, field) + 1)
+    return counts
+
+
+def merged_plan(ctx: RunContext) -> ScenePlan:
+    """scenes.json with each frame replaced by its own result blob where one exists."""
+    plan = get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)
+    for scene in plan.scenes:
+        for role in ("start", "end"):
+            key = ctx.key(f"frames/s{scene.index}-{role}.json")
+            if ctx.blobs.exists(key):
+                setattr(scene, f"{role}_frame", get_model(ctx.blobs, key, Frame))
+    return plan
+
+
+def assemble(ctx: RunContext, record: RunRecord) -> Storyboard:
+    transcript = get_model(ctx.blobs, ctx.key(TRANSCRIPT), Transcript)
+    creative = get_model(ctx.blobs, ctx.key(CONTEXT), CreativeContext)
+    plan = merged_plan(ctx)
+    notes: list[str] = []
+    counts = count_frames(plan)
+    if any(f.placeholder for s in plan.scenes for f in s.frames() if f.status == FrameStatus.rendered):
+        notes.append("Frames are sketch panels from the embedded renderer: placeholders, not generated art.")
+    if counts.pending:
+        notes.append(f"{counts.pending} keyframe(s) not rendered yet: run `storyreel images --from-latest`.")
+    if counts.failed:
+        notes.append(f"{counts.failed} keyframe(s) failed; their reasons are on the frames.")
+    return Storyboard(
+        run_id=ctx.run_id,
+        status=record.status,
+        title=creative.title,
+        transcript=transcript,
+        context=creative,
+        decision=_optional(ctx, DECISION, OptimizerDecision),
+        scenes=plan.scenes,
+        virality=_optional(ctx, VIRALITY, ViralityReport),
+        timings=record.stages,
+        frames=counts,
+        usage=record.usage,
+        error=record.error,
+        notes=notes,
+    )
+
+
+def finalize(ctx: RunContext, record: RunRecord) -> Storyboard:
+    board = assemble(ctx, record)
+    put_model(ctx.blobs, ctx.key(STORYBOARD), board)
+    ctx.blobs.put_bytes(ctx.key(INDEX_HTML), render_html(board).encode(), "text/html; charset=utf-8")
+    return board

@@ -48,3 +48,6 @@ bench: bench-local ## every CPU benchmark
 
 clean:
 	rm -rf runs cdk.out .pytest_cache
+
+# Each area keeps its own targets in mk/<area>.mk (benchmarks, synth, sam, ...).
+include $(wildcard mk/*.mk)

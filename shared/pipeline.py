@@ -8,10 +8,12 @@ Blob names inside a run (ARCHITECTURE.md "Storage"):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.contracts import Usage
 from shared.settings import Settings
 from shared.stores import BlobStore, CacheStore, PolicyStore, RunStore
 
@@ -47,3 +49,10 @@ class RunContext:
 
     def key(self, name: str) -> str:
         return f"{self.run_id}/{name}"
+
+    def record_usage(self, stage: str, usage: list[Usage]) -> None:
+        """Persist a stage's token/image usage as its own blob (stages run in separate Lambdas);
+        finalize folds every usage-*.json into the run record and storyboard."""
+        if usage:
+            body = json.dumps([u.model_dump(mode="json") for u in usage], indent=2).encode()
+            self.blobs.put_bytes(self.key(f"usage/{stage}.json"), body, "application/json")

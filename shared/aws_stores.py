@@ -1,0 +1,303 @@
+"""The cloud side of shared/stores.py: S3 blobs and one single-table DynamoDB state store.
+
+Table layout (the CDK stack creates it; these names are the contract with infra/):
+
+    partition key  pk (S)        sort key  sk (S)       TTL attribute  ttl (N, epoch seconds)
+    GSI  gsi1: partition key gsi1pk (S), sort key gsi1sk (S), projection ALL
+
+    item                pk                   sk                    other attributes
+    run record          RUN#<run_id>         RUN                   status, body (JSON), stages (map of JSON),
+                                                                   gsi1pk="RUNS", gsi1sk="<created_at>#<run_id>"
+    optimizer policy    POLICY#<name>        POLICY                version (N), body (JSON)
+    cache entry         CACHE#<key>          CACHE                 body (JSON), expires_at (N), ttl (N)
+    idempotency record  idempotency#<fn>     <hash>                written by Powertools idempotency
+
+Run records list newest first through gsi1 (one constant partition "RUNS": fine for the run rates of one
+team; shard gsi1pk by month if that ever changes). Status transitions and policy versions are conditional
+writes; a lost race raises shared.errors.ConflictError, exactly like the SQLite store.
+
+Stage timings live in a map attribute `stages` whose entries are written one by one (`SET stages.#name`), so
+two Lambdas of the same run (the scenes and virality branches, the Map's image items) never overwrite each
+other's timings.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from shared.contracts import RunRecord, RunStatus, StageTiming, utcnow
+from shared.errors import ConflictError, NotFoundError
+
+PK, SK, TTL = "pk", "sk", "ttl"
+GSI_NAME, GSI_PK, GSI_SK = "gsi1", "gsi1pk", "gsi1sk"
+RUNS_PARTITION = "RUNS"
+
+
+def _is(exc: ClientError, *codes: str) -> bool:
+    return exc.response.get("Error", {}).get("Code") in codes
+
+
+# --------------------------------------------------------------------------- S3 blobs
+class S3BlobStore:
+    """BlobStore over one bucket; keys are relative to `prefix` (`runs/` by default), as the local store's keys
+    are relative to its root."""
+
+    def __init__(self, bucket: str, prefix: str = "runs/", client: Any = None) -> None:
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        self.bucket = bucket
+        self.prefix = prefix
+        self.client = client or boto3.client("s3")
+
+    def _key(self, key: str) -> str:
+        if key.startswith("/") or ".." in key.split("/"):
+            raise ValueError(f"blob key escapes the store: {key!r}")
+        return f"{self.prefix}{key}"
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
+        return self.uri(key)
+
+    def get_bytes(self, key: str) -> bytes:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        except ClientError as exc:
+            if _is(exc, "NoSuchKey", "404"):
+                raise NotFoundError(f"no blob {key!r} in s3://{self.bucket}/{self.prefix}") from None
+            raise
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if _is(exc, "404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def list(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+            keys.extend(obj["Key"][len(self.prefix) :] for obj in page.get("Contents", []))
+        return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._key(key)}"
+
+    def presign(
+        self, key: str, expires: int = 3600, method: str = "get_object", content_type: str | None = None
+    ) -> str:
+        """A presigned URL for the blob: `get_object` (a link) or `put_object` (an upload target)."""
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": self._key(key)}
+        if content_type and method == "put_object":
+            params["ContentType"] = content_type
+        return self.client.generate_presigned_url(method, Params=params, ExpiresIn=expires)
+
+
+# --------------------------------------------------------------------------- DynamoDB state
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: float) -> dict[str, str]:
+    return {"N": repr(value) if isinstance(value, float) else str(value)}
+
+
+class DynamoStateStore:
+    """RunStore + PolicyStore + CacheStore on one DynamoDB table (layout in the module docstring)."""
+
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        self.table = table_name
+        self.client = client or boto3.client("dynamodb")
+
+    # ---- helpers
+    @staticmethod
+    def _run_pk(run_id: str) -> dict[str, dict[str, str]]:
+        return {PK: _s(f"RUN#{run_id}"), SK: _s("RUN")}
+
+    @staticmethod
+    def _body(record: RunRecord) -> str:
+        return record.model_dump_json(exclude={"stages"})
+
+    @staticmethod
+    def _record(item: dict[str, Any]) -> RunRecord:
+        record = RunRecord.model_validate_json(item["body"]["S"])
+        stages = item.get("stages", {}).get("M", {})
+        record.stages = {
+            name: StageTiming.model_validate_json(value["S"]) for name, value in sorted(stages.items())
+        }
+        return record
+
+    # ---- RunStore
+    def create(self, record: RunRecord) -> None:
+        item = {
+            **self._run_pk(record.run_id),
+            "status": _s(record.status.value),
+            "body": _s(self._body(record)),
+            "stages": {"M": {k: _s(v.model_dump_json()) for k, v in record.stages.items()}},
+            GSI_PK: _s(RUNS_PARTITION),
+            GSI_SK: _s(f"{record.created_at.isoformat()}#{record.run_id}"),
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as exc:
+            if _is(exc, "ConditionalCheckFailedException"):
+                raise ConflictError(f"run {record.run_id} already exists") from None
+            raise
+
+    def get(self, run_id: str) -> RunRecord:
+        item = self.client.get_item(TableName=self.table, Key=self._run_pk(run_id), ConsistentRead=True).get(
+            "Item"
+        )
+        if item is None:
+            raise NotFoundError(f"no run with id {run_id!r}")
+        return self._record(item)
+
+    def save(self, record: RunRecord, *, expect_status: RunStatus | None = None) -> None:
+        record.updated_at = utcnow()
+        names = {"#status": "status", "#body": "body"}
+        values: dict[str, Any] = {":status": _s(record.status.value), ":body": _s(self._body(record))}
+        sets = ["#status = :status", "#body = :body"]
+        # Stage entries are set one by one: a concurrent record_stage for another stage survives this save.
+        for i, (name, timing) in enumerate(sorted(record.stages.items())):
+            names["#stages"] = "stages"
+            names[f"#g{i}"] = name
+            values[f":g{i}"] = _s(timing.model_dump_json())
+            sets.append(f"#stages.#g{i} = :g{i}")
+        condition = "attribute_exists(pk)"
+        if expect_status is not None:
+            condition += " AND #status = :expect"
+            values[":expect"] = _s(expect_status.value)
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._run_pk(record.run_id),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if not _is(exc, "ConditionalCheckFailedException"):
+                raise
+            current = self.get(record.run_id)  # NotFoundError if it is gone
+            raise ConflictError(
+                f"run {record.run_id} is {current.status.value}, expected "
+                f"{expect_status.value if expect_status else 'it to exist'}"
+            ) from None
+
+    def record_stage(self, run_id: str, stage: str, timing: StageTiming) -> None:
+        """Write one stage's timing without touching the rest of the record (safe beside parallel stages)."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._run_pk(run_id),
+                UpdateExpression="SET #stages.#name = :timing",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#stages": "stages", "#name": stage},
+                ExpressionAttributeValues={":timing": _s(timing.model_dump_json())},
+            )
+        except ClientError as exc:
+            if _is(exc, "ConditionalCheckFailedException"):
+                raise NotFoundError(f"no run with id {run_id!r}") from None
+            raise
+
+    def list(self, limit: int = 50) -> list[RunRecord]:
+        resp = self.client.query(
+            TableName=self.table,
+            IndexName=GSI_NAME,
+            KeyConditionExpression="#p = :p",
+            ExpressionAttributeNames={"#p": GSI_PK},
+            ExpressionAttributeValues={":p": _s(RUNS_PARTITION)},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [self._record(item) for item in resp.get("Items", [])]
+
+    # ---- PolicyStore
+    def get_policy(self, name: str) -> tuple[dict[str, Any], int]:
+        key = {PK: _s(f"POLICY#{name}"), SK: _s("POLICY")}
+        item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        if item is None:
+            return {}, 0
+        return json.loads(item["body"]["S"]), int(item["version"]["N"])
+
+    def put_policy(self, name: str, state: dict[str, Any], expected_version: int) -> None:
+        item = {
+            PK: _s(f"POLICY#{name}"),
+            SK: _s("POLICY"),
+            "version": _n(expected_version + 1),
+            "body": _s(json.dumps(state)),
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk) OR version = :v",
+                ExpressionAttributeValues={":v": _n(expected_version)},
+            )
+        except ClientError as exc:
+            if not _is(exc, "ConditionalCheckFailedException"):
+                raise
+            _, current = self.get_policy(name)
+            raise ConflictError(
+                f"policy {name} is at version {current}, expected {expected_version}"
+            ) from None
+
+    # ---- CacheStore
+    def cache_get(self, key: str) -> dict[str, Any] | None:
+        item = self.client.get_item(TableName=self.table, Key={PK: _s(f"CACHE#{key}"), SK: _s("CACHE")}).get(
+            "Item"
+        )
+        # DynamoDB deletes expired items lazily (within days): the expiry is checked here too.
+        if item is None or float(item["expires_at"]["N"]) < time.time():
+            return None
+        return json.loads(item["body"]["S"])
+
+    def cache_put(self, key: str, value: dict[str, Any], ttl_s: float) -> None:
+        expires = time.time() + ttl_s
+        self.client.put_item(
+            TableName=self.table,
+            Item={
+                PK: _s(f"CACHE#{key}"),
+                SK: _s("CACHE"),
+                "body": _s(json.dumps(value)),
+                "expires_at": _n(expires),
+                TTL: _n(math.ceil(expires)),
+            },
+        )
+
+
+def create_table(client: Any, table_name: str) -> None:
+    """Create the table with the layout above (tests and local experiments; the CDK stack does it in AWS)."""
+    client.create_table(
+        TableName=table_name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in (PK, SK, GSI_PK, GSI_SK)],
+        KeySchema=[{"AttributeName": PK, "KeyType": "HASH"}, {"AttributeName": SK, "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": GSI_NAME,
+                "KeySchema": [
+                    {"AttributeName": GSI_PK, "KeyType": "HASH"},
+                    {"AttributeName": GSI_SK, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    client.update_time_to_live(
+        TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL}
+    )

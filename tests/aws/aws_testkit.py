@@ -3,6 +3,39 @@ sys.path)."""
 
 from __future__ import annotations
 
+import ast
+import inspect
+import io
+import json
+import math
+import struct
+import sys
+import textwrap
+import types
+import wave
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from services.images.providers.base import ImageRequest, ImageResult
+from shared.contracts import (
+    CreativeContext,
+    Evidence,
+    Frame,
+    OptimizerDecision,
+    Scene,
+    ScenePlan,
+    Segment,
+    SourceStatus,
+    Transcript,
+    ViralityComponent,
+    ViralityReport,
+)
+from shared.pipeline import DECISION, RunContext
+from shared.stores import put_model
+
 REGION = "us-east-1"
 BUCKET = "storyreel-test"
 TABLE = "storyreel-test"
@@ -15,3 +48,304 @@ MOTO_CONFIG = {
     "lambda": {"use_docker": False},
     "batch": {"use_docker": False},
 }
+
+ROOT = Path(__file__).resolve().parents[2]
+ASL_PATH = ROOT / "infra" / "statemachine" / "storyboard.asl.json"
+ACCOUNT = "123456789012"
+
+# state machine substitution -> (moto Lambda function name, "module:function" of the real handler)
+FUNCTIONS = {
+    "TranscribeFunctionArn": ("storyreel-transcribe", "services.transcribe.handler:handler"),
+    "ContextFunctionArn": ("storyreel-context", "services.scenes.handler:context_handler"),
+    "ChooseFunctionArn": ("storyreel-choose", "services.optimizer.handler:choose_handler"),
+    "ScenesFunctionArn": ("storyreel-scenes", "services.scenes.handler:scenes_handler"),
+    "ImagesFunctionArn": ("storyreel-images", "services.images.handler:handler"),
+    "ViralityFunctionArn": ("storyreel-virality", "services.virality.handler:handler"),
+    "LearnFunctionArn": ("storyreel-learn", "services.optimizer.handler:learn_handler"),
+    "FinalizeFunctionArn": ("storyreel-finalize", "services.api.lifecycle:finalize_handler"),
+    "FailFunctionArn": ("storyreel-fail", "services.api.lifecycle:fail_handler"),
+}
+
+
+# --------------------------------------------------------------------------- Lambda context
+class FakeLambdaContext:
+    def __init__(self, name: str = "storyreel-test") -> None:
+        self.function_name = name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = 512
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        self.aws_request_id = "req-" + name
+        self.log_group_name = f"/aws/lambda/{name}"
+        self.log_stream_name = "stream"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def resolve(target: str) -> Any:
+    module, _, attr = target.partition(":")
+    __import__(module)
+    return getattr(sys.modules[module], attr)
+
+
+# --------------------------------------------------------------------------- audio
+def tiny_wav(seconds: float = 1.0, rate: int = 16000) -> bytes:
+    """A real (if wordless) WAV: 440 Hz tone."""
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        n = int(seconds * rate)
+        w.writeframes(
+            b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate))) for i in range(n))
+        )
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- fakes (deterministic, tiny)
+BRIEF = (
+    "We want a sixty second video for young runners about our new trail shoe. "
+    "Start with a question, show the mud and the mountains, end on the logo. Keep it upbeat."
+)
+
+
+class FakeTranscriber:
+    name = "fake"
+
+    def transcribe(self, audio_path: Path, language: str | None) -> Transcript:
+        return Transcript(
+            text=BRIEF, duration_s=12.0, segments=[Segment(start=0, end=12, text=BRIEF)], provider="fake"
+        )
+
+
+class FakePlanner:
+    name = "fake"
+
+    def extract_context(self, transcript: Transcript) -> CreativeContext:
+        return CreativeContext(
+            title="Trail shoe teaser",
+            subject="trail shoe",
+            intent="sell",
+            vibe="upbeat",
+            content_style="short-form story",
+            target_audience="young runners",
+            keywords=["trail", "running", "shoe"],
+            color_palette=["mud brown", "sky blue"],
+        )
+
+    def write_scenes(self, transcript, context, variant, n_scenes) -> ScenePlan:
+        scenes = [
+            Scene(
+                index=i,
+                title=f"Scene {i}",
+                description=f"scene {i} of the trail shoe",
+                start_frame=Frame(
+                    role="start", prompt=f"scene {i} start, {variant.get('hook_style', 'plain')}"
+                ),
+                end_frame=Frame(role="end", prompt=f"scene {i} end"),
+                duration=4.0,
+            )
+            for i in range(1, n_scenes + 1)
+        ]
+        return ScenePlan(scenes=scenes, variant=variant, hook="Ever run through mud?")
+
+
+PNG_1x1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000100"
+    "0005fe02fea35f0f0000000049454e44ae426082"
+)
+
+
+class FakeImages:
+    name = "fake"
+    model = "fake-1"
+    placeholder = False
+    supports_init_image = True
+
+    def __init__(self, fail: set[str] | None = None) -> None:
+        self.fail = fail or set()
+
+    def render(self, requests: list[ImageRequest]) -> list[ImageResult]:
+        return [
+            ImageResult(r.frame_id, None, 0.0, r.seed, error="refused by fake")
+            if r.frame_id in self.fail
+            else ImageResult(r.frame_id, PNG_1x1, 0.0, r.seed, model=self.model)
+            for r in requests
+        ]
+
+
+class FakeEvidence:
+    name = "fake-forums"
+
+    def gather(self, keywords, config):
+        ev = [
+            Evidence(source="hackernews", title=f"{k} thread", url=f"https://example.test/{k}")
+            for k in keywords
+        ]
+        return ev, [SourceStatus(source="hackernews", ok=True, items=len(ev))]
+
+
+def fake_evaluate(transcript, context, variant, source, config) -> ViralityReport:
+    evidence, sources = source.gather(context.keywords, config) if source else ([], [])
+    comp = ViralityComponent(name="hook", score=60.0, weight=1.0, explanation="opens with a question")
+    forum = [ViralityComponent(name="forums", score=50.0, weight=1.0, explanation="fake", evidence=evidence)]
+    return ViralityReport(
+        score=55.0 if source else 60.0,
+        confidence=0.5,
+        components=[comp, *(forum if source else [])],
+        sources=sources,
+        variant=variant,
+        method="content+forums" if source else "content-only",
+    )
+
+
+def fake_choose(ctx: RunContext) -> OptimizerDecision:
+    decision = OptimizerDecision(variant={"hook_style": "question"})
+    put_model(ctx.blobs, ctx.key(DECISION), decision)
+    return decision
+
+
+def fake_learn(ctx: RunContext) -> None:
+    policy, version = ctx.state.get_policy("thompson")
+    policy["updates"] = policy.get("updates", 0) + 1
+    ctx.state.put_policy("thompson", policy, version)
+
+
+def fake_feedback(state, run_id, engagement) -> None:
+    policy, version = state.get_policy("thompson")
+    policy.setdefault("feedback", {})[run_id] = engagement.views
+    state.put_policy("thompson", policy, version)
+
+
+def is_stub(fn: Any) -> bool:
+    """True when a function's body is only `raise NotImplementedError` (the foundation's placeholders)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError):
+        return False
+    body = [
+        n for n in tree.body[0].body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))
+    ]
+    return (
+        len(body) == 1
+        and isinstance(body[0], ast.Raise)
+        and "NotImplementedError" in ast.unparse(body[0].exc or ast.Constant(None))
+    )
+
+
+def install_fakes(monkeypatch, image_provider: FakeImages | None = None) -> dict[str, Any]:
+    """Providers through RunContext.overrides; stubbed step internals (other branches are writing them) replaced
+    by small fakes only while they are stubs. Returns the overrides (the local runner takes the same ones)."""
+    import services.optimizer.step as optimizer_step
+    import services.virality.step as virality_step
+    import shared.aws_runtime as runtime
+
+    try:
+        import services.transcribe.audio  # noqa: F401
+    except ModuleNotFoundError:
+        fake_audio = types.ModuleType("services.transcribe.audio")
+        fake_audio.check_audio = lambda path, max_minutes: None
+        monkeypatch.setitem(sys.modules, "services.transcribe.audio", fake_audio)
+    for module, name, fake in (
+        (virality_step, "evaluate", fake_evaluate),
+        (optimizer_step, "choose", fake_choose),
+        (optimizer_step, "learn", fake_learn),
+        (optimizer_step, "feedback", fake_feedback),
+    ):
+        if is_stub(getattr(module, name)):
+            monkeypatch.setattr(module, name, fake)
+    overrides = {
+        "transcriber": FakeTranscriber(),
+        "planner": FakePlanner(),
+        "image_provider": image_provider or FakeImages(),
+        "evidence_source": FakeEvidence(),
+    }
+    monkeypatch.setattr(runtime, "OVERRIDES", overrides)
+    return overrides
+
+
+# --------------------------------------------------------------------------- moto Lambda -> in-process handlers
+def install_lambda_bridge(
+    monkeypatch, targets: dict[str, str] | None = None, calls: list | None = None
+) -> None:
+    """Route moto's docker-free Lambda invoke (LambdaSimpleBackend.invoke: the one place moto produces a
+    function's response) to the real handler, in-process. A handler exception becomes a Lambda function error
+    (x-amz-function-error + the runtime's {"errorMessage", "errorType"} payload), as the Python runtime
+    reports it, so the state machine's Retry/Catch see the real error names."""
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    by_name = {name: target for name, target in (targets or dict(FUNCTIONS.values())).items()}
+
+    def invoke(self, function_name, qualifier, body, headers, response_headers):
+        fn = self.get_function(function_name, qualifier)
+        target = by_name[fn.function_name]
+        event = json.loads(body or "{}")
+        if calls is not None:
+            calls.append((fn.function_name, event))
+        try:
+            result = resolve(target)(event, FakeLambdaContext(fn.function_name))
+        except Exception as exc:  # noqa: BLE001 (the Lambda runtime reports any exception)
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(
+                {"errorMessage": str(exc), "errorType": type(exc).__name__, "stackTrace": []}
+            ).encode()
+        return json.dumps(result).encode()
+
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
+
+
+def _zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    return buf.getvalue()
+
+
+def create_functions(names: list[str]) -> dict[str, str]:
+    iam = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(
+        RoleName="storyreel-lambda",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    lam = boto3.client("lambda", region_name=REGION)
+    arns = {}
+    for name in names:
+        arns[name] = lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler="handler.handler",
+            Code={"ZipFile": _zip()},
+        )["FunctionArn"]
+    return arns
+
+
+def substituted_definition(arns: dict[str, str], extra: dict[str, str] | None = None) -> str:
+    subs = {sub: arns[name] for sub, (name, _) in FUNCTIONS.items()}
+    subs.update(
+        {
+            "GpuJobQueueArn": f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/storyreel-gpu",
+            "GpuJobDefinitionArn": f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/storyreel-gpu:1",
+            "ImagesMaxConcurrency": "4",
+        }
+    )
+    subs.update(extra or {})
+    text = ASL_PATH.read_text()
+    for key, value in subs.items():
+        text = text.replace("${" + key + "}", value)
+    assert "${" not in text, "a substitution was left unfilled"
+    return text
+
+
+def create_state_machine(definition: str) -> str:
+    iam = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(
+        RoleName="storyreel-sfn",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    return sfn.create_state_machine(name="storyreel-storyboard", definition=definition, roleArn=role)[
+        "stateMachineArn"
+    ]

@@ -1,0 +1,303 @@
+"""Run lifecycle Lambdas: everything around the stages.
+
+intake_handler       EventBridge S3 "Object Created" under uploads/ -> a run + its execution (named by run id).
+                     Idempotent on bucket+key+etag (Powertools idempotency, records in the same table):
+                     a duplicate event starts nothing.
+finalize_handler     last state: storyboard.json + index.html, run succeeded; "PreviewReady" when a preview left
+                     frames pending and background_full_render is on.
+fail_handler         the Catch target: the run is failed with the stage and cause.
+render_rest_handler  "PreviewReady" -> render the frames still pending, then refresh the storyboard.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from functools import cache
+from pathlib import PurePosixPath
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.parser.models import (
+    EventBridgeModel,
+    S3EventNotificationEventBridgeModel,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.images import step as images_step
+from shared.aws_runtime import (
+    API_UPLOAD_PREFIX,
+    UPLOAD_PREFIX,
+    Env,
+    StageEvent,
+    client,
+    collected_usage,
+    error_kind,
+    execution_input,
+    image_mode,
+    lambda_entry,
+    logger,
+    metrics,
+    preview_ready,
+    resolve_settings,
+    run_context,
+    run_settings,
+    stage,
+    state,
+)
+from shared.aws_stores import PK, SK, TTL
+from shared.contracts import RunError, RunRecord, RunStatus, ScenePlan, StageTiming, utcnow
+from shared.errors import ConfigError, ConflictError, UserError
+from shared.pipeline import SCENES
+from shared.stores import get_model
+from shared.storyboard import finalize
+
+IDEMPOTENCY_TTL_S = 24 * 3600  # S3 -> EventBridge redeliveries arrive within minutes; a day is generous
+
+
+def new_run_id() -> str:
+    """Sortable and readable in the Step Functions console: 20261125-141530-3f9a1c."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+# --------------------------------------------------------------------------- intake
+def upload_options(metadata: dict[str, str]) -> tuple[str | None, dict[str, Any]]:
+    """Run options from the object's metadata: `x-amz-meta-preset: quick` and/or
+    `x-amz-meta-options: {"pipeline": {"limit_images": 2}}` (JSON)."""
+    preset = metadata.get("preset") or None
+    raw = metadata.get("options")
+    if not raw:
+        return preset, {}
+    try:
+        options = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"object metadata 'options' is not valid JSON: {exc.msg}") from None
+    if not isinstance(options, dict):
+        raise ConfigError("object metadata 'options' must be a JSON object of settings sections")
+    return preset, options
+
+
+def _start_upload(upload: dict[str, Any]) -> dict[str, Any]:
+    env = Env.load()
+    store = state(env)
+    s3 = client("s3")
+    bucket, key = upload["bucket"], upload["key"]
+    ext = PurePosixPath(key).suffix.lower() or ".audio"
+
+    if key.startswith(API_UPLOAD_PREFIX):  # uploads/api/<run_id>/<file>: a run made by POST /runs
+        run_id = key[len(API_UPLOAD_PREFIX) :].split("/", 1)[0]
+        record = store.get(run_id)
+        if record.status != RunStatus.queued:
+            raise ConflictError(f"run {run_id} is {record.status.value}: its upload was already taken")
+        settings = run_settings(record)
+    else:
+        run_id = new_run_id()
+        record = RunRecord(
+            run_id=run_id,
+            source=f"s3://{bucket}/{key}",
+            output_dir=f"s3://{bucket}/runs/{run_id}/",
+        )
+        try:
+            metadata = s3.head_object(Bucket=bucket, Key=key).get("Metadata", {})
+            preset, options = upload_options(metadata)
+            settings = resolve_settings(options, preset)
+        except UserError as exc:
+            # The upload's options are wrong: the run exists, failed, with the reason (GET /runs shows it).
+            record.status = RunStatus.failed
+            record.error = RunError(stage="intake", message=str(exc), kind="user")
+            store.create(record)
+            metrics.add_metric(name="uploads_refused", unit=MetricUnit.Count, value=1)
+            logger.warning("upload refused", extra={"run_id": run_id, "reason": str(exc)})
+            return {"run_id": run_id, "status": "failed", "error": str(exc)}
+        record.options = settings.model_dump(mode="json")
+        store.create(record)
+
+    audio_key = f"{run_id}/audio{ext}"
+    s3.copy({"Bucket": bucket, "Key": key}, bucket, f"runs/{audio_key}")
+    execution = client("stepfunctions").start_execution(
+        stateMachineArn=env.require("state_machine_arn"),
+        name=run_id,
+        input=json.dumps(execution_input(record, audio_key, settings)),
+    )
+    record = store.get(run_id)
+    record.status = RunStatus.running
+    store.save(record, expect_status=RunStatus.queued)
+    metrics.add_metric(name="runs_started", unit=MetricUnit.Count, value=1)
+    logger.info("run started", extra={"run_id": run_id, "execution": execution["executionArn"]})
+    return {"run_id": run_id, "status": "running", "execution_arn": execution["executionArn"]}
+
+
+@cache
+def _start_upload_once() -> tuple[Any, IdempotencyConfig]:
+    """_start_upload behind Powertools idempotency, keyed on bucket+key+etag (built on first use: the table
+    name comes from the environment)."""
+    persistence = DynamoDBPersistenceLayer(
+        table_name=Env.load().table,
+        key_attr=PK,
+        sort_key_attr=SK,
+        expiry_attr=TTL,
+        boto3_client=client("dynamodb"),
+    )
+    config = IdempotencyConfig(
+        event_key_jmespath="[bucket, key, etag]",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=IDEMPOTENCY_TTL_S,
+    )
+    fn = idempotent_function(data_keyword_argument="upload", persistence_store=persistence, config=config)(
+        _start_upload
+    )
+    return fn, config
+
+
+@lambda_entry
+@event_parser(model=S3EventNotificationEventBridgeModel)
+def intake_handler(event: S3EventNotificationEventBridgeModel, context: LambdaContext) -> dict[str, Any]:
+    detail = event.detail
+    key = detail.object.key
+    if not key.startswith(UPLOAD_PREFIX):
+        logger.info("not an upload, ignored", extra={"key": key})
+        return {"ignored": key}
+    upload = {
+        "bucket": detail.bucket.name,
+        "key": key,
+        "etag": detail.object.etag,
+        "size": detail.object.size,
+    }
+    start, config = _start_upload_once()
+    config.register_lambda_context(context)  # an in-progress record expires with this invocation
+    return start(upload=upload)
+
+
+# --------------------------------------------------------------------------- finalize
+@lambda_entry
+@event_parser(model=StageEvent)
+def finalize_handler(event: StageEvent, context: LambdaContext) -> dict[str, Any]:
+    env = Env.load()
+    ctx, record = run_context(event.run_id, env)
+    if record.status not in (RunStatus.running, RunStatus.succeeded):  # succeeded: a retry of this state
+        raise ConflictError(f"run {record.run_id} is {record.status.value}, cannot finalize it")
+    expected = record.status
+    t0 = time.perf_counter()
+    record.usage = collected_usage(ctx)
+    record.status = RunStatus.succeeded
+    record.stages["finalize"] = StageTiming(status="succeeded", started_at=utcnow())
+    board = finalize(ctx, record)
+    record.stages["finalize"].seconds = round(time.perf_counter() - t0, 3)
+    record.frames = board.frames
+    record.title = board.title
+    record.virality_score = board.virality.score if board.virality else None
+    record.variant = board.decision.variant if board.decision else {}
+    ctx.state.save(record, expect_status=expected)
+    metrics.add_metric(name="runs_succeeded", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(
+        name="finalize_seconds", unit=MetricUnit.Seconds, value=record.stages["finalize"].seconds
+    )
+
+    pending: list[str] = []
+    if board.frames.pending and ctx.settings.images_enabled and ctx.settings.pipeline.background_full_render:
+        plan = get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)
+        pending = images_step.outstanding(ctx, plan)
+        preview_ready(record.run_id, pending, "preview", env)
+    return {
+        "run_id": record.run_id,
+        "status": record.status.value,
+        "frames": board.frames.model_dump(),
+        "background_render": pending,
+    }
+
+
+# --------------------------------------------------------------------------- fail
+class FailEvent(StageEvent):
+    error: dict[str, Any] = Field(default_factory=dict, description="the Catch's {Error, Cause}")
+
+
+def _cause(error: dict[str, Any]) -> tuple[str, str]:
+    """(error type, message) from a Catch's {Error, Cause}; a Lambda's Cause is its JSON error payload."""
+    name = str(error.get("Error") or "States.TaskFailed")
+    cause = error.get("Cause") or ""
+    try:
+        body = json.loads(cause) if isinstance(cause, str) and cause.startswith("{") else None
+    except json.JSONDecodeError:
+        body = None
+    if isinstance(body, dict) and "errorMessage" in body:
+        return str(body.get("errorType") or name), str(body["errorMessage"])
+    return name, str(cause or name)
+
+
+@lambda_entry
+@event_parser(model=FailEvent)
+def fail_handler(event: FailEvent, context: LambdaContext) -> dict[str, Any]:
+    store = state()
+    record = store.get(event.run_id)
+    error_type, message = _cause(event.error)
+    # The stage that failed marked itself (shared.aws_runtime.stage); one killed by a timeout is still running.
+    by_status = {t.status: name for name, t in record.stages.items()}
+    stage_name = by_status.get("failed") or by_status.get("running") or "unknown"
+    record.status = RunStatus.failed
+    record.error = RunError(stage=stage_name, message=message[:2000], kind=error_kind(error_type))
+    store.save(record)
+    metrics.add_metric(name="runs_failed", unit=MetricUnit.Count, value=1)
+    logger.error("run failed", extra={"run_id": record.run_id, "stage": stage_name, "error": message})
+    return {"run_id": record.run_id, "stage": stage_name, "error_type": error_type, "message": message}
+
+
+# --------------------------------------------------------------------------- background render
+class PreviewReadyDetail(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    run_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+    frames: list[str] = Field(default_factory=list, description="frame ids; empty: every frame not rendered")
+    reason: str = "preview"
+
+
+class PreviewReadyEvent(EventBridgeModel):
+    detail: PreviewReadyDetail
+
+
+@lambda_entry
+@event_parser(model=PreviewReadyEvent)
+def render_rest_handler(event: PreviewReadyEvent, context: LambdaContext) -> dict[str, Any]:
+    env = Env.load()
+    ctx, _ = run_context(event.detail.run_id, env)
+    plan = get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)
+    frames = event.detail.frames or images_step.outstanding(ctx, plan)
+    if not frames:
+        return {"run_id": ctx.run_id, "rendered": [], "failed": []}
+    if image_mode(ctx.settings) == "batch":
+        queue, definition = os.environ.get("GPU_JOB_QUEUE_ARN"), os.environ.get("GPU_JOB_DEFINITION_ARN")
+        if not queue or not definition:
+            raise ConfigError(
+                "GPU_JOB_QUEUE_ARN / GPU_JOB_DEFINITION_ARN not set: cannot submit the GPU render"
+            )
+        job = client("batch").submit_job(
+            jobName=f"render-rest-{ctx.run_id}",
+            jobQueue=queue,
+            jobDefinition=definition,
+            containerOverrides={
+                "environment": [
+                    {"name": "STORYREEL_RUN_ID", "value": ctx.run_id},
+                    {"name": "STORYREEL_FRAMES", "value": json.dumps(frames)},
+                ]
+            },
+        )
+        return {"run_id": ctx.run_id, "batch_job_id": job["jobId"], "frames": frames}
+    with stage(ctx, "render_rest", detail=", ".join(frames)):
+        results = images_step.render(ctx, frames)
+        record = ctx.state.get(ctx.run_id)
+        board = finalize(ctx, record)
+        record.frames = board.frames
+        ctx.state.save(record)
+    return {
+        "run_id": ctx.run_id,
+        "rendered": [r.frame_id for r in results if r.ok],
+        "failed": [r.frame_id for r in results if not r.ok],
+    }

@@ -1,0 +1,50 @@
+"""Context and scenes Lambdas.
+
+context_handler: {"run_id"} -> context.json
+scenes_handler:  {"run_id"} -> scenes.json, and the image work for the state machine: one Map item per scene
+                 with the frames to render now ({"run_id", "frames": ["s1-start", "s1-end"]}), the preview budget
+                 (limit_images / limit_scenes) already applied.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from services.images import step as images_step
+from services.scenes import step as scenes_step
+from shared.aws_runtime import StageEvent, lambda_entry, run_context, stage
+
+
+@lambda_entry
+@event_parser(model=StageEvent)
+def context_handler(event: StageEvent, context: LambdaContext) -> dict[str, Any]:
+    ctx, _ = run_context(event.run_id)
+    with stage(ctx, "context"):
+        creative = scenes_step.context(ctx)
+    return {"run_id": event.run_id, "title": creative.title}
+
+
+@lambda_entry
+@event_parser(model=StageEvent)
+def scenes_handler(event: StageEvent, context: LambdaContext) -> dict[str, Any]:
+    ctx, _ = run_context(event.run_id)
+    with stage(ctx, "scenes"):
+        plan = scenes_step.scenes(ctx)
+    now = images_step.frames_now(ctx, plan)
+    items: list[dict[str, Any]] = []
+    for fid in now:
+        scene = fid.split("-")[0]
+        if items and items[-1]["frames"][0].split("-")[0] == scene:
+            items[-1]["frames"].append(fid)
+        else:
+            items.append({"run_id": event.run_id, "frames": [fid]})
+    return {
+        "run_id": event.run_id,
+        "items": items,
+        "frames": now,
+        "frames_now": len(now),
+        "frames_total": 2 * len(plan.scenes),
+    }

@@ -1,0 +1,20 @@
+"""Transcribe Lambda: {"run_id", "audio_key"} -> transcript.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from services.transcribe import step as transcribe_step
+from shared.aws_runtime import TranscribeEvent, lambda_entry, run_context, stage
+
+
+@lambda_entry
+@event_parser(model=TranscribeEvent)
+def handler(event: TranscribeEvent, context: LambdaContext) -> dict[str, Any]:
+    ctx, _ = run_context(event.run_id)
+    with stage(ctx, "transcribe"):
+        transcript = transcribe_step.run(ctx, event.audio_key)
+    return {"run_id": event.run_id, "duration_s": transcript.duration_s, "segments": len(transcript.segments)}

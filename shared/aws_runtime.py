@@ -1,0 +1,246 @@
+"""What every Lambda handler shares: Powertools logger/tracer/metrics, the stores from the environment, a run's
+context with its settings, and stage timings.
+
+Environment (set by the CDK stack):
+  STORYREEL_BUCKET    the bucket (uploads/ and runs/ prefixes)
+  STORYREEL_TABLE     the single DynamoDB table (runs, policy, cache, idempotency records)
+  STATE_MACHINE_ARN   the storyboard state machine (intake starts it)
+  EVENT_BUS_NAME      where PreviewReady events go (finalize, the API)
+  STORYREEL_*__*      settings overrides, e.g. STORYREEL_IMAGE_GENERATION__PROVIDER=replicate
+
+A run's settings are resolved once, when the run is created (embedded defaults < preset < environment <
+the caller's options) and stored in its record; every stage reloads them with `load_settings` from the
+environment merged with the stored options, so a run keeps the settings it started with.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.aws_stores import DynamoStateStore, S3BlobStore
+from shared.contracts import RunRecord, StageTiming, Usage, utcnow
+from shared.errors import ConfigError, StoryreelError
+from shared.pipeline import RunContext
+from shared.settings import Settings, load_settings
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "storyreel"))
+tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "storyreel"))
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "storyreel"))
+
+EVENT_SOURCE = "storyreel"
+PREVIEW_READY = "PreviewReady"
+RUN_PREFIX = "runs/"
+UPLOAD_PREFIX = "uploads/"
+API_UPLOAD_PREFIX = "uploads/api/"  # uploads/api/<run_id>/<file>: the upload of a run created by POST /runs
+
+# Providers injected into every RunContext the handlers build (tests only; empty in Lambda).
+OVERRIDES: dict[str, Any] = {}
+
+
+# --------------------------------------------------------------------------- environment
+@dataclass(frozen=True)
+class Env:
+    bucket: str
+    table: str
+    state_machine_arn: str | None
+    event_bus_name: str | None
+
+    @classmethod
+    def load(cls) -> Env:
+        missing = [n for n in ("STORYREEL_BUCKET", "STORYREEL_TABLE") if not os.environ.get(n)]
+        if missing:
+            raise ConfigError(f"environment variable(s) not set: {', '.join(missing)}")
+        return cls(
+            bucket=os.environ["STORYREEL_BUCKET"],
+            table=os.environ["STORYREEL_TABLE"],
+            state_machine_arn=os.environ.get("STATE_MACHINE_ARN") or None,
+            event_bus_name=os.environ.get("EVENT_BUS_NAME") or None,
+        )
+
+    def require(self, name: str) -> str:
+        value = getattr(self, name)
+        if not value:
+            raise ConfigError(f"environment variable {name.upper()} not set")
+        return value
+
+
+# Clients live for the life of the Lambda sandbox (created on first use, not at import: small cold starts).
+@cache
+def client(service: str) -> Any:
+    return boto3.client(service)
+
+
+def blobs(env: Env | None = None) -> S3BlobStore:
+    env = env or Env.load()
+    return S3BlobStore(env.bucket, prefix=RUN_PREFIX, client=client("s3"))
+
+
+def uploads(env: Env | None = None) -> S3BlobStore:
+    env = env or Env.load()
+    return S3BlobStore(env.bucket, prefix=UPLOAD_PREFIX, client=client("s3"))
+
+
+def state(env: Env | None = None) -> DynamoStateStore:
+    env = env or Env.load()
+    return DynamoStateStore(env.table, client=client("dynamodb"))
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests switch moto accounts between cases)."""
+    client.cache_clear()
+
+
+# --------------------------------------------------------------------------- settings and context
+def resolve_settings(options: dict[str, Any] | None = None, preset: str | None = None) -> Settings:
+    """A new run's settings: defaults < preset < environment (STORYREEL_*) < the caller's options."""
+    cli = dict(options or {})
+    if preset and "preset" not in cli:
+        cli["preset"] = preset
+    return load_settings(cli=cli, environ=os.environ)
+
+
+def run_settings(record: RunRecord) -> Settings:
+    """A running run's settings: the environment merged with the options stored at its creation."""
+    return load_settings(cli=record.options, environ=os.environ)
+
+
+def run_context(run_id: str, env: Env | None = None) -> tuple[RunContext, RunRecord]:
+    env = env or Env.load()
+    store = state(env)
+    record = store.get(run_id)
+    ctx = RunContext(
+        run_id=run_id,
+        settings=run_settings(record),
+        blobs=blobs(env),
+        state=store,
+        overrides=dict(OVERRIDES),
+    )
+    return ctx, record
+
+
+def image_mode(settings: Settings) -> str:
+    """How the state machine renders this run's frames: skip, batch (one GPU job) or map (a Lambda per scene)."""
+    if not settings.images_enabled:
+        return "skip"
+    return "batch" if settings.image_generation.provider == "batch" else "map"
+
+
+def execution_input(record: RunRecord, audio_key: str, settings: Settings) -> dict[str, Any]:
+    """The state machine's input: run id, the audio's blob key and the flags its Choice states read."""
+    return {
+        "run_id": record.run_id,
+        "audio_key": audio_key,
+        "flags": {
+            "images": image_mode(settings),
+            "virality_evidence": settings.pipeline.virality_evaluation,
+        },
+    }
+
+
+# --------------------------------------------------------------------------- stage timings
+def record_stage(store: Any, run_id: str, stage: str, timing: StageTiming) -> None:
+    """One stage's timing; DynamoDB writes just that entry, other stores rewrite the record."""
+    if hasattr(store, "record_stage"):
+        store.record_stage(run_id, stage, timing)
+        return
+    record = store.get(run_id)
+    record.stages[stage] = timing
+    store.save(record)
+
+
+@contextmanager
+def stage(ctx: RunContext, name: str, detail: str = "") -> Iterator[StageTiming]:
+    """Time a stage: `running` when it starts, `succeeded` or `failed` (with the error) when it ends, and a
+    Powertools metric per stage (seconds, and a failure count)."""
+    timing = StageTiming(status="running", started_at=utcnow(), detail=detail)
+    record_stage(ctx.state, ctx.run_id, name, timing)
+    t0 = time.perf_counter()
+    try:
+        yield timing
+    except Exception as exc:
+        timing.status, timing.seconds = "failed", round(time.perf_counter() - t0, 3)
+        timing.detail = f"{type(exc).__name__}: {exc}"[:500]
+        record_stage(ctx.state, ctx.run_id, name, timing)
+        metrics.add_metric(name=f"{name}_failed", unit=MetricUnit.Count, value=1)
+        raise
+    timing.status, timing.seconds = "succeeded", round(time.perf_counter() - t0, 3)
+    record_stage(ctx.state, ctx.run_id, name, timing)
+    metrics.add_metric(name=f"{name}_seconds", unit=MetricUnit.Seconds, value=timing.seconds)
+
+
+def collected_usage(ctx: RunContext) -> list[Usage]:
+    """Every stage's usage blob (usage/<stage>.json, written by RunContext.record_usage)."""
+    out: list[Usage] = []
+    for key in ctx.blobs.list(ctx.key("usage/")):
+        if key.endswith(".json"):
+            out.extend(Usage.model_validate(u) for u in json.loads(ctx.blobs.get_bytes(key)))
+    return out
+
+
+def error_kind(error_type: str) -> str:
+    """The RunError kind for a Lambda errorType: our error classes carry it, anything else is internal."""
+    import shared.errors as errors
+
+    cls = getattr(errors, error_type, None)
+    if isinstance(cls, type) and issubclass(cls, StoryreelError):
+        return cls.kind
+    return "internal"
+
+
+# --------------------------------------------------------------------------- events
+class StageEvent(BaseModel):
+    """What a stage Lambda gets from the state machine: ids and keys only."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    run_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class TranscribeEvent(StageEvent):
+    audio_key: str = Field(min_length=1, description="the audio's blob key, relative to runs/")
+
+
+class ImagesEvent(StageEvent):
+    """One Map item: one scene's frames, e.g. {"run_id": "...", "frames": ["s1-start", "s1-end"]}."""
+
+    frames: list[str] = Field(min_length=1, max_length=2)
+
+
+def put_events(entries: list[dict[str, Any]], env: Env) -> None:
+    bus = env.require("event_bus_name")
+    resp = client("events").put_events(
+        Entries=[{**e, "EventBusName": bus, "Source": EVENT_SOURCE} for e in entries]
+    )
+    if resp.get("FailedEntryCount"):
+        raise RuntimeError(f"EventBridge refused {resp['FailedEntryCount']} event(s): {resp['Entries']}")
+
+
+def preview_ready(run_id: str, frames: list[str], reason: str, env: Env) -> None:
+    """Ask for the render of `frames` (the ones a preview left pending) in the background."""
+    put_events(
+        [
+            {
+                "DetailType": PREVIEW_READY,
+                "Detail": json.dumps({"run_id": run_id, "frames": frames, "reason": reason}),
+            }
+        ],
+        env,
+    )
+
+
+def lambda_entry(fn: Any) -> Any:
+    """Powertools around a handler: structured logs with the Lambda context, an X-Ray segment, and the metrics
+    flushed (EMF) when it returns."""
+    return logger.inject_lambda_context(tracer.capture_lambda_handler(metrics.log_metrics(fn)))

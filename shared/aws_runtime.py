@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -100,6 +101,11 @@ def state(env: Env | None = None) -> DynamoStateStore:
 def reset_clients() -> None:
     """Forget cached clients (tests switch moto accounts between cases)."""
     client.cache_clear()
+
+
+def new_run_id() -> str:
+    """Sortable and readable in the Step Functions console: 20261125-141530-3f9a1c."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
 # --------------------------------------------------------------------------- settings and context

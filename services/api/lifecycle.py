@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import time
 from functools import cache
 from pathlib import PurePosixPath
@@ -47,6 +46,7 @@ from shared.aws_runtime import (
     lambda_entry,
     logger,
     metrics,
+    new_run_id,
     preview_ready,
     resolve_settings,
     run_context,
@@ -62,11 +62,6 @@ from shared.stores import get_model
 from shared.storyboard import finalize
 
 IDEMPOTENCY_TTL_S = 24 * 3600  # S3 -> EventBridge redeliveries arrive within minutes; a day is generous
-
-
-def new_run_id() -> str:
-    """Sortable and readable in the Step Functions console: 20261125-141530-3f9a1c."""
-    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
 # --------------------------------------------------------------------------- intake

@@ -8,9 +8,11 @@ import inspect
 import io
 import json
 import math
+import os
 import struct
 import sys
 import textwrap
+import time
 import types
 import wave
 import zipfile
@@ -349,3 +351,68 @@ def create_state_machine(definition: str) -> str:
     return sfn.create_state_machine(name="storyreel-storyboard", definition=definition, roleArn=role)[
         "stateMachineArn"
     ]
+
+
+# --------------------------------------------------------------------------- runs through the machine
+def upload_event(key: str, etag: str = "abc123") -> dict:
+    """An S3 "Object Created" event as EventBridge delivers it."""
+    return {
+        "version": "0",
+        "id": "17793124-05d4-b198-2fde-7ededc63b103",
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": "123456789012",
+        "time": "2026-11-25T14:00:00Z",
+        "region": REGION,
+        "resources": [f"arn:aws:s3:::{BUCKET}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": BUCKET},
+            "object": {"key": key, "size": 32044, "etag": etag, "sequencer": "00617F08299329D189"},
+            "request-id": "N4N7GDK58NMKJ12R",
+            "requester": "123456789012",
+            "source-ip-address": "1.2.3.4",
+            "reason": "PutObject",
+        },
+    }
+
+
+def start_run(opts: dict, key: str = "uploads/brief.wav") -> str:
+    from services.api.lifecycle import intake_handler
+
+    boto3.client("s3", region_name=REGION).put_object(
+        Bucket=BUCKET, Key=key, Body=tiny_wav(), Metadata={"options": json.dumps(opts)}
+    )
+    out = intake_handler(upload_event(key), FakeLambdaContext("storyreel-intake"))
+    assert out["status"] == "running", out
+    return out["run_id"]
+
+
+def wait(run_id: str, timeout: float = 60) -> dict:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    arn = next(
+        e for e in sfn.list_executions(stateMachineArn=_machine_arn())["executions"] if e["name"] == run_id
+    )["executionArn"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        desc = sfn.describe_execution(executionArn=arn)
+        if desc["status"] != "RUNNING":
+            history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+            entered = [
+                e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")
+            ]
+            return {**desc, "entered": entered}
+        time.sleep(0.05)
+    raise AssertionError(f"execution {run_id} still running after {timeout}s")
+
+
+def _machine_arn() -> str:
+    return os.environ["STATE_MACHINE_ARN"]
+
+
+def blob(run_id: str, name: str) -> bytes:
+    return (
+        boto3.client("s3", region_name=REGION)
+        .get_object(Bucket=BUCKET, Key=f"runs/{run_id}/{name}")["Body"]
+        .read()
+    )

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
-from aws_testkit import BUCKET, BUS, MOTO_CONFIG, REGION, TABLE
+from aws_testkit import (
+    BUCKET,
+    BUS,
+    FUNCTIONS,
+    MOTO_CONFIG,
+    REGION,
+    TABLE,
+    create_functions,
+    create_state_machine,
+    install_fakes,
+    install_lambda_bridge,
+    substituted_definition,
+)
 from moto import mock_aws
 
+from services.api.lifecycle import _start_upload_once
+from shared.aws_runtime import PREVIEW_READY, reset_clients
 from shared.aws_stores import create_table
 
 
@@ -40,4 +56,31 @@ def aws(aws_env):
         boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
         create_table(boto3.client("dynamodb", region_name=REGION), TABLE)
         boto3.client("events", region_name=REGION).create_event_bus(Name=BUS)
+        reset_clients()
+        _start_upload_once.cache_clear()
         yield
+        reset_clients()
+        _start_upload_once.cache_clear()
+
+
+@pytest.fixture
+def machine(aws, monkeypatch):
+    """Lambda functions + the state machine in moto, the bridge and the fakes installed."""
+    calls: list = []
+    install_fakes(monkeypatch)
+    install_lambda_bridge(monkeypatch, calls=calls)
+    arns = create_functions([name for name, _ in FUNCTIONS.values()])
+    arn = create_state_machine(substituted_definition(arns))
+    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    # a rule that catches PreviewReady into a queue, to see the background render being asked for
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue = sqs.create_queue(QueueName="preview-ready")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events = boto3.client("events", region_name=REGION)
+    events.put_rule(
+        Name="preview", EventBusName=BUS, EventPattern=json.dumps({"detail-type": [PREVIEW_READY]})
+    )
+    events.put_targets(Rule="preview", EventBusName=BUS, Targets=[{"Id": "q", "Arn": queue_arn}])
+    return {"arn": arn, "calls": calls, "queue": queue}

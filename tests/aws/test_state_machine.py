@@ -4,26 +4,12 @@ in-process (aws_testkit.install_lambda_bridge), started by the real intake handl
 from __future__ import annotations
 
 import json
-import time
 
 import boto3
 import pytest
-from aws_testkit import (
-    BUCKET,
-    BUS,
-    FUNCTIONS,
-    REGION,
-    FakeImages,
-    FakeLambdaContext,
-    create_functions,
-    create_state_machine,
-    install_fakes,
-    install_lambda_bridge,
-    substituted_definition,
-    tiny_wav,
-)
+from aws_testkit import REGION, FakeImages, blob, start_run, wait
 
-from shared.aws_runtime import PREVIEW_READY, state
+from shared.aws_runtime import state
 from shared.contracts import RunStatus, Storyboard, ViralityReport
 from shared.errors import InputError
 
@@ -43,95 +29,6 @@ def options(images: str, virality: str) -> dict:
 
     base = {"pipeline": {"scenes": 3}, "image_generation": {"seed": 7}}
     return deep_merge(deep_merge(base, IMAGES[images]), VIRALITY[virality])
-
-
-@pytest.fixture
-def machine(aws, monkeypatch):
-    """Lambda functions + the state machine in moto, the bridge and the fakes installed."""
-    calls: list = []
-    install_fakes(monkeypatch)
-    install_lambda_bridge(monkeypatch, calls=calls)
-    arns = create_functions([name for name, _ in FUNCTIONS.values()])
-    arn = create_state_machine(substituted_definition(arns))
-    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
-    # a rule that catches PreviewReady into a queue, to see the background render being asked for
-    sqs = boto3.client("sqs", region_name=REGION)
-    queue = sqs.create_queue(QueueName="preview-ready")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events = boto3.client("events", region_name=REGION)
-    events.put_rule(
-        Name="preview", EventBusName=BUS, EventPattern=json.dumps({"detail-type": [PREVIEW_READY]})
-    )
-    events.put_targets(Rule="preview", EventBusName=BUS, Targets=[{"Id": "q", "Arn": queue_arn}])
-    return {"arn": arn, "calls": calls, "queue": queue}
-
-
-def upload_event(key: str, etag: str = "abc123") -> dict:
-    """An S3 "Object Created" event as EventBridge delivers it."""
-    return {
-        "version": "0",
-        "id": "17793124-05d4-b198-2fde-7ededc63b103",
-        "detail-type": "Object Created",
-        "source": "aws.s3",
-        "account": "123456789012",
-        "time": "2026-11-25T14:00:00Z",
-        "region": REGION,
-        "resources": [f"arn:aws:s3:::{BUCKET}"],
-        "detail": {
-            "version": "0",
-            "bucket": {"name": BUCKET},
-            "object": {"key": key, "size": 32044, "etag": etag, "sequencer": "00617F08299329D189"},
-            "request-id": "N4N7GDK58NMKJ12R",
-            "requester": "123456789012",
-            "source-ip-address": "1.2.3.4",
-            "reason": "PutObject",
-        },
-    }
-
-
-def start_run(opts: dict, key: str = "uploads/brief.wav") -> str:
-    from services.api.lifecycle import intake_handler
-
-    boto3.client("s3", region_name=REGION).put_object(
-        Bucket=BUCKET, Key=key, Body=tiny_wav(), Metadata={"options": json.dumps(opts)}
-    )
-    out = intake_handler(upload_event(key), FakeLambdaContext("storyreel-intake"))
-    assert out["status"] == "running", out
-    return out["run_id"]
-
-
-def wait(run_id: str, timeout: float = 60) -> dict:
-    sfn = boto3.client("stepfunctions", region_name=REGION)
-    arn = [
-        e for e in sfn.list_executions(stateMachineArn=_machine_arn())["executions"] if e["name"] == run_id
-    ][0]["executionArn"]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        desc = sfn.describe_execution(executionArn=arn)
-        if desc["status"] != "RUNNING":
-            history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-            entered = [
-                e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")
-            ]
-            return {**desc, "entered": entered}
-        time.sleep(0.05)
-    raise AssertionError(f"execution {run_id} still running after {timeout}s")
-
-
-def _machine_arn() -> str:
-    import os
-
-    return os.environ["STATE_MACHINE_ARN"]
-
-
-def blob(run_id: str, name: str) -> bytes:
-    return (
-        boto3.client("s3", region_name=REGION)
-        .get_object(Bucket=BUCKET, Key=f"runs/{run_id}/{name}")["Body"]
-        .read()
-    )
 
 
 @pytest.mark.parametrize("virality", ["on", "off"])

@@ -1,0 +1,330 @@
+"""REST API Lambda (API Gateway REST proxy): Powertools APIGatewayRestResolver with request validation.
+
+POST /runs                  a queued run + a presigned upload URL; the upload starts it (intake_handler)
+GET  /runs                  newest first
+GET  /runs/{run_id}         status, stage timings, presigned links to storyboard.json, index.html, frames
+POST /runs/{run_id}/images  render the frames a preview left (a PreviewReady event -> render_rest_handler)
+POST /runs/{run_id}/feedback  real engagement -> the optimizer (outweighs the predicted reward)
+
+Bodies are pydantic models: a bad body is a 422 naming the field; a user error (unknown run, wrong state,
+bad settings) is a 4xx with one line; bodies over MAX_BODY_BYTES are refused with 413 before parsing.
+The OpenAPI document is generated from this resolver: `make openapi` writes services/api/openapi.json.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from http import HTTPStatus
+from pathlib import PurePosixPath
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.images import step as images_step
+from services.optimizer import step as optimizer_step
+from shared.aws_runtime import (
+    API_UPLOAD_PREFIX,
+    Env,
+    blobs,
+    lambda_entry,
+    new_run_id,
+    preview_ready,
+    resolve_settings,
+    run_context,
+    state,
+    uploads,
+)
+from shared.contracts import Engagement, FrameCounts, RunError, RunRecord, RunStatus, ScenePlan
+from shared.errors import ConflictError, NotFoundError, UserError
+from shared.pipeline import INDEX_HTML, SCENES, STORYBOARD
+from shared.settings import Settings
+from shared.stores import get_model
+
+API_TITLE = "storyreel API"
+API_VERSION = "1.0.0"
+MAX_BODY_BYTES = 64 * 1024  # the largest legitimate body (settings + engagement) is a few KiB
+LINK_TTL_S = 3600
+UPLOAD_TTL_S = 900
+AUDIO_TYPES = {
+    ".m4a": "audio/mp4",
+    ".mp4": "audio/mp4",
+    ".mp3": "audio/mpeg",
+    ".wav": "audio/wav",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".webm": "audio/webm",
+    ".flac": "audio/flac",
+    ".aac": "audio/aac",
+}
+RunId = Annotated[
+    str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="the run id (also the execution name)")
+]
+FRAME_ID = re.compile(r"^s([1-9][0-9]?)-(start|end)$")
+
+app = APIGatewayRestResolver(enable_validation=True)
+
+
+# --------------------------------------------------------------------------- models
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CreateRunRequest(_Model):
+    preset: Literal["preview", "quick", "full"] | None = Field(
+        default=None, description="speed tier: preview (prompts only), quick (2 frames now), full"
+    )
+    options: Settings | None = Field(
+        default=None, description="settings sections (as in the YAML config); only the keys given count"
+    )
+    filename: str = Field(
+        default="brief.m4a",
+        min_length=5,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.(m4a|mp4|mp3|wav|ogg|opus|webm|flac|aac)$",
+        description="the audio's file name; its extension picks the upload's Content-Type",
+    )
+
+
+class Upload(_Model):
+    url: str = Field(description="presigned S3 URL: PUT the audio there")
+    method: Literal["PUT"] = "PUT"
+    headers: dict[str, str] = Field(description="headers the PUT must send (the URL is signed with them)")
+    key: str
+    expires_in: int
+
+
+class CreateRunResponse(_Model):
+    run_id: str
+    status: RunStatus
+    upload: Upload
+
+
+class RunSummary(_Model):
+    run_id: str
+    status: RunStatus
+    created_at: datetime
+    updated_at: datetime
+    title: str | None = None
+    virality_score: float | None = None
+    frames: FrameCounts
+    error: RunError | None = None
+
+
+class RunList(_Model):
+    runs: list[RunSummary]
+
+
+class RunLinks(_Model):
+    storyboard: str | None = Field(default=None, description="presigned URL of storyboard.json")
+    index: str | None = Field(default=None, description="presigned URL of index.html")
+    frames: dict[str, str] = Field(default_factory=dict, description="frame id -> presigned PNG URL")
+    expires_in: int = LINK_TTL_S
+
+
+class RunDetail(_Model):
+    run: RunRecord
+    links: RunLinks
+
+
+class RenderRequest(_Model):
+    frames: list[Annotated[str, Field(pattern=FRAME_ID.pattern)]] | None = Field(
+        default=None, max_length=20, description="frame ids, e.g. s2-start; default: every frame not rendered"
+    )
+
+
+class RenderAccepted(_Model):
+    run_id: str
+    frames: list[str] = Field(description="the frames sent to the background render (empty: nothing left)")
+
+
+class FeedbackAccepted(_Model):
+    run_id: str
+    recorded: bool = True
+
+
+class ErrorBody(_Model):
+    error: str
+    status: int
+
+
+def _responses(*codes: int) -> dict[int, dict[str, Any]]:
+    """OpenAPI entries for the error answers a route can give."""
+    what = {
+        400: "bad request (one line says what)",
+        404: "no such run",
+        409: "the run is in the wrong state",
+        413: "body too large",
+    }
+    return {
+        code: {
+            "description": what[code],
+            "content": {"application/json": {"schema": ErrorBody.model_json_schema()}},
+        }
+        for code in codes
+    }
+
+
+# --------------------------------------------------------------------------- errors and limits
+def _error(status: HTTPStatus, message: str) -> Response:
+    return Response(
+        status_code=status.value,
+        content_type=content_types.APPLICATION_JSON,
+        body=ErrorBody(error=message, status=status.value).model_dump_json(),
+    )
+
+
+@app.exception_handler(NotFoundError)
+def _not_found(exc: NotFoundError) -> Response:
+    return _error(HTTPStatus.NOT_FOUND, str(exc))
+
+
+@app.exception_handler(ConflictError)
+def _conflict(exc: ConflictError) -> Response:
+    return _error(HTTPStatus.CONFLICT, str(exc))
+
+
+@app.exception_handler(UserError)
+def _user_error(exc: UserError) -> Response:
+    return _error(HTTPStatus.BAD_REQUEST, str(exc))
+
+
+def limit_body_size(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+    body = app.current_event.body or ""
+    if len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
+        return _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body over {MAX_BODY_BYTES} bytes")
+    return next_middleware(app)
+
+
+app.use(middlewares=[limit_body_size])
+
+
+# --------------------------------------------------------------------------- routes
+@app.post(
+    "/runs",
+    summary="Create a run and get its upload URL",
+    responses={201: {"description": "run created, waiting for its audio"}, **_responses(400, 413)},
+)
+def create_run(request: Annotated[CreateRunRequest, Body(embed=False)]) -> Response[CreateRunResponse]:
+    options = request.options.model_dump(mode="json", exclude_unset=True) if request.options else {}
+    settings = resolve_settings(options, request.preset)
+    run_id = new_run_id()
+    env = Env.load()
+    key = f"{run_id}/{request.filename}"
+    content_type = AUDIO_TYPES[PurePosixPath(request.filename).suffix.lower()]
+    record = RunRecord(
+        run_id=run_id,
+        source=f"s3://{env.bucket}/{API_UPLOAD_PREFIX}{key}",
+        output_dir=f"s3://{env.bucket}/runs/{run_id}/",
+        options=settings.model_dump(mode="json"),
+    )
+    state(env).create(record)
+    store = uploads(env)
+    url = store.presign(f"api/{key}", UPLOAD_TTL_S, method="put_object", content_type=content_type)
+    body = CreateRunResponse(
+        run_id=run_id,
+        status=record.status,
+        upload=Upload(
+            url=url,
+            headers={"Content-Type": content_type},
+            key=f"{API_UPLOAD_PREFIX}{key}",
+            expires_in=UPLOAD_TTL_S,
+        ),
+    )
+    return Response(HTTPStatus.CREATED.value, content_types.APPLICATION_JSON, body)
+
+
+@app.get("/runs", summary="List runs, newest first", responses=None)
+def list_runs(limit: Annotated[int, Query(ge=1, le=100, description="how many runs")] = 20) -> RunList:
+    return RunList(
+        runs=[
+            RunSummary.model_validate(r.model_dump(include=set(RunSummary.model_fields)))
+            for r in state().list(limit)
+        ]
+    )
+
+
+@app.get("/runs/<run_id>", summary="A run: status, stage timings, links", responses=_responses(404))
+def get_run(run_id: RunId) -> RunDetail:
+    env = Env.load()
+    record = state(env).get(run_id)
+    store = blobs(env)
+    links = RunLinks()
+    keys = set(store.list(f"{run_id}/"))
+    if f"{run_id}/{STORYBOARD}" in keys:
+        links.storyboard = store.presign(f"{run_id}/{STORYBOARD}", LINK_TTL_S)
+    if f"{run_id}/{INDEX_HTML}" in keys:
+        links.index = store.presign(f"{run_id}/{INDEX_HTML}", LINK_TTL_S)
+    for key in sorted(keys):
+        name = PurePosixPath(key).name
+        if key.startswith(f"{run_id}/frames/") and name.endswith(".png"):
+            links.frames[name.removesuffix(".png")] = store.presign(key, LINK_TTL_S)
+    return RunDetail(run=record, links=links)
+
+
+@app.post(
+    "/runs/<run_id>/images",
+    summary="Render the frames a preview left pending (in the background)",
+    responses={202: {"description": "render requested"}, **_responses(400, 404, 409, 413)},
+)
+def render_images(
+    run_id: RunId, request: Annotated[RenderRequest, Body(embed=False)]
+) -> Response[RenderAccepted]:
+    env = Env.load()
+    ctx, record = run_context(run_id, env)
+    if record.status != RunStatus.succeeded:
+        raise ConflictError(f"run {run_id} is {record.status.value}: frames render after it succeeded")
+    plan = get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)
+    if request.frames is None:
+        frames = images_step.outstanding(ctx, plan)
+    else:
+        known = set(images_step.frame_order(plan))
+        unknown = [f for f in request.frames if f not in known]
+        if unknown:
+            raise UserError(f"run {run_id} has no frame(s) {', '.join(unknown)} ({len(plan.scenes)} scenes)")
+        frames = list(dict.fromkeys(request.frames))
+    if frames:
+        preview_ready(run_id, frames, "api", env)
+    return Response(
+        HTTPStatus.ACCEPTED.value,
+        content_types.APPLICATION_JSON,
+        RenderAccepted(run_id=run_id, frames=frames),
+    )
+
+
+@app.post(
+    "/runs/<run_id>/feedback",
+    summary="Record real engagement for a run (the optimizer learns from it)",
+    responses={202: {"description": "feedback recorded"}, **_responses(404, 409, 413)},
+)
+def feedback(
+    run_id: RunId, engagement: Annotated[Engagement, Body(embed=False)]
+) -> Response[FeedbackAccepted]:
+    store = state()
+    record = store.get(run_id)
+    if record.status != RunStatus.succeeded:
+        raise ConflictError(f"run {run_id} is {record.status.value}: feedback is for finished runs")
+    optimizer_step.feedback(store, run_id, engagement)
+    return Response(
+        HTTPStatus.ACCEPTED.value, content_types.APPLICATION_JSON, FeedbackAccepted(run_id=run_id)
+    )
+
+
+def openapi_json() -> str:
+    return app.get_openapi_json_schema(
+        title=API_TITLE,
+        version=API_VERSION,
+        description="Spoken video brief -> scored storyboard. Auth: an API key (x-api-key) or IAM (SigV4).",
+        security_schemes={"apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header)},
+        security=[{"apiKey": []}],
+    )
+
+
+@lambda_entry
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

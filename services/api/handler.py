@@ -13,6 +13,9 @@ The OpenAPI document is generated from this resolver: `make openapi` writes serv
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from datetime import datetime
 from http import HTTPStatus
@@ -20,9 +23,10 @@ from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,6 +37,7 @@ from shared.aws_runtime import (
     Env,
     blobs,
     lambda_entry,
+    metrics,
     new_run_id,
     preview_ready,
     resolve_settings,
@@ -160,6 +165,7 @@ def _responses(*codes: int) -> dict[int, dict[str, Any]]:
         404: "no such run",
         409: "the run is in the wrong state",
         413: "body too large",
+        415: "body is not JSON",
     }
     return {
         code: {
@@ -184,6 +190,11 @@ def _not_found(exc: NotFoundError) -> Response:
     return _error(HTTPStatus.NOT_FOUND, str(exc))
 
 
+@app.not_found
+def _no_route(exc: Exception) -> Response:
+    return _error(HTTPStatus.NOT_FOUND, "no such resource")
+
+
 @app.exception_handler(ConflictError)
 def _conflict(exc: ConflictError) -> Response:
     return _error(HTTPStatus.CONFLICT, str(exc))
@@ -194,21 +205,48 @@ def _user_error(exc: UserError) -> Response:
     return _error(HTTPStatus.BAD_REQUEST, str(exc))
 
 
-def limit_body_size(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
-    body = app.current_event.body or ""
-    if len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
-        return _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body over {MAX_BODY_BYTES} bytes")
-    return next_middleware(app)
+@app.exception_handler(RequestValidationError)
+def _invalid(exc: RequestValidationError) -> Response:
+    """422 in the document's HTTPValidationError shape (Powertools' default body leaves out `msg`, which its own
+    schema requires), plus `error`: one line naming the first bad field. Inputs are never echoed back."""
+    details = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        for e in exc.errors()
+    ]
+    first = details[0] if details else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(p) for p in first["loc"]) or "request"
+    more = f" (+{len(details) - 1} more)" if len(details) > 1 else ""
+    body = {"error": f"{where}: {first['msg']}{more}", "status": 422, "detail": details}
+    return Response(HTTPStatus.UNPROCESSABLE_ENTITY.value, content_types.APPLICATION_JSON, json.dumps(body))
 
 
-app.use(middlewares=[limit_body_size])
+def refuse_body(event: dict[str, Any]) -> tuple[HTTPStatus, str] | None:
+    """Checked on the raw event, before Powertools parses anything (its validation middleware runs ahead of any
+    app.use middleware, and raises on bodies it cannot decode): bodies over MAX_BODY_BYTES get 413, bodies that
+    are not UTF-8 text get 400, bodies that are not JSON get 415."""
+    raw = event.get("body") or ""
+    if len(raw) > 2 * MAX_BODY_BYTES:  # quick refusal before decoding anything
+        return HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body over {MAX_BODY_BYTES} bytes"
+    try:
+        data = base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw.encode("utf-8")
+        data.decode("utf-8")
+    except (binascii.Error, UnicodeError):
+        return HTTPStatus.BAD_REQUEST, "request body is not UTF-8 JSON text"
+    if len(data) > MAX_BODY_BYTES:
+        return HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body over {MAX_BODY_BYTES} bytes"
+    headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
+    media = str(headers.get("content-type") or "").split(";")[0].strip().lower()
+    sends_body = bool(raw) or event.get("httpMethod") in ("POST", "PUT", "PATCH")
+    if sends_body and media not in ("", "application/json") and not media.endswith("+json"):
+        return HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"request body must be application/json, not {media}"
+    return None
 
 
 # --------------------------------------------------------------------------- routes
 @app.post(
     "/runs",
     summary="Create a run and get its upload URL",
-    responses={201: {"description": "run created, waiting for its audio"}, **_responses(400, 413)},
+    responses={201: {"description": "run created, waiting for its audio"}, **_responses(400, 413, 415)},
 )
 def create_run(request: Annotated[CreateRunRequest, Body(embed=False)]) -> Response[CreateRunResponse]:
     options = request.options.model_dump(mode="json", exclude_unset=True) if request.options else {}
@@ -270,7 +308,7 @@ def get_run(run_id: RunId) -> RunDetail:
 @app.post(
     "/runs/<run_id>/images",
     summary="Render the frames a preview left pending (in the background)",
-    responses={202: {"description": "render requested"}, **_responses(400, 404, 409, 413)},
+    responses={202: {"description": "render requested"}, **_responses(400, 404, 409, 413, 415)},
 )
 def render_images(
     run_id: RunId, request: Annotated[RenderRequest, Body(embed=False)]
@@ -300,7 +338,7 @@ def render_images(
 @app.post(
     "/runs/<run_id>/feedback",
     summary="Record real engagement for a run (the optimizer learns from it)",
-    responses={202: {"description": "feedback recorded"}, **_responses(404, 409, 413)},
+    responses={202: {"description": "feedback recorded"}, **_responses(400, 404, 409, 413, 415)},
 )
 def feedback(
     run_id: RunId, engagement: Annotated[Engagement, Body(embed=False)]
@@ -327,4 +365,14 @@ def openapi_json() -> str:
 
 @lambda_entry
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    metrics.add_metric(name="api_requests", unit=MetricUnit.Count, value=1)
+    refused = refuse_body(event)
+    if refused is not None:
+        status, message = refused
+        return {
+            "statusCode": status.value,
+            "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": ErrorBody(error=message, status=status.value).model_dump_json(),
+            "isBase64Encoded": False,
+        }
     return app.resolve(event, context)

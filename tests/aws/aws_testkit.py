@@ -416,3 +416,54 @@ def blob(run_id: str, name: str) -> bytes:
         .get_object(Bucket=BUCKET, Key=f"runs/{run_id}/{name}")["Body"]
         .read()
     )
+
+
+# --------------------------------------------------------------------------- API Gateway (REST proxy) events
+def apigw_event(
+    method: str,
+    path: str,
+    body: Any = None,
+    query: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event as the Lambda gets it."""
+    if body is not None and not isinstance(body, str):
+        body = json.dumps(body)
+    hdrs = {"Content-Type": "application/json", "Host": "api.test", **(headers or {})}
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": hdrs,
+        "multiValueHeaders": {k: [v] for k, v in hdrs.items()},
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": "api1234",
+            "stage": "prod",
+            "requestId": "req-1",
+            "httpMethod": method,
+            "path": f"/prod{path}",
+            "resourcePath": path,
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": "pytest"},
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def call_api(
+    method: str, path: str, body: Any = None, query: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    from services.api.handler import handler
+
+    out = handler(apigw_event(method, path, body, query), FakeLambdaContext("storyreel-api"))
+    text = out.get("body") or ""
+    try:
+        parsed = json.loads(text) if text else None
+    except json.JSONDecodeError:
+        parsed = text
+    return out["statusCode"], parsed

@@ -34,7 +34,7 @@ from shared.aws_stores import DynamoStateStore, S3BlobStore
 from shared.contracts import RunRecord, StageTiming, Usage, utcnow
 from shared.errors import ConfigError, StoryreelError
 from shared.pipeline import RunContext
-from shared.settings import Settings, load_settings
+from shared.settings import PRESETS, Settings, load_settings, validate_settings
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "storyreel"))
 tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "storyreel"))
@@ -109,9 +109,15 @@ def new_run_id() -> str:
 
 
 # --------------------------------------------------------------------------- settings and context
-def resolve_settings(options: dict[str, Any] | None = None, preset: str | None = None) -> Settings:
-    """A new run's settings: defaults < preset < environment (STORYREEL_*) < the caller's options."""
+def resolve_settings(
+    options: dict[str, Any] | None = None, preset: str | None = None, origin: str = "run options"
+) -> Settings:
+    """A new run's settings: defaults < preset < environment (STORYREEL_*) < the caller's options.
+    An error names `origin` (the options' own layer is checked first)."""
     cli = dict(options or {})
+    validate_settings(cli, origin)
+    if preset is not None and preset not in PRESETS:
+        raise ConfigError(f"unknown preset '{preset}' (choose one of: {', '.join(PRESETS)})")
     if preset and "preset" not in cli:
         cli["preset"] = preset
     return load_settings(cli=cli, environ=os.environ)

@@ -104,7 +104,7 @@ def _start_upload(upload: dict[str, Any]) -> dict[str, Any]:
         try:
             metadata = s3.head_object(Bucket=bucket, Key=key).get("Metadata", {})
             preset, options = upload_options(metadata)
-            settings = resolve_settings(options, preset)
+            settings = resolve_settings(options, preset, origin="upload metadata 'options'")
         except UserError as exc:
             # The upload's options are wrong: the run exists, failed, with the reason (GET /runs shows it).
             record.status = RunStatus.failed

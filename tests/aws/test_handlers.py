@@ -1,0 +1,240 @@
+"""Every stage handler called directly with the event the state machine sends, against moto S3 + DynamoDB."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.parser import ValidationError
+from aws_testkit import BUS, REGION, FakeImages, FakeLambdaContext, install_fakes, tiny_wav
+
+from services.api import lifecycle
+from services.images import handler as images_handler
+from services.optimizer import handler as optimizer_handler
+from services.scenes import handler as scenes_handler
+from services.transcribe import handler as transcribe_handler
+from services.virality import handler as virality_handler
+from shared.aws_runtime import PREVIEW_READY, blobs, resolve_settings, state
+from shared.contracts import Frame, FrameStatus, RunRecord, RunStatus, Storyboard, Transcript
+
+CTX = FakeLambdaContext()
+
+
+def new_run(options: dict, run_id: str = "r1") -> str:
+    settings = resolve_settings(options)
+    state().create(
+        RunRecord(
+            run_id=run_id,
+            status=RunStatus.running,
+            source="s3://b/uploads/brief.wav",
+            output_dir="s3://b/runs/r1/",
+            options=settings.model_dump(mode="json"),
+        )
+    )
+    blobs().put_bytes(f"{run_id}/audio.wav", tiny_wav(), "audio/wav")
+    return run_id
+
+
+def through_scenes(run_id: str) -> dict:
+    transcribe_handler.handler({"run_id": run_id, "audio_key": f"{run_id}/audio.wav"}, CTX)
+    scenes_handler.context_handler({"run_id": run_id}, CTX)
+    optimizer_handler.choose_handler({"run_id": run_id}, CTX)
+    return scenes_handler.scenes_handler({"run_id": run_id}, CTX)
+
+
+@pytest.fixture
+def stages(aws, monkeypatch):
+    return install_fakes(monkeypatch)
+
+
+def test_each_stage_writes_its_blob_and_timing(stages):
+    run_id = new_run({"pipeline": {"scenes": 3, "limit_images": 3, "background_full_render": True}})
+    out = transcribe_handler.handler({"run_id": run_id, "audio_key": f"{run_id}/audio.wav"}, CTX)
+    assert out == {"run_id": run_id, "duration_s": 12.0, "segments": 1}
+    assert Transcript.model_validate_json(blobs().get_bytes(f"{run_id}/transcript.json")).provider == "fake"
+
+    assert scenes_handler.context_handler({"run_id": run_id}, CTX)["title"] == "Trail shoe teaser"
+    assert optimizer_handler.choose_handler({"run_id": run_id}, CTX)["variant"] == {"hook_style": "question"}
+    out = scenes_handler.scenes_handler({"run_id": run_id}, CTX)
+    assert out["items"] == [
+        {"run_id": run_id, "frames": ["s1-start", "s1-end"]},
+        {"run_id": run_id, "frames": ["s2-start"]},
+    ]
+    assert (out["frames_now"], out["frames_total"]) == (3, 6)
+
+    for item in out["items"]:
+        images_handler.handler(item, CTX)
+    assert blobs().exists(f"{run_id}/frames/s2-start.png") and not blobs().exists(
+        f"{run_id}/frames/s2-end.png"
+    )
+    assert virality_handler.handler({"run_id": run_id}, CTX)["method"] != "content-only"  # forum evidence on
+    assert blobs().exists(f"{run_id}/virality.json")
+    optimizer_handler.learn_handler({"run_id": run_id}, CTX)
+    assert state().get(run_id).stages["optimizer"].status == "succeeded"
+
+    done = lifecycle.finalize_handler({"run_id": run_id}, CTX)
+    assert done["status"] == "succeeded" and done["background_render"] == ["s2-end", "s3-start", "s3-end"]
+    record = state().get(run_id)
+    assert record.status == RunStatus.succeeded
+    assert set(record.stages) == {
+        "transcribe", "context", "choose", "scenes", "images.s1", "images.s2", "virality", "optimizer", "finalize"
+    }  # fmt: skip
+    assert (record.frames.rendered, record.frames.pending) == (3, 3)
+    assert record.title == "Trail shoe teaser" and record.variant == {"hook_style": "question"}
+
+    # a retried finalize (Step Functions retries on a Lambda service error) is harmless
+    assert lifecycle.finalize_handler({"run_id": run_id}, CTX)["status"] == "succeeded"
+
+
+def test_render_rest_renders_the_pending_frames_and_refreshes_the_storyboard(stages):
+    run_id = new_run({"pipeline": {"scenes": 3, "limit_images": 2}})
+    for item in through_scenes(run_id)["items"]:
+        images_handler.handler(item, CTX)
+    lifecycle.finalize_handler({"run_id": run_id}, CTX)
+    event = {
+        "version": "0",
+        "id": "e1",
+        "detail-type": PREVIEW_READY,
+        "source": "storyreel",
+        "account": "123456789012",
+        "time": "2026-11-25T14:00:00Z",
+        "region": REGION,
+        "resources": [],
+        "detail": {"run_id": run_id, "frames": [], "reason": "api"},
+    }
+    out = lifecycle.render_rest_handler(event, CTX)
+    assert out["rendered"] == ["s2-start", "s3-start", "s2-end", "s3-end"] and out["failed"] == []
+    board = Storyboard.model_validate_json(blobs().get_bytes(f"{run_id}/storyboard.json"))
+    assert (board.frames.rendered, board.frames.pending) == (6, 0)
+    assert state().get(run_id).frames.rendered == 6
+    assert state().get(run_id).stages["render_rest"].status == "succeeded"
+
+
+def test_a_failed_frame_is_recorded_and_does_not_fail_the_item(stages, monkeypatch):
+    import shared.aws_runtime as runtime
+
+    monkeypatch.setitem(runtime.OVERRIDES, "image_provider", FakeImages(fail={"s1-end"}))
+    run_id = new_run({"pipeline": {"scenes": 3}})
+    item = through_scenes(run_id)["items"][0]
+    out = images_handler.handler(item, CTX)
+    assert out == {"run_id": run_id, "rendered": ["s1-start"], "failed": ["s1-end"]}
+    frame = Frame.model_validate_json(blobs().get_bytes(f"{run_id}/frames/s1-end.json"))
+    assert frame.status == FrameStatus.failed and frame.error == "refused by fake"
+
+
+def test_preview_without_background_render_sends_no_event(stages):
+    run_id = new_run({"pipeline": {"scenes": 3, "limit_images": 2, "background_full_render": False}})
+    for item in through_scenes(run_id)["items"]:
+        images_handler.handler(item, CTX)
+    virality_handler.handler({"run_id": run_id}, CTX)
+    assert lifecycle.finalize_handler({"run_id": run_id}, CTX)["background_render"] == []
+
+
+@pytest.mark.parametrize(
+    ("error", "stage", "kind", "message"),
+    [
+        (
+            {
+                "Error": "InputError",
+                "Cause": json.dumps({"errorMessage": "no speech", "errorType": "InputError"}),
+            },
+            "transcribe",
+            "user",
+            "no speech",
+        ),
+        (
+            {
+                "Error": "ProviderError",
+                "Cause": json.dumps({"errorMessage": "429", "errorType": "ProviderError"}),
+            },
+            "transcribe",
+            "provider",
+            "429",
+        ),
+        ({"Error": "States.Timeout", "Cause": "Task timed out"}, "context", "internal", "Task timed out"),
+    ],
+)
+def test_fail_handler_marks_the_run_failed_with_stage_and_cause(aws, error, stage, kind, message):
+    from shared.aws_runtime import record_stage
+    from shared.contracts import StageTiming
+
+    run_id = new_run({})
+    record_stage(
+        state(), run_id, "transcribe", StageTiming(status="failed" if kind != "internal" else "succeeded")
+    )
+    if kind == "internal":
+        record_stage(state(), run_id, "context", StageTiming(status="running"))  # killed by the timeout
+    out = lifecycle.fail_handler({"run_id": run_id, "error": error}, CTX)
+    assert out["stage"] == stage
+    record = state().get(run_id)
+    assert record.status == RunStatus.failed
+    assert (record.error.stage, record.error.kind, record.error.message) == (stage, kind, message)
+
+
+def test_events_are_validated(aws):
+    with pytest.raises(ValidationError):
+        scenes_handler.context_handler({"run": "r1"}, CTX)
+    with pytest.raises(ValidationError):
+        images_handler.handler({"run_id": "r1", "frames": []}, CTX)
+    with pytest.raises(ValidationError):
+        transcribe_handler.handler({"run_id": "../etc", "audio_key": "x"}, CTX)
+
+
+def test_render_rest_with_the_gpu_provider_submits_a_batch_job(stages, monkeypatch):
+    run_id = new_run({"pipeline": {"scenes": 3, "limit_images": 0}})
+    through_scenes(run_id)
+    record = state().get(run_id)
+    record.options["image_generation"]["provider"] = "batch"
+    state().save(record)
+    event = {
+        "version": "0",
+        "id": "e1",
+        "detail-type": PREVIEW_READY,
+        "source": "storyreel",
+        "account": "123456789012",
+        "time": "2026-11-25T14:00:00Z",
+        "region": REGION,
+        "resources": [],
+        "detail": {"run_id": run_id, "frames": ["s1-start"]},
+    }
+    from shared.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="GPU_JOB_QUEUE_ARN"):
+        lifecycle.render_rest_handler(event, CTX)
+    submitted = []
+
+    class FakeBatch:
+        def submit_job(self, **kwargs):
+            submitted.append(kwargs)
+            return {"jobId": "job-1"}
+
+    import shared.aws_runtime as runtime
+
+    real_client = runtime.client
+    monkeypatch.setattr(lifecycle, "client", lambda s: FakeBatch() if s == "batch" else real_client(s))
+    monkeypatch.setenv("GPU_JOB_QUEUE_ARN", "arn:aws:batch:us-east-1:123456789012:job-queue/gpu")
+    monkeypatch.setenv("GPU_JOB_DEFINITION_ARN", "arn:aws:batch:us-east-1:123456789012:job-definition/gpu:1")
+    out = lifecycle.render_rest_handler(event, CTX)
+    assert out["batch_job_id"] == "job-1"
+    env = {e["name"]: e["value"] for e in submitted[0]["containerOverrides"]["environment"]}
+    assert env == {"STORYREEL_RUN_ID": run_id, "STORYREEL_FRAMES": '["s1-start"]'}
+
+
+def test_preview_ready_event_goes_to_the_bus(aws):
+    from shared.aws_runtime import Env, preview_ready
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue = sqs.create_queue(QueueName="q")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = boto3.client("events", region_name=REGION)
+    events.put_rule(Name="r", EventBusName=BUS, EventPattern=json.dumps({"source": ["storyreel"]}))
+    events.put_targets(Rule="r", EventBusName=BUS, Targets=[{"Id": "q", "Arn": arn}])
+    preview_ready("r1", ["s2-end"], "preview", Env.load())
+    (msg,) = sqs.receive_message(QueueUrl=queue)["Messages"]
+    body = json.loads(msg["Body"])
+    assert body["detail-type"] == PREVIEW_READY and body["detail"] == {
+        "run_id": "r1",
+        "frames": ["s2-end"],
+        "reason": "preview",
+    }

@@ -162,8 +162,7 @@ class SqliteStateStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        with self._tx() as db:
-            db.executescript(_SCHEMA)
+        self._conn().executescript(_SCHEMA)  # idempotent DDL; executescript manages its own transaction
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

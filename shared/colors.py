@@ -20,6 +20,7 @@ COLORS: dict[str, str] = {
     "forest green": "#228B22",
     "olive green": "#6B8E23",
     "mint green": "#98D8B0",
+    "sage green": "#9CAF88",
     "lime green": "#7FD13B",
     "emerald green": "#2E8B57",
     "deep teal": "#0F4C5C",

@@ -340,10 +340,24 @@ def _intent(low: str) -> str | None:
     return best
 
 
-def _moods(low: str) -> list[str]:
+_VIBE_CUE = re.compile(r"\b(?:vibe|mood|feel|feels|feeling|tone|atmosphere|aesthetic|energy|look)\b")
+
+
+def _moods_in(low: str) -> list[str]:
     found = [(m.start(), w) for w in MOOD_WORDS for m in [re.search(rf"(?<![\w'-]){w}(?![\w'-])", low)] if m]
     found.sort()
     return [w for _, w in found]
+
+
+def _moods(brief: Brief) -> list[str]:
+    """Mood words, those said in a sentence about the vibe ("the vibe is cozy") before any other."""
+    said = [m for u in brief.units if _VIBE_CUE.search(u.low) for m in _moods_in(u.low)]
+    rest = [m for u in brief.units if not _VIBE_CUE.search(u.low) for m in _moods_in(u.low)]
+    out: list[str] = []
+    for m in said + rest:
+        if m not in out:
+            out.append(m)
+    return out
 
 
 def _content_style(low: str) -> str | None:
@@ -382,11 +396,16 @@ def _palette(brief: Brief) -> list[str]:
 
 def _sounds(brief: Brief) -> list[str]:
     found: list[tuple[int, str]] = []
-    for cue, label in SOUND_CUES:
-        m = re.search(rf"(?<![\w'-]){re.escape(cue)}(?![\w'-])", brief.low)
-        if m and label not in [lbl for _, lbl in found]:
+    low = brief.low.replace("-", " ")
+    spans: list[tuple[int, int]] = []
+    for cue, label in SOUND_CUES:  # longer cues come first: "acoustic guitar" hides "acoustic"
+        m = re.search(rf"(?<![\w']){re.escape(cue)}(?![\w'])", low)
+        if not m or any(a < m.end() and m.start() < b for a, b in spans):
+            continue
+        spans.append(m.span())
+        if label not in [lbl for _, lbl in found]:
             found.append((m.start(), label))
-    for m in re.finditer(r"\b([a-z]+(?: [a-z]+)?) (?:music|soundtrack|song|beats?)\b", brief.low):
+    for m in re.finditer(r"\b([a-z]+(?: [a-z]+)?) (?:music|soundtrack|song|beats?)\b", low):
         words = [w for w in m.group(1).split() if w not in STOPWORDS and w not in _BOUNDARY]
         if words:
             label = f"{' '.join(words)} music"
@@ -482,7 +501,7 @@ class LocalPlanner:
         if style is None and platform in SHORT_FORM:
             style = "short-form video"  # "a tiktok" / "a reel" names the format
         intent = _intent(brief.low)
-        moods = _moods(brief.low)
+        moods = _moods(brief)
         score = sentiment(" ".join(u.low for u in brief.units))
         tone = "positive" if score > 0.05 else "negative" if score < -0.05 else "neutral"
         title = _title(brief, subject, style)

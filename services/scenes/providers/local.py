@@ -225,6 +225,13 @@ HOOK_WEIGHT = {"fast": 0.7, "balanced": 1.0, "slow": 1.3}
 CTA_WEIGHT = {"fast": 0.8, "balanced": 1.0, "slow": 1.2}
 SHORT_FORM = ("TikTok", "Instagram Reels", "YouTube Shorts", "Snapchat")
 NOT_VISUAL = ("link", "bio", "link in bio", "music", "call to action", "it", "that", "people")
+# Extra shots of one beat when the brief has fewer beats than scenes: (title suffix, what the camera sees).
+DETAIL_ANGLES = (
+    ("detail", "the details of {a}"),
+    ("reaction", "a reaction to {a}"),
+    ("another angle", "{a}, seen from another angle"),
+    ("wider view", "the wider setting around {a}"),
+)
 DEFAULT_CTA = {
     "sell": "shop now, link in bio",
     "educate": "follow for more",
@@ -558,9 +565,9 @@ class _Slot:
     role: str  # hook | beat | detail | cta
     unit: Unit | None
     element: str | None = None
-    parts: tuple[
-        Unit, ...
-    ] = ()  # the beats a merged scene spans: its start frame shows the first, its end the last
+    # the beats a merged scene spans: its start frame shows the first, its end the last
+    parts: tuple[Unit, ...] = ()
+    angle: int = 0  # the how-manieth extra shot of the same beat (picks DETAIL_ANGLES)
 
 
 class _SceneWriter:
@@ -626,7 +633,8 @@ class _SceneWriter:
         for i in range(need):
             j = i % len(middle)
             element = spare[i] if i < len(spare) else None
-            per_beat[j].append(_Slot("detail", middle[j], element))
+            angle = sum(1 for s in per_beat[j] if s.role == "detail" and s.element is None)
+            per_beat[j].append(_Slot("detail", middle[j], element, angle=angle))
         return [s for group in per_beat for s in group]
 
     # ---- durations: weights per role, scaled to the asked length (or the pacing's base seconds)
@@ -688,7 +696,8 @@ class _SceneWriter:
 
     def _action(self, slot: _Slot) -> str:
         if slot.role == "detail" and slot.element is None and slot.unit is not None:
-            return f"details of {self._action(_Slot('beat', slot.unit))}"
+            template = DETAIL_ANGLES[slot.angle % len(DETAIL_ANGLES)][1]
+            return template.format(a=self._clause_action(slot.unit))
         if slot.role == "detail" or slot.unit is None:
             return slot.element or self.ctx.subject
         if slot.role == "hook" and not _HOOK.search(slot.unit.low):
@@ -697,7 +706,8 @@ class _SceneWriter:
 
     def _clause_action(self, unit: Unit) -> str:
         """What the camera sees in a beat: the clause without its instruction words, camera words or meta."""
-        text = _LEAD.sub("", unit.low, count=1)
+        text = re.sub(r"\s*[,;:.!?]+\s*", " ", unit.low).strip()
+        text = _LEAD.sub("", text, count=1)
         text = _CAMERA.sub(" ", text)
         text = _META_TAIL.sub("", text) if len(text.split()) > 3 else text
         text = re.sub(r"\s+", " ", text).strip(" ,.")
@@ -823,7 +833,7 @@ class _SceneWriter:
         )
         narration = ""
         if slot.unit is not None:
-            narration = slot.unit.text if slot.role != "detail" else ""
+            narration = slot.unit.text if slot.role != "detail" or slot.element is None else ""
         if slot.role == "hook":
             narration = slot.unit.text if slot.unit else ""
         return Scene(
@@ -854,6 +864,9 @@ class _SceneWriter:
     def _phrase_title(self, slot: _Slot, action: str) -> str:
         if slot.role == "detail" and slot.element:
             return f"Detail: {_title_case(slot.element)}"
+        if slot.role == "detail" and slot.unit is not None:
+            base = self._phrase_title(_Slot("beat", slot.unit), self._clause_action(slot.unit))
+            return f"{base} ({DETAIL_ANGLES[slot.angle % len(DETAIL_ANGLES)][0]})"
         picked = keyphrases([Unit(action, action.lower())], top=1, extra_stop=_KEYWORD_STOP)
         text = picked[0] if picked else " ".join(action.split()[:4])
         return _title_case(text) or _title_case(self.ctx.subject)

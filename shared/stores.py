@@ -162,8 +162,9 @@ class SqliteStateStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        with self._tx() as db:
-            db.executescript(_SCHEMA)
+        # executescript commits on its own (it cannot run inside BEGIN ... COMMIT); CREATE ... IF NOT EXISTS
+        # makes it safe to repeat from several processes.
+        self._conn().executescript(_SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

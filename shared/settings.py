@@ -135,8 +135,8 @@ class OptimizerConfig(_Section):
         description="pseudo-observations a context bucket borrows from the pooled (all-context) arm",
     )
     memory: Annotated[float, Field(gt=0)] = Field(
-        default=150.0,
-        description="effective observations kept per arm (older evidence is scaled down: drift)",
+        default=40.0,
+        description="observations kept per arm and context (older evidence is scaled down: drift)",
     )
     max_runs_tracked: Annotated[int, Field(ge=1)] = Field(
         default=500, description="runs whose contributions are kept so real feedback can replace a prediction"

@@ -28,6 +28,24 @@ from shared.creative import LEVERS
 SCHEMA = 1
 GRID = 256  # integration points for the exploration probability
 PRIOR_A = PRIOR_B = 1.0
+KAPPA_MAX = 25.0  # at most 25 Bernoulli-equivalents per observation
+VAR_PRIOR_OBS = 2.0  # the noise estimate starts from 2 pseudo-observations of Bernoulli noise
+
+
+def information(st: dict[str, float]) -> float:
+    """How many Bernoulli observations one reward of this arm is worth: m(1-m) / observed reward variance.
+
+    A 0/1 reward has variance m(1-m) (kappa = 1, plain Beta-Bernoulli); engagement-like scores spread less, so
+    each carries more information and the posterior narrows faster (the moment-matched Beta of the Gaussian
+    posterior). The variance estimate is shrunk toward m(1-m) by VAR_PRIOR_OBS pseudo-observations."""
+    n = st["s"] + st["f"]
+    if n <= 0:
+        return 1.0
+    m = st["s"] / n
+    bern = max(1e-6, m * (1.0 - m))
+    emp = max(0.0, st.get("q", 0.0) / n - m * m)
+    var = (n * emp + VAR_PRIOR_OBS * bern) / (n + VAR_PRIOR_OBS)
+    return max(1.0, min(KAPPA_MAX, bern / max(var, 1e-9)))
 
 
 def empty_state() -> dict[str, Any]:
@@ -39,7 +57,7 @@ def bucket_of(features: dict[str, str]) -> str:
 
 
 def _zero() -> dict[str, float]:
-    return {"s": 0.0, "f": 0.0, "n": 0, "log_scale": 0.0}
+    return {"s": 0.0, "f": 0.0, "q": 0.0, "n": 0, "log_scale": 0.0}
 
 
 def _stats(state: dict[str, Any], bucket: str, lever: str, arm: str) -> dict[str, float]:
@@ -65,7 +83,8 @@ def posterior(
                 of += st["f"]
     pooled = os_ + of
     k = min(1.0, prior_strength / pooled) if pooled > 0 else 0.0
-    return PRIOR_A + k * os_ + own["s"], PRIOR_B + k * of + own["f"], int(own["n"])
+    kappa = information(own)
+    return PRIOR_A + k * os_ + kappa * own["s"], PRIOR_B + k * of + kappa * own["f"], int(own["n"])
 
 
 def _log_beta_pdf(x: float, a: float, b: float) -> float:
@@ -146,40 +165,47 @@ def decide(
 
 
 # --------------------------------------------------------------------------- updates
+# A tracked run is kept small (the whole policy is one DynamoDB item, < 400 KB):
+#   {"b": bucket, "v": {lever: arm}, "k": "pending" | "prediction" | "real",
+#    "r": reward, "w": weight, "ls": {lever: log_scale of the arm when the reward was added}}
+# The contribution of a run to its arm on each lever is s = w*r, f = w*(1-r), times the scaling since.
 def _apply(
     state: dict[str, Any], bucket: str, variant: dict[str, str], reward: float, weight: float, memory: float
-):
-    parts: dict[str, dict[str, Any]] = {}
+) -> dict[str, float]:
+    scales: dict[str, float] = {}
     for lever, arm in variant.items():
         if lever not in LEVERS or arm not in LEVERS[lever]:
             raise ValueError(f"unknown creative choice {lever}={arm}")
         st = _stats(state, bucket, lever, arm)
-        ds, df = weight * reward, weight * (1.0 - reward)
-        parts[lever] = {"arm": arm, "s": ds, "f": df, "log_scale": st["log_scale"]}
-        st["s"] += ds
-        st["f"] += df
+        scales[lever] = st["log_scale"]
+        st["s"] += weight * reward
+        st["f"] += weight * (1.0 - reward)
+        st["q"] = st.get("q", 0.0) + weight * reward * reward
         st["n"] += 1
         total = st["s"] + st["f"]
         if total > memory:
             factor = memory / total
             st["s"] *= factor
             st["f"] *= factor
+            st["q"] *= factor
             st["log_scale"] += math.log(factor)
-    return parts
+    return scales
 
 
 def undo(state: dict[str, Any], run_id: str) -> bool:
     """Take a run's contribution back out (exactly, through any memory scaling since). False if none."""
     run = state["runs"].get(run_id)
-    if not run or not run.get("parts"):
+    if not run or not run.get("ls"):
         return False
-    for lever, part in run["parts"].items():
-        st = _stats(state, run["bucket"], lever, part["arm"])
-        left = math.exp(st["log_scale"] - part["log_scale"])
-        st["s"] = max(0.0, st["s"] - part["s"] * left)
-        st["f"] = max(0.0, st["f"] - part["f"] * left)
+    w, r = run["w"], run["r"]
+    for lever, scale in run["ls"].items():
+        st = _stats(state, run["b"], lever, run["v"][lever])
+        left = math.exp(st["log_scale"] - scale)
+        st["s"] = max(0.0, st["s"] - w * r * left)
+        st["f"] = max(0.0, st["f"] - w * (1.0 - r) * left)
+        st["q"] = max(0.0, st.get("q", 0.0) - w * r * r * left)
         st["n"] = max(0, st["n"] - 1)
-    run["parts"] = {}
+    run["ls"] = {}
     return True
 
 
@@ -201,21 +227,14 @@ def register(
     max_runs: int = 500,
 ) -> dict[str, Any]:
     """Remember which variant a run got in which bucket (no reward yet), so later feedback can find it."""
-    if run_id in state["runs"] and state["runs"][run_id].get("parts"):
+    if run_id in state["runs"]:
         undo(state, run_id)  # a re-run of choose for the same run starts over
-    _remember(
-        state,
-        run_id,
-        {
-            "bucket": bucket_of(features),
-            "features": features,
-            "variant": variant,
-            "kind": "pending",
-            "parts": {},
-        },
-        max_runs,
-    )
+    _remember(state, run_id, {"b": bucket_of(features), "v": dict(variant), "k": "pending"}, max_runs)
     return state
+
+
+def run_info(state: dict[str, Any], run_id: str) -> dict[str, Any] | None:
+    return state["runs"].get(run_id)
 
 
 def update(
@@ -225,7 +244,7 @@ def update(
     *,
     kind: str,
     weight: float,
-    memory: float = 150.0,
+    memory: float = 40.0,
     max_runs: int = 500,
     features: dict[str, str] | None = None,
     variant: dict[str, str] | None = None,
@@ -240,31 +259,16 @@ def update(
     if run is None:
         if features is None or variant is None:
             raise KeyError(run_id)
-        run = {
-            "bucket": bucket_of(features),
-            "features": features,
-            "variant": variant,
-            "kind": "pending",
-            "parts": {},
-        }
-    if kind == "prediction" and run.get("kind") == "real":
+        run = {"b": bucket_of(features), "v": dict(variant), "k": "pending"}
+    if kind == "prediction" and run.get("k") == "real":
         return state
-    undo_state = run.get("parts")
-    if undo_state:
-        state["runs"][run_id] = run
+    if run.get("ls"):
         undo(state, run_id)
-    parts = _apply(state, run["bucket"], run["variant"], reward, weight, memory)
+    scales = _apply(state, run["b"], run["v"], reward, weight, memory)
     _remember(
         state,
         run_id,
-        {
-            **run,
-            "kind": kind,
-            "reward": round(reward, 6),
-            "weight": weight,
-            "parts": parts,
-            "at": round(time.time(), 3),
-        },
+        {"b": run["b"], "v": run["v"], "k": kind, "r": round(reward, 6), "w": weight, "ls": scales},
         max_runs,
     )
     state["updates"] = int(state.get("updates", 0)) + 1

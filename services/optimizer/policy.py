@@ -17,7 +17,7 @@ def describe(state_store: Any, config: OptimizerConfig | None = None) -> str:
     runs = doc.get("runs", {})
     kinds: dict[str, int] = {}
     for r in runs.values():
-        kinds[r.get("kind", "pending")] = kinds.get(r.get("kind", "pending"), 0) + 1
+        kinds[r.get("k", "pending")] = kinds.get(r.get("k", "pending"), 0) + 1
     lines = [
         f"optimizer policy '{POLICY_NAME}' v{version}: {doc.get('updates', 0)} updates; tracked runs: "
         + (", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"),

@@ -10,7 +10,6 @@ retries on ConflictError, so concurrent runs (threads, processes, Lambdas) lose 
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import math
 import random
@@ -63,7 +62,8 @@ def update_policy(
     on ConflictError read again and re-apply. Returns the state that was written."""
     for attempt in range(MAX_ATTEMPTS):
         doc, version = state.get_policy(name)
-        new = change(copy.deepcopy(doc) if doc else bandit.empty_state())
+        # get_policy hands back a freshly parsed document (SQLite, DynamoDB), so `change` may edit it in place.
+        new = change(doc if doc else bandit.empty_state())
         try:
             state.put_policy(name, new, expected_version=version)
             return new

@@ -29,11 +29,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.optimizer import bandit  # noqa: E402
-from services.optimizer.step import POLICY_NAME, update_policy  # noqa: E402
-from shared.creative import LEVERS  # noqa: E402
-from shared.settings import OptimizerConfig  # noqa: E402
-from shared.stores import SqliteStateStore  # noqa: E402
+from services.optimizer import bandit
+from services.optimizer.step import POLICY_NAME, update_policy
+from shared.creative import LEVERS
+from shared.settings import OptimizerConfig
+from shared.stores import SqliteStateStore
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BASE = 0.22
@@ -121,13 +121,14 @@ class EpsilonGreedy:
                 out[lever] = self.rng.choice(arms)
                 continue
 
-            def mean(arm: str) -> float:
-                s, n = self.sums.get((b, lever, arm), [0.0, 0])
-                return float("inf") if n == 0 else s / n
-
-            top = max(mean(a) for a in arms)
-            out[lever] = self.rng.choice([a for a in arms if mean(a) == top])
+            means = {a: self._mean(b, lever, a) for a in arms}
+            top = max(means.values())
+            out[lever] = self.rng.choice([a for a in arms if means[a] == top])
         return out
+
+    def _mean(self, bucket: str, lever: str, arm: str) -> float:
+        s, n = self.sums.get((bucket, lever, arm), [0.0, 0])
+        return float("inf") if n == 0 else s / n  # each arm once first
 
     def learn(self, ctx: dict[str, str], variant: dict[str, str], reward: float) -> None:
         b = bandit.bucket_of(ctx)

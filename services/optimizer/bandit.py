@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from typing import Any
 
 from shared.creative import LEVERS

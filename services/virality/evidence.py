@@ -308,6 +308,8 @@ class Unconfigured:
         self, keywords: list[str], config: ViralityConfig
     ) -> tuple[list[Evidence], list[SourceStatus]]:
         terms = normalize_keywords(keywords)
+        if not terms:
+            return [], []
         return [], [
             SourceStatus(source=f.id, ok=False, error=self.reason) for f in choose_forums(config, terms)
         ]

@@ -105,7 +105,10 @@ def parse_old_reddit(markdown: str, url: str, title_hint: str | None = None) -> 
     title = None
     if sub:
         before = flat[: sub.start()]
-        links = [m for m in MD_LINK.finditer(before) if not m.group(1).startswith("!")]
+        # the title link, not the "(youtube.com)" domain link that follows it
+        links = [
+            m for m in MD_LINK.finditer(before) if not m.group(1).startswith("!") and "/domain/" not in m.group(2)
+        ]
         if links:
             title = links[-1].group(1).strip()
     title = title or _strip_site(title_hint)

@@ -153,11 +153,17 @@ class Thread:
     markdown: str
 
 
-AGE_TEXT = {0.5: ("12 hr. ago", "12 hours ago"), 3: ("3 days ago", "3 days ago"), 60: ("2 mo. ago", "2 months ago"),
-            400: ("1 yr. ago", "1 year ago")}
+AGE_TEXT = {
+    0.5: ("12 hr. ago", "12 hours ago"),
+    3: ("3 days ago", "3 days ago"),
+    60: ("2 mo. ago", "2 months ago"),
+    400: ("1 yr. ago", "1 year ago"),
+}
 
 
-def make_threads(forum: str, n: int, *, topic: str = "cooking video", old: bool = False, start: int = 0) -> list[Thread]:
+def make_threads(
+    forum: str, n: int, *, topic: str = "cooking video", old: bool = False, start: int = 0
+) -> list[Thread]:
     """n threads for a forum with varied numbers (deterministic)."""
     ages = list(AGE_TEXT)
     out = []
@@ -175,10 +181,19 @@ def make_threads(forum: str, n: int, *, topic: str = "cooking video", old: bool 
                 md = old_reddit_page(sub, pid, title, score, comments, long_age)
                 url = f"https://old.reddit.com/r/{sub}/comments/{pid}/{_slug(title)}/"
             else:
-                md = reddit_page(sub, pid, title, f"{score / 1000:.1f}K" if score >= 1000 else str(score), str(comments), new_age)
+                md = reddit_page(
+                    sub,
+                    pid,
+                    title,
+                    f"{score / 1000:.1f}K" if score >= 1000 else str(score),
+                    str(comments),
+                    new_age,
+                )
                 url = f"https://www.reddit.com/r/{sub}/comments/{pid}/{_slug(title)}/"
         days = {0.5: 0.5, 3: 3.0, 60: 60.88, 400: 365.25}[age]
-        expected_score = round(score / 100) * 100 if (forum != "hackernews" and not old and score >= 1000) else score
+        expected_score = (
+            round(score / 100) * 100 if (forum != "hackernews" and not old and score >= 1000) else score
+        )
         out.append(Thread(forum, url, title, expected_score, comments, days, md))
     return out
 
@@ -200,7 +215,9 @@ class FakeWeb:
     delay_s: dict[str, float] = field(default_factory=dict)  # site -> seconds before answering
     latency_s: float = 0.0  # every request
     malformed: set[str] = field(default_factory=set)  # sites whose answer is not JSON
-    requests: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (method, path, body/query)
+    requests: list[tuple[str, str, dict[str, Any]]] = field(
+        default_factory=list
+    )  # (method, path, body/query)
     in_flight: int = 0
     max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -266,7 +283,9 @@ class _Handler(BaseHTTPRequestHandler):
         if site and web.rate_limit.get(site, 0) > 0:
             with web.lock:
                 web.rate_limit[site] -= 1
-            self._send(429, {"success": False, "error": "Rate limit exceeded"}, {"Retry-After": web.retry_after})
+            self._send(
+                429, {"success": False, "error": "Rate limit exceeded"}, {"Retry-After": web.retry_after}
+            )
             return False
         if site in web.malformed:
             self._send(200, b"<html><body>502 Bad Gateway</body></html>")
@@ -285,14 +304,26 @@ class _Handler(BaseHTTPRequestHandler):
             if not self._enter(site):
                 return None
             threads = self.web.threads.get(site or "", [])[: int(body.get("limit", 5))]
-            inline = self.web.inline_markdown and "markdown" in (body.get("scrapeOptions") or {}).get("formats", [])
+            inline = self.web.inline_markdown and "markdown" in (body.get("scrapeOptions") or {}).get(
+                "formats", []
+            )
             web = []
             for i, t in enumerate(threads):
-                item: dict[str, Any] = {"url": t.url, "title": f"{t.title} : {t.forum}", "description": t.title[:80], "position": i + 1}
+                item: dict[str, Any] = {
+                    "url": t.url,
+                    "title": f"{t.title} : {t.forum}",
+                    "description": t.title[:80],
+                    "position": i + 1,
+                }
                 if inline:
                     item["markdown"] = t.markdown
-                    item["metadata"] = {"title": t.title, "sourceURL": t.url, "url": t.url, "statusCode": 200,
-                                        "description": t.title[:80]}
+                    item["metadata"] = {
+                        "title": t.title,
+                        "sourceURL": t.url,
+                        "url": t.url,
+                        "statusCode": 200,
+                        "description": t.title[:80],
+                    }
                 web.append(item)
             return self._send(200, {"success": True, "data": {"web": web}, "creditsUsed": len(web)})
         if path == "/v2/scrape":
@@ -305,8 +336,16 @@ class _Handler(BaseHTTPRequestHandler):
             t = self.web.find(url)
             if t is None:
                 return self._send(404, {"success": False, "error": "not found"})
-            return self._send(200, {"success": True, "data": {"markdown": t.markdown, "metadata": {
-                "title": t.title, "sourceURL": url, "statusCode": 200}}})
+            return self._send(
+                200,
+                {
+                    "success": True,
+                    "data": {
+                        "markdown": t.markdown,
+                        "metadata": {"title": t.title, "sourceURL": url, "statusCode": 200},
+                    },
+                },
+            )
         return self._send(404, {"success": False, "error": f"no route {path}"})
 
     def do_GET(self) -> None:
@@ -319,9 +358,19 @@ class _Handler(BaseHTTPRequestHandler):
             if not self._enter("hn-api"):
                 return None
             threads = self.web.threads.get(site, [])[: int(query.get("hitsPerPage", 20))]
-            hits = [{"objectID": t.url.split("id=")[1], "title": t.title, "url": f"https://example.com/{i}",
-                     "author": "maker", "points": t.score, "num_comments": t.comments,
-                     "created_at_i": int(now - t.age_days * 86400), "_tags": ["story"]} for i, t in enumerate(threads)]
+            hits = [
+                {
+                    "objectID": t.url.split("id=")[1],
+                    "title": t.title,
+                    "url": f"https://example.com/{i}",
+                    "author": "maker",
+                    "points": t.score,
+                    "num_comments": t.comments,
+                    "created_at_i": int(now - t.age_days * 86400),
+                    "_tags": ["story"],
+                }
+                for i, t in enumerate(threads)
+            ]
             return self._send(200, {"hits": hits, "nbHits": len(hits), "page": 0, "hitsPerPage": len(hits)})
         m = re.fullmatch(r"/r/([^/]+)/search\.json", parsed.path)
         if m:
@@ -329,10 +378,25 @@ class _Handler(BaseHTTPRequestHandler):
             if not self._enter(f"json:{site}"):
                 return None
             threads = self.web.threads.get(site, [])[: int(query.get("limit", 25))]
-            children = [{"kind": "t3", "data": {"subreddit": m.group(1), "title": t.title, "score": t.score,
-                         "num_comments": t.comments, "created_utc": now - t.age_days * 86400,
-                         "permalink": urlparse(t.url).path, "selftext": "", "ups": t.score}} for t in threads]
-            return self._send(200, {"kind": "Listing", "data": {"after": None, "dist": len(children), "children": children}})
+            children = [
+                {
+                    "kind": "t3",
+                    "data": {
+                        "subreddit": m.group(1),
+                        "title": t.title,
+                        "score": t.score,
+                        "num_comments": t.comments,
+                        "created_utc": now - t.age_days * 86400,
+                        "permalink": urlparse(t.url).path,
+                        "selftext": "",
+                        "ups": t.score,
+                    },
+                }
+                for t in threads
+            ]
+            return self._send(
+                200, {"kind": "Listing", "data": {"after": None, "dist": len(children), "children": children}}
+            )
         return self._send(404, {"message": "no route"})
 
 

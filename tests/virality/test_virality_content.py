@@ -51,7 +51,12 @@ def test_unconfigured_forum_provider_says_what_to_set(transcript, context, monke
     config = ViralityConfig(topic_subreddits=False)
     report = evaluate(transcript, context, {}, get_evidence_source(config, None), config)
     assert report.method == "content-only"
-    assert [s.source for s in report.sources] == ["reddit:r/videos", "reddit:r/youtube", "reddit:r/videoediting", "hackernews"]
+    assert [s.source for s in report.sources] == [
+        "reddit:r/videos",
+        "reddit:r/youtube",
+        "reddit:r/videoediting",
+        "hackernews",
+    ]
     assert all(not s.ok for s in report.sources)
     assert "FIRECRAWL_API_KEY" in report.not_evaluated[0].reason
 
@@ -64,7 +69,9 @@ def test_several_variants_scored_against_one_gathering(transcript, context) -> N
 
 
 def test_no_keywords_means_forums_not_evaluated(transcript) -> None:
-    ctx = CreativeContext(title="t", subject="s", intent="i", vibe="v", content_style="vlog", target_audience="a")
+    ctx = CreativeContext(
+        title="t", subject="s", intent="i", vibe="v", content_style="vlog", target_audience="a"
+    )
     from services.virality.evidence import Unconfigured
 
     report = evaluate(transcript, ctx, {}, Unconfigured("x"), ViralityConfig())

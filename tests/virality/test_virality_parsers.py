@@ -15,7 +15,8 @@ from services.virality.parsers import (
 
 
 @pytest.mark.parametrize(
-    ("text", "value"), [("2.4K", 2400), ("1,234", 1234), ("12k", 12000), ("1.2M", 1200000), ("87", 87), ("Vote", None)]
+    ("text", "value"),
+    [("2.4K", 2400), ("1,234", 1234), ("12k", 12000), ("1.2M", 1200000), ("87", 87), ("Vote", None)],
 )
 def test_counts(text: str, value: int | None) -> None:
     assert parse_count(text) == value
@@ -23,14 +24,22 @@ def test_counts(text: str, value: int | None) -> None:
 
 @pytest.mark.parametrize(
     ("text", "days"),
-    [("•3 mo. ago", 91.32), ("2 yr. ago", 730.5), ("5 hours ago", 0.208), ("12 hr. ago", 0.5), ("1 day ago", 1.0)],
+    [
+        ("•3 mo. ago", 91.32),
+        ("2 yr. ago", 730.5),
+        ("5 hours ago", 0.208),
+        ("12 hr. ago", 0.5),
+        ("1 day ago", 1.0),
+    ],
 )
 def test_ages(text: str, days: float) -> None:
     assert parse_age_days(text) == pytest.approx(days, abs=0.01)
 
 
 def test_new_reddit_thread() -> None:
-    md = reddit_page("videos", "1abc23", "I filmed a cooking video with one phone", "2.4K", "318", "3 mo. ago")
+    md = reddit_page(
+        "videos", "1abc23", "I filmed a cooking video with one phone", "2.4K", "318", "3 mo. ago"
+    )
     post = parse_reddit(md, "https://www.reddit.com/r/videos/comments/1abc23/x/")
     assert post is not None
     assert (post.title, post.score, post.comments) == ("I filmed a cooking video with one phone", 2400, 318)
@@ -41,7 +50,12 @@ def test_old_reddit_thread() -> None:
     md = old_reddit_page("videos", "1abc23", "Garlic pasta in 60 seconds", 15321, 412, "4 days ago")
     post = parse_old_reddit(md, "https://old.reddit.com/r/videos/comments/1abc23/x/")
     assert post is not None
-    assert (post.title, post.score, post.comments, post.age_days) == ("Garlic pasta in 60 seconds", 15321, 412, 4.0)
+    assert (post.title, post.score, post.comments, post.age_days) == (
+        "Garlic pasta in 60 seconds",
+        15321,
+        412,
+        4.0,
+    )
 
 
 def test_old_reddit_without_comments() -> None:
@@ -54,12 +68,18 @@ def test_hackernews_item() -> None:
     md = hn_page("41234567", "Show HN: I edit cooking videos from the terminal", 312, 128, "5 hours ago")
     post = parse_hackernews(md, "https://news.ycombinator.com/item?id=41234567")
     assert post is not None
-    assert (post.title, post.score, post.comments) == ("Show HN: I edit cooking videos from the terminal", 312, 128)
+    assert (post.title, post.score, post.comments) == (
+        "Show HN: I edit cooking videos from the terminal",
+        312,
+        128,
+    )
     assert post.age_days == pytest.approx(5 / 24, abs=0.001)
 
 
 def test_hackernews_discuss_means_zero_comments() -> None:
-    post = parse_hackernews(hn_page("7", "New thing", 4, 0, "1 hour ago"), "https://news.ycombinator.com/item?id=7")
+    post = parse_hackernews(
+        hn_page("7", "New thing", 4, 0, "1 hour ago"), "https://news.ycombinator.com/item?id=7"
+    )
     assert post is not None and post.comments == 0
 
 

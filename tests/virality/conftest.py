@@ -8,11 +8,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fake_forums import FakeServer, FakeWeb  # noqa: E402
+from fake_forums import FakeServer, FakeWeb
 
-from shared.contracts import CreativeContext, Transcript  # noqa: E402
-from shared.settings import ViralityConfig  # noqa: E402
-from shared.stores import SqliteStateStore  # noqa: E402
+from shared.contracts import CreativeContext, Transcript
+from shared.settings import ViralityConfig
+from shared.stores import SqliteStateStore
 
 
 @pytest.fixture

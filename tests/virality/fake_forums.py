@@ -132,7 +132,7 @@ def hn_page(pid: str, title: str, points: int, comments: int, age: str) -> str:
 
 |     |     |     |
 | --- | --- | --- |
-|  | [](https://news.ycombinator.com/vote?id=9{pid}&how=up&goto=item%3Fid%3D{pid}) | [someone](https://news.ycombinator.com/user?id=someone) [2 hours ago](https://news.ycombinator.com/item?id=9{pid}) \\| [next](#) \\[–\\]<br>Great write-up. |
+|  | [](https://news.ycombinator.com/vote?id=9{pid}&how=up&goto=item%3Fid%3D{pid}) | [someone](https://news.ycombinator.com/user?id=someone) [2 hours ago](https://news.ycombinator.com/item?id=9{pid}) \\| [next](#) \\[\u2013\\]<br>Great write-up. |
 """
 
 

@@ -107,7 +107,9 @@ def parse_old_reddit(markdown: str, url: str, title_hint: str | None = None) -> 
         before = flat[: sub.start()]
         # the title link, not the "(youtube.com)" domain link that follows it
         links = [
-            m for m in MD_LINK.finditer(before) if not m.group(1).startswith("!") and "/domain/" not in m.group(2)
+            m
+            for m in MD_LINK.finditer(before)
+            if not m.group(1).startswith("!") and "/domain/" not in m.group(2)
         ]
         if links:
             title = links[-1].group(1).strip()

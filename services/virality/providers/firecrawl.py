@@ -86,7 +86,9 @@ class FirecrawlForums:
                 retryable=(exc.status_code or 0) >= 500,
             ) from exc
         except requests.JSONDecodeError as exc:  # before RequestException: it is one
-            raise ProviderError(f"firecrawl {what}: malformed response body (not JSON)", provider=NAME) from exc
+            raise ProviderError(
+                f"firecrawl {what}: malformed response body (not JSON)", provider=NAME
+            ) from exc
         except requests.Timeout as exc:
             raise ProviderError(
                 f"firecrawl {what}: timed out after {timeout:.1f} s", provider=NAME, retryable=True

@@ -31,7 +31,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.aws_stores import DynamoStateStore, S3BlobStore
-from shared.contracts import RunRecord, StageTiming, Usage, utcnow
+from shared.contracts import RunRecord, StageTiming, utcnow
 from shared.errors import ConfigError, StoryreelError
 from shared.pipeline import RunContext
 from shared.settings import PRESETS, Settings, load_settings, validate_settings
@@ -190,15 +190,6 @@ def stage(ctx: RunContext, name: str, detail: str = "") -> Iterator[StageTiming]
     timing.status, timing.seconds = "succeeded", round(time.perf_counter() - t0, 3)
     record_stage(ctx.state, ctx.run_id, name, timing)
     metrics.add_metric(name=f"{name}_seconds", unit=MetricUnit.Seconds, value=timing.seconds)
-
-
-def collected_usage(ctx: RunContext) -> list[Usage]:
-    """Every stage's usage blob (usage/<stage>.json, written by RunContext.record_usage)."""
-    out: list[Usage] = []
-    for key in ctx.blobs.list(ctx.key("usage/")):
-        if key.endswith(".json"):
-            out.extend(Usage.model_validate(u) for u in json.loads(ctx.blobs.get_bytes(key)))
-    return out
 
 
 def error_kind(error_type: str) -> str:

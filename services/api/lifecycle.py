@@ -38,8 +38,8 @@ from shared.aws_runtime import (
     UPLOAD_PREFIX,
     Env,
     StageEvent,
+    blobs,
     client,
-    collected_usage,
     error_kind,
     execution_input,
     image_mode,
@@ -57,9 +57,9 @@ from shared.aws_runtime import (
 from shared.aws_stores import PK, SK, TTL
 from shared.contracts import RunError, RunRecord, RunStatus, ScenePlan, StageTiming, utcnow
 from shared.errors import ConfigError, ConflictError, UserError
-from shared.pipeline import SCENES
+from shared.pipeline import INDEX_HTML, SCENES, STORYBOARD
 from shared.stores import get_model
-from shared.storyboard import finalize
+from shared.storyboard import apply_board, finalize
 
 IDEMPOTENCY_TTL_S = 24 * 3600  # S3 -> EventBridge redeliveries arrive within minutes; a day is generous
 
@@ -182,15 +182,13 @@ def finalize_handler(event: StageEvent, context: LambdaContext) -> dict[str, Any
         raise ConflictError(f"run {record.run_id} is {record.status.value}, cannot finalize it")
     expected = record.status
     t0 = time.perf_counter()
-    record.usage = collected_usage(ctx)
     record.status = RunStatus.succeeded
+    if not ctx.settings.images_enabled:  # the state machine's "Images skipped" Pass state runs no Lambda
+        record.stages["images"] = StageTiming(status="skipped", seconds=0.0, detail="skip_image_generation")
     record.stages["finalize"] = StageTiming(status="succeeded", started_at=utcnow())
-    board = finalize(ctx, record)
+    board = finalize(ctx, record)  # folds usage/<stage>.json into the record and the board
     record.stages["finalize"].seconds = round(time.perf_counter() - t0, 3)
-    record.frames = board.frames
-    record.title = board.title
-    record.virality_score = board.virality.score if board.virality else None
-    record.variant = board.decision.variant if board.decision else {}
+    apply_board(record, board)
     ctx.state.save(record, expect_status=expected)
     metrics.add_metric(name="runs_succeeded", unit=MetricUnit.Count, value=1)
     metrics.add_metric(
@@ -240,6 +238,10 @@ def fail_handler(event: FailEvent, context: LambdaContext) -> dict[str, Any]:
     record.status = RunStatus.failed
     record.error = RunError(stage=stage_name, message=message[:2000], kind=error_kind(error_type))
     store.save(record)
+    # A failed run must not look complete (as the local runner): drop a page an earlier attempt left.
+    run_blobs = blobs()
+    for name in (STORYBOARD, INDEX_HTML):
+        run_blobs.delete(f"{record.run_id}/{name}")
     metrics.add_metric(name="runs_failed", unit=MetricUnit.Count, value=1)
     logger.error("run failed", extra={"run_id": record.run_id, "stage": stage_name, "error": message})
     return {"run_id": record.run_id, "stage": stage_name, "error_type": error_type, "message": message}
@@ -288,8 +290,7 @@ def render_rest_handler(event: PreviewReadyEvent, context: LambdaContext) -> dic
     with stage(ctx, "render_rest", detail=", ".join(frames)):
         results = images_step.render(ctx, frames)
         record = ctx.state.get(ctx.run_id)
-        board = finalize(ctx, record)
-        record.frames = board.frames
+        apply_board(record, finalize(ctx, record))
         ctx.state.save(record)
     return {
         "run_id": ctx.run_id,

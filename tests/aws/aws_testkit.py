@@ -4,17 +4,19 @@ sys.path)."""
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import io
 import json
-import math
 import os
-import struct
+import shutil
+import subprocess
 import sys
+import tempfile
 import textwrap
+import threading
 import time
 import types
-import wave
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -91,18 +93,18 @@ def resolve(target: str) -> Any:
 
 
 # --------------------------------------------------------------------------- audio
-def tiny_wav(seconds: float = 1.0, rate: int = 16000) -> bytes:
-    """A real (if wordless) WAV: 440 Hz tone."""
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        n = int(seconds * rate)
-        w.writeframes(
-            b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate))) for i in range(n))
-        )
-    return buf.getvalue()
+@functools.cache
+def tiny_wav() -> bytes:
+    """A short spoken brief (espeak-ng), so the real audio checks (decode, speech present) pass."""
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        import pytest
+
+        pytest.skip("espeak-ng not installed (make sysdeps)")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "brief.wav"
+        subprocess.run([exe, "-s", "170", "-w", str(out), BRIEF], check=True, capture_output=True)
+        return out.read_bytes()
 
 
 # --------------------------------------------------------------------------- fakes (deterministic, tiny)
@@ -279,6 +281,10 @@ def install_lambda_bridge(
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
     by_name = {name: target for name, target in (targets or dict(FUNCTIONS.values())).items()}
+    # One in-process "sandbox" for every function: like a Lambda sandbox it runs one invocation at a time
+    # (Powertools Metrics/Logger keep per-process state that a real sandbox never shares between concurrent
+    # invocations; moto runs Parallel branches and Map items on threads).
+    sandbox = threading.Lock()
 
     def invoke(self, function_name, qualifier, body, headers, response_headers):
         fn = self.get_function(function_name, qualifier)
@@ -287,7 +293,8 @@ def install_lambda_bridge(
         if calls is not None:
             calls.append((fn.function_name, event))
         try:
-            result = resolve(target)(event, FakeLambdaContext(fn.function_name))
+            with sandbox:
+                result = resolve(target)(event, FakeLambdaContext(fn.function_name))
         except Exception as exc:  # noqa: BLE001 (the Lambda runtime reports any exception)
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps(

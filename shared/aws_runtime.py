@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -149,10 +149,33 @@ def image_mode(settings: Settings) -> str:
     return "batch" if settings.image_generation.provider == "batch" else "map"
 
 
+def scene_items(run_id: str, frame_ids: list[str]) -> list[dict[str, Any]]:
+    """Frames grouped by scene, in order: the state machine's Map items ({"run_id", "frames": [...]})."""
+    items: list[dict[str, Any]] = []
+    for fid in frame_ids:
+        scene = fid.split("-")[0]
+        if items and items[-1]["frames"][0].split("-")[0] == scene:
+            items[-1]["frames"].append(fid)
+        else:
+            items.append({"run_id": run_id, "frames": [fid]})
+    return items
+
+
+def render_input(run_id: str, frame_ids: list[str], settings: Settings) -> dict[str, Any]:
+    """The state machine's input for a background render of `frame_ids` (mode=render)."""
+    return {
+        "run_id": run_id,
+        "mode": "render",
+        "flags": {"images": "batch" if settings.image_generation.provider == "batch" else "map"},
+        "scenes": {"items": scene_items(run_id, frame_ids), "frames": frame_ids},
+    }
+
+
 def execution_input(record: RunRecord, audio_key: str, settings: Settings) -> dict[str, Any]:
     """The state machine's input: run id, the audio's blob key and the flags its Choice states read."""
     return {
         "run_id": record.run_id,
+        "mode": "run",
         "audio_key": audio_key,
         "flags": {
             "images": image_mode(settings),
@@ -213,6 +236,10 @@ class StageEvent(BaseModel):
 
 class TranscribeEvent(StageEvent):
     audio_key: str = Field(min_length=1, description="the audio's blob key, relative to runs/")
+
+
+class FinalizeEvent(StageEvent):
+    mode: Literal["run", "render"] = Field(default="run", description="render: after a background render")
 
 
 class ImagesEvent(StageEvent):

@@ -6,17 +6,17 @@ intake_handler       EventBridge S3 "Object Created" under uploads/ -> a run + i
 finalize_handler     last state: storyboard.json + index.html, run succeeded; "PreviewReady" when a preview left
                      frames pending and background_full_render is on.
 fail_handler         the Catch target: the run is failed with the stage and cause.
-render_rest_handler  "PreviewReady" -> render the frames still pending, then refresh the storyboard.
+render_rest_handler  "PreviewReady" -> an execution of the same state machine in render mode (its Map or Batch
+                     path for the pending frames, then Finalize again: the storyboard shows them).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from functools import cache
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
@@ -37,21 +37,22 @@ from shared.aws_runtime import (
     API_UPLOAD_PREFIX,
     UPLOAD_PREFIX,
     Env,
+    FinalizeEvent,
     StageEvent,
     blobs,
     client,
     error_kind,
     execution_input,
-    image_mode,
     lambda_entry,
     logger,
     metrics,
     new_run_id,
     preview_ready,
+    record_stage,
+    render_input,
     resolve_settings,
     run_context,
     run_settings,
-    stage,
     state,
 )
 from shared.aws_stores import PK, SK, TTL
@@ -174,8 +175,8 @@ def intake_handler(event: S3EventNotificationEventBridgeModel, context: LambdaCo
 
 # --------------------------------------------------------------------------- finalize
 @lambda_entry
-@event_parser(model=StageEvent)
-def finalize_handler(event: StageEvent, context: LambdaContext) -> dict[str, Any]:
+@event_parser(model=FinalizeEvent)
+def finalize_handler(event: FinalizeEvent, context: LambdaContext) -> dict[str, Any]:
     env = Env.load()
     ctx, record = run_context(event.run_id, env)
     if record.status not in (RunStatus.running, RunStatus.succeeded):  # succeeded: a retry of this state
@@ -185,6 +186,10 @@ def finalize_handler(event: StageEvent, context: LambdaContext) -> dict[str, Any
     record.status = RunStatus.succeeded
     if not ctx.settings.images_enabled:  # the state machine's "Images skipped" Pass state runs no Lambda
         record.stages["images"] = StageTiming(status="skipped", seconds=0.0, detail="skip_image_generation")
+    rest = record.stages.get("render_rest")
+    if event.mode == "render" and rest is not None and rest.started_at is not None:
+        seconds = round((utcnow() - rest.started_at).total_seconds(), 3)
+        record.stages["render_rest"] = rest.model_copy(update={"status": "succeeded", "seconds": seconds})
     record.stages["finalize"] = StageTiming(status="succeeded", started_at=utcnow())
     board = finalize(ctx, record)  # folds usage/<stage>.json into the record and the board
     record.stages["finalize"].seconds = round(time.perf_counter() - t0, 3)
@@ -196,7 +201,8 @@ def finalize_handler(event: StageEvent, context: LambdaContext) -> dict[str, Any
     )
 
     pending: list[str] = []
-    if board.frames.pending and ctx.settings.images_enabled and ctx.settings.pipeline.background_full_render:
+    background = ctx.settings.images_enabled and ctx.settings.pipeline.background_full_render
+    if event.mode == "run" and board.frames.pending and background:  # a render's finalize starts nothing
         plan = get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)
         pending = images_step.outstanding(ctx, plan)
         preview_ready(record.run_id, pending, "preview", env)
@@ -210,6 +216,7 @@ def finalize_handler(event: StageEvent, context: LambdaContext) -> dict[str, Any
 
 # --------------------------------------------------------------------------- fail
 class FailEvent(StageEvent):
+    mode: Literal["run", "render"] = "run"
     error: dict[str, Any] = Field(default_factory=dict, description="the Catch's {Error, Cause}")
 
 
@@ -232,6 +239,14 @@ def fail_handler(event: FailEvent, context: LambdaContext) -> dict[str, Any]:
     store = state()
     record = store.get(event.run_id)
     error_type, message = _cause(event.error)
+    if (
+        event.mode == "render"
+    ):  # a background render failed after the run succeeded: the run keeps its preview
+        detail = f"{error_type}: {message}"[:500]
+        record_stage(store, record.run_id, "render_rest", StageTiming(status="failed", detail=detail))
+        metrics.add_metric(name="renders_failed", unit=MetricUnit.Count, value=1)
+        logger.error("background render failed", extra={"run_id": record.run_id, "error": message})
+        return {"run_id": record.run_id, "stage": "render_rest", "error_type": error_type, "message": message}
     # The stage that failed marked itself (shared.aws_runtime.stage); one killed by a timeout is still running.
     by_status = {t.status: name for name, t in record.stages.items()}
     stage_name = by_status.get("failed") or by_status.get("running") or "unknown"
@@ -264,36 +279,28 @@ class PreviewReadyEvent(EventBridgeModel):
 @event_parser(model=PreviewReadyEvent)
 def render_rest_handler(event: PreviewReadyEvent, context: LambdaContext) -> dict[str, Any]:
     env = Env.load()
-    ctx, _ = run_context(event.detail.run_id, env)
+    ctx, record = run_context(event.detail.run_id, env)
+    if record.status != RunStatus.succeeded:
+        raise ConflictError(f"run {ctx.run_id} is {record.status.value}: frames render after it succeeded")
     plan = get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)
-    frames = event.detail.frames or images_step.outstanding(ctx, plan)
-    if not frames:
-        return {"run_id": ctx.run_id, "rendered": [], "failed": []}
-    if image_mode(ctx.settings) == "batch":
-        queue, definition = os.environ.get("GPU_JOB_QUEUE_ARN"), os.environ.get("GPU_JOB_DEFINITION_ARN")
-        if not queue or not definition:
-            raise ConfigError(
-                "GPU_JOB_QUEUE_ARN / GPU_JOB_DEFINITION_ARN not set: cannot submit the GPU render"
-            )
-        job = client("batch").submit_job(
-            jobName=f"render-rest-{ctx.run_id}",
-            jobQueue=queue,
-            jobDefinition=definition,
-            containerOverrides={
-                "environment": [
-                    {"name": "STORYREEL_RUN_ID", "value": ctx.run_id},
-                    {"name": "STORYREEL_FRAMES", "value": json.dumps(frames)},
-                ]
-            },
+    left = images_step.outstanding(ctx, plan)
+    frames = [f for f in left if not event.detail.frames or f in event.detail.frames]
+    if not frames:  # nothing (of what was asked) is left: a redelivered event, or a second request
+        return {"run_id": ctx.run_id, "frames": [], "execution_arn": None}
+    # One execution per event: EventBridge delivers at least once, and a second start with the same name
+    # is refused (or returns the running one), so a redelivery renders nothing twice.
+    sfn = client("stepfunctions")
+    try:
+        execution = sfn.start_execution(
+            stateMachineArn=env.require("state_machine_arn"),
+            name=f"{ctx.run_id}-render-{event.id}"[:80],
+            input=json.dumps(render_input(ctx.run_id, frames, ctx.settings)),
         )
-        return {"run_id": ctx.run_id, "batch_job_id": job["jobId"], "frames": frames}
-    with stage(ctx, "render_rest", detail=", ".join(frames)):
-        results = images_step.render(ctx, frames)
-        record = ctx.state.get(ctx.run_id)
-        apply_board(record, finalize(ctx, record))
-        ctx.state.save(record)
-    return {
-        "run_id": ctx.run_id,
-        "rendered": [r.frame_id for r in results if r.ok],
-        "failed": [r.frame_id for r in results if not r.ok],
-    }
+    except sfn.exceptions.ExecutionAlreadyExists:
+        logger.info("render already started for this event", extra={"run_id": ctx.run_id, "event": event.id})
+        return {"run_id": ctx.run_id, "frames": [], "execution_arn": None}
+    record_stage(
+        ctx.state, ctx.run_id, "render_rest", StageTiming(started_at=utcnow(), detail=", ".join(frames)[:500])
+    )
+    metrics.add_metric(name="renders_started", unit=MetricUnit.Count, value=1)
+    return {"run_id": ctx.run_id, "frames": frames, "execution_arn": execution["executionArn"]}

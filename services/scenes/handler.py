@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.images import step as images_step
 from services.scenes import step as scenes_step
-from shared.aws_runtime import StageEvent, lambda_entry, run_context, stage
+from shared.aws_runtime import StageEvent, lambda_entry, run_context, scene_items, stage
 
 
 @lambda_entry
@@ -34,16 +34,9 @@ def scenes_handler(event: StageEvent, context: LambdaContext) -> dict[str, Any]:
     with stage(ctx, "scenes"):
         plan = scenes_step.scenes(ctx)
     now = images_step.frames_now(ctx, plan)
-    items: list[dict[str, Any]] = []
-    for fid in now:
-        scene = fid.split("-")[0]
-        if items and items[-1]["frames"][0].split("-")[0] == scene:
-            items[-1]["frames"].append(fid)
-        else:
-            items.append({"run_id": event.run_id, "frames": [fid]})
     return {
         "run_id": event.run_id,
-        "items": items,
+        "items": scene_items(event.run_id, now),
         "frames": now,
         "frames_now": len(now),
         "frames_total": 2 * len(plan.scenes),

@@ -395,10 +395,13 @@ def start_run(opts: dict, key: str = "uploads/brief.wav") -> str:
     return out["run_id"]
 
 
-def wait(run_id: str, timeout: float = 60) -> dict:
+def wait(run_id: str, timeout: float = 60, name: str | None = None) -> dict:
+    """Wait for the execution named `name` (default: the run's own, named by its run id)."""
     sfn = boto3.client("stepfunctions", region_name=REGION)
     arn = next(
-        e for e in sfn.list_executions(stateMachineArn=_machine_arn())["executions"] if e["name"] == run_id
+        e
+        for e in sfn.list_executions(stateMachineArn=_machine_arn())["executions"]
+        if e["name"] == (name or run_id)
     )["executionArn"]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

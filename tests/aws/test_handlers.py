@@ -16,7 +16,7 @@ from services.scenes import handler as scenes_handler
 from services.transcribe import handler as transcribe_handler
 from services.virality import handler as virality_handler
 from shared.aws_runtime import PREVIEW_READY, blobs, resolve_settings, state
-from shared.contracts import Frame, FrameStatus, RunRecord, RunStatus, Storyboard, Transcript
+from shared.contracts import Frame, FrameStatus, RunRecord, RunStatus, Transcript
 
 CTX = FakeLambdaContext()
 
@@ -82,34 +82,11 @@ def test_each_stage_writes_its_blob_and_timing(stages):
         "transcribe", "context", "choose", "scenes", "images.s1", "images.s2", "virality", "optimizer", "finalize"
     }  # fmt: skip
     assert (record.frames.rendered, record.frames.pending) == (3, 3)
+    assert record.usage == []  # the fakes report none; real providers' usage/<stage>.json are folded in
     assert record.title == "Trail shoe teaser" and record.variant == variant
 
     # a retried finalize (Step Functions retries on a Lambda service error) is harmless
     assert lifecycle.finalize_handler({"run_id": run_id}, CTX)["status"] == "succeeded"
-
-
-def test_render_rest_renders_the_pending_frames_and_refreshes_the_storyboard(stages):
-    run_id = new_run({"pipeline": {"scenes": 3, "limit_images": 2}})
-    for item in through_scenes(run_id)["items"]:
-        images_handler.handler(item, CTX)
-    lifecycle.finalize_handler({"run_id": run_id}, CTX)
-    event = {
-        "version": "0",
-        "id": "e1",
-        "detail-type": PREVIEW_READY,
-        "source": "storyreel",
-        "account": "123456789012",
-        "time": "2026-11-25T14:00:00Z",
-        "region": REGION,
-        "resources": [],
-        "detail": {"run_id": run_id, "frames": [], "reason": "api"},
-    }
-    out = lifecycle.render_rest_handler(event, CTX)
-    assert out["rendered"] == ["s2-start", "s3-start", "s2-end", "s3-end"] and out["failed"] == []
-    board = Storyboard.model_validate_json(blobs().get_bytes(f"{run_id}/storyboard.json"))
-    assert (board.frames.rendered, board.frames.pending) == (6, 0)
-    assert state().get(run_id).frames.rendered == 6
-    assert state().get(run_id).stages["render_rest"].status == "succeeded"
 
 
 def test_a_failed_frame_is_recorded_and_does_not_fail_the_item(stages, monkeypatch):
@@ -182,46 +159,6 @@ def test_events_are_validated(aws):
         transcribe_handler.handler({"run_id": "../etc", "audio_key": "x"}, CTX)
 
 
-def test_render_rest_with_the_gpu_provider_submits_a_batch_job(stages, monkeypatch):
-    run_id = new_run({"pipeline": {"scenes": 3, "limit_images": 0}})
-    through_scenes(run_id)
-    record = state().get(run_id)
-    record.options["image_generation"]["provider"] = "batch"
-    state().save(record)
-    event = {
-        "version": "0",
-        "id": "e1",
-        "detail-type": PREVIEW_READY,
-        "source": "storyreel",
-        "account": "123456789012",
-        "time": "2026-11-25T14:00:00Z",
-        "region": REGION,
-        "resources": [],
-        "detail": {"run_id": run_id, "frames": ["s1-start"]},
-    }
-    from shared.errors import ConfigError
-
-    with pytest.raises(ConfigError, match="GPU_JOB_QUEUE_ARN"):
-        lifecycle.render_rest_handler(event, CTX)
-    submitted = []
-
-    class FakeBatch:
-        def submit_job(self, **kwargs):
-            submitted.append(kwargs)
-            return {"jobId": "job-1"}
-
-    import shared.aws_runtime as runtime
-
-    real_client = runtime.client
-    monkeypatch.setattr(lifecycle, "client", lambda s: FakeBatch() if s == "batch" else real_client(s))
-    monkeypatch.setenv("GPU_JOB_QUEUE_ARN", "arn:aws:batch:us-east-1:123456789012:job-queue/gpu")
-    monkeypatch.setenv("GPU_JOB_DEFINITION_ARN", "arn:aws:batch:us-east-1:123456789012:job-definition/gpu:1")
-    out = lifecycle.render_rest_handler(event, CTX)
-    assert out["batch_job_id"] == "job-1"
-    env = {e["name"]: e["value"] for e in submitted[0]["containerOverrides"]["environment"]}
-    assert env == {"STORYREEL_RUN_ID": run_id, "STORYREEL_FRAMES": '["s1-start"]'}
-
-
 def test_preview_ready_event_goes_to_the_bus(aws):
     from shared.aws_runtime import Env, preview_ready
 
@@ -229,7 +166,7 @@ def test_preview_ready_event_goes_to_the_bus(aws):
     queue = sqs.create_queue(QueueName="q")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events = boto3.client("events", region_name=REGION)
-    events.put_rule(Name="r", EventBusName=BUS, EventPattern=json.dumps({"source": ["storyreel"]}))
+    events.put_rule(Name="r", EventBusName=BUS, EventPattern=json.dumps({"detail-type": [PREVIEW_READY]}))
     events.put_targets(Rule="r", EventBusName=BUS, Targets=[{"Id": "q", "Arn": arn}])
     preview_ready("r1", ["s2-end"], "preview", Env.load())
     (msg,) = sqs.receive_message(QueueUrl=queue)["Messages"]
@@ -239,3 +176,19 @@ def test_preview_ready_event_goes_to_the_bus(aws):
         "frames": ["s2-end"],
         "reason": "preview",
     }
+
+
+def test_a_failed_background_render_leaves_the_run_succeeded(aws):
+    run_id = new_run({})
+    record = state().get(run_id)
+    record.status = RunStatus.succeeded
+    state().save(record)
+    error = {
+        "Error": "States.TaskFailed",
+        "Cause": json.dumps({"errorMessage": "boom", "errorType": "RuntimeError"}),
+    }
+    out = lifecycle.fail_handler({"run_id": run_id, "mode": "render", "error": error}, CTX)
+    assert out["stage"] == "render_rest"
+    record = state().get(run_id)
+    assert record.status == RunStatus.succeeded and record.error is None
+    assert record.stages["render_rest"].status == "failed" and "boom" in record.stages["render_rest"].detail

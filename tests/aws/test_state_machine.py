@@ -131,3 +131,104 @@ def test_failure_inside_the_parallel_branch_fails_the_run(machine, monkeypatch):
     assert record.status == RunStatus.failed
     assert record.error.stage.startswith("images.s")
     assert record.error.kind == "internal" and "GPU fell off the bus" in record.error.message
+
+
+def preview_ready_event(
+    run_id: str, frames: list[str], event_id: str = "7f3c2a10-0000-4000-8000-000000000001"
+) -> dict:
+    return {
+        "version": "0",
+        "id": event_id,
+        "detail-type": "PreviewReady",
+        "source": "storyreel",
+        "account": "123456789012",
+        "time": "2026-11-25T14:00:00Z",
+        "region": REGION,
+        "resources": [],
+        "detail": {"run_id": run_id, "frames": frames, "reason": "preview"},
+    }
+
+
+def test_background_render_runs_the_render_mode_and_refreshes_the_storyboard(machine):
+    from aws_testkit import FakeLambdaContext
+
+    from services.api.lifecycle import render_rest_handler
+
+    run_id = start_run(options("preview", "off"))
+    assert wait(run_id)["status"] == "SUCCEEDED"
+    msgs = boto3.client("sqs", region_name=REGION).receive_message(QueueUrl=machine["queue"])["Messages"]
+    sent = json.loads(
+        msgs[0]["Body"]
+    )  # the PreviewReady finalize sent (moto's copy lacks a few envelope keys)
+    assert sent["detail-type"] == "PreviewReady" and sent["source"] == "storyreel"
+    event = preview_ready_event(run_id, sent["detail"]["frames"], event_id=sent["id"])
+
+    out = render_rest_handler(event, FakeLambdaContext("storyreel-render-rest"))
+    assert out["frames"] == ["s2-end", "s3-start", "s3-end"]
+    name = f"{run_id}-render-{event['id']}"
+    done = wait(run_id, name=name)
+    assert done["status"] == "SUCCEEDED"
+    assert done["entered"][:3] == ["Run or render?", "How to render the rest?", "Set render concurrency"]
+    assert "Transcribe audio" not in done["entered"] and done["entered"][-2:] == [
+        "Finalize storyboard",
+        "Storyboard ready",
+    ]
+
+    board = Storyboard.model_validate_json(blob(run_id, "storyboard.json"))
+    assert (board.frames.rendered, board.frames.pending) == (6, 0)
+    record = state().get(run_id)
+    assert record.status == RunStatus.succeeded and record.frames.rendered == 6
+    assert record.stages["render_rest"].status == "succeeded"
+    # the render's finalize asks for nothing more
+    extra = (
+        boto3.client("sqs", region_name=REGION).receive_message(QueueUrl=machine["queue"]).get("Messages", [])
+    )
+    assert extra == []
+
+    # EventBridge delivers at least once: the same event again starts nothing new
+    again = render_rest_handler(event, FakeLambdaContext("storyreel-render-rest"))
+    assert again["frames"] == [] and again["execution_arn"] is None  # nothing left to render
+
+
+def test_a_failing_background_render_keeps_the_run_succeeded(machine, monkeypatch):
+    from aws_testkit import FakeLambdaContext
+
+    import shared.aws_runtime as runtime
+    from services.api.lifecycle import render_rest_handler
+
+    run_id = start_run(options("preview", "off"))
+    assert wait(run_id)["status"] == "SUCCEEDED"
+
+    class Broken(FakeImages):
+        def render(self, requests):
+            raise RuntimeError("provider exploded")
+
+    monkeypatch.setitem(runtime.OVERRIDES, "image_provider", Broken())
+    event = preview_ready_event(run_id, [])
+    render_rest_handler(event, FakeLambdaContext("storyreel-render-rest"))
+    done = wait(run_id, name=f"{run_id}-render-{event['id']}")
+    assert done["status"] == "FAILED" and done["entered"][-1] == "Background render failed"
+    record = state().get(run_id)
+    assert record.status == RunStatus.succeeded and record.error is None
+    assert record.stages["render_rest"].status == "failed"
+    assert "provider exploded" in record.stages["render_rest"].detail
+
+
+def test_a_redelivered_render_event_starts_nothing(machine, monkeypatch):
+    from aws_testkit import FakeLambdaContext
+
+    from services.api.lifecycle import render_rest_handler
+
+    run_id = start_run(options("preview", "off"))
+    assert wait(run_id)["status"] == "SUCCEEDED"
+    event = preview_ready_event(run_id, ["s3-end"])
+    first = render_rest_handler(event, FakeLambdaContext("storyreel-render-rest"))
+    again = render_rest_handler(event, FakeLambdaContext("storyreel-render-rest"))  # while it may still run
+    assert first["frames"] == ["s3-end"] and again["execution_arn"] in (None, first["execution_arn"])
+    assert wait(run_id, name=f"{run_id}-render-{event['id']}")["status"] == "SUCCEEDED"
+    assert render_rest_handler(event, FakeLambdaContext("storyreel-render-rest"))["frames"] == []
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    names = [e["name"] for e in sfn.list_executions(stateMachineArn=machine["arn"])["executions"]]
+    assert sorted(names) == sorted([run_id, f"{run_id}-render-{event['id']}"])
+    board = Storyboard.model_validate_json(blob(run_id, "storyboard.json"))
+    assert (board.frames.rendered, board.frames.pending) == (4, 2)  # s2-end and s3-start still wait

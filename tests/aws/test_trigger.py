@@ -15,14 +15,13 @@ from shared.aws_runtime import state
 from shared.contracts import RunStatus
 
 PATTERN = ROOT / "infra" / "statemachine" / "upload_rule_pattern.json"
-PREVIEW_PATTERN = ROOT / "infra" / "statemachine" / "preview_ready_pattern.json"
 
 
-def _pattern(path: Path, bucket: str | None = None) -> str:
-    pattern = json.loads(path.read_text())
-    if bucket:  # the stack adds its own bucket's name to the loaded pattern
-        pattern["detail"]["bucket"] = {"name": [bucket]}
-    return json.dumps(pattern)
+def _pattern(path: Path, bucket: str) -> str:
+    """The file as the stack loads it: "${BucketName}" is its one substitution."""
+    text = path.read_text()
+    assert "${BucketName}" in text
+    return text.replace("${BucketName}", bucket)
 
 
 _rules = iter(range(1_000_000))
@@ -56,7 +55,9 @@ def _matches(pattern: str, event: dict) -> bool:
 
 
 def test_upload_pattern_matches_object_created_under_uploads(aws):
-    for pattern in (_pattern(PATTERN), _pattern(PATTERN, BUCKET)):
+    sample = json.loads((ROOT / "events" / "intake.json").read_text())  # the SAM sample event
+    assert _matches(_pattern(PATTERN, sample["detail"]["bucket"]["name"]), sample)
+    for pattern in (_pattern(PATTERN, BUCKET),):
         assert _matches(pattern, upload_event("uploads/brief.m4a"))
         assert _matches(pattern, upload_event("uploads/api/20261125-140000-abcdef/brief.m4a"))
         assert not _matches(pattern, upload_event("runs/r1/audio.m4a"))  # the copy intake makes
@@ -67,22 +68,6 @@ def test_upload_pattern_matches_object_created_under_uploads(aws):
     other = upload_event("uploads/brief.m4a")
     other["detail"]["bucket"]["name"] = "someone-elses-bucket"
     assert not _matches(_pattern(PATTERN, BUCKET), other)
-
-
-def test_preview_ready_pattern(aws):
-    event = {
-        "version": "0",
-        "id": "1",
-        "detail-type": "PreviewReady",
-        "source": "storyreel",
-        "account": "123456789012",
-        "time": "2026-11-25T14:00:00Z",
-        "region": REGION,
-        "resources": [],
-        "detail": {"run_id": "r1", "frames": ["s2-end"], "reason": "preview"},
-    }
-    assert _matches(_pattern(PREVIEW_PATTERN), event)
-    assert not _matches(_pattern(PREVIEW_PATTERN), {**event, "source": "aws.s3"})
 
 
 def _executions() -> list[dict]:

@@ -192,3 +192,25 @@ def test_a_failed_background_render_leaves_the_run_succeeded(aws):
     record = state().get(run_id)
     assert record.status == RunStatus.succeeded and record.error is None
     assert record.stages["render_rest"].status == "failed" and "boom" in record.stages["render_rest"].detail
+
+
+def test_provider_keys_come_from_secrets_manager(aws, monkeypatch):
+    from aws_lambda_powertools.utilities import parameters
+
+    from shared.aws_runtime import load_secrets
+
+    sm = boto3.client("secretsmanager", region_name=REGION)
+    sm.create_secret(Name="storyreel/openai", SecretString="sk-test-123")
+    sm.create_secret(Name="storyreel/replicate", SecretString=json.dumps({"token": "r8_test"}))
+    for var in ("OPENAI_API_KEY", "REPLICATE_API_TOKEN", "FIRECRAWL_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("STORYREEL_OPENAI_SECRET", "storyreel/openai")
+    monkeypatch.setenv("STORYREEL_REPLICATE_SECRET", "storyreel/replicate")
+    monkeypatch.setenv("STORYREEL_FIRECRAWL_SECRET", "storyreel/firecrawl")  # never created
+    parameters.clear_caches()
+    assert sorted(load_secrets()) == ["OPENAI_API_KEY", "REPLICATE_API_TOKEN"]
+    import os
+
+    assert os.environ["OPENAI_API_KEY"] == "sk-test-123" and os.environ["REPLICATE_API_TOKEN"] == "r8_test"
+    assert "FIRECRAWL_API_KEY" not in os.environ
+    parameters.clear_caches()

@@ -57,7 +57,7 @@ from shared.aws_runtime import (
 )
 from shared.aws_stores import PK, SK, TTL
 from shared.contracts import RunError, RunRecord, RunStatus, ScenePlan, StageTiming, utcnow
-from shared.errors import ConfigError, ConflictError, UserError
+from shared.errors import ConfigError, ConflictError, NotFoundError, UserError
 from shared.pipeline import INDEX_HTML, SCENES, STORYBOARD
 from shared.stores import get_model
 from shared.storyboard import apply_board, finalize
@@ -91,9 +91,20 @@ def _start_upload(upload: dict[str, Any]) -> dict[str, Any]:
 
     if key.startswith(API_UPLOAD_PREFIX):  # uploads/api/<run_id>/<file>: a run made by POST /runs
         run_id = key[len(API_UPLOAD_PREFIX) :].split("/", 1)[0]
-        record = store.get(run_id)
-        if record.status != RunStatus.queued:
-            raise ConflictError(f"run {run_id} is {record.status.value}: its upload was already taken")
+        try:
+            record = store.get(run_id)
+        except NotFoundError:
+            record = None
+        if record is None or record.status != RunStatus.queued:
+            # Not an error to retry: an upload for no run, or a second upload for a run that already started.
+            why = (
+                "no such run"
+                if record is None
+                else f"run is {record.status.value}: its upload was already taken"
+            )
+            logger.warning("upload ignored", extra={"run_id": run_id, "key": key, "reason": why})
+            metrics.add_metric(name="uploads_refused", unit=MetricUnit.Count, value=1)
+            return {"run_id": run_id, "status": "ignored", "error": why}
         settings = run_settings(record)
     else:
         run_id = new_run_id()

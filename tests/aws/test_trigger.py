@@ -129,8 +129,13 @@ def test_api_upload_for_a_run_already_started_is_refused(machine):
     boto3.client("s3", region_name=REGION).put_object(Bucket=BUCKET, Key=key, Body=tiny_wav())
     intake_handler(upload_event(key, etag="a"), FakeLambdaContext("storyreel-intake"))
     wait(run_id)
-    with pytest.raises(Exception, match="already taken"):
-        intake_handler(upload_event(key, etag="b"), FakeLambdaContext("storyreel-intake"))
+    again = intake_handler(upload_event(key, etag="b"), FakeLambdaContext("storyreel-intake"))
+    assert again["status"] == "ignored" and "already taken" in again["error"]
+    assert len(_executions()) == 1
+    key = "uploads/api/20990101-000000-000000/brief.m4a"  # no such run
+    boto3.client("s3", region_name=REGION).put_object(Bucket=BUCKET, Key=key, Body=tiny_wav())
+    out = intake_handler(upload_event(key, etag="c"), FakeLambdaContext("storyreel-intake"))
+    assert out["status"] == "ignored" and out["error"] == "no such run"
     assert len(_executions()) == 1
 
 

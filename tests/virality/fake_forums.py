@@ -22,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from shared.settings import ViralityConfig
+
 
 # --------------------------------------------------------------------------- real-shaped thread pages
 def reddit_page(sub: str, pid: str, title: str, score: str, comments: str, age: str) -> str:
@@ -415,3 +417,21 @@ class FakeServer:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def forum_config(server: FakeServer, forums: list[str], **over) -> ViralityConfig:
+    base = dict(
+        forums=forums,
+        topic_subreddits=False,
+        firecrawl_api_url=server.url,
+        hn_api_url=f"{server.url}/api/v1",
+        reddit_base_url=server.url,
+        provider="firecrawl",
+        time_budget_s=3.0,
+        request_timeout_s=2.0,
+        posts_per_forum=5,
+        concurrency=4,
+        max_retries=2,
+    )
+    base.update(over)
+    return ViralityConfig(**base)

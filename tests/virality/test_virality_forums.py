@@ -6,8 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import forum_config
-from fake_forums import make_threads
+from fake_forums import forum_config, make_threads
 
 from services.virality.virality import evaluate, get_evidence_source
 

@@ -228,6 +228,10 @@ def opening(transcript: Transcript) -> Opening:
     return Opening(text=text, words=words(text))
 
 
+def _quote(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
 def _clip(x: float) -> float:
     return round(max(0.0, min(100.0, x)), 1)
 
@@ -300,7 +304,7 @@ def hook(transcript: Transcript, context: CreativeContext, variant: dict[str, st
         name="hook",
         score=score,
         weight=HOOK_WEIGHT,
-        explanation=f"hook_style={style}: " + "; ".join(parts),
+        explanation=f'hook_style={style}, opening "{_quote(op.text)}": ' + "; ".join(parts),
         numbers=numbers,
     )
 

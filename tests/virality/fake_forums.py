@@ -212,6 +212,7 @@ class FakeWeb:
     threads: dict[str, list[Thread]] = field(default_factory=dict)  # site -> threads
     inline_markdown: bool = True  # search returns markdown with the results
     refuse: set[str] = field(default_factory=set)  # sites Firecrawl answers 403
+    refuse_scrape: set[str] = field(default_factory=set)  # sites whose /v2/scrape (only) answers 403
     rate_limit: dict[str, int] = field(default_factory=dict)  # site -> number of 429s before answering
     retry_after: str = "1"
     delay_s: dict[str, float] = field(default_factory=dict)  # site -> seconds before answering
@@ -331,7 +332,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/v2/scrape":
             url = body.get("url", "")
             site = _site_of_url(url)
-            if site in self.web.refuse:
+            if site in self.web.refuse or site in self.web.refuse_scrape:
                 return self._send(403, {"success": False, "error": "This website is no longer supported."})
             if not self._enter(site):
                 return None

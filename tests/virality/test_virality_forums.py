@@ -176,3 +176,31 @@ def test_limit_forums_topic_subreddits_and_concurrency(fake_web, transcript, con
     limited = config.model_copy(update={"limit_forums": 2})
     report = evaluate(transcript, context, {}, get_evidence_source(limited, None), limited)
     assert [s.source for s in report.sources] == ["reddit:r/videos", "reddit:r/youtube"]
+
+
+def test_a_refused_scrape_also_falls_back(fake_web, transcript, context) -> None:
+    _seed(fake_web, 3)
+    fake_web.web.inline_markdown = False
+    fake_web.web.refuse_scrape = {"reddit.com/r/videos"}
+    report = _evaluate(fake_web, transcript, context)
+    rv = next(s for s in report.sources if s.source == "reddit:r/videos")
+    assert rv.ok and rv.via == "reddit-json" and rv.items == 3
+
+
+def test_when_the_fallback_fails_too_both_reasons_are_named(fake_web, transcript, context) -> None:
+    _seed(fake_web)
+    fake_web.web.refuse = {"reddit.com/r/videos"}
+    fake_web.web.malformed = {"json:reddit.com/r/videos"}
+    report = _evaluate(fake_web, transcript, context)
+    rv = next(s for s in report.sources if s.source == "reddit:r/videos")
+    assert not rv.ok and "403" in rv.error and "reddit-json" in rv.error and "malformed" in rv.error
+
+
+def test_public_provider_uses_only_the_json_apis(fake_web, transcript, context) -> None:
+    served = _seed(fake_web)
+    report = _evaluate(fake_web, transcript, context, provider="public")
+    assert {s.via for s in report.sources} == {"reddit-json", "hn-algolia"}
+    assert fake_web.web.count("/v2/search") == 0
+    for comp in report.components:
+        for ev in comp.evidence:
+            assert served[ev.url].comments == ev.comments

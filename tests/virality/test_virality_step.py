@@ -39,3 +39,18 @@ def test_step_without_forum_evidence(tmp_path: Path, state, transcript, context)
     put_model(ctx.blobs, ctx.key(CONTEXT), context)
     report = step.run(ctx)
     assert report.method == "content-only" and report.sources == []
+
+
+def test_step_records_the_requests_it_sent(tmp_path: Path, fake_web, state, transcript, context) -> None:
+    import json
+
+    fake_web.web.add(make_threads("reddit:r/videos", 2) + make_threads("hackernews", 2))
+    fake_web.web.refuse = {"news.ycombinator.com"}
+    settings = Settings(virality=forum_config(fake_web, ["reddit:r/videos", "hackernews"]).model_dump())
+    ctx = RunContext(run_id="u", settings=settings, blobs=LocalBlobStore(tmp_path), state=state)
+    put_model(ctx.blobs, ctx.key(TRANSCRIPT), transcript)
+    put_model(ctx.blobs, ctx.key(CONTEXT), context)
+    step.run(ctx)
+    usage = {u["provider"]: u for u in json.loads(ctx.blobs.get_bytes(ctx.key("usage/virality.json")))}
+    assert usage["firecrawl"]["requests"] == 2  # two searches (the HN one refused)
+    assert usage["hn-algolia"]["requests"] == 1

@@ -95,12 +95,12 @@ def test_429_beyond_the_budget_names_the_source_and_lowers_confidence(fake_web, 
 def test_a_slow_forum_cannot_hold_the_run(fake_web, transcript, context) -> None:
     _seed(fake_web)
     fake_web.web.delay_s = {"news.ycombinator.com": 3.0}
-    t0 = time.monotonic()
     report = _evaluate(fake_web, transcript, context, time_budget_s=1.0, request_timeout_s=5.0)
-    assert time.monotonic() - t0 < 2.9  # the budget, not the slow forum, ends the wait
     hn = next(s for s in report.sources if s.source == "hackernews")
-    assert not hn.ok and ("timed out" in hn.error or "time budget" in hn.error)
+    # the request's timeout was cut from 5 s to the 1 s budget, and the forum is named as failed
+    assert not hn.ok and hn.error == "firecrawl search: timed out after 1.0 s"
     assert next(s for s in report.sources if s.source == "reddit:r/videos").ok
+    assert report.method == "content+forums"
 
 
 def test_empty_results_are_an_answer_not_a_failure(fake_web, transcript, context) -> None:

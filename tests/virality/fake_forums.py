@@ -436,3 +436,37 @@ def forum_config(server: FakeServer, forums: list[str], **over) -> ViralityConfi
     )
     base.update(over)
     return ViralityConfig(**base)
+
+
+def main() -> None:
+    """Serve a seeded fake web for a manual or end-to-end run:
+
+    python tests/virality/fake_forums.py --port 8787
+    storyreel run brief.wav --virality --config fake-forums.yaml   # the YAML this prints
+    """
+    import argparse
+
+    ap = argparse.ArgumentParser(
+        description=main.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--port", type=int, default=8787)
+    ap.add_argument("--threads", type=int, default=5, help="threads per forum")
+    ap.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
+    args = ap.parse_args()
+    web = FakeWeb(latency_s=args.latency)
+    for forum in ("reddit:r/videos", "reddit:r/youtube", "reddit:r/videoediting", "hackernews"):
+        web.add(make_threads(forum, args.threads))
+    handler = type("Handler", (_Handler,), {"web": web})
+    httpd = ThreadingHTTPServer(("127.0.0.1", args.port), handler)
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    print(
+        "pipeline:\n  virality_evaluation: true\nvirality:\n  provider: firecrawl\n"
+        f"  firecrawl_api_url: {url}\n  hn_api_url: {url}/api/v1\n  reddit_base_url: {url}\n"
+        "  topic_subreddits: false\n",
+        flush=True,
+    )
+    httpd.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -84,9 +84,13 @@ def test_virality_cites_evidence_and_caches(tmp_path: Path, server: FakeServer) 
 
 
 def test_a_failing_forum_is_named_and_lowers_confidence(tmp_path: Path, server: FakeServer) -> None:
-    good = run(tmp_path / "a", config(tmp_path, server.url))
+    forums = ("reddit:r/videoediting", "hackernews")
     server.web.malformed.add("news.ycombinator.com")
-    bad = run(tmp_path / "b", config(tmp_path, server.url, forums=("reddit:r/videoediting", "hackernews")))
+    bad = run(tmp_path / "b", config(tmp_path, server.url, forums=forums))
     failed = [s for s in bad["sources"] if not s["ok"]]
     assert [s["source"] for s in failed] == ["hackernews"] and failed[0]["error"]
+    # a failure is not cached: once the forum answers again, the same keywords get its evidence
+    server.web.malformed.clear()
+    good = run(tmp_path / "a", config(tmp_path, server.url, forums=forums))
+    assert all(s["ok"] for s in good["sources"])
     assert bad["confidence"] < good["confidence"]

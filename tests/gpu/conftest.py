@@ -36,7 +36,12 @@ def _write_tokenizer_files(folder: Path) -> tuple[Path, Path]:
 
 def build_tiny_sdxl(folder: Path) -> Path:
     import torch
-    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from diffusers import (
+        AutoencoderKL,
+        EulerDiscreteScheduler,
+        StableDiffusionXLPipeline,
+        UNet2DConditionModel,
+    )
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
     vocab, merges = _write_tokenizer_files(folder.parent / "tokenizer-src")

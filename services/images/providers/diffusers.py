@@ -266,9 +266,7 @@ def load_pipelines(config: ImageGenerationConfig, opts: Optimizations | None = N
 
         started = time.perf_counter()
         try:
-            pipe = StableDiffusionXLPipeline.from_pretrained(
-                source, torch_dtype=dtype, local_files_only=local_only
-            )
+            pipe = StableDiffusionXLPipeline.from_pretrained(source, dtype=dtype, local_files_only=local_only)
         except OSError as exc:
             if local_only and source == config.model and not Path(source).is_dir():
                 raise ConfigError(

@@ -59,7 +59,7 @@ def config_file(tmp_path: Path, image_config) -> Path:
 @pytest.fixture(autouse=True)
 def _no_storyreel_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
-        if name.startswith("STORYREEL_"):
+        if name.startswith("STORYREEL_") and name != "STORYREEL_HOME":
             monkeypatch.delenv(name)
 
 

@@ -11,4 +11,4 @@ bench-gpu: $(STAMP) ## full-size SDXL (random weights) on the GPU: table -> benc
 	$(BIN)/python bench/gpu_sdxl.py $(BENCH_ARGS)
 
 bench-gpu-smoke: $(STAMP) ## tiny SDXL-shaped smoke run of the GPU benchmark (CPU is fine; not a measurement)
-	$(BIN)/python bench/gpu_sdxl.py --tiny $(BENCH_ARGS)
+	$(BIN)/python bench/gpu_sdxl.py --tiny --quick $(BENCH_ARGS)

@@ -126,7 +126,7 @@ class Optimizations:
     vae_slicing: bool = True  # decode a batch one image at a time: flat VAE memory in the batch size
     vae_tiling: bool = True  # decode large images in tiles (no effect at or below the VAE's tile size)
     compile: bool = False
-    compile_mode: str = "max-autotune"
+    compile_mode: str = "default"  # fast to compile; "max-autotune" is faster to run, minutes to compile
 
 
 def optimize_pipeline(pipe: Any, opts: Optimizations) -> None:

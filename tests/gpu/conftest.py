@@ -10,9 +10,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("diffusers")
-pytest.importorskip("transformers")
-
 TINY_SIZE = 64  # pixels
 TINY_STEPS = 2
 

@@ -80,7 +80,7 @@ def render(ctx: RunContext, frame_ids: list[str] | None = None) -> list[ImageRes
 
 
 def usage_stage(frame_ids: list[str]) -> str:
-    """images.s1-start for one frame; images.s1-start..s3-end for a set."""
+    """images.s1-start for one frame; images.s1-start_s3-end for a set (plus a count)."""
     if len(frame_ids) == 1:
         return f"images.{frame_ids[0]}"
-    return f"images.{frame_ids[0]}..{frame_ids[-1]}"
+    return f"images.{frame_ids[0]}_{frame_ids[-1]}.{len(frame_ids)}"

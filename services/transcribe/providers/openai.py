@@ -78,7 +78,14 @@ def _segments_from(data: Any, offset: float, chunk_end: float | None) -> list[Se
 class OpenAITranscriber:
     name = "openai"
 
-    def __init__(self, config: TranscriptionConfig, *, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> None:
+    def __init__(
+        self,
+        config: TranscriptionConfig,
+        *,
+        max_upload_bytes: int = MAX_UPLOAD_BYTES,
+        max_chunk_s: float = MAX_CHUNK_S,
+    ) -> None:
+        self.max_chunk_s = max_chunk_s
         self.config = config
         self.model = config.model
         self.max_upload_bytes = max_upload_bytes
@@ -156,7 +163,7 @@ class OpenAITranscriber:
 
         pcm = decode_pcm(audio_path)
         duration = len(pcm) / SAMPLE_RATE
-        spans = split_at_silences(pcm, SAMPLE_RATE, MAX_CHUNK_S, min_silence_s=0.3)
+        spans = split_at_silences(pcm, SAMPLE_RATE, self.max_chunk_s, min_silence_s=0.3)
         if not spans:
             raise ProviderError(f"{audio_path.name}: no audio to send after splitting", provider="openai")
         with tempfile.TemporaryDirectory(prefix="storyreel-chunks-") as tmp:
@@ -166,7 +173,7 @@ class OpenAITranscriber:
                 encode_chunk(pcm, SAMPLE_RATE, start, end, chunk, fmt="flac")
                 if chunk.stat().st_size > self.max_upload_bytes:
                     raise ProviderError(
-                        f"{audio_path.name}: chunk {i} is still over the 25 MB upload limit",
+                        f"{audio_path.name}: chunk {i} is still over the {self.max_upload_bytes} byte upload limit",
                         provider="openai",
                     )
                 paths.append(chunk)

@@ -1,0 +1,81 @@
+"""Fixtures for the provider wire tests: fake vendor servers and the env that points the real SDKs at them."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.providers.fakes import FakeOpenAI, FakeReplicate, FakeStability
+
+try:  # the real module lands from the `transcribe` branch; until then a stand-in with the same names
+    importlib.import_module("services.transcribe.audio")
+except ModuleNotFoundError:
+    from tests.providers import _audio_stub
+
+    sys.modules["services.transcribe.audio"] = _audio_stub
+
+
+VENDOR_ENV = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "REPLICATE_API_TOKEN",
+    "REPLICATE_BASE_URL",
+    "REPLICATE_POLL_INTERVAL",
+    "STABILITY_API_KEY",
+    "STABILITY_BASE_URL",
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in VENDOR_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def openai_server(monkeypatch: pytest.MonkeyPatch):
+    with FakeOpenAI() as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        yield server
+
+
+@pytest.fixture
+def replicate_server(monkeypatch: pytest.MonkeyPatch):
+    with FakeReplicate() as server:
+        monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_test_token")
+        monkeypatch.setenv("REPLICATE_BASE_URL", server.url)
+        monkeypatch.setenv("REPLICATE_POLL_INTERVAL", "0.05")
+        yield server
+
+
+@pytest.fixture
+def stability_server(monkeypatch: pytest.MonkeyPatch):
+    with FakeStability() as server:
+        monkeypatch.setenv("STABILITY_API_KEY", "sk-stability-test")
+        monkeypatch.setenv("STABILITY_BASE_URL", server.url)
+        yield server
+
+
+def write_wav(path: Path, pattern: list[tuple[float, bool]], rate: int = 16_000) -> Path:
+    """A 16 kHz mono WAV of tone (True) and silence (False) runs, e.g. [(1.0, True), (0.6, False), ...]."""
+    parts = []
+    for seconds, tone in pattern:
+        t = np.arange(int(seconds * rate)) / rate
+        parts.append((np.sin(2 * np.pi * 220 * t) * 8000 if tone else np.zeros_like(t)).astype(np.int16))
+    with wave.open(str(path), "wb") as wf:
+        wf.setnchannels(1)
+        wf.setsampwidth(2)
+        wf.setframerate(rate)
+        wf.writeframes(np.concatenate(parts).tobytes())
+    return path
+
+
+@pytest.fixture
+def short_wav(tmp_path: Path) -> Path:
+    return write_wav(tmp_path / "brief.wav", [(0.5, True), (0.4, False), (0.5, True)])

@@ -214,11 +214,16 @@ class ReplicateProvider:
 
     async def _render_one(self, client: Any, http: httpx.AsyncClient, req: ImageRequest) -> bytes:
         ref = self.model
-        target = {"version": ref.split(":", 1)[1]} if ":" in ref else {"model": ref}
+        # Sync mode (`Prefer: wait=N`): the answer comes back finished when the model is fast, else we poll.
         wait = max(1, min(60, int(self.config.timeout_s)))
-        prediction = await client.predictions.async_create(
-            input=model_inputs(ref, req, self.config), wait=wait, **target
-        )
+        inputs = model_inputs(ref, req, self.config)
+        if ":" in ref:
+            prediction = await client.predictions.async_create(
+                version=ref.split(":", 1)[1], input=inputs, wait=wait
+            )
+        else:
+            # (predictions.async_create(model=...) drops `wait`; the models namespace passes it on)
+            prediction = await client.models.predictions.async_create(model=ref, input=inputs, wait=wait)
         while prediction.status not in TERMINAL:
             await asyncio.sleep(self.poll_interval)
             await prediction.async_reload()

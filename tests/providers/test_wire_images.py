@@ -6,13 +6,13 @@ import base64
 
 import pytest
 
+from services.images.providers._common import PNG_MAGIC
 from services.images.providers.base import ImageRequest
 from services.images.providers.openai import OpenAIImagesProvider
 from services.images.providers.replicate import ReplicateProvider
 from services.images.providers.stability import StabilityProvider
 from shared.errors import ProviderError
 from shared.settings import ImageGenerationConfig
-from services.images.providers._common import PNG_MAGIC
 from tests.providers.fakes import Reply, openai_error, replicate_error, stability_error, tiny_png
 
 
@@ -190,7 +190,7 @@ def test_stability_retries_429_and_500(stability_server) -> None:
     )
     (res,) = StabilityProvider(cfg("stability", max_retries=2)).render(reqs(1))
     assert res.ok
-    a, b, c = stability_server.seen("POST /v2beta/stable-image/generate/core")
+    a, b, _c = stability_server.seen("POST /v2beta/stable-image/generate/core")
     assert b.at - a.at >= 0.95
 
 

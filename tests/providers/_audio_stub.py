@@ -57,3 +57,10 @@ def ffmpeg_exe() -> str:
     import imageio_ffmpeg
 
     return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def check_audio(path: Path, max_minutes: float = 30.0) -> None:
+    from shared.errors import InputError
+
+    if not Path(path).is_file():
+        raise InputError(f"audio file not found: {path}")

@@ -71,7 +71,9 @@ def test_steps_with_production_providers(
     image_usage = [k for k in usage_keys if k.startswith("r1/usage/images.")]
     assert len(image_usage) == 1  # one blob per rendered set of frames
     rows = [Usage.model_validate(u) for k in image_usage for u in json.loads(blobs.get_bytes(k))]
-    assert len(rows) == 2  # the start frames and the end frames are two provider calls
+    # flux-schnell, Stability core and gpt-image-1 cannot derive an end frame from its start frame, so all six
+    # frames go out in one provider call (one usage row)
+    assert len(rows) == 1
     assert sum(u.images for u in rows) == 5
 
     # retrying just the failed frame renders it and records its own usage without overwriting the rest
@@ -79,3 +81,33 @@ def test_steps_with_production_providers(
     retry = images_step.render(ctx, images_step.outstanding(ctx, plan))
     assert [r.frame_id for r in retry] == failed and retry[0].ok
     assert len([k for k in blobs.list("r1/usage/") if k.startswith("r1/usage/images.")]) == 2
+
+
+def test_matched_end_frames_are_derived_from_their_start_frames(
+    openai_server, replicate_server, short_wav: Path, tmp_path: Path
+) -> None:
+    import base64
+
+    openai_server.default_chat = _chat
+    settings = Settings.model_validate(
+        {
+            "pipeline": {"scenes": 3},
+            "transcription": {"provider": "openai"},
+            "llm": {"provider": "openai"},
+            "image_generation": {"provider": "replicate", "model": "stability-ai/sdxl:v1", "timeout_s": 5},
+        }
+    )
+    blobs = LocalBlobStore(tmp_path / "runs")
+    blobs.put_bytes("r2/audio.wav", short_wav.read_bytes())
+    ctx = RunContext(run_id="r2", settings=settings, blobs=blobs, state=None)
+    transcribe_step.run(ctx, "r2/audio.wav")
+    scenes_step.context(ctx)
+    scenes_step.scenes(ctx)
+    assert all(r.ok for r in images_step.render(ctx))
+    creates = replicate_server.matching("POST", "/v1/predictions")
+    ends = [c.json["input"] for c in creates if "image" in c.json["input"]]
+    assert len(creates) == 6 and len(ends) == 3  # starts first, then each end from its start (img2img)
+    for inp in ends:
+        start_png = blobs.get_bytes(f"r2/frames/s{inp['prompt'].split('shot ')[1][0]}-start.png")
+        assert base64.b64decode(inp["image"].split(",", 1)[1]) == start_png
+        assert inp["prompt_strength"] == settings.image_generation.end_frame_strength

@@ -78,6 +78,11 @@ def parse_multipart(
 Handler = Callable[[Request, re.Match], Reply]
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # socketserver's default of 5 drops bursts of connections (SYN retry: +1 s)
+
+
 class FakeServer:
     """A threaded HTTP server on 127.0.0.1 with regex routes, request log, fault queues and in-flight counting."""
 
@@ -101,8 +106,7 @@ class FakeServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _H)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", 0), _H)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     # ------------------------------------------------------------------ setup

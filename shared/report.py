@@ -1,11 +1,412 @@
-"""index.html: a self-contained storyboard page. STUB: the report work fills this in."""
+"""index.html: a self-contained storyboard page (inline CSS, no scripts, no outside resources).
+
+Everything that came from the brief or a provider is escaped; links are only ever http(s); images are only
+ever the run's own relative frame files (`frames/s1-start.png`, beside index.html). Frames that are not
+rendered are drawn as labelled boxes (pending / failed / skipped), never as broken images.
+"""
 
 from __future__ import annotations
 
 import html
+import re
+from collections.abc import Iterable
 
-from shared.contracts import Storyboard
+from shared import colors
+from shared.contracts import (
+    CreativeContext,
+    Frame,
+    FrameStatus,
+    OptimizerDecision,
+    Scene,
+    StageTiming,
+    Storyboard,
+    ViralityComponent,
+    ViralityReport,
+)
+
+CSS = """
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#222;background:#f4f2ed}
+main{max-width:1180px;margin:0 auto;padding:24px}
+h1{margin:0 0 4px;font-size:28px}h2{margin:32px 0 12px;font-size:20px;border-bottom:2px solid #ddd;padding-bottom:4px}
+h3{margin:0 0 6px;font-size:17px}
+.muted{color:#666}.small{font-size:13px}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;background:#ddd;vertical-align:middle}
+.status-succeeded{background:#d6f5dc;color:#14532d}.status-failed{background:#fde2e2;color:#7f1d1d}
+.status-running,.status-queued{background:#e0ecff;color:#1e3a8a}
+.notes{background:#fff8db;border:1px solid #f1d77a;border-radius:6px;padding:8px 16px}
+.error{background:#fde2e2;border:1px solid #f5a3a3;border-radius:6px;padding:8px 16px}
+table{border-collapse:collapse;width:100%;background:#fff;font-size:14px}
+th,td{border:1px solid #e2e0da;padding:5px 8px;text-align:left;vertical-align:top}th{background:#f0eee8}
+.num{text-align:right;font-variant-numeric:tabular-nums}
+.chosen{font-weight:700;background:#eef7ee}
+.scene{background:#fff;border:1px solid #e2e0da;border-radius:8px;padding:16px;margin:0 0 16px}
+.facts{display:flex;flex-wrap:wrap;gap:4px 18px;font-size:13px;color:#444;margin:0 0 8px}
+.frames{display:grid;grid-template-columns:1fr 1fr;gap:12px;margin:10px 0}
+@media (max-width:800px){.frames{grid-template-columns:1fr}}
+figure{margin:0}
+figure img{display:block;width:100%;height:auto;border:1px solid #ccc;border-radius:4px;background:#eee}
+.slot{aspect-ratio:7/4;display:flex;align-items:center;justify-content:center;flex-direction:column;text-align:center;
+border:2px dashed #b9b5aa;border-radius:4px;background:repeating-linear-gradient(45deg,#f7f5f0,#f7f5f0 10px,#efece5 10px,#efece5 20px);padding:12px}
+.slot strong{font-size:16px}.slot-failed{border-color:#d66;color:#7f1d1d}.slot-skipped{color:#555}
+figcaption{font-size:13px;margin-top:4px}
+.prompt{font-size:13px;background:#faf9f6;border-left:3px solid #cfcabd;padding:4px 8px;margin:4px 0;white-space:pre-wrap}
+blockquote{margin:6px 0;padding:4px 10px;border-left:3px solid #9cb2d6;background:#f3f6fb;font-style:italic}
+.swatch{display:inline-block;width:14px;height:14px;border:1px solid #888;border-radius:3px;vertical-align:-2px;margin-right:4px}
+.score{font-size:34px;font-weight:700}
+ul.evidence{margin:4px 0 0;padding-left:18px;font-size:13px}
+details{margin:6px 0}summary{cursor:pointer}
+"""
+
+_SAFE_FRAME_KEY = re.compile(r"^[A-Za-z0-9_./-]+\.(?:png|jpg|jpeg|webp)$")
+
+
+def e(value: object) -> str:
+    """Escape anything for HTML text and attribute values."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _num(value: float | int | None, fmt: str = "{:.2f}") -> str:
+    return "—" if value is None else e(fmt.format(value))
+
+
+def _link(url: str, text: str) -> str:
+    if re.match(r"^https?://", url or "", re.IGNORECASE):
+        return f'<a href="{e(url)}" rel="noopener noreferrer nofollow">{e(text)}</a>'
+    return f"{e(text)} <span class='muted'>({e(url)})</span>"
+
+
+def _frame_src(frame: Frame) -> str | None:
+    """The frame's image, only if it is a rendered relative file inside the run folder."""
+    key = frame.image_key or ""
+    if (
+        frame.status != FrameStatus.rendered
+        or not _SAFE_FRAME_KEY.match(key)
+        or ".." in key
+        or key.startswith("/")
+    ):
+        return None
+    return key
+
+
+def _swatch(entry: str) -> str:
+    rgb = colors.to_rgb(entry)
+    chip = (
+        f'<span class="swatch" style="background:#{rgb[0]:02X}{rgb[1]:02X}{rgb[2]:02X}"></span>'
+        if rgb
+        else ""
+    )
+    return f"{chip}{e(entry)}"
+
+
+def _list(items: Iterable[str]) -> str:
+    items = list(items)
+    return ", ".join(e(i) for i in items) if items else '<span class="muted">—</span>'
+
+
+# --------------------------------------------------------------------------- sections
+def _header(board: Storyboard) -> str:
+    f = board.frames
+    out = [
+        f"<h1>{e(board.title)}</h1>",
+        f'<p class="muted">Run <code>{e(board.run_id)}</code> · '
+        f'<span class="badge status-{e(board.status.value)}">{e(board.status.value)}</span> · '
+        f"created {e(board.created_at.strftime('%Y-%m-%d %H:%M UTC'))} · "
+        f"frames: {f.rendered} rendered, {f.pending} pending, {f.failed} failed, {f.skipped} skipped of {f.total}</p>",
+    ]
+    if board.error:
+        out.append(
+            f'<div class="error"><strong>Run failed in stage {e(board.error.stage)}</strong> '
+            f"({e(board.error.kind)}): {e(board.error.message)}</div>"
+        )
+    if board.notes:
+        out.append(
+            '<div class="notes"><ul>' + "".join(f"<li>{e(n)}</li>" for n in board.notes) + "</ul></div>"
+        )
+    return "\n".join(out)
+
+
+def _context(ctx: CreativeContext) -> str:
+    rows = [
+        ("Subject", e(ctx.subject)),
+        ("Intent", e(ctx.intent)),
+        ("Vibe", e(ctx.vibe)),
+        ("Content style", e(ctx.content_style)),
+        ("Target audience", e(ctx.target_audience)),
+        ("Platform", e(ctx.platform) if ctx.platform else '<span class="muted">not said</span>'),
+        (
+            "Target length",
+            f"{ctx.target_duration_s:g} s"
+            if ctx.target_duration_s
+            else '<span class="muted">not said</span>',
+        ),
+        ("Colour palette", " ".join(_swatch(c) for c in ctx.color_palette) or '<span class="muted">—</span>'),
+        ("Visual elements", _list(ctx.visual_elements)),
+        ("Sound", _list(ctx.sound_preferences)),
+        ("Keywords", _list(ctx.keywords)),
+        ("Tone", f"{e(ctx.tone)} (sentiment {ctx.sentiment:+.2f})"),
+        (
+            "Not in the brief (defaulted)",
+            _list(ctx.missing)
+            if ctx.missing
+            else '<span class="muted">nothing: every field came from the brief</span>',
+        ),
+    ]
+    body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+    return f'<h2 id="context">Creative context</h2><table class="context">{body}</table>'
+
+
+def _decision(decision: OptimizerDecision | None, plan_variant: dict[str, str]) -> str:
+    out = ['<h2 id="optimizer">Optimizer choice</h2>']
+    if decision is None:
+        variant = plan_variant
+        out.append('<p class="muted">No optimizer decision for this run (optimizer off or not reached).</p>')
+        if variant:
+            out.append(
+                "<p>Variant used: "
+                + ", ".join(f"{e(k)} = <strong>{e(v)}</strong>" for k, v in variant.items())
+                + "</p>"
+            )
+        return "\n".join(out)
+    out.append(
+        f"<p>Policy <strong>{e(decision.policy)}</strong>, decided {e(decision.decided_at.strftime('%Y-%m-%d %H:%M:%S UTC'))}. "
+        "Chosen variant: "
+        + ", ".join(f"{e(k)} = <strong>{e(v)}</strong>" for k, v in decision.variant.items())
+        + "</p>"
+    )
+    if decision.context_features:
+        out.append(
+            "<p class='small muted'>Context features: "
+            + ", ".join(f"{e(k)}={e(v)}" for k, v in decision.context_features.items())
+            + "</p>"
+        )
+    rows = []
+    for lever, arms in decision.posterior.items():
+        explore = decision.exploration_probability.get(lever)
+        for arm, post in arms.items():
+            chosen = decision.variant.get(lever) == arm
+            sample = decision.samples.get(lever, {}).get(arm)
+            rows.append(
+                f'<tr class="{"chosen" if chosen else ""}"><td>{e(lever)}</td><td>{e(arm)}{" ✔" if chosen else ""}</td>'
+                f'<td class="num">{_num(post.mean, "{:.3f}")}</td><td class="num">{_num(post.alpha, "{:g}")}</td>'
+                f'<td class="num">{_num(post.beta, "{:g}")}</td><td class="num">{post.pulls}</td>'
+                f'<td class="num">{_num(sample, "{:.3f}")}</td>'
+                f'<td class="num">{_num(explore, "{:.0%}") if chosen else ""}</td></tr>'
+            )
+    if rows:
+        out.append(
+            "<table><tr><th>lever</th><th>arm</th><th>posterior mean</th><th>&alpha;</th><th>&beta;</th><th>pulls</th>"
+            "<th>this draw</th><th>exploration probability</th></tr>" + "".join(rows) + "</table>"
+        )
+    elif decision.exploration_probability:
+        out.append(
+            "<p>Exploration probability: "
+            + ", ".join(f"{e(k)} {v:.0%}" for k, v in decision.exploration_probability.items())
+            + "</p>"
+        )
+    return "\n".join(out)
+
+
+def _frame(scene: Scene, frame: Frame) -> str:
+    role = frame.role.upper()
+    src = _frame_src(frame)
+    if src:
+        visual = f'<img src="{e(src)}" alt="{e(f"Scene {scene.index} {frame.role} keyframe: {frame.prompt[:140]}")}">'
+    else:
+        status = frame.status.value
+        label = {
+            "pending": "Pending — not rendered yet",
+            "failed": "Failed",
+            "skipped": "Skipped — images were off for this run",
+            "rendered": "Rendered, but its image is not in this folder",
+        }[status]
+        detail = ""
+        if status == "pending":
+            detail = '<span class="small">render it with <code>storyreel images --from-latest</code></span>'
+        elif status == "failed" and frame.error:
+            detail = f'<span class="small">{e(frame.error)}</span>'
+        visual = (
+            f'<div class="slot slot-{e(status)}" data-status="{e(status)}" role="img" '
+            f'aria-label="Scene {scene.index} {e(frame.role)} keyframe: {e(label)}">'
+            f"<strong>S{scene.index} {role}: {e(label)}</strong>{detail}</div>"
+        )
+    bits = [f"<strong>{role}</strong>", e(frame.status.value)]
+    if frame.placeholder and frame.status == FrameStatus.rendered:
+        bits.append('<span class="badge">sketch placeholder, not generated art</span>')
+    if frame.provider:
+        bits.append(e(f"{frame.provider}{' / ' + frame.model if frame.model else ''}"))
+    if frame.seed is not None:
+        bits.append(f"seed {frame.seed}")
+    if frame.render_seconds is not None:
+        bits.append(f"{frame.render_seconds:.2f} s")
+    negative = (
+        f'<details><summary class="small">negative prompt</summary><div class="prompt">{e(frame.negative_prompt)}</div></details>'
+        if frame.negative_prompt
+        else ""
+    )
+    return (
+        f'<figure class="frame frame-{e(frame.role)}" data-frame="s{scene.index}-{e(frame.role)}">{visual}'
+        f'<figcaption>{" · ".join(bits)}<div class="prompt">{e(frame.prompt)}</div>{negative}</figcaption></figure>'
+    )
+
+
+def _scenes(scenes: list[Scene]) -> str:
+    total = sum(s.duration for s in scenes)
+    out = [
+        f'<h2 id="scenes">Scenes <span class="muted small">{len(scenes)} scenes, {total:g} s in all</span></h2>'
+    ]
+    for s in sorted(scenes, key=lambda s: s.index):
+        facts = [
+            f"<span><strong>{s.duration:g} s</strong></span>",
+            f"<span>camera: {e(s.camera) or '—'}</span>",
+            f"<span>transition: {e(s.transition)}</span>",
+        ]
+        narration = (
+            f"<blockquote>{e(s.narration)}</blockquote>"
+            if s.narration
+            else '<p class="small muted">No line of the brief behind this scene (the planner filled it in).</p>'
+        )
+        out.append(
+            f'<section class="scene" id="scene-{s.index}"><h3>{s.index}. {e(s.title)}</h3>'
+            f'<div class="facts">{"".join(facts)}</div><p>{e(s.description)}</p>{narration}'
+            f'<div class="frames">{_frame(s, s.start_frame)}{_frame(s, s.end_frame)}</div></section>'
+        )
+    return "\n".join(out)
+
+
+def _component(c: ViralityComponent) -> str:
+    numbers = ", ".join(f"{e(k)} = {v:g}" for k, v in c.numbers.items()) or "—"
+    evidence = ""
+    if c.evidence:
+        items = []
+        for ev in c.evidence:
+            meta = [e(ev.source)]
+            if ev.score is not None:
+                meta.append(f"{ev.score} points")
+            if ev.comments is not None:
+                meta.append(f"{ev.comments} comments")
+            if ev.age_days is not None:
+                meta.append(f"{ev.age_days:.0f} days old")
+            snippet = f'<br><span class="muted">{e(ev.snippet)}</span>' if ev.snippet else ""
+            items.append(
+                f"<li>{_link(ev.url, ev.title)} <span class='muted'>({', '.join(meta)})</span>{snippet}</li>"
+            )
+        evidence = '<ul class="evidence">' + "".join(items) + "</ul>"
+    return (
+        f"<tr><td><strong>{e(c.name)}</strong></td><td class='num'>{c.score:.0f}</td><td class='num'>{c.weight:g}</td>"
+        f"<td>{e(c.explanation)}<div class='small muted'>{numbers}</div>{evidence}</td></tr>"
+    )
+
+
+def _virality(report: ViralityReport | None) -> str:
+    out = ['<h2 id="virality">Virality</h2>']
+    if report is None:
+        out.append(
+            '<p class="muted">Not evaluated for this run (virality off, or the stage has not finished).</p>'
+        )
+        return "\n".join(out)
+    score = f"{report.score:.0f}<span class='muted small'>/100</span>" if report.score is not None else "—"
+    out.append(
+        f'<p><span class="score">{score}</span> confidence {report.confidence:.0%} · method {e(report.method)}</p>'
+    )
+    if report.components:
+        out.append(
+            "<table><tr><th>component</th><th>score</th><th>weight</th><th>why (numbers and evidence)</th></tr>"
+            + "".join(_component(c) for c in report.components)
+            + "</table>"
+        )
+    if report.not_evaluated:
+        out.append(
+            "<h3 style='margin-top:12px'>Not evaluated</h3><ul>"
+            + "".join(
+                f"<li><strong>{e(n.component)}</strong>: {e(n.reason)}</li>" for n in report.not_evaluated
+            )
+            + "</ul>"
+        )
+    if report.sources:
+        rows = "".join(
+            f"<tr><td>{e(s.source)}</td><td>{'ok' if s.ok else 'failed'}{' (cached)' if s.cached else ''}</td>"
+            f"<td class='num'>{s.items}</td><td class='num'>{_num(s.seconds)}</td><td>{e(s.error or '')}</td></tr>"
+            for s in report.sources
+        )
+        out.append(
+            "<h3 style='margin-top:12px'>Sources</h3><table><tr><th>source</th><th>status</th><th>items</th>"
+            f"<th>seconds</th><th>error</th></tr>{rows}</table>"
+        )
+    return "\n".join(out)
+
+
+def _timings(timings: dict[str, StageTiming]) -> str:
+    out = ['<h2 id="timings">Stage timings</h2>']
+    if not timings:
+        out.append('<p class="muted">No stage timings recorded.</p>')
+        return "\n".join(out)
+    rows = "".join(
+        f"<tr><td>{e(name)}</td><td>{e(t.status)}</td><td class='num'>{_num(t.seconds, '{:.3f}')}</td><td>{e(t.detail)}</td></tr>"
+        for name, t in timings.items()
+    )
+    out.append(f"<table><tr><th>stage</th><th>status</th><th>seconds</th><th>detail</th></tr>{rows}</table>")
+    return "\n".join(out)
+
+
+def _usage(board: Storyboard) -> str:
+    if not board.usage:
+        return ""
+    rows = "".join(
+        f"<tr><td>{e(u.stage)}</td><td>{e(u.provider)}</td><td>{e(u.model)}</td><td class='num'>{u.requests}</td>"
+        f"<td class='num'>{u.input_tokens}</td><td class='num'>{u.output_tokens}</td><td class='num'>{u.images}</td>"
+        f"<td class='num'>{u.audio_seconds:g}</td><td class='num'>{_num(u.cost_usd, '${:.4f}')}</td></tr>"
+        for u in board.usage
+    )
+    return (
+        '<h2 id="usage">Usage</h2><table><tr><th>stage</th><th>provider</th><th>model</th><th>requests</th>'
+        "<th>input tokens</th><th>output tokens</th><th>images</th><th>audio s</th><th>cost (est.)</th></tr>"
+        f"{rows}</table>"
+    )
+
+
+def _transcript(board: Storyboard) -> str:
+    t = board.transcript
+    segs = ""
+    if t.segments:
+        rows = "".join(
+            f"<tr><td class='num'>{s.start:.2f}</td><td class='num'>{s.end:.2f}</td><td>{e(s.text)}</td></tr>"
+            for s in t.segments
+        )
+        segs = (
+            f"<details><summary>{len(t.segments)} timed segments</summary>"
+            f"<table><tr><th>start s</th><th>end s</th><th>text</th></tr>{rows}</table></details>"
+        )
+    return (
+        f'<h2 id="transcript">Transcript</h2><p class="small muted">{e(t.provider)}'
+        f"{' / ' + e(t.model) if t.model else ''} · {e(t.language)} · {t.duration_s:.1f} s of audio</p>"
+        f'<div class="prompt">{e(t.text)}</div>{segs}'
+    )
 
 
 def render_html(board: Storyboard) -> str:
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(board.title)}</title></head><body></body></html>"
+    variant = board.decision.variant if board.decision else {}
+    body = "\n".join(
+        [
+            _header(board),
+            '<nav class="small"><a href="#context">context</a> · <a href="#optimizer">optimizer</a> · '
+            '<a href="#scenes">scenes</a> · <a href="#virality">virality</a> · <a href="#timings">timings</a> · '
+            '<a href="#transcript">transcript</a></nav>',
+            _context(board.context),
+            _decision(board.decision, variant),
+            _scenes(board.scenes),
+            _virality(board.virality),
+            _timings(board.timings),
+            _usage(board),
+            _transcript(board),
+        ]
+    )
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src 'self' data: file:; "
+        "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">"
+        '<link rel="icon" href="data:,">'
+        f"<title>{e(board.title)} · storyreel</title><style>{CSS}</style></head>"
+        f"<body><main>\n{body}\n</main></body></html>\n"
+    )

@@ -6,6 +6,8 @@ page and the JSON always show the frames as they are.
 
 from __future__ import annotations
 
+import json
+
 from shared.contracts import (
     CreativeContext,
     Frame,
@@ -16,6 +18,7 @@ from shared.contracts import (
     ScenePlan,
     Storyboard,
     Transcript,
+    Usage,
     ViralityReport,
 )
 from shared.pipeline import (
@@ -62,6 +65,7 @@ def assemble(ctx: RunContext, record: RunRecord) -> Storyboard:
     transcript = get_model(ctx.blobs, ctx.key(TRANSCRIPT), Transcript)
     creative = get_model(ctx.blobs, ctx.key(CONTEXT), CreativeContext)
     plan = merged_plan(ctx)
+    record.usage = load_usage(ctx)
     notes: list[str] = []
     counts = count_frames(plan)
     if any(f.placeholder for s in plan.scenes for f in s.frames() if f.status == FrameStatus.rendered):
@@ -85,6 +89,23 @@ def assemble(ctx: RunContext, record: RunRecord) -> Storyboard:
         error=record.error,
         notes=notes,
     )
+
+
+def load_usage(ctx: RunContext) -> list[Usage]:
+    """Every stage's usage blob (usage/<stage>.json), in stage order."""
+    out: list[Usage] = []
+    for key in ctx.blobs.list(ctx.key("usage/")):
+        out.extend(Usage.model_validate(u) for u in json.loads(ctx.blobs.get_bytes(key)))
+    return out
+
+
+def apply_board(record: RunRecord, board: Storyboard) -> RunRecord:
+    """Copy what the run index shows (frame counts, score, variant, title) from the storyboard."""
+    record.frames = board.frames
+    record.title = board.title
+    record.virality_score = board.virality.score if board.virality else None
+    record.variant = board.decision.variant if board.decision else {}
+    return record
 
 
 def finalize(ctx: RunContext, record: RunRecord) -> Storyboard:

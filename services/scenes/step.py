@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.scenes.planner import check_plan, get_planner
-from shared.contracts import CreativeContext, OptimizerDecision, ScenePlan, Transcript
+from shared.contracts import CreativeContext, FrameStatus, OptimizerDecision, ScenePlan, Transcript
 from shared.pipeline import CONTEXT, DECISION, SCENES, TRANSCRIPT, RunContext
 from shared.stores import get_model, put_model
 
@@ -43,6 +43,10 @@ def scenes(ctx: RunContext) -> ScenePlan:
     planner = _planner(ctx)
     before = _used(planner)
     plan = check_plan(planner.write_scenes(transcript, creative, variant, n), n)
+    if not ctx.settings.images_enabled:
+        for scene in plan.scenes:
+            for frame in scene.frames():
+                frame.status = FrameStatus.skipped
     put_model(ctx.blobs, ctx.key(SCENES), plan)
     _record(ctx, "scenes", planner, before)
     return plan

@@ -1,0 +1,356 @@
+"""Reading a spoken brief: filler removal, sentence/clause segmentation (from punctuation, or from the timed
+segments' pauses when ASR gave none), RAKE keyword phrases, lexicon sentiment, spoken durations.
+
+Everything here is a pure function of its input: no randomness, no set iteration, no network.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from services.scenes.lexicon import (
+    FILLER_PHRASES,
+    INTENSIFIERS,
+    NEGATIONS,
+    NEGATIVE,
+    POSITIVE,
+    SMALL_NUMBERS,
+    STOPWORDS,
+    TENS,
+    words,
+)
+from shared.contracts import Segment, Transcript
+
+PAUSE_S = 0.35  # a gap this long between timed segments ends a sentence when the text has no punctuation
+MAX_UNIT_WORDS = 28  # an unpunctuated stretch longer than this is cut at its discourse markers
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
+_NOISE = re.compile(r"\[[^\]]*\]|<[^>]*>|\+\+[A-Za-z_]+\+\+|\(\w+\)")
+_FILLERS = re.compile(
+    r"(?<![\w'])(?:" + "|".join(re.escape(f) for f in FILLER_PHRASES) + r")(?![\w'])[,]?\s*", re.IGNORECASE
+)
+# "like" as filler: after a copula or another filler ("the vibe is like cozy"), never "look like"/"feel like".
+_LIKE_FILLER = re.compile(r"\b(is|was|it's|and|just|so|but) like,?\s", re.IGNORECASE)
+_STUTTER = re.compile(r"\b(\w+)(?:\s+\1\b)+", re.IGNORECASE)
+# Conjunctions left dangling at a sentence's edges once it is cut out of running speech.
+_EDGE_WORDS = re.compile(
+    r"^(?:(?:so|and|but|okay|ok|alright|well|yeah)\b[ ,]*)+|(?:[ ,]+\b(?:and|so|but|or|um|uh))+$",
+    re.IGNORECASE,
+)
+# An utterance that starts with one of these continues the one before it ("... a video" / "about cold brew").
+_CONTINUATION = words("about for with of to at because that which who whose where")
+_SENT_END = re.compile(r"(?<=[.!?])\s+|\n+")
+# Where an unpunctuated brief changes topic: a new sentence starts before these.
+_DISCOURSE = re.compile(
+    r"\s(?=(?:so (?:we|i|you|the|it|then|yeah)|and then|then|and after that|after that|afterwards|and finally|next (?:we|you|i|show|cut|comes|is|up|scene|shot)"
+    r"|finally|lastly|also|and also|i want|i'd like|i would like|we want|we need|it should|make sure|make it"
+    r"|the vibe|the mood|the music|the colou?rs?|for the music|for music|music should|the audience|the target"
+    r"|open with|opening with|start with|starting with|end with|ending with|close with|closing with"
+    r"|okay|alright|anyway|call to action|for the call)\b)",
+    re.IGNORECASE,
+)
+# Sequence markers split a sentence into beats: "open on the beans then show the grinder".
+_SEQUENCE = re.compile(
+    r"(?:,\s*|\s+)(?=(?:and then|then|after that|afterwards|and finally|finally|lastly|next (?:we|you|i|show|cut|comes|is|up|scene|shot))\b)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One sentence or clause of the brief, cleaned of filler. `low` is the lowercase form the cues match."""
+
+    text: str
+    low: str
+    start: float | None = None
+    end: float | None = None
+
+    @property
+    def words(self) -> list[str]:
+        return tokens(self.low)
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower().replace("\u2019", "'"))
+
+
+def clean(text: str) -> str:
+    """Drop ASR noise marks, fillers, stutters; normalise quotes and spaces."""
+    text = text.replace("\u2019", "'").replace("\u2018", "'")
+    text = _NOISE.sub(" ", text)
+    text = _FILLERS.sub(" ", text)
+    text = _LIKE_FILLER.sub(r"\1 ", text)
+    text = _STUTTER.sub(r"\1", text)
+    text = re.sub(r"\s+([,.!?;:])", r"\1", text)
+    text = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", text)
+    text = re.sub(r"\s+", " ", text).strip(" ,;:")
+    text = _EDGE_WORDS.sub("", text).strip(" ,;:")
+    return text
+
+
+def _has_punctuation(text: str) -> bool:
+    return len(re.findall(r"[.!?](?:\s|$)", text)) >= 1 and len(tokens(text)) > 0
+
+
+def _from_segments(segments: list[Segment]) -> list[tuple[str, float, float]]:
+    """Group timed segments into sentences. Word-level segments (1-3 words each) are joined until a pause;
+    utterance-level segments (the decoder already cut at silences) are sentences themselves."""
+    segs = [s for s in segments if s.text.strip()]
+    if not segs:
+        return []
+    sizes = sorted(len(s.text.split()) for s in segs)
+    utterances = sizes[len(sizes) // 2] >= 4
+    out: list[tuple[str, float, float]] = []
+    cur: list[str] = []
+    start = segs[0].start
+    end = segs[0].end
+    for seg in segs:
+        first = seg.text.split()[0].lower()
+        continues = first in _CONTINUATION and seg.start - end < 2 * PAUSE_S
+        if cur and not continues and (utterances or seg.start - end >= PAUSE_S):
+            out.append((" ".join(cur), start, end))
+            cur, start = [], seg.start
+        cur.append(seg.text.strip())
+        end = seg.end
+    if cur:
+        out.append((" ".join(cur), start, end))
+    return out
+
+
+def _split_long(text: str) -> list[str]:
+    if len(text.split()) <= MAX_UNIT_WORDS:
+        return [text]
+    parts = [p.strip() for p in _DISCOURSE.split(text) if p.strip()]
+    out: list[str] = []
+    for part in parts:
+        words = part.split()
+        # still too long: cut into even chunks (no marker to cut at)
+        n = max(1, math.ceil(len(words) / MAX_UNIT_WORDS))
+        size = math.ceil(len(words) / n)
+        out.extend(" ".join(words[i : i + size]) for i in range(0, len(words), size))
+    return out
+
+
+def _merge_short(units: list[Unit], min_words: int = 3) -> list[Unit]:
+    """A fragment of one or two words joins the unit after it (or before it, at the end)."""
+    out: list[Unit] = []
+    carry: Unit | None = None
+    for u in units:
+        if carry is not None:
+            u = Unit(f"{carry.text} {u.text}", f"{carry.low} {u.low}", carry.start, u.end)
+            carry = None
+        if len(u.words) < min_words:
+            carry = u
+            continue
+        out.append(u)
+    if carry is not None:
+        if out:
+            last = out.pop()
+            out.append(Unit(f"{last.text} {carry.text}", f"{last.low} {carry.low}", last.start, carry.end))
+        else:
+            out.append(carry)
+    return out
+
+
+def sentences(transcript: Transcript) -> list[Unit]:
+    """The brief as sentences: by punctuation when it has any, else by the segments' pauses, else by
+    discourse markers. Fillers are gone; empty sentences are dropped."""
+    raw: list[tuple[str, float | None, float | None]]
+    text = transcript.text or ""
+    if _has_punctuation(text):
+        raw = [(p, None, None) for p in _SENT_END.split(text) if p.strip()]
+    elif len(transcript.segments) >= 2:
+        raw = [(t, s, e) for t, s, e in _from_segments(transcript.segments)]
+    else:
+        raw = [(text, None, None)]
+    units: list[Unit] = []
+    for chunk, s, e in raw:
+        for part in _split_long(chunk):
+            c = clean(part)
+            if tokens(c):
+                units.append(Unit(c, c.lower(), s, e))
+    return _merge_short(units)
+
+
+def clauses(units: list[Unit]) -> list[Unit]:
+    """Sentences split at sequence markers (then / after that / finally ...): one beat each."""
+    out: list[Unit] = []
+    for u in units:
+        parts = [p.strip(" ,") for p in _SEQUENCE.split(u.text) if p.strip(" ,")]
+        pieces = [Unit(p, p.lower(), u.start, u.end) for p in parts if tokens(p)]
+        out.extend(_merge_short(pieces) if len(pieces) > 1 else pieces)
+    return out
+
+
+# --------------------------------------------------------------------------- keywords (RAKE)
+def _candidates(units: list[Unit], extra_stop: tuple[str, ...] = ()) -> list[list[str]]:
+    stop = STOPWORDS.union(extra_stop)
+    phrases: list[list[str]] = []
+    for u in units:
+        for piece in re.split(r"[,.!?;:()\"]", u.low):
+            cur: list[str] = []
+            for w in tokens(piece):
+                if w in stop or w.isdigit() or len(w) < 2:
+                    if cur:
+                        phrases.append(cur)
+                    cur = []
+                else:
+                    cur.append(w)
+            if cur:
+                phrases.append(cur)
+    out: list[list[str]] = []
+    for p in phrases:  # long runs (unpunctuated speech) become 3-word windows
+        out.extend([p] if len(p) <= 4 else [p[i : i + 3] for i in range(0, len(p), 3)])
+    return out
+
+
+def keyphrases(units: list[Unit], top: int = 10, extra_stop: tuple[str, ...] = ()) -> list[str]:
+    """RAKE: word score = degree / frequency over candidate phrases split at stopwords; a phrase scores the
+    sum of its words, boosted when it recurs. Ties break by first mention."""
+    cands = _candidates(units, extra_stop)
+    freq: Counter[str] = Counter()
+    degree: Counter[str] = Counter()
+    for p in cands:
+        for w in p:
+            freq[w] += 1
+            degree[w] += len(p)
+    first: dict[str, int] = {}
+    count: Counter[str] = Counter()
+    for i, p in enumerate(cands):
+        key = " ".join(p)
+        first.setdefault(key, i)
+        count[key] += 1
+    scored = []
+    for key, pos in first.items():
+        words = key.split()
+        base = sum(degree[w] / freq[w] for w in words)
+        scored.append((-(base * (1 + 0.5 * (count[key] - 1))), pos, key))
+    scored.sort()
+    out: list[str] = []
+    for _, _, key in scored:
+        if any(f" {key} " in f" {kept} " for kept in out):
+            continue
+        out.append(key)
+        if len(out) == top:
+            break
+    return out
+
+
+# --------------------------------------------------------------------------- sentiment
+def sentiment(text: str) -> float:
+    """Lexicon polarity with negation (3 words back) and intensifiers, squashed to -1..1 (VADER's x/sqrt(x²+15))."""
+    words = tokens(text)
+    total = 0.0
+    for i, w in enumerate(words):
+        pol = 1.0 if w in POSITIVE else -1.0 if w in NEGATIVE else 0.0
+        if not pol:
+            continue
+        if i and words[i - 1] in INTENSIFIERS:
+            pol *= 1.5
+        if any(x in NEGATIONS for x in words[max(0, i - 3) : i]):
+            pol *= -0.75
+        total += pol
+    return round(total / math.sqrt(total * total + 15), 3)
+
+
+# --------------------------------------------------------------------------- spoken durations
+_NUM = (
+    r"\d+(?:\.\d+)?|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?: (?:one|two|three|four|five|six|seven|eight|nine))?"
+    r"|(?:a|one) hundred(?: and (?:twenty|thirty|ten|fifty))?|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven"
+    r"|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|half an?|an?"
+)
+_DURATION = re.compile(
+    rf"\b(?P<num>{_NUM})(?P<half1> and a half)? (?P<unit>seconds?|secs?|minutes?|mins?)\b(?P<half2> and a half)?"
+)
+_EXCLUDE_BEFORE = ("first", "last", "opening", "final", "every", "each", "per", "few", "couple")
+_STRONG_AFTER = (
+    "long",
+    "video",
+    "short",
+    "clip",
+    "reel",
+    "ad",
+    "spot",
+    "tiktok",
+    "max",
+    "maximum",
+    "total",
+    "or less",
+    "tops",
+)
+_STRONG_BEFORE = (
+    "about",
+    "around",
+    "under",
+    "roughly",
+    "max",
+    "maximum",
+    "total",
+    "than",
+    "it",
+    "be",
+    "within",
+)
+
+
+def words_to_number(phrase: str) -> float | None:
+    phrase = phrase.strip()
+    if re.fullmatch(r"\d+(?:\.\d+)?", phrase):
+        return float(phrase)
+    if phrase.startswith("half"):
+        return 0.5
+    total = 0.0
+    words = phrase.split()
+    for i, w in enumerate(words):
+        if w in TENS:
+            total += TENS[w]
+        elif w == "hundred":
+            total = max(total, 1) * 100
+        elif w == "and":
+            continue
+        elif w in SMALL_NUMBERS:
+            # "a"/"an" only count as one in front of a unit or "hundred"
+            if w in ("a", "an") and i + 1 < len(words):
+                continue
+            total += SMALL_NUMBERS[w]
+        else:
+            return None
+    return total or None
+
+
+def spoken_durations(text: str) -> list[tuple[float, bool]]:
+    """Every duration in the text as (seconds, is_the_video_length_hint), in order; "the first three seconds"
+    is not a video length and is left out."""
+    low = re.sub(r"(\d)\s*-\s*(?=sec|min)", r"\1 ", text.lower().replace("-", " "))
+    out: list[tuple[float, bool]] = []
+    for m in _DURATION.finditer(low):
+        value = words_to_number(m.group("num"))
+        if value is None:
+            continue
+        if m.group("half1") or m.group("half2"):
+            value += 0.5
+        if m.group("unit").startswith("min"):
+            value *= 60
+        before = low[: m.start()].split()[-3:]
+        after = " ".join(low[m.end() :].split()[:2])
+        if any(b in _EXCLUDE_BEFORE for b in before):
+            continue
+        strong = any(after.startswith(a) for a in _STRONG_AFTER) or (
+            bool(before) and before[-1] in _STRONG_BEFORE
+        )
+        out.append((value, strong))
+    return out
+
+
+def target_duration(text: str) -> float | None:
+    """The video length the speaker asked for: the first strongly marked duration ("a 60 second short",
+    "keep it under a minute"), else the longest duration of at least 5 s; None if they said none."""
+    found = spoken_durations(text)
+    for value, strong in found:
+        if strong and value >= 3:
+            return value
+    longest = max((v for v, _ in found), default=0.0)
+    return longest if longest >= 5 else None

@@ -1,0 +1,334 @@
+"""storyreel command line.
+
+Exit codes: 0 ok; 1 a stage crashed (run marked failed); 2 a user error (bad input, bad config, unknown run),
+always as one line on stderr with no traceback (STORYREEL_DEBUG=1 shows it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from shared.contracts import Engagement, RunRecord, RunStatus
+from shared.errors import NotFoundError, StoryreelError, UserError
+from shared.settings import load_settings
+from shared.stores import SqliteStateStore, local_state
+
+EXIT_STAGE_FAILED = 1
+EXIT_USER = 2
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"storyreel: error: {message}", err=True)
+    sys.exit(code)
+
+
+class _Group(click.Group):
+    """Turns our errors into one line and an exit code, everywhere below the group."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from storyreel.runner import StageFailed
+
+        try:
+            return super().invoke(ctx)
+        except StageFailed as exc:
+            if os.environ.get("STORYREEL_DEBUG"):
+                raise
+            code = EXIT_USER if isinstance(exc.cause, UserError) else EXIT_STAGE_FAILED
+            first = str(exc.cause).splitlines()[0] if str(exc.cause) else type(exc.cause).__name__
+            where = "" if isinstance(exc.cause, UserError) else f"stage {exc.stage} failed: "
+            _fail(f"{where}{first}", code)
+        except UserError as exc:
+            if os.environ.get("STORYREEL_DEBUG"):
+                raise
+            _fail(str(exc).splitlines()[0], EXIT_USER)
+        except StoryreelError as exc:
+            if os.environ.get("STORYREEL_DEBUG"):
+                raise
+            _fail(str(exc).splitlines()[0], EXIT_STAGE_FAILED)
+
+
+def _state() -> SqliteStateStore:
+    return local_state()
+
+
+def _summary(record: RunRecord) -> dict[str, Any]:
+    timings = {name: t.seconds for name, t in record.stages.items()}
+    total = sum(t.seconds or 0.0 for n, t in record.stages.items() if n not in ("virality", "images_later"))
+    return {
+        "run_id": record.run_id,
+        "status": record.status.value,
+        "output_dir": record.output_dir,
+        "storyboard": str(Path(record.output_dir) / "storyboard.json"),
+        "index_html": str(Path(record.output_dir) / "index.html"),
+        "title": record.title,
+        "frames": record.frames.model_dump(),
+        "virality_score": record.virality_score,
+        "variant": record.variant,
+        "timings": timings,
+        "stage_seconds_sum": round(total, 3),
+        "error": record.error.model_dump() if record.error else None,
+    }
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="storyreel")
+def cli() -> None:
+    """Spoken video brief -> scored storyboard."""
+
+
+# --------------------------------------------------------------------------- run
+@cli.command()
+@click.argument("audio", type=click.Path(path_type=Path))
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="YAML config file.")
+@click.option("--preset", type=click.Choice(["preview", "quick", "full"]), help="Speed tier (seed targets).")
+@click.option("--skip-images", is_flag=True, default=None, help="Prompts only, no keyframe images.")
+@click.option("--limit-images", type=click.IntRange(min=0), help="Render only the first N keyframes now.")
+@click.option("--scenes", type=click.IntRange(3, 10), help="Number of scenes (3-10, default 5).")
+@click.option("--virality/--no-virality", default=None, help="Forum evidence on/off (content score always).")
+@click.option(
+    "--background-render",
+    is_flag=True,
+    default=None,
+    help="After a preview, keep rendering the pending frames.",
+)
+@click.option("--transcriber", type=click.Choice(["local", "openai"]))
+@click.option("--llm", type=click.Choice(["local", "openai"]))
+@click.option(
+    "--image-provider",
+    type=click.Choice(["sketch", "replicate", "stability", "openai", "diffusers", "batch"]),
+)
+@click.option("--model", help="Image model (e.g. bytedance/sdxl-lightning-4step, gpt-image-1, a local path).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("runs"), show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
+def run(
+    audio: Path,
+    config_file: Path | None,
+    preset: str | None,
+    skip_images: bool | None,
+    limit_images: int | None,
+    scenes: int | None,
+    virality: bool | None,
+    background_render: bool | None,
+    transcriber: str | None,
+    llm: str | None,
+    image_provider: str | None,
+    model: str | None,
+    out_dir: Path,
+    as_json: bool,
+) -> None:
+    """Turn a spoken brief (wav, mp3, m4a, flac, ogg, webm) into a storyboard."""
+    from storyreel.progress import Progress
+    from storyreel.runner import execute, render_outstanding, start_run
+
+    overrides: dict[str, Any] = {}
+
+    def put(section: str, key: str, value: Any) -> None:
+        if value is not None:
+            overrides.setdefault(section, {})[key] = value
+
+    put("pipeline", "skip_image_generation", skip_images)
+    put("pipeline", "limit_images", limit_images)
+    put("pipeline", "scenes", scenes)
+    put("pipeline", "virality_evaluation", virality)
+    put("pipeline", "background_full_render", background_render)
+    put("transcription", "provider", transcriber)
+    put("llm", "provider", llm)
+    put("image_generation", "provider", image_provider)
+    put("image_generation", "model", model)
+    if preset:
+        overrides["preset"] = preset
+    settings = load_settings(config_file, cli=overrides)
+    state = _state()
+    with Progress() as progress:
+        local_run = start_run(audio, settings, out_dir, state=state, progress=progress)
+        progress("run", f"{local_run.record.run_id} -> {local_run.record.output_dir}")
+        record = execute(local_run, audio)
+    summary = _summary(record)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        _print_done(record)
+    pending = record.frames.pending + record.frames.skipped
+    if settings.pipeline.background_full_render and pending and settings.images_enabled:
+        click.echo(
+            f"rendering {pending} remaining keyframe(s) in the background of this command...", err=True
+        )
+        ok, failed = render_outstanding(
+            local_run,
+            on_frame=lambda fid, good: click.echo(f"  {fid} {'ok' if good else 'failed'}", err=True),
+        )
+        click.echo(f"background render done: {ok} rendered, {failed} failed", err=True)
+
+
+def _print_done(record: RunRecord) -> None:
+    click.echo(f"run {record.run_id}: {record.status.value}")
+    click.echo(f"storyboard: {Path(record.output_dir) / 'storyboard.json'}")
+    click.echo(f"page:       {Path(record.output_dir) / 'index.html'}")
+    f = record.frames
+    click.echo(
+        f"frames:     {f.rendered}/{f.total} rendered, {f.pending} pending, {f.failed} failed, "
+        f"{f.skipped} skipped"
+    )
+    score = "n/a" if record.virality_score is None else f"{record.virality_score:.0f}/100"
+    click.echo(f"virality:   {score}")
+
+
+# --------------------------------------------------------------------------- images
+@cli.command()
+@click.argument("run_id", required=False)
+@click.option("--from-latest", is_flag=True, help="Use the most recent successful run.")
+@click.option(
+    "--image-provider", type=click.Choice(["sketch", "replicate", "stability", "openai", "diffusers"])
+)
+@click.option("--model")
+@click.option("--json", "as_json", is_flag=True)
+def images(
+    run_id: str | None, from_latest: bool, image_provider: str | None, model: str | None, as_json: bool
+) -> None:
+    """Render the keyframes a run left out (pending from a preview, or failed)."""
+    from shared.settings import Settings
+    from storyreel.runner import open_run, outstanding_frames, render_outstanding
+
+    state = _state()
+    if bool(run_id) == from_latest:
+        raise UserError("give a RUN_ID or --from-latest (one of them)")
+    if from_latest:
+        done = [r for r in state.list(limit=200) if r.status == RunStatus.succeeded]
+        if not done:
+            raise NotFoundError("no successful run yet: run `storyreel run AUDIO` first")
+        record = done[0]
+    else:
+        record = state.get(run_id)  # type: ignore[arg-type]
+        if record.status != RunStatus.succeeded:
+            raise UserError(f"run {record.run_id} is {record.status.value}; only a successful run has frames")
+    options = dict(record.options)
+    image_opts = dict(options.get("image_generation", {}))
+    if image_provider:
+        image_opts["provider"] = image_provider
+    if model:
+        image_opts["model"] = model
+    pipeline_opts = {**options.get("pipeline", {}), "skip_image_generation": False, "limit_images": None}
+    settings = Settings.model_validate({**options, "image_generation": image_opts, "pipeline": pipeline_opts})
+    local_run = open_run(record, state, settings=settings)
+    todo = outstanding_frames(local_run)
+    if not todo:
+        click.echo(f"run {record.run_id}: every keyframe is already rendered", err=True)
+    else:
+        click.echo(f"run {record.run_id}: rendering {len(todo)} keyframe(s)", err=True)
+        ok, failed = render_outstanding(
+            local_run,
+            todo,
+            on_frame=lambda fid, good: click.echo(f"  {fid} {'ok' if good else 'failed'}", err=True),
+        )
+        click.echo(f"{ok} rendered, {failed} failed", err=True)
+    if as_json:
+        click.echo(json.dumps(_summary(local_run.record), indent=2))
+    else:
+        _print_done(local_run.record)
+    if local_run.record.frames.failed:
+        sys.exit(EXIT_STAGE_FAILED)
+
+
+# --------------------------------------------------------------------------- runs / show
+@cli.command()
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def runs(limit: int, as_json: bool) -> None:
+    """List recent runs (newest first)."""
+    records = _state().list(limit=limit)
+    if as_json:
+        click.echo(json.dumps([_summary(r) for r in records], indent=2))
+        return
+    if not records:
+        click.echo("no runs yet", err=True)
+        return
+    click.echo(f"{'RUN_ID':<22} {'STATUS':<10} {'FRAMES':<8} {'SCORE':<6} TITLE")
+    for r in records:
+        score = "-" if r.virality_score is None else f"{r.virality_score:.0f}"
+        frames = f"{r.frames.rendered}/{r.frames.total}"
+        title = r.title or (r.error.message if r.error else "")
+        click.echo(f"{r.run_id:<22} {r.status.value:<10} {frames:<8} {score:<6} {title}")
+
+
+@cli.command()
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True)
+def show(run_id: str, as_json: bool) -> None:
+    """Show one run: status, stage timings, outputs, error."""
+    record = _state().get(run_id)
+    if as_json:
+        click.echo(record.model_dump_json(indent=2))
+        return
+    _print_done(record)
+    if record.error:
+        click.echo(f"error:      [{record.error.stage}] {record.error.message}")
+    click.echo("stages:")
+    for name, t in record.stages.items():
+        secs = "" if t.seconds is None else f"{t.seconds:7.2f}s"
+        click.echo(f"  {name:<12} {t.status:<10} {secs:>9}  {t.detail}")
+    if record.variant:
+        click.echo("variant:    " + ", ".join(f"{k}={v}" for k, v in record.variant.items()))
+    if record.feedback:
+        fb = record.feedback
+        click.echo(
+            f"feedback:   {fb.views} views, {fb.likes} likes, {fb.comments} comments, {fb.shares} shares"
+        )
+
+
+# --------------------------------------------------------------------------- feedback / policy / doctor
+@cli.command()
+@click.argument("run_id")
+@click.option("--views", type=click.IntRange(min=0), required=True)
+@click.option("--likes", type=click.IntRange(min=0), default=0)
+@click.option("--comments", type=click.IntRange(min=0), default=0)
+@click.option("--shares", type=click.IntRange(min=0), default=0)
+def feedback(run_id: str, views: int, likes: int, comments: int, shares: int) -> None:
+    """Record real engagement for a run; the optimizer learns from it."""
+    from services.optimizer.step import feedback as record_feedback
+
+    state = _state()
+    record = state.get(run_id)
+    if record.status != RunStatus.succeeded:
+        raise UserError(f"run {run_id} is {record.status.value}; feedback needs a successful run")
+    engagement = Engagement(views=views, likes=likes, comments=comments, shares=shares)
+    record_feedback(state, run_id, engagement)
+    click.echo(
+        f"recorded engagement for {run_id}: {views} views, {likes} likes, {comments} comments, "
+        f"{shares} shares"
+    )
+
+
+@cli.command()
+def policy() -> None:
+    """Print the optimizer's current beliefs about each creative lever."""
+    from services.optimizer.policy import describe
+
+    click.echo(describe(_state()))
+
+
+@cli.command()
+@click.option("--config", "config_file", type=click.Path(path_type=Path))
+@click.option("--offline", is_flag=True, help="Only check configuration, make no network calls.")
+def doctor(config_file: Path | None, offline: bool) -> None:
+    """Which providers are configured, which keys are missing, a cheap live check of each."""
+    from storyreel.doctor import format_checks, run_doctor
+
+    settings = load_settings(config_file)
+    checks = run_doctor(settings, os.environ, live=not offline)
+    click.echo(format_checks(checks))
+    if any(c.status == "fail" for c in checks):
+        sys.exit(EXIT_STAGE_FAILED)
+
+
+def main() -> None:
+    cli(prog_name="storyreel")
+
+
+if __name__ == "__main__":
+    main()

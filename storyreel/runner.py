@@ -1,0 +1,293 @@
+"""The local runner: the same stage steps the Lambdas run, in the plan's order, on the filesystem and SQLite.
+
+    transcribe -> context -> choose -> ( scenes -> images )  ||  virality  -> optimizer -> finalize
+
+Virality needs only the context and the chosen variant, so it runs in a thread beside scenes and images, off
+the critical path. Every stage's timing lands in the run record as it finishes; a stage that raises marks
+the run failed with its reason, and nothing half-written is left looking complete.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from services.images import step as images_step
+from services.optimizer import step as optimizer_step
+from services.scenes import step as scenes_step
+from services.transcribe import step as transcribe_step
+from services.virality import step as virality_step
+from shared.contracts import RunError, RunRecord, RunStatus, ScenePlan, StageTiming, utcnow
+from shared.errors import InputError, NotFoundError, StoryreelError
+from shared.pipeline import INDEX_HTML, SCENES, STORYBOARD, RunContext
+from shared.settings import Settings
+from shared.stores import LocalBlobStore, SqliteStateStore, get_model, local_state
+from shared.storyboard import apply_board, finalize
+
+Progress = Callable[[str, str], None]
+RUN_JSON = "run.json"  # a snapshot of the run record beside the outputs (status, timings, error)
+
+
+def new_run_id() -> str:
+    return f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+class StageFailed(Exception):
+    """A stage raised; `cause` is the original error (its type decides the exit code)."""
+
+    def __init__(self, stage: str, cause: BaseException) -> None:
+        super().__init__(f"{stage} failed: {cause}")
+        self.stage = stage
+        self.cause = cause
+
+
+class LocalRun:
+    """One run's bookkeeping: the record, its stores, and a lock (virality reports from another thread)."""
+
+    def __init__(self, ctx: RunContext, record: RunRecord, out_root: Path) -> None:
+        self.ctx = ctx
+        self.record = record
+        self.out_root = out_root
+        self._lock = threading.Lock()
+
+    @property
+    def state(self) -> SqliteStateStore:
+        return self.ctx.state
+
+    def save(self) -> None:
+        with self._lock:
+            self.state.save(self.record)
+            self.ctx.blobs.put_bytes(
+                self.ctx.key(RUN_JSON), self.record.model_dump_json(indent=2).encode(), "application/json"
+            )
+
+    def _set_stage(self, name: str, timing: StageTiming) -> None:
+        with self._lock:
+            self.record.stages = {**self.record.stages, name: timing}
+
+    def skip(self, name: str, why: str) -> None:
+        self._set_stage(name, StageTiming(status="skipped", seconds=0.0, detail=why))
+        self.ctx.progress(name, f"skipped: {why}")
+        self.save()
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[StageTiming]:
+        timing = StageTiming(status="running", started_at=utcnow())
+        self._set_stage(name, timing)
+        self.ctx.progress(name, "running")
+        self.save()
+        t0 = time.perf_counter()
+        try:
+            yield timing
+        except BaseException as exc:
+            timing.seconds = round(time.perf_counter() - t0, 3)
+            timing.status = "failed"
+            timing.detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self._set_stage(name, timing)
+            self.ctx.progress(name, f"failed: {timing.detail}")
+            raise StageFailed(name, exc) from exc
+        timing.seconds = round(time.perf_counter() - t0, 3)
+        timing.status = "succeeded"
+        self._set_stage(name, timing)
+        self.ctx.progress(name, f"done {timing.seconds:.2f}s {timing.detail}".rstrip())
+        self.save()
+
+    def fail(self, exc: StageFailed) -> None:
+        cause = exc.cause
+        kind = cause.kind if isinstance(cause, StoryreelError) else "internal"
+        message = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+        with self._lock:
+            self.record.status = RunStatus.failed
+            self.record.error = RunError(stage=exc.stage, message=message, kind=kind)  # type: ignore[arg-type]
+        # A failed run must not look complete: drop a storyboard/page a previous attempt may have left.
+        for name in (STORYBOARD, INDEX_HTML):
+            self.ctx.blobs.delete(self.ctx.key(name))
+        self.save()
+
+
+def _store_audio(blobs: LocalBlobStore, run_id: str, audio: Path) -> str:
+    suffix = audio.suffix.lower() or ".audio"
+    key = f"{run_id}/audio{suffix}"
+    dest = blobs.local_path(key)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(audio, dest)
+    return key
+
+
+def start_run(
+    audio: Path,
+    settings: Settings,
+    out_dir: Path,
+    *,
+    state: SqliteStateStore | None = None,
+    overrides: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    run_id: str | None = None,
+) -> LocalRun:
+    """Create the run record (queued) and its output folder. A missing input file creates no run."""
+    audio = Path(audio)
+    if not audio.exists():
+        raise InputError(f"audio file not found: {audio}")
+    if audio.is_dir():
+        raise InputError(f"{audio} is a directory, not an audio file")
+    state = state or local_state()
+    out_root = Path(out_dir).resolve()
+    run_id = run_id or new_run_id()
+    blobs = LocalBlobStore(out_root)
+    ctx = RunContext(
+        run_id=run_id, settings=settings, blobs=blobs, state=state, overrides=dict(overrides or {})
+    )
+    if progress is not None:
+        ctx.progress = progress
+    record = RunRecord(
+        run_id=run_id,
+        source=str(audio.resolve()),
+        output_dir=str(out_root / run_id),
+        options=settings.model_dump(mode="json"),
+    )
+    state.create(record)
+    return LocalRun(ctx, record, out_root)
+
+
+def execute(run: LocalRun, audio: Path) -> RunRecord:
+    """Run every stage. Raises StageFailed (after recording the failure) when a stage fails."""
+    ctx, settings = run.ctx, run.ctx.settings
+    run.record.status = RunStatus.running
+    run.save()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="virality")
+    virality: Future | None = None
+    try:
+        with run.stage("transcribe") as t:
+            audio_key = _store_audio(ctx.blobs, ctx.run_id, Path(audio))  # type: ignore[arg-type]
+            transcript = transcribe_step.run(ctx, audio_key)
+            t.detail = f"{transcript.duration_s:.1f}s audio, {len(transcript.segments)} segments"
+        with run.stage("context") as t:
+            creative = scenes_step.context(ctx)
+            t.detail = f"{len(creative.keywords)} keywords"
+        with run.stage("choose") as t:
+            decision = optimizer_step.choose(ctx)
+            t.detail = ", ".join(f"{k}={v}" for k, v in decision.variant.items())
+
+        def virality_job() -> None:
+            with run.stage("virality") as t:
+                report = virality_step.run(ctx)
+                t.detail = "score " + (f"{report.score:.0f}" if report.score is not None else "n/a")
+
+        virality = pool.submit(virality_job)
+        with run.stage("scenes") as t:
+            plan = scenes_step.scenes(ctx)
+            t.detail = f"{len(plan.scenes)} scenes"
+        if not settings.images_enabled:
+            run.skip("images", "skip_image_generation")
+        else:
+            with run.stage("images") as t:
+                results = images_step.render(ctx)
+                ok = sum(r.ok for r in results)
+                left = 2 * len(plan.scenes) - len(results)
+                t.detail = f"{ok}/{len(results)} frames" + (f", {left} pending" if left else "")
+        virality.result()  # re-raises a virality failure (as StageFailed)
+        with run.stage("optimizer"):
+            optimizer_step.learn(ctx)
+        with run.stage("finalize"):
+            run.record.status = RunStatus.succeeded
+            board = finalize(ctx, run.record)
+            apply_board(run.record, board)
+    except StageFailed as exc:
+        if virality is not None and not virality.done():
+            virality.cancel()
+        pool.shutdown(wait=True)
+        run.fail(exc)
+        raise
+    pool.shutdown(wait=True)
+    run.save()
+    return run.record
+
+
+def run_pipeline(
+    audio: Path,
+    settings: Settings,
+    out_dir: Path,
+    *,
+    state: SqliteStateStore | None = None,
+    overrides: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    run_id: str | None = None,
+) -> RunRecord:
+    """Create a run and execute it; returns the final record (raises StageFailed if a stage failed)."""
+    run = start_run(
+        audio, settings, out_dir, state=state, overrides=overrides, progress=progress, run_id=run_id
+    )
+    return execute(run, audio)
+
+
+# --------------------------------------------------------------------------- frames after the run
+def open_run(
+    record: RunRecord,
+    state: SqliteStateStore,
+    *,
+    settings: Settings | None = None,
+    overrides: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> LocalRun:
+    out_root = Path(record.output_dir).parent
+    if not (out_root / record.run_id).is_dir():
+        raise NotFoundError(f"the output folder of run {record.run_id} is gone: {record.output_dir}")
+    settings = settings or Settings.model_validate(record.options)
+    ctx = RunContext(
+        run_id=record.run_id,
+        settings=settings,
+        blobs=LocalBlobStore(out_root),
+        state=state,
+        overrides=dict(overrides or {}),
+    )
+    if progress is not None:
+        ctx.progress = progress
+    return LocalRun(ctx, record, out_root)
+
+
+def outstanding_frames(run: LocalRun) -> list[str]:
+    plan = get_model(run.ctx.blobs, run.ctx.key(SCENES), ScenePlan)
+    return images_step.outstanding(run.ctx, plan)
+
+
+def render_outstanding(
+    run: LocalRun, frame_ids: list[str] | None = None, on_frame: Callable[[str, bool], None] | None = None
+) -> tuple[int, int]:
+    """Render frames a preview left pending (or that failed), one at a time in storyboard order, refreshing
+    storyboard.json and index.html as each frame lands. Returns (rendered, failed)."""
+    ids = outstanding_frames(run) if frame_ids is None else frame_ids
+    ok = failed = 0
+    t0 = time.perf_counter()
+    # Render in scene pairs so each end frame can be derived from its (possibly just rendered) start frame.
+    pairs: dict[str, list[str]] = {}
+    for fid in ids:
+        pairs.setdefault(fid.split("-")[0], []).append(fid)
+    for group in pairs.values():
+        for res in images_step.render(run.ctx, group):
+            ok += res.ok
+            failed += not res.ok
+            if on_frame is not None:
+                on_frame(res.frame_id, res.ok)
+        board = finalize(run.ctx, run.record)
+        apply_board(run.record, board)
+        run.save()
+    spent = round(time.perf_counter() - t0, 3)
+    detail = f"+{ok} frames later" + (f", {failed} failed" if failed else "")
+    run.record.stages = {
+        **run.record.stages,
+        "images_later": StageTiming(
+            status="succeeded" if not failed else "failed", seconds=spent, detail=detail
+        ),
+    }
+    board = finalize(run.ctx, run.record)
+    apply_board(run.record, board)
+    run.save()
+    return ok, failed

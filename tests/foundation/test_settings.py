@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shared.errors import ConfigError
+from shared.settings import PRESETS, env_overrides, load_settings
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "config.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_defaults_are_the_full_local_pipeline() -> None:
+    s = load_settings(environ={})
+    assert s.images_enabled and s.pipeline.virality_evaluation
+    assert s.image_generation.provider == "sketch"
+    assert s.pipeline.scenes == 5
+    assert s.image_budget(10) == 10
+
+
+def test_seed_config_runs_as_is() -> None:
+    s = load_settings(EXAMPLES / "seed-config.yaml", environ={})
+    # fast_mode starts from the quick preset, the file's explicit keys win
+    assert s.preset == "quick"
+    assert s.pipeline.limit_images == 2
+    assert s.pipeline.virality_evaluation is False
+    assert s.image_generation.provider == "sketch"  # the seed's "local" is our embedded renderer
+    assert s.image_generation.limit_scenes == 3
+    assert s.image_budget(10) == 2
+
+
+def test_seed_use_api_images_means_replicate(tmp_path: Path) -> None:
+    cfg = write(tmp_path, "pipeline:\n  use_api_images: true\n")
+    assert load_settings(cfg, environ={}).image_generation.provider == "replicate"
+    cfg = write(tmp_path, "pipeline:\n  use_api_images: true\nimage_generation:\n  provider: stability\n")
+    assert load_settings(cfg, environ={}).image_generation.provider == "stability"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("pipeline:\n  limit_imagez: 2\n", "unknown key 'pipeline.limit_imagez'"),
+        ("pipline:\n  fast_mode: true\n", "unknown key 'pipline'"),
+        ("pipeline:\n  limit_images: two\n", "'pipeline.limit_images'"),
+        ("pipeline:\n  scenes: 12\n", "'pipeline.scenes'"),
+        ("image_generation:\n  provider: midjourney\n", "'image_generation.provider'"),
+        ("- just\n- a list\n", "must be a mapping"),
+        ("pipeline: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_bad_config_names_the_key(tmp_path: Path, text: str, needle: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(write(tmp_path, text), environ={})
+    assert needle in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "nope.yaml", environ={})
+
+
+def test_precedence_preset_file_env_cli(tmp_path: Path) -> None:
+    cfg = write(tmp_path, "preset: full\npipeline:\n  limit_images: 4\n  scenes: 6\n")
+    env = {"STORYREEL_PIPELINE__LIMIT_IMAGES": "3", "STORYREEL_PIPELINE__SCENES": "7"}
+    s = load_settings(cfg, environ=env, cli={"pipeline": {"scenes": 8}})
+    assert s.pipeline.limit_images == 3  # env beats file
+    assert s.pipeline.scenes == 8  # cli beats env
+    assert s.pipeline.virality_evaluation is True  # from the preset
+
+
+def test_env_override_errors_name_the_variable_origin() -> None:
+    with pytest.raises(ConfigError, match=r"environment.*'pipeline.limit_images'"):
+        load_settings(environ={"STORYREEL_PIPELINE__LIMIT_IMAGES": "lots"})
+    assert env_overrides({"STORYREEL_LLM__PROVIDER": "openai", "OTHER": "x"}) == {
+        "llm": {"provider": "openai"}
+    }
+
+
+def test_presets_follow_the_targets_table() -> None:
+    assert set(PRESETS) == {"preview", "quick", "full"}
+    preview = load_settings(cli={"preset": "preview"}, environ={})
+    assert not preview.images_enabled and not preview.pipeline.virality_evaluation
+    assert preview.image_budget(10) == 0
+    quick = load_settings(cli={"preset": "quick"}, environ={})
+    assert quick.image_budget(10) == 2 and quick.pipeline.background_full_render
+    assert load_settings(cli={"preset": "full"}, environ={}).image_budget(10) == 10
+
+
+def test_unknown_preset() -> None:
+    with pytest.raises(ConfigError):
+        load_settings(cli={"preset": "turbo"}, environ={})

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fake_forums import FakeServer, FakeWeb
+
+from shared.contracts import CreativeContext, Transcript
+from shared.settings import ViralityConfig
+from shared.stores import SqliteStateStore
+
+
+@pytest.fixture
+def fake_web() -> Iterator[FakeServer]:
+    server = FakeServer(FakeWeb())
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> SqliteStateStore:
+    return SqliteStateStore(tmp_path / "state.sqlite3")
+
+
+def forum_config(server: FakeServer, forums: list[str], **over) -> ViralityConfig:
+    base = dict(
+        forums=forums,
+        topic_subreddits=False,
+        firecrawl_api_url=server.url,
+        hn_api_url=f"{server.url}/api/v1",
+        reddit_base_url=server.url,
+        provider="firecrawl",
+        time_budget_s=3.0,
+        request_timeout_s=2.0,
+        posts_per_forum=5,
+        concurrency=4,
+        max_retries=2,
+    )
+    base.update(over)
+    return ViralityConfig(**base)
+
+
+@pytest.fixture
+def transcript() -> Transcript:
+    return Transcript(
+        text=(
+            "Did you know most home cooks burn their garlic? I want a short cooking video for TikTok that shows "
+            "my one pan garlic pasta. We start in my tiny kitchen and I love how simple it is. "
+            "Five ingredients, ten minutes, and it looks amazing!"
+        ),
+        duration_s=18.0,
+    )
+
+
+@pytest.fixture
+def context() -> CreativeContext:
+    return CreativeContext(
+        title="One pan garlic pasta",
+        subject="garlic pasta",
+        intent="educate",
+        vibe="warm and upbeat",
+        content_style="tutorial",
+        target_audience="home cooks",
+        keywords=["cooking video", "garlic pasta"],
+        tone="positive",
+        sentiment=0.6,
+        platform="TikTok",
+    )

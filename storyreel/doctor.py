@@ -13,7 +13,7 @@ from typing import Literal
 
 from shared.settings import Settings
 
-Status = Literal["ok", "missing", "failed", "unused", "local"]
+Status = Literal["ok", "missing", "fail", "unused", "local"]
 CHECK_TIMEOUT_S = 10.0
 
 
@@ -113,7 +113,7 @@ def _live(provider: str, fn: Callable[[], str], used_for: str) -> Check:
     try:
         detail = fn()
     except errors as exc:
-        return Check(provider, used_for, "failed", _explain(provider, exc), round(time.monotonic() - t0, 3))
+        return Check(provider, used_for, "fail", _explain(provider, exc), round(time.monotonic() - t0, 3))
     return Check(provider, used_for, "ok", detail, round(time.monotonic() - t0, 3))
 
 

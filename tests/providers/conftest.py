@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
+import subprocess
 import wave
 from pathlib import Path
 
@@ -11,14 +10,6 @@ import numpy as np
 import pytest
 
 from tests.providers.fakes import FakeOpenAI, FakeReplicate, FakeStability
-
-try:  # the real module lands from the `transcribe` branch; until then a stand-in with the same names
-    importlib.import_module("services.transcribe.audio")
-except ModuleNotFoundError:
-    from tests.providers import _audio_stub
-
-    sys.modules["services.transcribe.audio"] = _audio_stub
-
 
 VENDOR_ENV = (
     "OPENAI_API_KEY",
@@ -79,3 +70,12 @@ def write_wav(path: Path, pattern: list[tuple[float, bool]], rate: int = 16_000)
 @pytest.fixture
 def short_wav(tmp_path: Path) -> Path:
     return write_wav(tmp_path / "brief.wav", [(0.5, True), (0.4, False), (0.5, True)])
+
+
+@pytest.fixture(scope="session")
+def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real speech (espeak-ng), for steps that check the input has speech before sending it anywhere."""
+    path = tmp_path_factory.mktemp("speech") / "brief.wav"
+    text = "We want a thirty second Instagram video about our small coffee roastery."
+    subprocess.run(["espeak-ng", "-w", str(path), text], check=True, capture_output=True)
+    return path

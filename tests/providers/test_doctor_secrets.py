@@ -76,8 +76,8 @@ def test_live_failures_in_plain_words(openai_server, replicate_server) -> None:
     }
     s = settings(llm={"provider": "openai"}, image_generation={"provider": "replicate"})
     by = {c.provider: c for c in run_doctor(s, env)}
-    assert by["openai"].status == "failed" and "rejected the API key" in by["openai"].detail
-    assert by["replicate"].status == "failed" and "rejected the API token" in by["replicate"].detail
+    assert by["openai"].status == "fail" and "rejected the API key" in by["openai"].detail
+    assert by["replicate"].status == "fail" and "rejected the API token" in by["replicate"].detail
     assert "2 problem(s)" in format_checks(list(by.values()))
 
 

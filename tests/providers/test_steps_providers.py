@@ -26,7 +26,7 @@ def _chat(body: dict) -> str:
 
 @pytest.mark.parametrize("image_provider", ["replicate", "stability", "openai"])
 def test_steps_with_production_providers(
-    image_provider, openai_server, replicate_server, stability_server, short_wav: Path, tmp_path: Path
+    image_provider, openai_server, replicate_server, stability_server, speech_wav: Path, tmp_path: Path
 ) -> None:
     openai_server.default_chat = _chat
     replicate_server.fail_prompts["shot 2 start"] = "NSFW content detected"
@@ -49,7 +49,7 @@ def test_steps_with_production_providers(
         }
     )
     blobs = LocalBlobStore(tmp_path / "runs")
-    blobs.put_bytes("r1/audio.wav", short_wav.read_bytes())
+    blobs.put_bytes("r1/audio.wav", speech_wav.read_bytes())
     ctx = RunContext(run_id="r1", settings=settings, blobs=blobs, state=None)
 
     transcribe_step.run(ctx, "r1/audio.wav")
@@ -84,7 +84,7 @@ def test_steps_with_production_providers(
 
 
 def test_matched_end_frames_are_derived_from_their_start_frames(
-    openai_server, replicate_server, short_wav: Path, tmp_path: Path
+    openai_server, replicate_server, speech_wav: Path, tmp_path: Path
 ) -> None:
     import base64
 
@@ -98,7 +98,7 @@ def test_matched_end_frames_are_derived_from_their_start_frames(
         }
     )
     blobs = LocalBlobStore(tmp_path / "runs")
-    blobs.put_bytes("r2/audio.wav", short_wav.read_bytes())
+    blobs.put_bytes("r2/audio.wav", speech_wav.read_bytes())
     ctx = RunContext(run_id="r2", settings=settings, blobs=blobs, state=None)
     transcribe_step.run(ctx, "r2/audio.wav")
     scenes_step.context(ctx)

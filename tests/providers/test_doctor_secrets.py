@@ -127,3 +127,15 @@ def test_explicit_env_wins_and_missing_secret_is_clear(aws) -> None:
     assert env["OPENAI_API_KEY"] == "sk-explicit"
     with pytest.raises(ConfigError, match="cannot read secret nope/missing"):
         load_provider_keys({"STORYREEL_OPENAI_SECRET": "nope/missing"}, max_age=0)
+
+
+def test_cli_doctor_exits_non_zero_on_a_missing_key(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from storyreel.cli import cli
+
+    config = tmp_path / "c.yaml"
+    config.write_text("llm:\n  provider: openai\n")
+    result = CliRunner().invoke(cli, ["doctor", "--config", str(config), "--offline"])
+    assert result.exit_code != 0
+    assert "OPENAI_API_KEY is not set" in result.output and "1 problem(s): openai" in result.output

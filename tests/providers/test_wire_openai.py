@@ -340,3 +340,19 @@ def test_openai_compatible_server_without_a_key(monkeypatch, openai_server) -> N
     assert planner.extract_context(TRANSCRIPT).title == "Roastery Morning"
     assert planner.usage[0].cost_usd is None  # no price for a local model: no invented number
     assert openai_server.seen("POST /v1/chat/completions")[0].json["response_format"]["type"] == "json_schema"
+
+
+def test_formats_the_api_does_not_take_are_sent_as_flac(
+    openai_server, short_wav: Path, tmp_path: Path
+) -> None:
+    import subprocess
+
+    from services.transcribe.audio import ffmpeg_exe
+
+    aiff = tmp_path / "brief.aiff"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(short_wav), str(aiff)], check=True)
+    transcript = OpenAITranscriber(TranscriptionConfig(provider="openai")).transcribe(aiff, None)
+    (req,) = openai_server.seen("POST /v1/audio/transcriptions")
+    name, payload = req.files["file"]
+    assert name.endswith(".flac") and payload[:4] == b"fLaC"
+    assert transcript.segments[0].start == 0.0

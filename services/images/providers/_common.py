@@ -46,8 +46,9 @@ def retry_after_seconds(value: str | None) -> float | None:
         return min(max(float(value), 0.0), MAX_RETRY_AFTER_S)
     except ValueError:
         pass
-    parsed = email.utils.parsedate_to_datetime(value) if value else None
-    if parsed is None:
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
         return None
     return min(max(parsed.timestamp() - time.time(), 0.0), MAX_RETRY_AFTER_S)
 

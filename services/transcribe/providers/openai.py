@@ -1,5 +1,8 @@
 """OpenAI audio transcription (whisper-1, gpt-4o-transcribe, gpt-4o-mini-transcribe) or any OpenAI-compatible server.
 
+Files the API takes as they are (flac, m4a, mp3, mp4, ogg, wav, webm) under 25 MB go up in one request; anything
+else ffmpeg reads (aac, aiff, opus, amr, ...) is decoded and re-encoded as FLAC, through the same path as long files.
+
 whisper-1 answers `verbose_json` with timed segments; the gpt-4o transcribe models only answer `json` (text, no
 timestamps), so each request becomes one segment spanning its chunk. Files over the API's 25 MB upload limit are
 decoded, cut at silences into chunks that fit, sent in parallel and stitched with each chunk's offset added.
@@ -8,7 +11,6 @@ decoded, cut at silences into chunks that fit, sent in parallel and stitched wit
 from __future__ import annotations
 
 import tempfile
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,8 @@ MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # the audio API's documented limit
 MAX_CHUNK_S = 600.0
 SAMPLE_RATE = 16_000
 MAX_PARALLEL_CHUNKS = 4
+# What the audio API takes as is; anything else ffmpeg can read is re-encoded to FLAC first.
+UPLOAD_FORMATS = {".flac", ".m4a", ".mp3", ".mp4", ".mpeg", ".mpga", ".oga", ".ogg", ".wav", ".webm"}
 
 # USD per audio minute, from OpenAI's published pricing (2025). Unknown models get no estimate.
 PRICE_PER_MINUTE = {"whisper-1": 0.006, "gpt-4o-transcribe": 0.006, "gpt-4o-mini-transcribe": 0.003}
@@ -91,7 +95,6 @@ class OpenAITranscriber:
         self.max_upload_bytes = max_upload_bytes
         self.usage: list[Usage] = []
         self._client = make_client(config.timeout_s, config.max_retries)
-        self._lock = threading.Lock()
 
     @property
     def verbose(self) -> bool:
@@ -116,7 +119,8 @@ class OpenAITranscriber:
 
     # ------------------------------------------------------------------ the stage
     def transcribe(self, audio_path: Path, language: str | None) -> Transcript:
-        if audio_path.stat().st_size <= self.max_upload_bytes:
+        small = audio_path.stat().st_size <= self.max_upload_bytes
+        if small and audio_path.suffix.lower() in UPLOAD_FORMATS:
             transcript, requests = self._whole(audio_path, language), 1
         else:
             transcript, requests = self._chunked(audio_path, language)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import wave
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from tests.providers.fakes import FakeOpenAI, FakeReplicate, FakeStability
+from tests.providers.fakes import FakeOpenAI, FakeReplicate, FakeStability, write_wav
 
 VENDOR_ENV = (
     "OPENAI_API_KEY",
@@ -51,20 +49,6 @@ def stability_server(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("STABILITY_API_KEY", "sk-stability-test")
         monkeypatch.setenv("STABILITY_BASE_URL", server.url)
         yield server
-
-
-def write_wav(path: Path, pattern: list[tuple[float, bool]], rate: int = 16_000) -> Path:
-    """A 16 kHz mono WAV of tone (True) and silence (False) runs, e.g. [(1.0, True), (0.6, False), ...]."""
-    parts = []
-    for seconds, tone in pattern:
-        t = np.arange(int(seconds * rate)) / rate
-        parts.append((np.sin(2 * np.pi * 220 * t) * 8000 if tone else np.zeros_like(t)).astype(np.int16))
-    with wave.open(str(path), "wb") as wf:
-        wf.setnchannels(1)
-        wf.setsampwidth(2)
-        wf.setframerate(rate)
-        wf.writeframes(np.concatenate(parts).tobytes())
-    return path
 
 
 @pytest.fixture

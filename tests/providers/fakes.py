@@ -14,13 +14,17 @@ import json
 import re
 import threading
 import time
+import wave
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 
 def tiny_png(color: tuple[int, int, int] = (200, 40, 40), size: tuple[int, int] = (16, 9)) -> bytes:
@@ -190,6 +194,64 @@ class FakeServer:
         return Reply(
             404, {"error": {"message": f"no route {req.method} {req.path}", "type": "invalid_request_error"}}
         )
+
+
+# =========================================================================== audio + planning fixtures
+def write_wav(path: Path, pattern: list[tuple[float, bool]], rate: int = 16_000) -> Path:
+    """A 16 kHz mono WAV of tone (True) and silence (False) runs, e.g. [(1.0, True), (0.6, False), ...]."""
+    parts = []
+    for seconds, tone in pattern:
+        t = np.arange(int(seconds * rate)) / rate
+        parts.append((np.sin(2 * np.pi * 220 * t) * 8000 if tone else np.zeros_like(t)).astype(np.int16))
+    with wave.open(str(path), "wb") as wf:
+        wf.setnchannels(1)
+        wf.setsampwidth(2)
+        wf.setframerate(rate)
+        wf.writeframes(np.concatenate(parts).tobytes())
+    return path
+
+
+CONTEXT = {
+    "title": "Roastery Morning",
+    "subject": "a small coffee roastery",
+    "intent": "sell",
+    "vibe": "warm and calm",
+    "content_style": "short-form story",
+    "target_audience": "coffee lovers in the city",
+    "visual_elements": ["roaster drum", "steam", "hands"],
+    "color_palette": ["amber", "cream"],
+    "sound_preferences": ["acoustic guitar"],
+    "keywords": ["coffee", "roastery"],
+    "tone": "positive",
+    "sentiment": 0.6,
+    "platform": "instagram",
+    "target_duration_s": 30.0,
+    "missing": [],
+}
+
+
+def plan_json(n: int = 3) -> str:
+    scenes = [
+        {
+            "index": i,
+            "title": f"Scene {i}",
+            "description": f"what happens in scene {i}",
+            "transition": "cut",
+            "duration": 5.0,
+            "camera": "slow push-in",
+            "narration": "we roast every morning",
+            "start_frame": {"prompt": f"cinematic shot {i} start, warm light", "negative_prompt": "text"},
+            "end_frame": {"prompt": f"cinematic shot {i} end, warm light", "negative_prompt": ""},
+        }
+        for i in range(1, n + 1)
+    ]
+    return json.dumps({"hook": "Ever wondered where your coffee starts?", "scenes": scenes})
+
+
+def planning_reply(body: dict) -> str:
+    """A valid answer to whichever planning request this is (context or scenes), by its schema name."""
+    name = body["response_format"]["json_schema"]["name"]
+    return json.dumps(CONTEXT) if name == "CreativeContextDraft" else plan_json(3)
 
 
 # =========================================================================== OpenAI

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from storyreel.cli import cli
-from tests.providers.test_steps_providers import _chat
+from tests.providers.fakes import planning_reply
 
 
 @pytest.mark.parametrize(
@@ -25,7 +25,7 @@ from tests.providers.test_steps_providers import _chat
 def test_run_completes_on_each_combination(
     transcriber, llm, image_provider, openai_server, replicate_server, stability_server, speech_wav, tmp_path
 ) -> None:
-    openai_server.default_chat = _chat
+    openai_server.default_chat = planning_reply
     args = [
         "run",
         str(speech_wav),
@@ -54,7 +54,7 @@ def test_run_completes_on_each_combination(
 def test_failed_frame_is_marked_and_retried_from_latest(
     openai_server, replicate_server, speech_wav: Path, tmp_path: Path
 ) -> None:
-    openai_server.default_chat = _chat
+    openai_server.default_chat = planning_reply
     replicate_server.fail_prompts["shot 2 end"] = "NSFW content detected"
     args = [
         "run",

@@ -15,20 +15,14 @@ from shared.contracts import Frame, FrameStatus, Usage
 from shared.pipeline import RunContext
 from shared.settings import Settings
 from shared.stores import LocalBlobStore, get_model
-from tests.providers.fakes import openai_error, stability_error
-from tests.providers.test_wire_openai import CONTEXT, plan_json
-
-
-def _chat(body: dict) -> str:
-    name = body["response_format"]["json_schema"]["name"]
-    return json.dumps(CONTEXT) if name == "CreativeContextDraft" else plan_json(3)
+from tests.providers.fakes import openai_error, planning_reply, stability_error
 
 
 @pytest.mark.parametrize("image_provider", ["replicate", "stability", "openai"])
 def test_steps_with_production_providers(
     image_provider, openai_server, replicate_server, stability_server, speech_wav: Path, tmp_path: Path
 ) -> None:
-    openai_server.default_chat = _chat
+    openai_server.default_chat = planning_reply
     replicate_server.fail_prompts["shot 2 start"] = "NSFW content detected"
     stability_server.fault("generate", stability_error(403, "content_moderation", "flagged"))
     openai_server.fault(
@@ -88,7 +82,7 @@ def test_matched_end_frames_are_derived_from_their_start_frames(
 ) -> None:
     import base64
 
-    openai_server.default_chat = _chat
+    openai_server.default_chat = planning_reply
     settings = Settings.model_validate(
         {
             "pipeline": {"scenes": 3},

@@ -12,45 +12,7 @@ from services.transcribe.providers.openai import OpenAITranscriber
 from shared.contracts import CreativeContext, Transcript
 from shared.errors import ProviderError
 from shared.settings import LLMConfig, TranscriptionConfig
-from tests.providers.conftest import write_wav
-from tests.providers.fakes import Reply, openai_error
-
-CONTEXT = {
-    "title": "Roastery Morning",
-    "subject": "a small coffee roastery",
-    "intent": "sell",
-    "vibe": "warm and calm",
-    "content_style": "short-form story",
-    "target_audience": "coffee lovers in the city",
-    "visual_elements": ["roaster drum", "steam", "hands"],
-    "color_palette": ["amber", "cream"],
-    "sound_preferences": ["acoustic guitar"],
-    "keywords": ["coffee", "roastery"],
-    "tone": "positive",
-    "sentiment": 0.6,
-    "platform": "instagram",
-    "target_duration_s": 30.0,
-    "missing": [],
-}
-
-
-def plan_json(n: int = 3) -> str:
-    scenes = [
-        {
-            "index": i,
-            "title": f"Scene {i}",
-            "description": f"what happens in scene {i}",
-            "transition": "cut",
-            "duration": 5.0,
-            "camera": "slow push-in",
-            "narration": "we roast every morning",
-            "start_frame": {"prompt": f"cinematic shot {i} start, warm light", "negative_prompt": "text"},
-            "end_frame": {"prompt": f"cinematic shot {i} end, warm light", "negative_prompt": ""},
-        }
-        for i in range(1, n + 1)
-    ]
-    return json.dumps({"hook": "Ever wondered where your coffee starts?", "scenes": scenes})
-
+from tests.providers.fakes import CONTEXT, Reply, openai_error, plan_json, write_wav
 
 TRANSCRIPT = Transcript(text="We want a 30 second Instagram video about our coffee roastery.", duration_s=4.0)
 

@@ -66,7 +66,9 @@ def explain(exc: Exception) -> str:
     if isinstance(exc, openai.APIStatusError):
         return f"OpenAI failed with HTTP {exc.status_code} after retries: {_body_message(exc.body) or exc.message}"
     if isinstance(exc, openai.APIResponseValidationError):
-        return "OpenAI answered with a body that does not match its API (malformed response)"
+        return "malformed answer from OpenAI: the body does not match its API"
+    if isinstance(exc, ValueError):  # json.JSONDecodeError out of the SDK's response parsing
+        return f"malformed answer from OpenAI: the body is not valid JSON ({exc})"
     return f"OpenAI error: {exc}"
 
 

@@ -318,3 +318,23 @@ def test_formats_the_api_does_not_take_are_sent_as_flac(
     name, payload = req.files["file"]
     assert name.endswith(".flac") and payload[:4] == b"fLaC"
     assert transcript.segments[0].start == 0.0
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        (Reply(200, "{oops"), "malformed answer from OpenAI: the body is not valid JSON"),
+        (
+            Reply(200, {"duration": 1.0, "text": "hi", "segments": [{"start": 2, "end": 1, "text": "x"}]}),
+            "malformed answer from OpenAI (segment with impossible times",
+        ),
+        (Reply(200, None, delay=1.0), "OpenAI did not answer in time"),
+    ],
+)
+def test_transcription_faults_are_clear_errors(openai_server, short_wav: Path, fault, message) -> None:
+    openai_server.fault("transcriptions", fault)
+    t = OpenAITranscriber(TranscriptionConfig(provider="openai", timeout_s=0.3, max_retries=0))
+    with pytest.raises(ProviderError) as err:
+        t.transcribe(short_wav, None)
+    assert message in str(err.value)
+    assert t.usage == []  # nothing is recorded as done

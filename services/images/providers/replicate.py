@@ -80,7 +80,8 @@ def explain(exc: Exception) -> str:
         if exc.status == 402:
             return f"Replicate refused: billing required (402) {detail}".strip()
         if exc.status == 404:
-            return f"Replicate model or version not found (404): {detail}"
+            hint = " (a community model needs its version: owner/name:version)"
+            return f"Replicate model or version not found (404): {detail}{hint}"
         if exc.status == 422:
             return f"Replicate rejected the model input (422): {detail}"
         if exc.status == 429:

@@ -323,7 +323,7 @@ def doctor(config_file: Path | None, offline: bool) -> None:
     settings = load_settings(config_file)
     checks = run_doctor(settings, os.environ, live=not offline)
     click.echo(format_checks(checks))
-    if any(c.status == "fail" for c in checks):
+    if any(not c.ok for c in checks):  # a failed live check or a missing key of a provider in use
         sys.exit(EXIT_STAGE_FAILED)
 
 

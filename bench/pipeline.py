@@ -213,9 +213,19 @@ def run_preset(preset: str, audio: Path, tmp: Path, rng: random.Random) -> dict:
         "evidence_source": SlowForums(draws),
     }
     state = SqliteStateStore(tmp / f"state-{preset}.sqlite")
+    ready: list[float] = []
+
+    def progress(stage: str, message: str) -> None:
+        # The storyboard exists once finalize has written it: early (virality still running) or at the end.
+        if stage == "finalize" and (message.startswith("storyboard ready") or message.startswith("done")):
+            ready.append(time.perf_counter())
+
     t0 = time.perf_counter()
-    record = run_pipeline(audio, settings, tmp / f"runs-{preset}", state=state, overrides=overrides)
-    wall = time.perf_counter() - t0
+    record = run_pipeline(
+        audio, settings, tmp / f"runs-{preset}", state=state, overrides=overrides, progress=progress
+    )
+    complete = time.perf_counter() - t0
+    wall = ready[0] - t0  # time to the storyboard: what the critical path bounds
 
     images = draws.rendered
     virality_on = settings.pipeline.virality_evaluation
@@ -232,6 +242,7 @@ def run_preset(preset: str, audio: Path, tmp: Path, rng: random.Random) -> dict:
         "frames_planned_now": frames_now,
         "virality": virality_on,
         "wall_s": round(wall, 3),
+        "complete_s": round(complete, 3),
         "sequential_sum_s": round(sequential, 3),
         "critical_path_s": round(critical, 3),
         "wall_over_critical": round(wall / critical, 3),
@@ -283,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         "else the run does (audio checks, optimizer, storyboard page).",
         "",
         "| preset | frames | virality | wall (s) | seed sequential sum (s) | critical path (s) | wall / critical "
-        "| <= 1.1x | wall - critical (s) | transcribe stage (s) | virality (s) | scenes+images (s) "
+        "| <= 1.1x | wall - critical (s) | complete incl. virality (s) | transcribe stage (s) | virality (s) | scenes+images (s) "
         "| virality off critical path |",
         "|" + "---|" * 13,
     ]
@@ -292,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(
             f"| {r['preset']} | {r['frames_rendered']} | {'on' if r['virality'] else 'off'} | {r['wall_s']:.2f} | "
             f"{r['sequential_sum_s']:.2f} | {r['critical_path_s']:.2f} | {r['wall_over_critical']:.2f} | "
-            f"{'yes' if r['goal_met'] else 'NO'} | {r['wall_s'] - r['critical_path_s']:.2f} | "
+            f"{'yes' if r['goal_met'] else 'NO'} | {r['wall_s'] - r['critical_path_s']:.2f} | {r['complete_s']:.2f} | "
             f"{r['stages'].get('transcribe') or 0:.2f} | {vir} | {r['scenes_plus_images_s']:.2f} | "
             f"{'yes' if r['virality_off_critical_path'] else 'NO'} |"
         )

@@ -254,6 +254,9 @@ class RunRecord(Contract):
     variant: dict[str, str] = Field(default_factory=dict)
     feedback: Engagement | None = None
     title: str | None = None
+    ready_s: float | None = Field(
+        default=None, description="seconds from the run's start until storyboard.json was first written"
+    )
 
 
 # --------------------------------------------------------------------------- storyboard

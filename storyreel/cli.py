@@ -72,6 +72,7 @@ def _summary(record: RunRecord) -> dict[str, Any]:
         "variant": record.variant,
         "timings": timings,
         "stage_seconds_sum": round(total, 3),
+        "ready_s": record.ready_s,
         "error": record.error.model_dump() if record.error else None,
     }
 

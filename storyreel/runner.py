@@ -160,6 +160,7 @@ def start_run(
 def execute(run: LocalRun, audio: Path) -> RunRecord:
     """Run every stage. Raises StageFailed (after recording the failure) when a stage fails."""
     ctx, settings = run.ctx, run.ctx.settings
+    t_start = time.perf_counter()
     run.record.status = RunStatus.running
     run.save()
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="virality")
@@ -193,6 +194,12 @@ def execute(run: LocalRun, audio: Path) -> RunRecord:
                 ok = sum(r.ok for r in results)
                 left = 2 * len(plan.scenes) - len(results)
                 t.detail = f"{ok}/{len(results)} frames" + (f", {left} pending" if left else "")
+        if not virality.done():
+            # The storyboard is ready before the forum evidence: write it now (status running, a note says
+            # virality is still coming) so the critical path ends here; it is refreshed when virality lands.
+            finalize(ctx, run.record)
+            run.record.ready_s = round(time.perf_counter() - t_start, 3)
+            ctx.progress("finalize", "storyboard ready; waiting for virality")
         virality.result()  # re-raises a virality failure (as StageFailed)
         with run.stage("optimizer"):
             optimizer_step.learn(ctx)
@@ -200,6 +207,8 @@ def execute(run: LocalRun, audio: Path) -> RunRecord:
             run.record.status = RunStatus.succeeded
             board = finalize(ctx, run.record)
             apply_board(run.record, board)
+            if run.record.ready_s is None:
+                run.record.ready_s = round(time.perf_counter() - t_start, 3)
     except StageFailed as exc:
         if virality is not None and not virality.done():
             virality.cancel()

@@ -65,7 +65,7 @@ def test_deterministic_for_a_seed_and_different_for_another():
 def test_palette_swatches_are_drawn():
     img = png(SketchRenderer().render([req()])[0]).convert("RGB")
     lay = Layout.of(1344, 768)
-    x0, y0, x1, y1 = lay.footer
+    x0, _, x1, y1 = lay.footer
     colours = [img.getpixel((round(x0 + (x1 - x0) * (i + 0.5) / 3), y1 - 3)) for i in range(3)]
     assert colours == [(0xE2, 0x72, 0x5B), (0xF3, 0xE9, 0xD2), (0x9C, 0xAF, 0x88)]
 

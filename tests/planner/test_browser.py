@@ -9,7 +9,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import build_run
+from planner_helpers import build_run
 
 from shared.contracts import FrameStatus, Storyboard
 
@@ -25,7 +25,9 @@ ARGS = [
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (/usr/bin/chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="Debian's chromium is not installed (/usr/bin/chromium)"
+    ),
 ]
 
 
@@ -61,13 +63,20 @@ def test_page_loads_clean_and_shows_every_frame(served):
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
             page = browser.new_page()
-            page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+            page.on(
+                "console",
+                lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
+            )
             page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
             page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-            page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+            page.on(
+                "response",
+                lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
+            )
             page.goto(url, wait_until="load")
             images = page.eval_on_selector_all(
-                "img", "els => els.map(e => ({src: e.getAttribute('src'), w: e.naturalWidth, done: e.complete}))"
+                "img",
+                "els => els.map(e => ({src: e.getAttribute('src'), w: e.naturalWidth, done: e.complete}))",
             )
             assert [i["src"] for i in images] == rendered
             assert all(i["done"] and i["w"] == 1344 for i in images), images

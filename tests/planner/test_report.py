@@ -6,7 +6,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from conftest import HOSTILE, build_run
+from planner_helpers import HOSTILE, build_run
 
 from shared.contracts import Storyboard, Transcript
 from shared.report import render_html
@@ -53,7 +53,13 @@ def test_frames_rendered_pending_failed(run_dir):
     tags = parse((run_dir / "index.html").read_text())
     imgs = [a["src"] for t, a in tags if t == "img"]
     # limit_images=6: s1..s3 start + s1 end + s2 end (failed) + s3 end -> the failed one has no image
-    assert imgs == ["frames/s1-start.png", "frames/s1-end.png", "frames/s2-start.png", "frames/s3-start.png", "frames/s3-end.png"]
+    assert imgs == [
+        "frames/s1-start.png",
+        "frames/s1-end.png",
+        "frames/s2-start.png",
+        "frames/s3-start.png",
+        "frames/s3-end.png",
+    ]
     assert all((run_dir / src).is_file() for src in imgs)
     slots = {a["data-status"] for t, a in tags if t == "div" and "data-status" in a}
     assert slots == {"pending", "failed"}

@@ -146,7 +146,14 @@ def test_render_frames_derives_every_end_frame_from_its_start(planner, rambling)
             return super().render(requests)
 
     results = render_frames(
-        "run-x", plan, frame_order(plan), Spy(), ImageGenerationConfig(), context, lambda fid: None, lambda r: None
+        "run-x",
+        plan,
+        frame_order(plan),
+        Spy(),
+        ImageGenerationConfig(),
+        context,
+        lambda fid: None,
+        lambda r: None,
     )
     assert [r.frame_id for r in results] == ["s1-start", "s2-start", "s3-start", "s1-end", "s2-end", "s3-end"]
     assert all(r.ok for r in results)

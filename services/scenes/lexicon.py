@@ -24,6 +24,7 @@ stuff something anything everything want wanna gonna going go get got make makin
 mean say said let lets us guys folks pretty quite much many lot lots bit little way well also even still one two
 video videos clip piece content show shows showing see seeing look looks looking feel feels feeling using use
 start starts end ends open opens first then next finally last after that's probably definitely sure right
+will shall may might must gotta ll ve re
 """)
 
 FILLER_PHRASES = (

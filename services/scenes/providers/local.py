@@ -61,8 +61,8 @@ _NOT_ELEMENT_START = words("say tell ask make do have get follow subscribe go pu
 _GERUND_LEAD = re.compile(r"^(?:making|doing|creating|building|using|cooking|brewing|how to \w+)\s+")
 _ACTION = re.compile(
     r"\b(?:show(?:s|ing)?|then|next|after that|cut(?:s)? to|we see|you see|shots? of|close[- ]?up|pan|zoom"
-    r"|scene|montage|film|reveal(?:s|ing)?|pour(?:s|ing)?|walk(?:s|ing)?|hold(?:s|ing)?|hands?|someone|person"
-    r"|woman|man|customer|team|cut(?:ting)?|mix(?:ing)?|grind(?:ing)?|taste|tasting|smil(?:e|es|ing))\b"
+    r"|scene|montage|film|reveal(?:s|ing)?|pour(?:s|ing)?|walk(?:s|ing)?|hold(?:s|ing)?"
+    r"|cut(?:ting)?|mix(?:ing)?|grind(?:ing)?|taste|tasting|smil(?:e|es|ing))\b"
 )
 _LEAD = re.compile(
     r"^(?:(?:then|and then|after that|afterwards|next(?! (?:morning|day|week|time))|finally|lastly|first|and|so"
@@ -72,6 +72,7 @@ _LEAD = re.compile(
     r"(?:(?:open(?:s|ing)?|start(?:s|ing)?|begin(?:s|ning)?|kick(?:s|ing)? off|end(?:s|ing)?|clos(?:e|es|ing)"
     r"|finish(?:es|ing)?|wrap(?:s|ping)? up) (?:it |the video )?(?:with|on|up with|off with)?\s*)?"
     r"(?:show(?:s|ing)?|cut to|we see|you see|there'?s|there is|let'?s see|film|shoot|reveal)?\s*"
+    r"(?:(?:a|an|the|our|my) (?:[\w'-]+ ){0,2}(?:video|reel|short|tiktok|clip|ad|post) (?:showing|of|about|featuring|with)\s+)?"
 )
 _CAMERA = re.compile(
     r"\b(extreme close[- ]?up|close[- ]?up|wide shot|wide|aerial|drone shot|overhead|top[- ]down"
@@ -245,8 +246,9 @@ DEFAULT_CTA = {
 
 # --------------------------------------------------------------------------- helpers
 def _phrase(rest: str, max_words: int, allow_who: bool = False) -> list[str]:
-    """The noun phrase at the start of `rest`, cut at the first boundary word; leading determiners dropped."""
-    words = tokens(rest)
+    """The noun phrase at the start of `rest`, cut at the first boundary word or punctuation mark; leading
+    determiners dropped."""
+    words = tokens(re.split(r"[,.;:!?]", rest, maxsplit=1)[0])
     out: list[str] = []
     for i, w in enumerate(words):
         if w == "who" and allow_who:
@@ -727,7 +729,9 @@ class _SceneWriter:
 
     def _subject_np(self) -> str:
         """The subject as the speaker said it, with their determiner ("our new oat milk latte")."""
-        m = re.search(rf"\b(our|my|your|their|the|this)\s+{re.escape(self.ctx.subject)}\b", self.brief.low)
+        m = re.search(
+            rf"\b(our|my|your|their|the|this|a|an)\s+{re.escape(self.ctx.subject)}\b", self.brief.low
+        )
         return f"{m.group(1)} {self.ctx.subject}" if m else self.ctx.subject
 
     def _hook_line(self, unit: Unit | None) -> str:
@@ -858,7 +862,15 @@ class _SceneWriter:
             return action, action
         words = action[m.start() :].split()[:8]
         shown = re.sub(r"\s+(?:and|and say|and ask|then|with)\s*$", "", action[: m.start()].strip())
-        shown = re.sub(r"\s+(?:and )?(?:say|ask|tell|saying|asking)$", "", shown).strip(" ,")
+        shown = re.sub(
+            r"(?:^|\s+)(?:and )?(?:say|ask|tell|saying|asking)(?: (?:people|viewers|them|everyone))?(?: to)?$",
+            "",
+            shown,
+        )
+        shown = re.sub(
+            r"\s+(?:and|with) (?:the |a )?(?:line|text|words|tagline|caption|card)(?: saying)?$", "", shown
+        )
+        shown = shown.strip(" ,")
         return " ".join(words), shown
 
     def _phrase_title(self, slot: _Slot, action: str) -> str:

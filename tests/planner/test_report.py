@@ -103,3 +103,5 @@ def test_storyboard_without_virality_or_decision(run_dir):
     page = render_html(board)
     assert "Not evaluated for this run" in page and "No optimizer decision" in page
     assert "No stage timings recorded" in page
+    assert "Variant used: hook_style = <strong>question</strong>" in page  # the plan's variant still shows
+    assert board.hook and f'<strong class="hook">{board.hook}</strong>' in page

@@ -162,3 +162,14 @@ def test_render_frames_derives_every_end_frame_from_its_start(planner, rambling)
         if q.frame_id.endswith("end"):
             assert q.init_image == starts[q.frame_id.replace("end", "start")]
             assert q.meta["palette"] == context.color_palette
+
+
+@pytest.mark.parametrize(("w", "h"), [(1344, 768), (768, 1344), (512, 512)])
+def test_prompt_text_is_drawn_beside_or_under_the_shot(w, h):
+    lay = Layout.of(w, h)
+    if w >= h * 1.2:
+        assert lay.side[0] > lay.shot[2]  # a column beside the shot
+    else:
+        assert lay.side[1] > lay.shot[3]  # stacked under it
+    img = np.asarray(png(SketchRenderer().render([req(w=w, h=h)])[0]).convert("L").crop(lay.side))
+    assert (img < 80).mean() > 0.01  # ink: the camera facts and the wrapped prompt

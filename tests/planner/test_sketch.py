@@ -171,5 +171,10 @@ def test_prompt_text_is_drawn_beside_or_under_the_shot(w, h):
         assert lay.side[0] > lay.shot[2]  # a column beside the shot
     else:
         assert lay.side[1] > lay.shot[3]  # stacked under it
-    img = np.asarray(png(SketchRenderer().render([req(w=w, h=h)])[0]).convert("L").crop(lay.side))
-    assert (img < 80).mean() > 0.01  # ink: the camera facts and the wrapped prompt
+    r = SketchRenderer()
+    one = np.asarray(png(r.render([req(w=w, h=h)])[0]).convert("L").crop(lay.side))
+    other = req(w=w, h=h)
+    other.prompt = "wide shot of an empty beach at dawn"
+    two = np.asarray(png(r.render([other])[0]).convert("L").crop(lay.side))
+    assert (one < 80).mean() > 0.002  # ink: the camera facts and the wrapped prompt
+    assert (one != two).any()  # and it is the prompt that was asked for

@@ -11,7 +11,9 @@ from __future__ import annotations
 import io
 import random
 import re
+import struct
 import time
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -35,7 +37,19 @@ _FONT_FILES = (
 )
 _BOLD_FILES = tuple(f.replace("DejaVuSans.ttf", "DejaVuSans-Bold.ttf") for f in _FONT_FILES)
 # Errors one frame can raise while being drawn (a bad init image, an odd size); the frame fails, the batch goes on.
-FRAME_ERRORS = (OSError, ValueError, TypeError, KeyError, IndexError, ZeroDivisionError, MemoryError)
+FRAME_ERRORS = (
+    OSError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    ZeroDivisionError,
+    MemoryError,
+    SyntaxError,  # Pillow's image plugins signal a malformed file with it
+    zlib.error,
+    struct.error,
+    Image.DecompressionBombError,
+)
 
 
 @lru_cache(maxsize=64)

@@ -84,12 +84,22 @@ def test_prompts_carry_subject_palette_style_and_elements(planner, rambling, ctx
 def test_end_frame_is_the_same_shot_moved_on(planner, rambling, ctx):
     for s in planner.write_scenes(rambling, ctx, {}, 5).scenes:
         assert s.end_frame.prompt != s.start_frame.prompt
-        assert "same new oat milk latte and setting as the start frame" in s.end_frame.prompt
+        assert re.search(
+            r"same new oat milk latte and setting( \([a-z ]+\))? as the start frame", s.end_frame.prompt
+        )
         move = s.camera.split(", ", 1)[1]
         assert f"after the camera move ({move})" in s.end_frame.prompt
     hook = planner.write_scenes(rambling, ctx, {}, 5).scenes[0]
     assert hook.camera == "close-up, slow push-in"
     assert hook.end_frame.prompt.startswith("extreme close-up")  # pushed in: one size tighter
+
+
+def test_setting_is_carried_into_both_frames(planner, rambling, ctx, asr):
+    mom = planner.write_scenes(rambling, ctx, {}, 5).scenes[2]
+    assert "by the window" in mom.start_frame.prompt
+    assert "same new oat milk latte and setting (by the window) as the start frame" in mom.end_frame.prompt
+    hook = plan_for(planner, asr, 5).scenes[0]  # "cold brew coffee at home": the brief's place
+    assert ", at home," in hook.start_frame.prompt and "setting (at home)" in hook.end_frame.prompt
 
 
 def test_asr_brief_plans_its_steps(planner, asr):

@@ -92,6 +92,18 @@ _STAT = re.compile(
 _NEGATIVE_ASK = re.compile(
     r"\b(?:no|avoid|without|don'?t (?:want|show|use|need)|do not (?:want|show|use)|never)\s+(.+)"
 )
+_PLACES = (
+    r"home|kitchen|cafe|coffee shop|studio|office|gym|park|street|beach|salon|shop|store|bakery|restaurant|bar"
+    r"|garden|city|forest|mountains?|classroom|lab|warehouse|car|bedroom|living room|backyard|farm|market|school"
+)
+_SPOTS = r"counter|window|desk|table|stage|sofa|couch|bench|doorway|fridge|oven|stove"
+# Where a shot takes place: "by the window", "in the kitchen", "at home".
+_SETTING = re.compile(
+    rf"\b((?:at|in|inside|on|by|near|behind|outside) (?:the |a |an |our |my |their )?(?:[a-z]+ )?(?:{_PLACES}|{_SPOTS}))\b"
+)
+_PLACE = re.compile(
+    rf"\b((?:at|in|inside|outside) (?:the |a |an |our |my |their )?(?:[a-z]+ )?(?:{_PLACES}))\b"
+)
 _TITLE = re.compile(r"\b(?:call(?:ed)? it|titled?|title is|name(?:d)? it)\s+(.+)")
 
 _SUBJECT_CUES = (
@@ -581,6 +593,8 @@ class _SceneWriter:
         self.style = variant["visual_style"]
         self.palette_names = [colors.name_of(p) for p in context.color_palette][:5]
         self.negatives = _negatives(brief)
+        place = _PLACE.search(brief.low)
+        self.place = place.group(1) if place else None  # the brief's overall setting, if it named one
 
     # ---- structure: hook -> beats in the speaker's order -> call to action
     def _structure(self, n: int) -> list[_Slot]:
@@ -713,6 +727,7 @@ class _SceneWriter:
         text = _CAMERA.sub(" ", text)
         text = _META_TAIL.sub("", text) if len(text.split()) > 3 else text
         text = re.sub(r"\s+", " ", text).strip(" ,.")
+        text = re.sub(r"(?:\s+(?:as|with|in|of|and|a|an|the|to))+$", "", text)  # left dangling by a cut
         words = text.split()
         while words and words[0] in _DETERMINERS - {"our", "my", "your", "their"} | {"of", "and"}:
             words.pop(0)
@@ -829,7 +844,12 @@ class _SceneWriter:
                 *self.negatives,
             ]
         )
-        end_note = f"same {ctx.subject} and setting as the start frame, after the camera move ({move})"
+        said = _SETTING.search(action.lower())
+        setting = said.group(1) if said else self.place
+        if setting and not said:
+            start_core += f", {setting}"
+        where = f"setting ({setting})" if setting else "setting"
+        end_note = f"same {ctx.subject} and {where} as the start frame, after the camera move ({move})"
         transition = (
             ENDING[self.pacing]
             if index == n

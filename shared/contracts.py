@@ -168,6 +168,10 @@ class SourceStatus(Contract):
     seconds: float | None = None
     error: str | None = None
     cached: bool = False
+    via: str | None = Field(
+        default=None, description="which provider answered: firecrawl, hn-algolia, reddit-json"
+    )
+    fallback_from: str | None = Field(default=None, description="why the primary provider was not used")
 
 
 class ViralityReport(Contract):
@@ -180,6 +184,9 @@ class ViralityReport(Contract):
     sources: list[SourceStatus] = Field(default_factory=list)
     variant: dict[str, str] = Field(default_factory=dict)
     method: str = "content-only"
+    keywords: list[str] = Field(
+        default_factory=list, description="the search terms the evidence was gathered for"
+    )
 
 
 # --------------------------------------------------------------------------- run record

@@ -106,6 +106,21 @@ class ViralityConfig(_Section):
     time_budget_s: Annotated[float, Field(gt=0)] = 8.0
     posts_per_forum: Annotated[int, Field(ge=1, le=50)] = 10
     firecrawl_api_url: str | None = None
+    # Added by the virality work (additive, defaults keep older configs valid).
+    provider: Literal["auto", "firecrawl", "public"] = Field(
+        default="auto",
+        description="auto: Firecrawl when FIRECRAWL_API_KEY or firecrawl_api_url is set, else no forum evidence; "
+        "firecrawl: always Firecrawl (HN/Reddit JSON as fallbacks when it refuses a site); "
+        "public: HN Algolia + Reddit JSON only",
+    )
+    request_timeout_s: Annotated[float, Field(gt=0)] = 5.0
+    max_retries: Annotated[int, Field(ge=0, le=10)] = Field(
+        default=2, description="retries after a 429/5xx (Retry-After honoured within the time budget)"
+    )
+    max_topic_subreddits: Annotated[int, Field(ge=0, le=10)] = 2
+    hn_api_url: str = "https://hn.algolia.com/api/v1"
+    reddit_base_url: str = "https://www.reddit.com"
+    user_agent: str = "storyreel/0.1 (virality evidence; +https://github.com/storyreel)"
 
 
 class OptimizerConfig(_Section):
@@ -113,6 +128,18 @@ class OptimizerConfig(_Section):
     policy: Literal["thompson"] = "thompson"
     prediction_weight: Annotated[float, Field(ge=0, le=1)] = Field(
         default=0.3, description="weight of a predicted-virality reward relative to a real engagement reward"
+    )
+    # Added by the optimizer work (additive).
+    prior_strength: Annotated[float, Field(ge=0)] = Field(
+        default=4.0,
+        description="pseudo-observations a context bucket borrows from the pooled (all-context) arm",
+    )
+    memory: Annotated[float, Field(gt=0)] = Field(
+        default=40.0,
+        description="observations kept per arm and context (older evidence is scaled down: drift)",
+    )
+    max_runs_tracked: Annotated[int, Field(ge=1)] = Field(
+        default=500, description="runs whose contributions are kept so real feedback can replace a prediction"
     )
 
 

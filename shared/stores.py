@@ -78,6 +78,15 @@ def get_model(blobs: BlobStore, key: str, cls: type[M]) -> M:
 
 
 # --------------------------------------------------------------------------- local blobs
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()
+
+
 class LocalBlobStore:
     """Blobs as files under `root`; writes are atomic (temp file + rename) so a reader never sees half a file."""
 
@@ -97,6 +106,7 @@ class LocalBlobStore:
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
+            os.chmod(tmp, _FILE_MODE)  # mkstemp makes 0600; outputs are meant to be read (served, opened)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

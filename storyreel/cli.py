@@ -305,11 +305,12 @@ def feedback(run_id: str, views: int, likes: int, comments: int, shares: int) ->
 
 
 @cli.command()
-def policy() -> None:
+@click.option("--config", "config_file", type=click.Path(path_type=Path))
+def policy(config_file: Path | None) -> None:
     """Print the optimizer's current beliefs about each creative lever."""
     from services.optimizer.policy import describe
 
-    click.echo(describe(_state()))
+    click.echo(describe(_state(), load_settings(config_file).optimizer))
 
 
 @cli.command()

@@ -20,6 +20,11 @@ def run(ctx: RunContext) -> ViralityReport:
     source = None
     if ctx.settings.pipeline.virality_evaluation:
         source = ctx.overrides.get("evidence_source") or get_evidence_source(ctx.settings.virality, ctx.state)
-    report = evaluate(transcript, creative, variant, source, ctx.settings.virality)
+    report = evaluate(
+        transcript, creative, variant, source, ctx.settings.virality, n_scenes=ctx.settings.pipeline.scenes
+    )
+    usage = getattr(source, "usage", None)
+    if usage is not None:
+        ctx.record_usage("virality", usage())
     put_model(ctx.blobs, ctx.key(VIRALITY), report)
     return report

@@ -1,0 +1,332 @@
+"""Contextual Thompson sampling over the creative levers (shared/creative.py LEVERS), as pure functions over a
+JSON-able state dict (stored through the PolicyStore: SQLite locally, DynamoDB in the cloud).
+
+Model (why this one: docs/optimizer.md)
+- One Beta-Bernoulli posterior per (context bucket, lever, arm). A bucket is the context features joined,
+  e.g. "format=tutorial|tone=positive" (3 tones x 6 formats = 18 buckets at most).
+- Pooled prior: a bucket borrows what the other buckets learned about the same arm, scaled down to at most
+  `prior_strength` pseudo-observations, on top of Beta(1, 1). A new bucket starts from the crowd's beliefs and
+  its own evidence overrides them after a handful of runs.
+- Rewards are in [0, 1]; an update with reward r and weight w adds w*r to successes and w*(1-r) to failures of
+  the chosen arm on every lever (the whole variant earned the reward).
+- Memory: when an arm holds more than `memory` observations, its counts are scaled down to `memory`, so old
+  evidence fades and a drifting audience is followed. The scaling is logged (`log_scale`), so a run's
+  contribution can still be undone exactly later.
+- Per-run contributions are kept (for the last `max_runs` runs) so real engagement REPLACES the prediction's
+  contribution for that run (services/optimizer/step.py: learn and feedback).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+from shared.creative import LEVERS
+
+SCHEMA = 1
+GRID = 256  # integration points for the exploration probability
+PRIOR_A = PRIOR_B = 1.0
+KAPPA_MAX = 8.0  # at most 8 Bernoulli-equivalents per observation (guards against early over-confidence)
+VAR_PRIOR_OBS = 2.0  # the noise estimate starts from 2 pseudo-observations of Bernoulli noise
+
+
+def noise_variance(arms: dict[str, dict[str, float]]) -> tuple[float, float]:
+    """(within-arm reward variance pooled over a lever's arms, observations it rests on).
+
+    The arms of one lever share their noise (the audience, the other levers' choices), so one estimate for the
+    lever settles much faster than one per arm."""
+    ss = n = 0.0
+    for st in arms.values():
+        w = st["s"] + st["f"]
+        if w > 0:
+            m = st["s"] / w
+            ss += max(0.0, st.get("q", 0.0) - w * m * m)
+            n += w
+    return (ss / n if n > 0 else 0.0), n
+
+
+def information(st: dict[str, float], noise: tuple[float, float]) -> float:
+    """How many Bernoulli observations one reward of this arm is worth: m(1-m) / reward variance.
+
+    A 0/1 reward has variance m(1-m) (kappa = 1: plain Beta-Bernoulli); engagement-like scores spread less, so
+    each carries more information and the posterior narrows faster (the Beta with the mean and variance of the
+    Gaussian posterior). The lever's pooled variance is shrunk toward m(1-m) by VAR_PRIOR_OBS pseudo-observations."""
+    w = st["s"] + st["f"]
+    if w <= 0:
+        return 1.0
+    m = st["s"] / w
+    bern = max(1e-6, m * (1.0 - m))
+    emp, n = noise
+    var = (n * emp + VAR_PRIOR_OBS * bern) / (n + VAR_PRIOR_OBS)
+    return max(1.0, min(KAPPA_MAX, bern / max(var, 1e-9)))
+
+
+def empty_state() -> dict[str, Any]:
+    return {"schema": SCHEMA, "buckets": {}, "runs": {}, "run_order": [], "updates": 0}
+
+
+def bucket_of(features: dict[str, str]) -> str:
+    return "|".join(f"{k}={features[k]}" for k in sorted(features)) or "all"
+
+
+def _zero() -> dict[str, float]:
+    return {"s": 0.0, "f": 0.0, "q": 0.0, "n": 0, "log_scale": 0.0}
+
+
+def _stats(state: dict[str, Any], bucket: str, lever: str, arm: str) -> dict[str, float]:
+    return state["buckets"].setdefault(bucket, {}).setdefault(lever, {}).setdefault(arm, _zero())
+
+
+def _peek(state: dict[str, Any], bucket: str, lever: str, arm: str) -> dict[str, float]:
+    return state["buckets"].get(bucket, {}).get(lever, {}).get(arm) or _zero()
+
+
+# --------------------------------------------------------------------------- beliefs
+def posterior(
+    state: dict[str, Any], bucket: str, lever: str, arm: str, prior_strength: float
+) -> tuple[float, float, int]:
+    """(alpha, beta, pulls) of an arm in a bucket: Beta(1,1) + pooled prior from the other buckets + own counts."""
+    own = _peek(state, bucket, lever, arm)
+    os_ = of = 0.0
+    for name, levers in state["buckets"].items():
+        if name != bucket:
+            st = levers.get(lever, {}).get(arm)
+            if st:
+                os_ += st["s"]
+                of += st["f"]
+    pooled = os_ + of
+    k = min(1.0, prior_strength / pooled) if pooled > 0 else 0.0
+    kappa = information(own, noise_variance(state["buckets"].get(bucket, {}).get(lever, {})))
+    return PRIOR_A + k * os_ + kappa * own["s"], PRIOR_B + k * of + kappa * own["f"], int(own["n"])
+
+
+def _log_beta_pdf(x: float, a: float, b: float) -> float:
+    return (
+        (a - 1) * math.log(x)
+        + (b - 1) * math.log1p(-x)
+        - (math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b))
+    )
+
+
+def win_probabilities(params: list[tuple[float, float]]) -> list[float]:
+    """P(arm i's Thompson draw is the largest), by integrating pdf_i * prod_j CDF_j on a grid (deterministic)."""
+    xs = [(k + 0.5) / GRID for k in range(GRID)]
+    dx = 1.0 / GRID
+    pdfs = [[math.exp(_log_beta_pdf(x, a, b)) for x in xs] for a, b in params]
+    cdfs = []
+    for pdf in pdfs:
+        acc, out = 0.0, []
+        for p in pdf:
+            out.append(acc + 0.5 * p * dx)  # CDF at the midpoint
+            acc += p * dx
+        total = acc or 1.0
+        cdfs.append([c / total for c in out])
+    wins = []
+    for i, pdf in enumerate(pdfs):
+        total = sum(pdf) * dx or 1.0
+        acc = 0.0
+        for k in range(GRID):
+            prod = pdf[k] / total
+            for j in range(len(params)):
+                if j != i:
+                    prod *= cdfs[j][k]
+            acc += prod * dx
+        wins.append(acc)
+    norm = sum(wins) or 1.0
+    return [w / norm for w in wins]
+
+
+def decide(
+    state: dict[str, Any],
+    features: dict[str, str],
+    rng: random.Random,
+    *,
+    prior_strength: float = 4.0,
+    explain: bool = True,
+) -> dict[str, Any]:
+    """One Thompson draw per arm per lever; the variant is the argmax per lever.
+
+    Returns {"variant", "bucket", "posterior": {lever: {arm: {alpha, beta, mean, pulls}}}, "samples",
+    "exploration_probability": {lever: P(the draw picks an arm other than the posterior-mean best)}}."""
+    bucket = bucket_of(features)
+    variant: dict[str, str] = {}
+    post: dict[str, dict[str, dict[str, float]]] = {}
+    samples: dict[str, dict[str, float]] = {}
+    explore: dict[str, float] = {}
+    for lever, arms in LEVERS.items():
+        params = [posterior(state, bucket, lever, arm, prior_strength) for arm in arms]
+        draws = [rng.betavariate(a, b) for a, b, _ in params]
+        best = max(range(len(arms)), key=lambda i: draws[i])
+        variant[lever] = arms[best]
+        samples[lever] = {arm: round(d, 4) for arm, d in zip(arms, draws, strict=True)}
+        post[lever] = {
+            arm: {"alpha": round(a, 4), "beta": round(b, 4), "mean": round(a / (a + b), 4), "pulls": n}
+            for arm, (a, b, n) in zip(arms, params, strict=True)
+        }
+        if explain:
+            means = [a / (a + b) for a, b, _ in params]
+            greedy = max(range(len(arms)), key=lambda i: means[i])
+            wins = win_probabilities([(a, b) for a, b, _ in params])
+            explore[lever] = round(1.0 - wins[greedy], 4)
+    return {
+        "variant": variant,
+        "bucket": bucket,
+        "posterior": post,
+        "samples": samples,
+        "exploration_probability": explore,
+    }
+
+
+# --------------------------------------------------------------------------- updates
+# A tracked run is kept small (the whole policy is one DynamoDB item, < 400 KB):
+#   {"b": bucket, "v": {lever: arm}, "k": "pending" | "prediction" | "real",
+#    "r": reward, "w": weight, "ls": {lever: log_scale of the arm when the reward was added}}
+# The contribution of a run to its arm on each lever is s = w*r, f = w*(1-r), times the scaling since.
+def _apply(
+    state: dict[str, Any], bucket: str, variant: dict[str, str], reward: float, weight: float, memory: float
+) -> dict[str, float]:
+    scales: dict[str, float] = {}
+    for lever, arm in variant.items():
+        if lever not in LEVERS or arm not in LEVERS[lever]:
+            raise ValueError(f"unknown creative choice {lever}={arm}")
+        st = _stats(state, bucket, lever, arm)
+        scales[lever] = st["log_scale"]
+        st["s"] += weight * reward
+        st["f"] += weight * (1.0 - reward)
+        st["q"] = st.get("q", 0.0) + weight * reward * reward
+        st["n"] += 1
+        total = st["s"] + st["f"]
+        if total > memory:
+            factor = memory / total
+            st["s"] *= factor
+            st["f"] *= factor
+            st["q"] *= factor
+            st["log_scale"] += math.log(factor)
+    return scales
+
+
+def undo(state: dict[str, Any], run_id: str) -> bool:
+    """Take a run's contribution back out (exactly, through any memory scaling since). False if none."""
+    run = state["runs"].get(run_id)
+    if not run or not run.get("ls"):
+        return False
+    w, r = run["w"], run["r"]
+    for lever, scale in run["ls"].items():
+        st = _stats(state, run["b"], lever, run["v"][lever])
+        left = math.exp(st["log_scale"] - scale)
+        st["s"] = max(0.0, st["s"] - w * r * left)
+        st["f"] = max(0.0, st["f"] - w * (1.0 - r) * left)
+        st["q"] = max(0.0, st.get("q", 0.0) - w * r * r * left)
+        st["n"] = max(0, st["n"] - 1)
+    run["ls"] = {}
+    return True
+
+
+def _remember(state: dict[str, Any], run_id: str, entry: dict[str, Any], max_runs: int) -> None:
+    if run_id not in state["runs"]:
+        state["run_order"].append(run_id)
+    state["runs"][run_id] = entry
+    while len(state["run_order"]) > max_runs:
+        old = state["run_order"].pop(0)
+        state["runs"].pop(old, None)  # its contribution stays, it just can no longer be replaced
+
+
+def register(
+    state: dict[str, Any],
+    run_id: str,
+    features: dict[str, str],
+    variant: dict[str, str],
+    *,
+    max_runs: int = 500,
+) -> dict[str, Any]:
+    """Remember which variant a run got in which bucket (no reward yet), so later feedback can find it."""
+    if run_id in state["runs"]:
+        undo(state, run_id)  # a re-run of choose for the same run starts over
+    _remember(state, run_id, {"b": bucket_of(features), "v": dict(variant), "k": "pending"}, max_runs)
+    return state
+
+
+def run_info(state: dict[str, Any], run_id: str) -> dict[str, Any] | None:
+    return state["runs"].get(run_id)
+
+
+def update(
+    state: dict[str, Any],
+    run_id: str,
+    reward: float,
+    *,
+    kind: str,
+    weight: float,
+    memory: float = 40.0,
+    max_runs: int = 500,
+    features: dict[str, str] | None = None,
+    variant: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Record a reward for a run. kind="prediction" (virality score) or "real" (engagement).
+
+    The run's previous contribution is undone first, so an update REPLACES the last one for that run; a
+    prediction never replaces real engagement. A run not registered needs `features` and `variant`."""
+    if not 0.0 <= reward <= 1.0:
+        raise ValueError(f"reward must be in [0, 1], got {reward}")
+    run = state["runs"].get(run_id)
+    if run is None:
+        if features is None or variant is None:
+            raise KeyError(run_id)
+        run = {"b": bucket_of(features), "v": dict(variant), "k": "pending"}
+    if kind == "prediction" and run.get("k") == "real":
+        return state
+    if run.get("ls"):
+        undo(state, run_id)
+    scales = _apply(state, run["b"], run["v"], reward, weight, memory)
+    _remember(
+        state,
+        run_id,
+        {"b": run["b"], "v": run["v"], "k": kind, "r": round(reward, 6), "w": weight, "ls": scales},
+        max_runs,
+    )
+    state["updates"] = int(state.get("updates", 0)) + 1
+    return state
+
+
+def beliefs(state: dict[str, Any], prior_strength: float = 4.0) -> list[dict[str, Any]]:
+    """Rows (bucket, lever, arm, alpha, beta, mean, pulls) for every bucket seen, plus the pooled 'all' view."""
+    rows: list[dict[str, Any]] = []
+    pooled: dict[tuple[str, str], list[float]] = {}
+    for bucket in sorted(state["buckets"]):
+        for lever, arms in LEVERS.items():
+            for arm in arms:
+                a, b, n = posterior(state, bucket, lever, arm, prior_strength)
+                if n:
+                    rows.append(
+                        {
+                            "bucket": bucket,
+                            "lever": lever,
+                            "arm": arm,
+                            "alpha": a,
+                            "beta": b,
+                            "mean": a / (a + b),
+                            "pulls": n,
+                        }
+                    )
+                st = _peek(state, bucket, lever, arm)
+                acc = pooled.setdefault((lever, arm), [0.0, 0.0, 0])
+                acc[0] += st["s"]
+                acc[1] += st["f"]
+                acc[2] += st["n"]
+    for lever, arms in LEVERS.items():
+        for arm in arms:
+            s, f, n = pooled.get((lever, arm), [0.0, 0.0, 0])
+            a, b = PRIOR_A + s, PRIOR_B + f
+            rows.append(
+                {
+                    "bucket": "all",
+                    "lever": lever,
+                    "arm": arm,
+                    "alpha": a,
+                    "beta": b,
+                    "mean": a / (a + b),
+                    "pulls": int(n),
+                }
+            )
+    return rows

@@ -1,0 +1,66 @@
+"""`storyreel policy`: the optimizer's current beliefs as a readable table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.optimizer import bandit
+from services.optimizer.step import POLICY_NAME
+from shared.settings import OptimizerConfig
+
+
+def describe(state_store: Any, config: OptimizerConfig | None = None) -> str:
+    config = config or OptimizerConfig()
+    doc, version = state_store.get_policy(POLICY_NAME)
+    if not doc:
+        return "optimizer policy: no runs yet (every arm at Beta(1, 1): mean 0.50)"
+    runs = doc.get("runs", {})
+    kinds: dict[str, int] = {}
+    for r in runs.values():
+        kinds[r.get("k", "pending")] = kinds.get(r.get("k", "pending"), 0) + 1
+    lines = [
+        f"optimizer policy '{POLICY_NAME}' v{version}: {doc.get('updates', 0)} updates; tracked runs: "
+        + (", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"),
+        "mean = posterior mean reward; 90% = central credible interval; pulls = runs that used the arm",
+    ]
+    rows = bandit.beliefs(doc, config.prior_strength)
+    by_bucket: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_bucket.setdefault(row["bucket"], []).append(row)
+    order = ["all", *sorted(b for b in by_bucket if b != "all")]
+    for bucket in order:
+        lines.append("")
+        lines.append("context: all runs pooled" if bucket == "all" else f"context: {bucket}")
+        lines.append(f"  {'lever':<16}{'arm':<13}{'mean':>6}  {'90%':<13}{'alpha':>7}{'beta':>7}{'pulls':>7}")
+        current = None
+        for row in by_bucket[bucket]:
+            lever = row["lever"] if row["lever"] != current else ""
+            current = row["lever"]
+            best = max((r for r in by_bucket[bucket] if r["lever"] == row["lever"]), key=lambda r: r["mean"])
+            mark = " *" if row is best and row["pulls"] else ""
+            lo, hi = _interval(row["alpha"], row["beta"])
+            lines.append(
+                f"  {lever:<16}{row['arm']:<13}{row['mean']:>6.2f}  [{lo:.2f}, {hi:.2f}]  "
+                f"{row['alpha']:>7.1f}{row['beta']:>7.1f}{row['pulls']:>7}{mark}"
+            )
+    lines.append("")
+    lines.append("* = best posterior mean for the lever in that context")
+    return "\n".join(lines)
+
+
+def _interval(a: float, b: float) -> tuple[float, float]:
+    """5%/95% quantiles of Beta(a, b) from the grid CDF (no scipy in the Lambda image)."""
+    n = 400
+    xs = [(k + 0.5) / n for k in range(n)]
+    pdf = [bandit.math.exp(bandit._log_beta_pdf(x, a, b)) for x in xs]
+    total = sum(pdf)
+    acc, lo, hi = 0.0, 0.0, 1.0
+    found_lo = False
+    for x, p in zip(xs, pdf, strict=True):
+        acc += p / total
+        if not found_lo and acc >= 0.05:
+            lo, found_lo = x, True
+        if acc >= 0.95:
+            hi = x
+            break
+    return lo, hi

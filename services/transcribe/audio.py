@@ -1,0 +1,320 @@
+"""Audio in: validate, decode to 16 kHz mono int16 with ffmpeg, find speech, cut at silences.
+
+One ffmpeg probe (header only: streams and duration) answers "is it audio, is it too long" without decoding;
+then one decode to PCM, capped at the limit, feeds the speech check and is kept in a small cache keyed by the
+file's identity (path, size, mtime), so the transcriber's `decode_pcm` on the same file does not decode again.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import subprocess
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from shared.errors import InputError, ProviderError
+
+SAMPLE_RATE = 16_000
+_FRAME_S = 0.01  # energy frames for splitting: 10 ms
+_CACHE_ENTRIES = 2  # decoded files kept (30 min of 16 kHz int16 is 58 MB)
+
+
+# --------------------------------------------------------------------------- ffmpeg
+@functools.lru_cache(maxsize=1)
+def ffmpeg_exe() -> str:
+    """Debian's ffmpeg when it is on PATH, else the binary the imageio-ffmpeg wheel carries."""
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        imageio_ffmpeg = None
+    if imageio_ffmpeg is not None:
+        try:
+            return imageio_ffmpeg.get_ffmpeg_exe()
+        except RuntimeError:
+            pass
+    raise ProviderError(
+        "ffmpeg not found: install Debian's ffmpeg or the imageio-ffmpeg wheel (pip install imageio-ffmpeg)",
+        provider="ffmpeg",
+    )
+
+
+def _ffmpeg(args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [ffmpeg_exe(), "-nostdin", "-hide_banner", *args],
+        input=stdin,
+        capture_output=True,
+        check=False,
+    )
+
+
+def _last_line(stderr: bytes, path: Path | None = None) -> str:
+    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    line = lines[-1] if lines else "no output"
+    if path is not None:  # ffmpeg prefixes the input's full path; the message names the file already
+        line = line.removeprefix(f"{path}: ")
+    return line
+
+
+@dataclass(frozen=True)
+class Probe:
+    has_audio: bool
+    duration_s: float | None  # from the container header; None when it does not say
+    error: str | None  # ffmpeg's reason when it could not open the file at all
+
+
+_DURATION = re.compile(r"Duration:\s*(\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
+_AUDIO_STREAM = re.compile(r"Stream #\d+:\d+.*?: Audio:")
+
+
+def probe(path: Path) -> Probe:
+    """Read the header only (`ffmpeg -i` with no output): audio streams and the container's duration."""
+    proc = _ffmpeg(["-i", str(path)])
+    text = proc.stderr.decode("utf-8", "replace")
+    has_audio = bool(_AUDIO_STREAM.search(text))
+    duration = None
+    if m := _DURATION.search(text):
+        h, mnt, s = m.groups()
+        duration = int(h) * 3600 + int(mnt) * 60 + float(s)
+    # With no output file ffmpeg always exits 1; it only failed to open the input if no "Input #" was printed.
+    error = None if "Input #" in text else _last_line(proc.stderr, path)
+    return Probe(has_audio=has_audio, duration_s=duration, error=error)
+
+
+# --------------------------------------------------------------------------- decode (+ cache)
+_cache: OrderedDict[tuple[str, int, int], np.ndarray] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _identity(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+def _decode(path: Path, max_seconds: float | None = None) -> np.ndarray:
+    args = ["-v", "error", "-i", str(path), "-map", "0:a:0", "-vn", "-sn", "-dn"]
+    args += ["-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le"]
+    if max_seconds is not None:
+        args += ["-t", f"{max_seconds:.3f}"]
+    proc = _ffmpeg([*args, "pipe:1"])
+    if proc.returncode != 0:
+        raise InputError(
+            f"{path.name} could not be decoded as audio (ffmpeg: {_last_line(proc.stderr, path)})"
+        )
+    pcm = np.frombuffer(proc.stdout, dtype=np.int16)
+    pcm.flags.writeable = False  # shared through the cache: nobody may change it
+    return pcm
+
+
+def _remember(key: tuple[str, int, int], pcm: np.ndarray) -> None:
+    with _cache_lock:
+        _cache[key] = pcm
+        _cache.move_to_end(key)
+        while len(_cache) > _CACHE_ENTRIES:
+            _cache.popitem(last=False)
+
+
+def decode_pcm(path: Path | str) -> np.ndarray:
+    """The whole file as int16 mono at 16 kHz (read-only array). Any format ffmpeg reads."""
+    path = Path(path)
+    key = _identity(path)
+    with _cache_lock:
+        cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    pcm = _decode(path)
+    _remember(key, pcm)
+    return pcm
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def encode_chunk(
+    pcm: np.ndarray, sample_rate: int, start_s: float, end_s: float, path: Path | str, fmt: str = "flac"
+) -> Path:
+    """Write pcm[start_s:end_s] (int16 mono) to `path` in `fmt` (any ffmpeg muxer: flac, wav, mp3, ogg...)."""
+    path = Path(path)
+    lo = max(0, round(start_s * sample_rate))
+    hi = min(len(pcm), round(end_s * sample_rate))
+    data = np.ascontiguousarray(pcm[lo:hi], dtype=np.int16).tobytes()
+    args = ["-v", "error", "-y", "-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
+    proc = _ffmpeg([*args, "-f", fmt, str(path)], stdin=data)
+    if proc.returncode != 0:
+        raise ProviderError(
+            f"ffmpeg could not write {path.name}: {_last_line(proc.stderr)}", provider="ffmpeg"
+        )
+    return path
+
+
+# --------------------------------------------------------------------------- checks
+@dataclass(frozen=True)
+class AudioInfo:
+    path: Path
+    duration_s: float
+    sample_rate: int
+    pcm: np.ndarray  # int16 mono, read-only; also in decode_pcm's cache
+
+
+def check_audio(path: Path | str, max_minutes: float) -> AudioInfo:
+    """Everything a user can get wrong about an audio file, each as an InputError with one line.
+
+    Missing, a directory, empty, not audio, longer than `max_minutes`, no speech. Decodes the file once
+    (capped just past the limit) and caches the PCM for the transcriber.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"audio file not found: {path}")
+    if path.is_dir():
+        raise InputError(f"{path} is a directory, not an audio file")
+    if path.stat().st_size == 0:
+        raise InputError(f"audio file is empty (0 bytes): {path.name}")
+
+    info = probe(path)
+    if info.error is not None:
+        raise InputError(f"{path.name} is not an audio file (ffmpeg: {info.error})")
+    if not info.has_audio:
+        raise InputError(f"{path.name} is not an audio file (ffmpeg found no audio stream in it)")
+    limit_s = max_minutes * 60
+    if info.duration_s is not None and info.duration_s > limit_s:
+        raise InputError(_too_long(path, info.duration_s, max_minutes))
+
+    # Decode at most a little past the limit: headers can be missing or wrong, the samples are not.
+    pcm = _decode(path, max_seconds=limit_s + 1.0)
+    duration = len(pcm) / SAMPLE_RATE
+    if duration > limit_s:
+        raise InputError(_too_long(path, duration, max_minutes, at_least=True))
+    if len(pcm) == 0:
+        raise InputError(f"no speech found in {path.name} (it holds no audio samples)")
+    _remember(_identity(path), pcm)
+
+    reason = speech_problem(pcm, SAMPLE_RATE)
+    if reason is not None:
+        raise InputError(f"no speech found in {path.name} ({reason})")
+    return AudioInfo(path=path, duration_s=duration, sample_rate=SAMPLE_RATE, pcm=pcm)
+
+
+def _too_long(path: Path, seconds: float, max_minutes: float, at_least: bool = False) -> str:
+    more = "over " if at_least else ""
+    return (
+        f"{path.name} is {more}{_fmt_minutes(seconds)} long; the limit is {max_minutes:g} min "
+        f"(pipeline.max_audio_minutes)"
+    )
+
+
+def _fmt_minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.1f} s"
+
+
+# --------------------------------------------------------------------------- speech check
+# Thresholds, measured on espeak-ng speech (clean and with white noise at 10 dB SNR), sox tones, sweeps and
+# white/pink/brown noise: speech frames vary by 7-8 dB (std) around their mean, steady sounds by under 2 dB.
+SILENCE_DBFS = -55.0  # loudest 30 ms frame quieter than this: silence
+ACTIVE_RANGE_DB = 45.0  # frames within this of the loudest count as "active"
+MIN_MODULATION_DB = 3.5  # std of active-frame loudness: speech has syllables, tones and noise do not
+MIN_SPEECH_S = 0.3  # voiced, loud frames the VAD must find
+
+
+def _frame_dbfs(pcm: np.ndarray, frame: int) -> np.ndarray:
+    n = len(pcm) // frame
+    if n == 0:
+        return np.full(1, -120.0)
+    x = pcm[: n * frame].reshape(n, frame).astype(np.float32) / 32768.0
+    return 10.0 * np.log10(np.mean(x * x, axis=1) + 1e-12)
+
+
+def speech_problem(pcm: np.ndarray, sample_rate: int = SAMPLE_RATE) -> str | None:
+    """None when the audio plausibly holds speech, else the reason it does not (for the error line).
+
+    Three cheap tests, before any recognizer runs: loud enough (energy), loudness that rises and falls
+    like syllables (envelope modulation: rules out tones, hum and steady noise), and a voice activity
+    detector (pocketsphinx's WebRTC-style VAD, most aggressive mode: rules out beeps and clicks) that must
+    find at least MIN_SPEECH_S of speech among the loud frames.
+    """
+    from pocketsphinx import Vad
+
+    vad = Vad(mode=3, sample_rate=sample_rate)
+    frame = vad.frame_bytes // 2
+    db = _frame_dbfs(pcm, frame)
+    peak = float(db.max())
+    if peak < SILENCE_DBFS:
+        return "the audio is silent"
+    active = np.flatnonzero(db > max(SILENCE_DBFS, peak - ACTIVE_RANGE_DB))
+    if len(active) < 3 or float(db[active].std()) < MIN_MODULATION_DB:
+        return "only a steady tone or noise"
+    need = max(1, int(MIN_SPEECH_S / vad.frame_length))
+    found = 0
+    for i in active:
+        if vad.is_speech(pcm[i * frame : (i + 1) * frame].tobytes()):
+            found += 1
+            if found >= need:
+                return None
+    return "nothing a voice detector recognises as speech"
+
+
+# --------------------------------------------------------------------------- silences
+def split_at_silences(
+    pcm: np.ndarray, sample_rate: int, max_chunk_s: float, min_silence_s: float = 0.3
+) -> list[tuple[float, float]]:
+    """Cut the audio into consecutive (start_s, end_s) spans, each at most `max_chunk_s` long.
+
+    Each cut goes in the middle of the quietest `min_silence_s` stretch (mean energy over 10 ms frames)
+    between half and all of `max_chunk_s` after the previous cut; among stretches within 1 dB of the
+    quietest, the latest wins, so chunks come out as long as allowed. The spans cover the whole audio in order.
+    """
+    if max_chunk_s <= 0:
+        raise ValueError("max_chunk_s must be positive")
+    total = len(pcm)
+    if total == 0:
+        return []
+    duration = total / sample_rate
+    hop = max(1, round(_FRAME_S * sample_rate))
+    max_frames = int(max_chunk_s * sample_rate) // hop
+    if total <= max_frames * hop or max_frames < 2:
+        if max_frames < 2 and total > max_chunk_s * sample_rate:
+            return _fixed_spans(total, sample_rate, max_chunk_s)
+        return [(0.0, duration)]
+
+    n = -(-total // hop)
+    padded = np.zeros(n * hop, dtype=np.float32)
+    padded[:total] = pcm
+    energy = np.mean((padded / 32768.0).reshape(n, hop) ** 2, axis=1)
+    w = max(1, round(min_silence_s / _FRAME_S))
+    # smooth[c]: mean energy of the w frames centred on frame boundary c (c in 0..n)
+    csum = np.concatenate(([0.0], np.cumsum(energy, dtype=np.float64)))
+    half = w // 2
+    idx = np.arange(n + 1)
+    lo = np.clip(idx - half, 0, n)
+    hi = np.clip(idx - half + w, 0, n)
+    smooth = (csum[hi] - csum[lo]) / np.maximum(hi - lo, 1)
+    smooth_db = 10.0 * np.log10(smooth + 1e-10)
+
+    spans: list[tuple[float, float]] = []
+    start = 0  # frame boundary
+    while (n - start) > max_frames:
+        first = start + max(1, max_frames // 2)
+        last = start + max_frames
+        window = smooth_db[first : last + 1]
+        best = float(window.min())
+        cut = first + int(np.flatnonzero(window <= best + 1.0)[-1])
+        spans.append((start * hop / sample_rate, cut * hop / sample_rate))
+        start = cut
+    spans.append((start * hop / sample_rate, duration))
+    return spans
+
+
+def _fixed_spans(total: int, sample_rate: int, max_chunk_s: float) -> list[tuple[float, float]]:
+    step = int(max_chunk_s * sample_rate)
+    if step < 1:
+        raise ValueError("max_chunk_s is shorter than one sample")
+    return [(i / sample_rate, min(i + step, total) / sample_rate) for i in range(0, total, step)]

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fake_forums import FakeServer, FakeWeb
+
+from shared.contracts import CreativeContext, Transcript
+from shared.stores import SqliteStateStore
+
+
+@pytest.fixture
+def fake_web() -> Iterator[FakeServer]:
+    server = FakeServer(FakeWeb())
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> SqliteStateStore:
+    return SqliteStateStore(tmp_path / "state.sqlite3")
+
+
+@pytest.fixture
+def transcript() -> Transcript:
+    return Transcript(
+        text=(
+            "Did you know most home cooks burn their garlic? I want a short cooking video for TikTok that shows "
+            "my one pan garlic pasta. We start in my tiny kitchen and I love how simple it is. "
+            "Five ingredients, ten minutes, and it looks amazing!"
+        ),
+        duration_s=18.0,
+    )
+
+
+@pytest.fixture
+def context() -> CreativeContext:
+    return CreativeContext(
+        title="One pan garlic pasta",
+        subject="garlic pasta",
+        intent="educate",
+        vibe="warm and upbeat",
+        content_style="tutorial",
+        target_audience="home cooks",
+        keywords=["cooking video", "garlic pasta"],
+        tone="positive",
+        sentiment=0.6,
+        platform="TikTok",
+    )

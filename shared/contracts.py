@@ -280,3 +280,7 @@ class Storyboard(Contract):
     notes: list[str] = Field(
         default_factory=list, description="what a reader should know (placeholders, pending)"
     )
+    hook: str = Field(default="", description="the opening line the scene plan leads with")
+    variant: dict[str, str] = Field(
+        default_factory=dict, description="the creative variant the scenes were written with"
+    )

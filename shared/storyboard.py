@@ -91,6 +91,8 @@ def assemble(ctx: RunContext, record: RunRecord) -> Storyboard:
         usage=record.usage,
         error=record.error,
         notes=notes,
+        hook=plan.hook,
+        variant=plan.variant,
     )
 
 

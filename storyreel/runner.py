@@ -9,6 +9,7 @@ the run failed with its reason, and nothing half-written is left looking complet
 
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
 import threading
@@ -114,8 +115,9 @@ class LocalRun:
 
 
 def _store_audio(blobs: LocalBlobStore, run_id: str, audio: Path) -> str:
-    suffix = audio.suffix.lower() or ".audio"
-    key = f"{run_id}/audio{suffix}"
+    # Kept under its own name, so every message about the input names the user's file.
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", audio.name).lstrip(".") or "audio"
+    key = f"{run_id}/audio/{safe}"
     dest = blobs.local_path(key)
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(audio, dest)

@@ -77,7 +77,7 @@ def test_virality_cites_evidence_and_caches(tmp_path: Path, server: FakeServer) 
     # the variant may differ between runs (the optimizer explores); the forum components must not
     forum = lambda r: {
         c["name"]: (c["score"], c["numbers"])
-        for c in r["components"]  # noqa: E731
+        for c in r["components"]
         if c["name"] in ("demand", "engagement", "saturation")
     }
     assert forum(again) == forum(report)

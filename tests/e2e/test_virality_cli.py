@@ -75,11 +75,10 @@ def test_virality_cites_evidence_and_caches(tmp_path: Path, server: FakeServer) 
     assert len(server.web.requests) == before  # served from the cache: no request reached the server
     assert all(s["cached"] for s in again["sources"])
     # the variant may differ between runs (the optimizer explores); the forum components must not
-    forum = lambda r: {
-        c["name"]: (c["score"], c["numbers"])
-        for c in r["components"]
-        if c["name"] in ("demand", "engagement", "saturation")
-    }
+    def forum(r: dict) -> dict:
+        names = ("demand", "engagement", "saturation")
+        return {c["name"]: (c["score"], c["numbers"]) for c in r["components"] if c["name"] in names}
+
     assert forum(again) == forum(report)
 
 

@@ -74,6 +74,7 @@ def test_virality_cites_evidence_and_caches(tmp_path: Path, server: FakeServer) 
     again = run(tmp_path, cfg)
     assert len(server.web.requests) == before  # served from the cache: no request reached the server
     assert all(s["cached"] for s in again["sources"])
+
     # the variant may differ between runs (the optimizer explores); the forum components must not
     def forum(r: dict) -> dict:
         names = ("demand", "engagement", "saturation")

@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 .PHONY: help install sysdeps demo test lint fmt schema bench bench-local clean
 
 help:
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -44,7 +44,7 @@ schema: $(STAMP) ## regenerate shared/schema/storyboard.schema.json from the mod
 bench-local: $(STAMP) sysdeps ## 60 s spoken brief through the local pipeline; table -> bench/results/
 	$(BIN)/python bench/local_pipeline.py
 
-bench: bench-local ## every CPU benchmark
+bench: bench-local bench-pipeline bench-providers bench-bandit bench-virality bench-planner ## every CPU benchmark (GPU: make bench-gpu)
 
 clean:
 	rm -rf runs cdk.out .pytest_cache

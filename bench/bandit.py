@@ -272,12 +272,16 @@ def main() -> None:
         "drifting": ("drifting", "continuous"),
         "stationary, 0/1 rewards": ("stationary", "bernoulli"),
     }
+    horizon = {label: rounds for label in audiences}
+    if not args.quick:  # three contexts split the data: show the same audience over a longer run too
+        audiences[f"context-dependent, {3 * rounds} rounds"] = ("context-dependent", "continuous")
+        horizon[f"context-dependent, {3 * rounds} rounds"] = 3 * rounds
     for label, (kind, model) in audiences.items():
         results[label] = {}
         for name, make in policies.items():
             regrets, shares = [], []
             for seed in range(seeds):
-                r, s = simulate(kind, make, rounds, seed, model)
+                r, s = simulate(kind, make, horizon[label], seed, model)
                 regrets.append(r)
                 shares.append(s)
             results[label][name] = {

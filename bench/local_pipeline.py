@@ -98,9 +98,16 @@ def main() -> None:
         cells = [f"{r['stages_s_median'].get(stage, 0.0):.3f}" for r in rows.values()]
         lines.append(f"| {stage} | " + " | ".join(cells) + " |")
     lines.append("| **wall** | " + " | ".join(f"**{r['wall_s_median']:.2f}**" for r in rows.values()) + " |")
-    lines.append("| frames rendered | " + " | ".join(
-        f"{r['frames_rendered']}/{r['frames_total']}" for r in rows.values()) + " |")
-    lines += ["", "virality runs in a thread beside scenes+images, so stage times do not add up to the wall.", ""]
+    lines.append(
+        "| frames rendered | "
+        + " | ".join(f"{r['frames_rendered']}/{r['frames_total']}" for r in rows.values())
+        + " |"
+    )
+    lines += [
+        "",
+        "virality runs in a thread beside scenes+images, so stage times do not add up to the wall.",
+        "",
+    ]
     full = rows.get("full")
     if full:
         verdict = "meets" if full["wall_s_median"] <= GOAL_S else "misses"
@@ -110,7 +117,8 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "local_pipeline.md").write_text(text)
     (RESULTS / "local_pipeline.json").write_text(
-        json.dumps({"audio_s": duration, "machine": machine, "presets": rows}, indent=2) + "\n")
+        json.dumps({"audio_s": duration, "machine": machine, "presets": rows}, indent=2) + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -254,6 +254,9 @@ class RunRecord(Contract):
     variant: dict[str, str] = Field(default_factory=dict)
     feedback: Engagement | None = None
     title: str | None = None
+    ready_s: float | None = Field(
+        default=None, description="seconds from the run's start until storyboard.json was first written"
+    )
 
 
 # --------------------------------------------------------------------------- storyboard
@@ -276,4 +279,8 @@ class Storyboard(Contract):
     error: RunError | None = None
     notes: list[str] = Field(
         default_factory=list, description="what a reader should know (placeholders, pending)"
+    )
+    hook: str = Field(default="", description="the opening line the scene plan leads with")
+    variant: dict[str, str] = Field(
+        default_factory=dict, description="the creative variant the scenes were written with"
     )

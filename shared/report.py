@@ -250,11 +250,13 @@ def _frame(scene: Scene, frame: Frame) -> str:
     )
 
 
-def _scenes(scenes: list[Scene]) -> str:
+def _scenes(scenes: list[Scene], hook: str) -> str:
     total = sum(s.duration for s in scenes)
     out = [
         f'<h2 id="scenes">Scenes <span class="muted small">{len(scenes)} scenes, {total:g} s in all</span></h2>'
     ]
+    if hook:
+        out.append(f'<p>Opening line: <strong class="hook">{e(hook)}</strong></p>')
     for s in sorted(scenes, key=lambda s: s.index):
         facts = [
             f"<span><strong>{s.duration:g} s</strong></span>",
@@ -385,7 +387,6 @@ def _transcript(board: Storyboard) -> str:
 
 
 def render_html(board: Storyboard) -> str:
-    variant = board.decision.variant if board.decision else {}
     body = "\n".join(
         [
             _header(board),
@@ -393,8 +394,8 @@ def render_html(board: Storyboard) -> str:
             '<a href="#scenes">scenes</a> · <a href="#virality">virality</a> · <a href="#timings">timings</a> · '
             '<a href="#transcript">transcript</a></nav>',
             _context(board.context),
-            _decision(board.decision, variant),
-            _scenes(board.scenes),
+            _decision(board.decision, board.variant),
+            _scenes(board.scenes, board.hook),
             _virality(board.virality),
             _timings(board.timings),
             _usage(board),

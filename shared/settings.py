@@ -66,6 +66,20 @@ class ImageGenerationConfig(_Section):
     precision: Literal["fp16", "bf16", "fp32"] = "fp16"
     compile: bool = False
     allow_download: bool = Field(default=False, description="diffusers: allow a hub download at run time")
+    model_family: Literal["auto", "base", "turbo", "lightning", "lcm"] = Field(
+        default="auto",
+        description="diffusers: SDXL family, picks default steps/guidance/scheduler ('auto': from the model name)",
+    )
+    max_batch: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=8, description="diffusers: most images in one pipeline call (halved on out-of-memory)"
+    )
+    device: Literal["auto", "cuda", "mps", "cpu"] = Field(
+        default="auto", description="diffusers: where to run ('auto': cuda > mps > cpu)"
+    )
+    model_cache_dir: str | None = Field(
+        default=None,
+        description="diffusers: where an s3:// model is synced to (default: ~/.cache/storyreel/models)",
+    )
 
     @model_validator(mode="before")
     @classmethod

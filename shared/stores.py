@@ -179,6 +179,9 @@ class SqliteStateStore:
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(
+                "PRAGMA synchronous=NORMAL"
+            )  # WAL + NORMAL: durable across crashes, no fsync per commit
             conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
         return conn

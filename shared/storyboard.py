@@ -15,6 +15,7 @@ from shared.contracts import (
     FrameStatus,
     OptimizerDecision,
     RunRecord,
+    RunStatus,
     ScenePlan,
     Storyboard,
     Transcript,
@@ -72,6 +73,8 @@ def assemble(ctx: RunContext, record: RunRecord) -> Storyboard:
         notes.append("Frames are sketch panels from the embedded renderer: placeholders, not generated art.")
     if counts.pending:
         notes.append(f"{counts.pending} keyframe(s) not rendered yet: run `storyreel images --from-latest`.")
+    if record.status == RunStatus.running and not ctx.blobs.exists(ctx.key(VIRALITY)):
+        notes.append("The virality evaluation is still running: this storyboard is refreshed when it lands.")
     if counts.failed:
         notes.append(f"{counts.failed} keyframe(s) failed; their reasons are on the frames.")
     return Storyboard(
@@ -88,6 +91,8 @@ def assemble(ctx: RunContext, record: RunRecord) -> Storyboard:
         usage=record.usage,
         error=record.error,
         notes=notes,
+        hook=plan.hook,
+        variant=plan.variant,
     )
 
 

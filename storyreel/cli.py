@@ -72,6 +72,7 @@ def _summary(record: RunRecord) -> dict[str, Any]:
         "variant": record.variant,
         "timings": timings,
         "stage_seconds_sum": round(total, 3),
+        "ready_s": record.ready_s,
         "error": record.error.model_dump() if record.error else None,
     }
 
@@ -305,11 +306,12 @@ def feedback(run_id: str, views: int, likes: int, comments: int, shares: int) ->
 
 
 @cli.command()
-def policy() -> None:
+@click.option("--config", "config_file", type=click.Path(path_type=Path))
+def policy(config_file: Path | None) -> None:
     """Print the optimizer's current beliefs about each creative lever."""
     from services.optimizer.policy import describe
 
-    click.echo(describe(_state()))
+    click.echo(describe(_state(), load_settings(config_file).optimizer))
 
 
 @cli.command()
@@ -322,7 +324,7 @@ def doctor(config_file: Path | None, offline: bool) -> None:
     settings = load_settings(config_file)
     checks = run_doctor(settings, os.environ, live=not offline)
     click.echo(format_checks(checks))
-    if any(c.status == "fail" for c in checks):
+    if any(not c.ok for c in checks):  # a failed live check or a missing key of a provider in use
         sys.exit(EXIT_STAGE_FAILED)
 
 

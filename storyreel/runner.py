@@ -9,6 +9,7 @@ the run failed with its reason, and nothing half-written is left looking complet
 
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
 import threading
@@ -114,8 +115,9 @@ class LocalRun:
 
 
 def _store_audio(blobs: LocalBlobStore, run_id: str, audio: Path) -> str:
-    suffix = audio.suffix.lower() or ".audio"
-    key = f"{run_id}/audio{suffix}"
+    # Kept under its own name, so every message about the input names the user's file.
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", audio.name).lstrip(".") or "audio"
+    key = f"{run_id}/audio/{safe}"
     dest = blobs.local_path(key)
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(audio, dest)
@@ -160,6 +162,7 @@ def start_run(
 def execute(run: LocalRun, audio: Path) -> RunRecord:
     """Run every stage. Raises StageFailed (after recording the failure) when a stage fails."""
     ctx, settings = run.ctx, run.ctx.settings
+    t_start = time.perf_counter()
     run.record.status = RunStatus.running
     run.save()
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="virality")
@@ -193,6 +196,12 @@ def execute(run: LocalRun, audio: Path) -> RunRecord:
                 ok = sum(r.ok for r in results)
                 left = 2 * len(plan.scenes) - len(results)
                 t.detail = f"{ok}/{len(results)} frames" + (f", {left} pending" if left else "")
+        if not virality.done():
+            # The storyboard is ready before the forum evidence: write it now (status running, a note says
+            # virality is still coming) so the critical path ends here; it is refreshed when virality lands.
+            finalize(ctx, run.record)
+            run.record.ready_s = round(time.perf_counter() - t_start, 3)
+            ctx.progress("finalize", "storyboard ready; waiting for virality")
         virality.result()  # re-raises a virality failure (as StageFailed)
         with run.stage("optimizer"):
             optimizer_step.learn(ctx)
@@ -200,6 +209,8 @@ def execute(run: LocalRun, audio: Path) -> RunRecord:
             run.record.status = RunStatus.succeeded
             board = finalize(ctx, run.record)
             apply_board(run.record, board)
+            if run.record.ready_s is None:
+                run.record.ready_s = round(time.perf_counter() - t_start, 3)
     except StageFailed as exc:
         if virality is not None and not virality.done():
             virality.cancel()

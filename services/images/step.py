@@ -53,6 +53,7 @@ def render(ctx: RunContext, frame_ids: list[str] | None = None) -> list[ImageRes
     if not ids:
         return []
     provider = ctx.overrides.get("image_provider") or get_image_provider(ctx.settings.image_generation)
+    before = len(getattr(provider, "usage", None) or [])
 
     def load_png(fid: str) -> bytes | None:
         key = frame_png_key(ctx, fid)
@@ -67,6 +68,19 @@ def render(ctx: RunContext, frame_ids: list[str] | None = None) -> list[ImageRes
         put_model(ctx.blobs, frame_result_key(ctx, res.frame_id), updated)
         ctx.progress("images", f"{res.frame_id} {'ok' if res.ok else 'failed: ' + (res.error or '')}")
 
-    return render_frames(
+    results = render_frames(
         ctx.run_id, plan, ids, provider, ctx.settings.image_generation, creative, load_png, on_result
     )
+    usage = getattr(provider, "usage", None)
+    if usage:
+        # One usage blob per rendered set of frames: Map iterations and later re-renders never overwrite
+        # each other's accounting (finalize folds every usage/*.json).
+        ctx.record_usage(usage_stage(ids), list(usage[before:]))
+    return results
+
+
+def usage_stage(frame_ids: list[str]) -> str:
+    """images.s1-start for one frame; images.s1-start_s3-end for a set (plus a count)."""
+    if len(frame_ids) == 1:
+        return f"images.{frame_ids[0]}"
+    return f"images.{frame_ids[0]}_{frame_ids[-1]}.{len(frame_ids)}"

@@ -27,22 +27,37 @@ from shared.creative import LEVERS
 SCHEMA = 1
 GRID = 256  # integration points for the exploration probability
 PRIOR_A = PRIOR_B = 1.0
-KAPPA_MAX = 25.0  # at most 25 Bernoulli-equivalents per observation
+KAPPA_MAX = 8.0  # at most 8 Bernoulli-equivalents per observation (guards against early over-confidence)
 VAR_PRIOR_OBS = 2.0  # the noise estimate starts from 2 pseudo-observations of Bernoulli noise
 
 
-def information(st: dict[str, float]) -> float:
-    """How many Bernoulli observations one reward of this arm is worth: m(1-m) / observed reward variance.
+def noise_variance(arms: dict[str, dict[str, float]]) -> tuple[float, float]:
+    """(within-arm reward variance pooled over a lever's arms, observations it rests on).
 
-    A 0/1 reward has variance m(1-m) (kappa = 1, plain Beta-Bernoulli); engagement-like scores spread less, so
-    each carries more information and the posterior narrows faster (the moment-matched Beta of the Gaussian
-    posterior). The variance estimate is shrunk toward m(1-m) by VAR_PRIOR_OBS pseudo-observations."""
-    n = st["s"] + st["f"]
-    if n <= 0:
+    The arms of one lever share their noise (the audience, the other levers' choices), so one estimate for the
+    lever settles much faster than one per arm."""
+    ss = n = 0.0
+    for st in arms.values():
+        w = st["s"] + st["f"]
+        if w > 0:
+            m = st["s"] / w
+            ss += max(0.0, st.get("q", 0.0) - w * m * m)
+            n += w
+    return (ss / n if n > 0 else 0.0), n
+
+
+def information(st: dict[str, float], noise: tuple[float, float]) -> float:
+    """How many Bernoulli observations one reward of this arm is worth: m(1-m) / reward variance.
+
+    A 0/1 reward has variance m(1-m) (kappa = 1: plain Beta-Bernoulli); engagement-like scores spread less, so
+    each carries more information and the posterior narrows faster (the Beta with the mean and variance of the
+    Gaussian posterior). The lever's pooled variance is shrunk toward m(1-m) by VAR_PRIOR_OBS pseudo-observations."""
+    w = st["s"] + st["f"]
+    if w <= 0:
         return 1.0
-    m = st["s"] / n
+    m = st["s"] / w
     bern = max(1e-6, m * (1.0 - m))
-    emp = max(0.0, st.get("q", 0.0) / n - m * m)
+    emp, n = noise
     var = (n * emp + VAR_PRIOR_OBS * bern) / (n + VAR_PRIOR_OBS)
     return max(1.0, min(KAPPA_MAX, bern / max(var, 1e-9)))
 
@@ -82,7 +97,7 @@ def posterior(
                 of += st["f"]
     pooled = os_ + of
     k = min(1.0, prior_strength / pooled) if pooled > 0 else 0.0
-    kappa = information(own)
+    kappa = information(own, noise_variance(state["buckets"].get(bucket, {}).get(lever, {})))
     return PRIOR_A + k * os_ + kappa * own["s"], PRIOR_B + k * of + kappa * own["f"], int(own["n"])
 
 

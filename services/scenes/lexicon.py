@@ -24,6 +24,7 @@ stuff something anything everything want wanna gonna going go get got make makin
 mean say said let lets us guys folks pretty quite much many lot lots bit little way well also even still one two
 video videos clip piece content show shows showing see seeing look looks looking feel feels feeling using use
 start starts end ends open opens first then next finally last after that's probably definitely sure right
+will shall may might must gotta ll ve re
 """)
 
 FILLER_PHRASES = (
@@ -185,6 +186,13 @@ INTENT_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
             "new flavour",
             "new product",
             "available now",
+            "try it",
+            "free trial",
+            "for free",
+            "book now",
+            "book a",
+            "appointment",
+            "shop now",
         ),
     ),
     (
@@ -197,6 +205,7 @@ INTENT_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
             "learn",
             "learning",
             "tutorial",
+            "explainer",
             "how to",
             "step by step",
             "tips",
@@ -290,6 +299,8 @@ PLATFORMS: tuple[tuple[str, str], ...] = (
     ("youtube shorts", "YouTube Shorts"),
     ("you tube shorts", "YouTube Shorts"),
     ("instagram reels", "Instagram Reels"),
+    ("instagram reel", "Instagram Reels"),
+    ("insta reel", "Instagram Reels"),
     ("insta reels", "Instagram Reels"),
     ("tiktok", "TikTok"),
     ("tik tok", "TikTok"),

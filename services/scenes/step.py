@@ -12,10 +12,24 @@ def _planner(ctx: RunContext):
     return ctx.overrides.get("planner") or get_planner(ctx.settings.llm)
 
 
+def _record(ctx: RunContext, stage: str, planner: object, before: int) -> None:
+    """Persist what this call used (a planner object reused across stages keeps a running list)."""
+    usage = getattr(planner, "usage", None)
+    if usage:
+        ctx.record_usage(stage, list(usage[before:]))
+
+
+def _used(planner: object) -> int:
+    return len(getattr(planner, "usage", None) or [])
+
+
 def context(ctx: RunContext) -> CreativeContext:
     transcript = get_model(ctx.blobs, ctx.key(TRANSCRIPT), Transcript)
-    result = _planner(ctx).extract_context(transcript)
+    planner = _planner(ctx)
+    before = _used(planner)
+    result = planner.extract_context(transcript)
     put_model(ctx.blobs, ctx.key(CONTEXT), result)
+    _record(ctx, "context", planner, before)
     return result
 
 
@@ -26,10 +40,13 @@ def scenes(ctx: RunContext) -> ScenePlan:
     if ctx.blobs.exists(ctx.key(DECISION)):
         variant = get_model(ctx.blobs, ctx.key(DECISION), OptimizerDecision).variant
     n = ctx.settings.pipeline.scenes
-    plan = check_plan(_planner(ctx).write_scenes(transcript, creative, variant, n), n)
+    planner = _planner(ctx)
+    before = _used(planner)
+    plan = check_plan(planner.write_scenes(transcript, creative, variant, n), n)
     if not ctx.settings.images_enabled:
         for scene in plan.scenes:
             for frame in scene.frames():
                 frame.status = FrameStatus.skipped
     put_model(ctx.blobs, ctx.key(SCENES), plan)
+    _record(ctx, "scenes", planner, before)
     return plan

@@ -46,7 +46,7 @@ _SENT_END = re.compile(r"(?<=[.!?])\s+|\n+")
 # Where an unpunctuated brief changes topic: a new sentence starts before these.
 _DISCOURSE = re.compile(
     r"\s(?=(?:so (?:we|i|you|the|it|then|yeah)|and then|then|and after that|after that|afterwards|and finally|next (?:we|you|i|show|cut|comes|is|up|scene|shot)"
-    r"|finally|lastly|also|and also|i want|i'd like|i would like|we want|we need|it should|make sure|make it"
+    r"|finally|lastly|also|and also|we see|you see|cut to|ask (?:people|viewers|them|everyone)|tell (?:people|viewers)|i want|i'd like|i would like|we want|we need|it should|make sure|make it"
     r"|the vibe|the mood|the music|the colou?rs?|for the music|for music|music should|the audience|the target"
     r"|open with|opening with|start with|starting with|end with|ending with|close with|closing with"
     r"|okay|alright|anyway|call to action|for the call)\b)",

@@ -228,6 +228,10 @@ def opening(transcript: Transcript) -> Opening:
     return Opening(text=text, words=words(text))
 
 
+def _quote(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
 def _clip(x: float) -> float:
     return round(max(0.0, min(100.0, x)), 1)
 
@@ -248,7 +252,13 @@ def hook(transcript: Transcript, context: CreativeContext, variant: dict[str, st
         brevity = 0.0
     parts.append(f"opening of {n_open} words +{brevity:.0f}")
     # 2) the subject is named up front: a keyword in the opening, 20.
-    kw_open = sorted(kws & set(op.words))
+    # a keyword counts when the whole phrase, or one of its words (3+ letters), is in the opening
+    open_text = f" {' '.join(op.words)} "
+    kw_open = sorted(
+        k
+        for k in kws
+        if f" {' '.join(words(k))} " in open_text or any(len(w) > 2 and w in op.words for w in words(k))
+    )
     kw_pts = 20.0 if kw_open else 0.0
     numbers["keywords_in_opening"] = len(kw_open)
     parts.append(f"keyword in opening +{kw_pts:.0f}" if kw_open else "no keyword in opening +0")
@@ -300,7 +310,7 @@ def hook(transcript: Transcript, context: CreativeContext, variant: dict[str, st
         name="hook",
         score=score,
         weight=HOOK_WEIGHT,
-        explanation=f"hook_style={style}: " + "; ".join(parts),
+        explanation=f'hook_style={style}, opening "{_quote(op.text)}": ' + "; ".join(parts),
         numbers=numbers,
     )
 

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 from services.virality.providers.base import Deadline, Forum, ForumFetcher, SourceRefused, parse_forum
-from shared.contracts import Evidence, SourceStatus
+from shared.contracts import Evidence, SourceStatus, Usage
 from shared.errors import ProviderError
 from shared.settings import ViralityConfig
 
@@ -241,6 +241,18 @@ class ForumEvidence:
             fallback_from=fallback_from,
             error=warning,
         )
+
+    def usage(self) -> list[Usage]:
+        """Requests this source sent (cache hits send none), as Usage rows for the run record."""
+        rows = []
+        for fetcher in [self.primary, *self.fallbacks.values()]:
+            calls = getattr(fetcher, "calls", None)
+            if fetcher is not None and calls and sum(calls.values()):
+                model = "+".join(f"{k}" for k, n in calls.items() if n)
+                rows.append(
+                    Usage(provider=fetcher.name, model=model, stage="virality", requests=sum(calls.values()))
+                )
+        return rows
 
     def _via_name(self, forum: Forum) -> str:
         if self.primary is not None:

@@ -23,5 +23,8 @@ def run(ctx: RunContext) -> ViralityReport:
     report = evaluate(
         transcript, creative, variant, source, ctx.settings.virality, n_scenes=ctx.settings.pipeline.scenes
     )
+    usage = getattr(source, "usage", None)
+    if usage is not None:
+        ctx.record_usage("virality", usage())
     put_model(ctx.blobs, ctx.key(VIRALITY), report)
     return report

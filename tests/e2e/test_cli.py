@@ -140,8 +140,16 @@ def test_missing_file(tmp_path: Path, home: Path) -> None:
     ("name", "make", "needle"),
     [
         ("empty.m4a", lambda p: p.write_bytes(b""), "empty"),
-        ("notes.m4a", lambda p: p.write_text("this is not audio at all\n" * 50), "not audio"),
-        ("image.mp3", lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 200), "not audio"),
+        (
+            "notes.m4a",
+            lambda p: p.write_text("this is not audio at all\n" * 50),
+            "notes.m4a is not an audio file",
+        ),
+        (
+            "image.mp3",
+            lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 200),
+            "image.mp3 is not an audio file",
+        ),
         (
             "silence.wav",
             lambda p: subprocess.run(
@@ -164,7 +172,8 @@ def test_bad_audio_is_one_line_and_a_failed_run(
 
 def test_too_long_audio(tmp_path: Path, home: Path, speech: Path) -> None:
     env = {**env_for(home), "STORYREEL_PIPELINE__MAX_AUDIO_MINUTES": "0.01"}
-    one_line_error(cli("run", str(speech), "--out", str(tmp_path), env=env), 2, "longer than")
+    one_line_error(cli("run", str(speech), "--out", str(tmp_path), env=env), 2, "brief.wav is 6.")
+    assert "the limit is 0.01 min" in latest_run(home)["error"]["message"]
 
 
 @pytest.mark.parametrize(

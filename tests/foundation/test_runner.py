@@ -48,7 +48,7 @@ def test_full_run_writes_every_output(audio: Path, tmp_path: Path) -> None:
         "storyboard.json",
         "index.html",
         "run.json",
-        "audio.wav",
+        "audio/brief.wav",
     ):
         assert (out / name).is_file(), name
     assert sorted(p.name for p in (out / "frames").glob("*.png")) == sorted(

@@ -11,7 +11,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fake_forums import FakeServer, FakeWeb
 
 from shared.contracts import CreativeContext, Transcript
-from shared.settings import ViralityConfig
 from shared.stores import SqliteStateStore
 
 
@@ -25,24 +24,6 @@ def fake_web() -> Iterator[FakeServer]:
 @pytest.fixture
 def state(tmp_path: Path) -> SqliteStateStore:
     return SqliteStateStore(tmp_path / "state.sqlite3")
-
-
-def forum_config(server: FakeServer, forums: list[str], **over) -> ViralityConfig:
-    base = dict(
-        forums=forums,
-        topic_subreddits=False,
-        firecrawl_api_url=server.url,
-        hn_api_url=f"{server.url}/api/v1",
-        reddit_base_url=server.url,
-        provider="firecrawl",
-        time_budget_s=3.0,
-        request_timeout_s=2.0,
-        posts_per_forum=5,
-        concurrency=4,
-        max_retries=2,
-    )
-    base.update(over)
-    return ViralityConfig(**base)
 
 
 @pytest.fixture

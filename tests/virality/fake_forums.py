@@ -22,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from shared.settings import ViralityConfig
+
 
 # --------------------------------------------------------------------------- real-shaped thread pages
 def reddit_page(sub: str, pid: str, title: str, score: str, comments: str, age: str) -> str:
@@ -210,6 +212,7 @@ class FakeWeb:
     threads: dict[str, list[Thread]] = field(default_factory=dict)  # site -> threads
     inline_markdown: bool = True  # search returns markdown with the results
     refuse: set[str] = field(default_factory=set)  # sites Firecrawl answers 403
+    refuse_scrape: set[str] = field(default_factory=set)  # sites whose /v2/scrape (only) answers 403
     rate_limit: dict[str, int] = field(default_factory=dict)  # site -> number of 429s before answering
     retry_after: str = "1"
     delay_s: dict[str, float] = field(default_factory=dict)  # site -> seconds before answering
@@ -329,7 +332,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/v2/scrape":
             url = body.get("url", "")
             site = _site_of_url(url)
-            if site in self.web.refuse:
+            if site in self.web.refuse or site in self.web.refuse_scrape:
                 return self._send(403, {"success": False, "error": "This website is no longer supported."})
             if not self._enter(site):
                 return None
@@ -415,3 +418,55 @@ class FakeServer:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def forum_config(server: FakeServer, forums: list[str], **over) -> ViralityConfig:
+    base = dict(
+        forums=forums,
+        topic_subreddits=False,
+        firecrawl_api_url=server.url,
+        hn_api_url=f"{server.url}/api/v1",
+        reddit_base_url=server.url,
+        provider="firecrawl",
+        time_budget_s=3.0,
+        request_timeout_s=2.0,
+        posts_per_forum=5,
+        concurrency=4,
+        max_retries=2,
+    )
+    base.update(over)
+    return ViralityConfig(**base)
+
+
+def main() -> None:
+    """Serve a seeded fake web for a manual or end-to-end run:
+
+    python tests/virality/fake_forums.py --port 8787
+    storyreel run brief.wav --virality --config fake-forums.yaml   # the YAML this prints
+    """
+    import argparse
+
+    ap = argparse.ArgumentParser(
+        description=main.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--port", type=int, default=8787)
+    ap.add_argument("--threads", type=int, default=5, help="threads per forum")
+    ap.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
+    args = ap.parse_args()
+    web = FakeWeb(latency_s=args.latency)
+    for forum in ("reddit:r/videos", "reddit:r/youtube", "reddit:r/videoediting", "hackernews"):
+        web.add(make_threads(forum, args.threads))
+    handler = type("Handler", (_Handler,), {"web": web})
+    httpd = ThreadingHTTPServer(("127.0.0.1", args.port), handler)
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    print(
+        "pipeline:\n  virality_evaluation: true\nvirality:\n  provider: firecrawl\n"
+        f"  firecrawl_api_url: {url}\n  hn_api_url: {url}/api/v1\n  reddit_base_url: {url}\n"
+        "  topic_subreddits: false\n",
+        flush=True,
+    )
+    httpd.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -76,3 +76,10 @@ def test_no_keywords_means_forums_not_evaluated(transcript) -> None:
 
     report = evaluate(transcript, ctx, {}, Unconfigured("x"), ViralityConfig())
     assert all("no keywords" in n.reason for n in report.not_evaluated)
+
+
+def test_hook_counts_a_keyword_phrase_in_the_opening(transcript, context) -> None:
+    with_kw = hook(transcript, context.model_copy(update={"keywords": ["burn garlic"]}), {})
+    without = hook(transcript, context.model_copy(update={"keywords": ["skateboard"]}), {})
+    assert with_kw.numbers["keywords_in_opening"] == 1 and without.numbers["keywords_in_opening"] == 0
+    assert with_kw.score - without.score == 20

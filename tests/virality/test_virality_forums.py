@@ -6,8 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import forum_config
-from fake_forums import make_threads
+from fake_forums import forum_config, make_threads
 
 from services.virality.virality import evaluate, get_evidence_source
 
@@ -96,12 +95,12 @@ def test_429_beyond_the_budget_names_the_source_and_lowers_confidence(fake_web, 
 def test_a_slow_forum_cannot_hold_the_run(fake_web, transcript, context) -> None:
     _seed(fake_web)
     fake_web.web.delay_s = {"news.ycombinator.com": 3.0}
-    t0 = time.monotonic()
     report = _evaluate(fake_web, transcript, context, time_budget_s=1.0, request_timeout_s=5.0)
-    assert time.monotonic() - t0 < 2.9  # the budget, not the slow forum, ends the wait
     hn = next(s for s in report.sources if s.source == "hackernews")
-    assert not hn.ok and ("timed out" in hn.error or "time budget" in hn.error)
+    # the request's timeout was cut from 5 s to the 1 s budget, and the forum is named as failed
+    assert not hn.ok and hn.error == "firecrawl search: timed out after 1.0 s"
     assert next(s for s in report.sources if s.source == "reddit:r/videos").ok
+    assert report.method == "content+forums"
 
 
 def test_empty_results_are_an_answer_not_a_failure(fake_web, transcript, context) -> None:
@@ -177,3 +176,31 @@ def test_limit_forums_topic_subreddits_and_concurrency(fake_web, transcript, con
     limited = config.model_copy(update={"limit_forums": 2})
     report = evaluate(transcript, context, {}, get_evidence_source(limited, None), limited)
     assert [s.source for s in report.sources] == ["reddit:r/videos", "reddit:r/youtube"]
+
+
+def test_a_refused_scrape_also_falls_back(fake_web, transcript, context) -> None:
+    _seed(fake_web, 3)
+    fake_web.web.inline_markdown = False
+    fake_web.web.refuse_scrape = {"reddit.com/r/videos"}
+    report = _evaluate(fake_web, transcript, context)
+    rv = next(s for s in report.sources if s.source == "reddit:r/videos")
+    assert rv.ok and rv.via == "reddit-json" and rv.items == 3
+
+
+def test_when_the_fallback_fails_too_both_reasons_are_named(fake_web, transcript, context) -> None:
+    _seed(fake_web)
+    fake_web.web.refuse = {"reddit.com/r/videos"}
+    fake_web.web.malformed = {"json:reddit.com/r/videos"}
+    report = _evaluate(fake_web, transcript, context)
+    rv = next(s for s in report.sources if s.source == "reddit:r/videos")
+    assert not rv.ok and "403" in rv.error and "reddit-json" in rv.error and "malformed" in rv.error
+
+
+def test_public_provider_uses_only_the_json_apis(fake_web, transcript, context) -> None:
+    served = _seed(fake_web)
+    report = _evaluate(fake_web, transcript, context, provider="public")
+    assert {s.via for s in report.sources} == {"reddit-json", "hn-algolia"}
+    assert fake_web.web.count("/v2/search") == 0
+    for comp in report.components:
+        for ev in comp.evidence:
+            assert served[ev.url].comments == ev.comments

@@ -11,7 +11,9 @@ from __future__ import annotations
 import io
 import random
 import re
+import struct
 import time
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -35,7 +37,19 @@ _FONT_FILES = (
 )
 _BOLD_FILES = tuple(f.replace("DejaVuSans.ttf", "DejaVuSans-Bold.ttf") for f in _FONT_FILES)
 # Errors one frame can raise while being drawn (a bad init image, an odd size); the frame fails, the batch goes on.
-FRAME_ERRORS = (OSError, ValueError, TypeError, KeyError, IndexError, ZeroDivisionError, MemoryError)
+FRAME_ERRORS = (
+    OSError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    ZeroDivisionError,
+    MemoryError,
+    SyntaxError,  # Pillow's image plugins signal a malformed file with it
+    zlib.error,
+    struct.error,
+    Image.DecompressionBombError,
+)
 
 
 @lru_cache(maxsize=64)
@@ -83,8 +97,13 @@ def shot_scale(camera: str) -> float:
 
 @dataclass(frozen=True)
 class Layout:
+    """Where each part of a panel goes. Landscape panels put the prompt in a column beside the shot; square and
+    portrait ones (9:16 for Reels/Shorts) stack it under the shot. `base` scales text and lines: the height a
+    16:9-ish panel of the same width would have, so a tall narrow panel does not get huge text."""
+
     w: int
     h: int
+    base: int
     margin: int
     header: tuple[int, int, int, int]
     shot: tuple[int, int, int, int]
@@ -93,15 +112,20 @@ class Layout:
 
     @classmethod
     def of(cls, w: int, h: int) -> Layout:
-        m = max(2, round(min(w, h) * 0.025))
-        hh = max(8, round(h * 0.09))
-        fh = max(8, round(h * 0.11))
-        side_w = round(w * 0.34) if w >= h else 0
-        shot_right = w - m - (side_w + m if side_w else 0)
-        shot_bottom = h - fh - m
-        shot = (m, hh + m // 2, max(m + 4, shot_right), max(hh + m // 2 + 4, shot_bottom))
-        side = (shot[2] + m, shot[1], w - m, shot[3]) if side_w else (m, shot[3], w - m, shot[3])
-        return cls(w, h, m, (0, 0, w, hh), shot, side, (m, h - fh, w - m, h - m // 2))
+        base = min(h, round(w * 0.5714))
+        m = max(2, round(base * 0.025))
+        hh = max(8, round(base * 0.09))
+        fh = max(8, round(base * 0.11))
+        top = hh + m // 2
+        if w >= h * 1.2:
+            side_w = round(w * 0.34)
+            shot = (m, top, max(m + 4, w - 2 * m - side_w), max(top + 4, h - fh - m))
+            side = (shot[2] + m, shot[1], w - m, shot[3])
+        else:
+            shot_bottom = top + max(4, round((h - top - fh - m) * 0.62))
+            shot = (m, top, w - m, shot_bottom)
+            side = (m, shot_bottom + 2 * m, w - m, h - fh - m)
+        return cls(w, h, base, m, (0, 0, w, hh), shot, side, (m, h - fh, w - m, h - m // 2))
 
 
 def _palette_pairs(meta: dict) -> list[tuple[str, tuple[int, int, int]]]:
@@ -333,7 +357,7 @@ class SketchRenderer:
         # rule of thirds: ticks on the frame edge and a cross at each intersection (kept small so an end frame
         # derived from its start frame does not carry a ghost grid)
         guide = (255, 255, 255)
-        lw = max(1, round(lay.h / 400))
+        lw = max(1, round(lay.base / 400))
         tick = max(3, lay.margin - 2)
         for i in (1, 2):
             gx, gy = x0 + w * i / 3, y0 + h * i / 3
@@ -341,7 +365,7 @@ class SketchRenderer:
             draw.line([(gx, y1), (gx, y1 + tick)], fill=INK, width=lw * 2)
             draw.line([(x0 - tick, gy), (x0, gy)], fill=INK, width=lw * 2)
             draw.line([(x1, gy), (x1 + tick, gy)], fill=INK, width=lw * 2)
-        r = max(3, round(lay.h / 60))
+        r = max(3, round(lay.base / 60))
         for i in (1, 2):
             for j in (1, 2):
                 cx, cy = x0 + w * i / 3, y0 + h * j / 3
@@ -350,7 +374,7 @@ class SketchRenderer:
         draw.rectangle(lay.shot, outline=INK, width=max(1, lw * 2))
         move = camera_move(camera)
         hint = (255, 214, 10)
-        aw = max(2, round(lay.h / 200))
+        aw = max(2, round(lay.base / 200))
         cx, cy = x0 + w / 2, y0 + h / 2
         if role == "start":
             if move == "in":
@@ -399,7 +423,7 @@ class SketchRenderer:
             "static": "STATIC",
         }[move]
         text = f"{label} ▸ end" if role == "start" else f"after {label.lower()}"
-        f = font(max(8, round(lay.h / 42)), bold=True)
+        f = font(max(8, round(lay.base / 42)), bold=True)
         tw = draw.textlength(text, font=f)
         pad = max(2, lay.margin // 3)
         draw.rectangle([x0 + pad, y1 - f.size - 3 * pad, x0 + 3 * pad + tw, y1 - pad], fill=INK)
@@ -417,7 +441,11 @@ class SketchRenderer:
         badge_fill = _mix(palette[0], INK, 0.6)
         draw.rounded_rectangle([m, y0 + m // 2, m + bw, y1 - m // 3], radius=m // 2, fill=badge_fill)
         draw.text((m + m, (y0 + y1) / 2), badge, font=big, fill=_contrast(badge_fill), anchor="lm")
-        small = font(max(7, round((y1 - y0) * 0.3)), bold=True)
+        size = max(7, round((y1 - y0) * 0.3))
+        small = font(size, bold=True)
+        while size > 6 and draw.textlength(MARK, font=small) + 2 * m > lay.w * 0.45:
+            size -= 1
+            small = font(size, bold=True)
         mark_w = draw.textlength(MARK, font=small) + 2 * m
         mark_x = x1 - m - mark_w
         draw.rectangle(
@@ -445,8 +473,10 @@ class SketchRenderer:
         if x1 - x0 < 40 or y1 - y0 < 20:
             return
         m = lay.margin
-        head = font(max(7, round(lay.h / 40)), bold=True)
-        body = font(max(7, round(lay.h / 52)))
+        stacked = lay.side[1] > lay.shot[1]  # the text sits under the shot: it has the panel's full width
+        size = max(7, round(lay.base / 52), round((x1 - x0) / 45) if stacked else 0)
+        head = font(round(size * 1.3), bold=True)
+        body = font(size)
         y = y0
         facts = []
         if camera:
@@ -455,7 +485,7 @@ class SketchRenderer:
             facts.append(("TRANSITION", str(meta["transition"])))
         if meta.get("duration"):
             facts.append(("DURATION", f"{float(meta['duration']):g} s"))
-        line_h = round(body.size * 1.3)
+        line_h = round(max(body.size * 1.3, head.size * 1.15))
         for key, value in facts:
             draw.text((x0, y), key, font=head, fill=(110, 110, 118))
             draw.text(

@@ -61,8 +61,8 @@ _NOT_ELEMENT_START = words("say tell ask make do have get follow subscribe go pu
 _GERUND_LEAD = re.compile(r"^(?:making|doing|creating|building|using|cooking|brewing|how to \w+)\s+")
 _ACTION = re.compile(
     r"\b(?:show(?:s|ing)?|then|next|after that|cut(?:s)? to|we see|you see|shots? of|close[- ]?up|pan|zoom"
-    r"|scene|montage|film|reveal(?:s|ing)?|pour(?:s|ing)?|walk(?:s|ing)?|hold(?:s|ing)?|hands?|someone|person"
-    r"|woman|man|customer|team|cut(?:ting)?|mix(?:ing)?|grind(?:ing)?|taste|tasting|smil(?:e|es|ing))\b"
+    r"|scene|montage|film|reveal(?:s|ing)?|pour(?:s|ing)?|walk(?:s|ing)?|hold(?:s|ing)?"
+    r"|cut(?:ting)?|mix(?:ing)?|grind(?:ing)?|taste|tasting|smil(?:e|es|ing))\b"
 )
 _LEAD = re.compile(
     r"^(?:(?:then|and then|after that|afterwards|next(?! (?:morning|day|week|time))|finally|lastly|first|and|so"
@@ -72,6 +72,7 @@ _LEAD = re.compile(
     r"(?:(?:open(?:s|ing)?|start(?:s|ing)?|begin(?:s|ning)?|kick(?:s|ing)? off|end(?:s|ing)?|clos(?:e|es|ing)"
     r"|finish(?:es|ing)?|wrap(?:s|ping)? up) (?:it |the video )?(?:with|on|up with|off with)?\s*)?"
     r"(?:show(?:s|ing)?|cut to|we see|you see|there'?s|there is|let'?s see|film|shoot|reveal)?\s*"
+    r"(?:(?:a|an|the|our|my) (?:[\w'-]+ ){0,2}(?:video|reel|short|tiktok|clip|ad|post) (?:showing|of|about|featuring|with)\s+)?"
 )
 _CAMERA = re.compile(
     r"\b(extreme close[- ]?up|close[- ]?up|wide shot|wide|aerial|drone shot|overhead|top[- ]down"
@@ -90,6 +91,18 @@ _STAT = re.compile(
 )
 _NEGATIVE_ASK = re.compile(
     r"\b(?:no|avoid|without|don'?t (?:want|show|use|need)|do not (?:want|show|use)|never)\s+(.+)"
+)
+_PLACES = (
+    r"home|kitchen|cafe|coffee shop|studio|office|gym|park|street|beach|salon|shop|store|bakery|restaurant|bar"
+    r"|garden|city|forest|mountains?|classroom|lab|warehouse|car|bedroom|living room|backyard|farm|market|school"
+)
+_SPOTS = r"counter|window|desk|table|stage|sofa|couch|bench|doorway|fridge|oven|stove"
+# Where a shot takes place: "by the window", "in the kitchen", "at home".
+_SETTING = re.compile(
+    rf"\b((?:at|in|inside|on|by|near|behind|outside) (?:the |a |an |our |my |their )?(?:[a-z]+ )?(?:{_PLACES}|{_SPOTS}))\b"
+)
+_PLACE = re.compile(
+    rf"\b((?:at|in|inside|outside) (?:the |a |an |our |my |their )?(?:[a-z]+ )?(?:{_PLACES}))\b"
 )
 _TITLE = re.compile(r"\b(?:call(?:ed)? it|titled?|title is|name(?:d)? it)\s+(.+)")
 
@@ -245,8 +258,9 @@ DEFAULT_CTA = {
 
 # --------------------------------------------------------------------------- helpers
 def _phrase(rest: str, max_words: int, allow_who: bool = False) -> list[str]:
-    """The noun phrase at the start of `rest`, cut at the first boundary word; leading determiners dropped."""
-    words = tokens(rest)
+    """The noun phrase at the start of `rest`, cut at the first boundary word or punctuation mark; leading
+    determiners dropped."""
+    words = tokens(re.split(r"[,.;:!?]", rest, maxsplit=1)[0])
     out: list[str] = []
     for i, w in enumerate(words):
         if w == "who" and allow_who:
@@ -579,6 +593,8 @@ class _SceneWriter:
         self.style = variant["visual_style"]
         self.palette_names = [colors.name_of(p) for p in context.color_palette][:5]
         self.negatives = _negatives(brief)
+        place = _PLACE.search(brief.low)
+        self.place = place.group(1) if place else None  # the brief's overall setting, if it named one
 
     # ---- structure: hook -> beats in the speaker's order -> call to action
     def _structure(self, n: int) -> list[_Slot]:
@@ -711,6 +727,7 @@ class _SceneWriter:
         text = _CAMERA.sub(" ", text)
         text = _META_TAIL.sub("", text) if len(text.split()) > 3 else text
         text = re.sub(r"\s+", " ", text).strip(" ,.")
+        text = re.sub(r"(?:\s+(?:as|with|in|of|and|a|an|the|to))+$", "", text)  # left dangling by a cut
         words = text.split()
         while words and words[0] in _DETERMINERS - {"our", "my", "your", "their"} | {"of", "and"}:
             words.pop(0)
@@ -727,7 +744,9 @@ class _SceneWriter:
 
     def _subject_np(self) -> str:
         """The subject as the speaker said it, with their determiner ("our new oat milk latte")."""
-        m = re.search(rf"\b(our|my|your|their|the|this)\s+{re.escape(self.ctx.subject)}\b", self.brief.low)
+        m = re.search(
+            rf"\b(our|my|your|their|the|this|a|an)\s+{re.escape(self.ctx.subject)}\b", self.brief.low
+        )
         return f"{m.group(1)} {self.ctx.subject}" if m else self.ctx.subject
 
     def _hook_line(self, unit: Unit | None) -> str:
@@ -825,7 +844,12 @@ class _SceneWriter:
                 *self.negatives,
             ]
         )
-        end_note = f"same {ctx.subject} and setting as the start frame, after the camera move ({move})"
+        said = _SETTING.search(action.lower())
+        setting = said.group(1) if said else self.place
+        if setting and not said:
+            start_core += f", {setting}"
+        where = f"setting ({setting})" if setting else "setting"
+        end_note = f"same {ctx.subject} and {where} as the start frame, after the camera move ({move})"
         transition = (
             ENDING[self.pacing]
             if index == n
@@ -858,7 +882,15 @@ class _SceneWriter:
             return action, action
         words = action[m.start() :].split()[:8]
         shown = re.sub(r"\s+(?:and|and say|and ask|then|with)\s*$", "", action[: m.start()].strip())
-        shown = re.sub(r"\s+(?:and )?(?:say|ask|tell|saying|asking)$", "", shown).strip(" ,")
+        shown = re.sub(
+            r"(?:^|\s+)(?:and )?(?:say|ask|tell|saying|asking)(?: (?:people|viewers|them|everyone))?(?: to)?$",
+            "",
+            shown,
+        )
+        shown = re.sub(
+            r"\s+(?:and|with) (?:the |a )?(?:line|text|words|tagline|caption|card)(?: saying)?$", "", shown
+        )
+        shown = shown.strip(" ,")
         return " ".join(words), shown
 
     def _phrase_title(self, slot: _Slot, action: str) -> str:

@@ -80,6 +80,9 @@ def _init_worker(options: dict[str, Any]) -> None:
 def _recognise(options: dict[str, Any], index: int, offset_s: float, pcm: bytes) -> list[Word]:
     """Recognise one chunk (int16 mono 16 kHz bytes); words timed from the start of the whole file."""
     decoder = _get_decoder(options)
+    # Fresh feature state (noise estimate, filters) per chunk: a chunk decodes the same whichever worker
+    # gets it and whatever it decoded before, so the transcript does not depend on the number of workers.
+    decoder.reinit_feat()
     decoder.start_utt()
     decoder.process_raw(pcm, full_utt=True)
     decoder.end_utt()

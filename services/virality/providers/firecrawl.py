@@ -47,6 +47,8 @@ class FirecrawlForums:
         self.config = config
         self.api_key = api_key  # None: the SDK reads FIRECRAWL_API_KEY
         self.api_url = config.firecrawl_api_url or DEFAULT_API_URL
+        self.calls: dict[str, int] = {"search": 0, "scrape": 0}  # requests sent, for the run's usage record
+        self._lock = threading.Lock()
 
     def _client(self, deadline: Deadline) -> tuple[Firecrawl, float]:
         timeout = deadline.timeout(self.config.request_timeout_s)
@@ -61,6 +63,8 @@ class FirecrawlForums:
     def _call(self, what: str, site: str, fn, deadline: Deadline):
         """Run one SDK call with our error mapping."""
         client, timeout = self._client(deadline)
+        with self._lock:
+            self.calls[what] = self.calls.get(what, 0) + 1
         try:
             return fn(client, timeout)
         except WebsiteNotSupportedError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 from services.virality.providers.base import Deadline, Forum, with_retries
 from services.virality.providers.http_json import get_json
@@ -19,25 +20,29 @@ class HackerNewsSearch:
 
     def __init__(self, config: ViralityConfig) -> None:
         self.config = config
+        self.calls: dict[str, int] = {"search": 0}
+        self._lock = threading.Lock()
 
     def fetch(
         self, forum: Forum, keywords: list[str], limit: int, deadline: Deadline, limiter: threading.Semaphore
     ) -> tuple[list[Evidence], list[str]]:
         if forum.kind != "hackernews":
             raise ProviderError(f"{self.name} cannot search {forum.id}", provider=self.name)
-        body = with_retries(
-            lambda: get_json(
+
+        def call() -> Any:
+            with self._lock:
+                self.calls["search"] += 1
+            return get_json(
                 f"{self.config.hn_api_url.rstrip('/')}/search",
                 {"query": " ".join(keywords), "tags": "story", "hitsPerPage": limit},
                 provider=self.name,
                 deadline=deadline,
                 request_timeout_s=self.config.request_timeout_s,
                 user_agent=self.config.user_agent,
-            ),
-            provider=self.name,
-            deadline=deadline,
-            max_retries=self.config.max_retries,
-            limiter=limiter,
+            )
+
+        body = with_retries(
+            call, provider=self.name, deadline=deadline, max_retries=self.config.max_retries, limiter=limiter
         )
         hits = body.get("hits") if isinstance(body, dict) else None
         if not isinstance(hits, list):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 from services.virality.providers.base import Deadline, Forum, with_retries
 from services.virality.providers.hackernews import _int
@@ -20,14 +21,19 @@ class RedditJSON:
 
     def __init__(self, config: ViralityConfig) -> None:
         self.config = config
+        self.calls: dict[str, int] = {"search": 0}
+        self._lock = threading.Lock()
 
     def fetch(
         self, forum: Forum, keywords: list[str], limit: int, deadline: Deadline, limiter: threading.Semaphore
     ) -> tuple[list[Evidence], list[str]]:
         if forum.kind != "reddit":
             raise ProviderError(f"{self.name} cannot search {forum.id}", provider=self.name)
-        body = with_retries(
-            lambda: get_json(
+
+        def call() -> Any:
+            with self._lock:
+                self.calls["search"] += 1
+            return get_json(
                 f"{self.config.reddit_base_url.rstrip('/')}/r/{forum.name}/search.json",
                 {
                     "q": " ".join(keywords),
@@ -40,11 +46,10 @@ class RedditJSON:
                 deadline=deadline,
                 request_timeout_s=self.config.request_timeout_s,
                 user_agent=self.config.user_agent,
-            ),
-            provider=self.name,
-            deadline=deadline,
-            max_retries=self.config.max_retries,
-            limiter=limiter,
+            )
+
+        body = with_retries(
+            call, provider=self.name, deadline=deadline, max_retries=self.config.max_retries, limiter=limiter
         )
         try:
             children = body["data"]["children"]

@@ -1,0 +1,8 @@
+# planner area: local planner (context + scenes), sketch renderer, storyboard page
+.PHONY: test-planner bench-planner
+
+test-planner: $(STAMP) ## planner, sketch and storyboard-page tests (the page test needs Debian's chromium)
+	$(BIN)/python -m pytest tests/planner -q
+
+bench-planner: $(STAMP) ## planner ms per brief and sketch ms per frame; table -> bench/results/planner.md
+	$(BIN)/python bench/planner_sketch.py $(if $(QUICK),--quick,)

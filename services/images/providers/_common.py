@@ -1,0 +1,68 @@
+"""Helpers the API image providers share: PNG normalisation, aspect ratios, Retry-After, usage totals."""
+
+from __future__ import annotations
+
+import email.utils
+import io
+import time
+
+from shared.contracts import Usage
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+MAX_RETRY_AFTER_S = 120.0
+
+
+def to_png(data: bytes) -> bytes:
+    """PNG bytes as they are; JPEG/WebP converted with Pillow; anything else is a malformed answer."""
+    if data.startswith(PNG_MAGIC):
+        return data
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            out = io.BytesIO()
+            img.convert("RGB").save(out, format="PNG")
+            return out.getvalue()
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"the image body is not an image ({len(data)} bytes)") from exc
+
+
+def nearest_ratio(width: int, height: int, choices: tuple[str, ...]) -> str:
+    want = width / height
+
+    def dist(r: str) -> float:
+        a, b = r.split(":")
+        return abs(int(a) / int(b) - want)
+
+    return min(choices, key=dist)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta seconds or an HTTP date), capped at two minutes."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return min(max(float(value), 0.0), MAX_RETRY_AFTER_S)
+    except ValueError:
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return min(max(parsed.timestamp() - time.time(), 0.0), MAX_RETRY_AFTER_S)
+
+
+def backoff_seconds(attempt: int, base: float = 0.5, cap: float = 8.0) -> float:
+    return min(base * (2**attempt), cap)
+
+
+def image_usage(provider: str, model: str, *, ok: int, attempts: int, price_per_image: float | None) -> Usage:
+    return Usage(
+        provider=provider,
+        model=model,
+        stage="images",
+        requests=attempts,
+        images=ok,
+        cost_usd=round(price_per_image * ok, 6) if price_per_image is not None else None,
+    )

@@ -1,0 +1,246 @@
+"""Replicate: one async prediction per keyframe, up to `concurrency` in flight at once, outputs downloaded.
+
+Models: `black-forest-labs/flux-schnell` (default, an official model: no version needed), `stability-ai/sdxl`,
+`bytedance/sdxl-lightning-4step` (community models: give `owner/name:version` to pin a version; a bare
+`owner/name` goes to the model's predictions endpoint). SDXL models derive the end frame from the start frame
+(img2img: `image` + `prompt_strength`). `image_generation.params` are passed through as model inputs.
+
+Faults: the client has an explicit timeout; creating a prediction (POST) is retried on 429 and 5xx up to
+`max_retries` times (Retry-After honoured, else exponential backoff); polls (GET) are retried on 500/502 by us and
+on 429/503/504 by the SDK's own transport. A 4xx answer (bad token, invalid input) is not retried. Each frame has
+its own deadline (`timeout_s`); a failed frame is that frame's error and the others carry on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import threading
+import time
+from typing import Any
+
+import httpx
+
+from services.images.providers._common import image_usage, nearest_ratio, to_png
+from services.images.providers.base import ImageRequest, ImageResult
+from shared.contracts import Usage
+from shared.errors import ProviderError
+from shared.settings import ImageGenerationConfig
+
+DEFAULT_MODEL = "black-forest-labs/flux-schnell"
+TERMINAL = ("succeeded", "failed", "canceled")
+FLUX_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
+# USD per image where Replicate publishes a per-image price; time-billed models get no estimate.
+PRICE_PER_IMAGE = {"black-forest-labs/flux-schnell": 0.003}
+
+
+def model_inputs(model: str, req: ImageRequest, config: ImageGenerationConfig) -> dict[str, Any]:
+    """The input dict for one frame, in the parameter names of the model family."""
+    family = model.split(":")[0].lower()
+    if "flux" in family:
+        inputs: dict[str, Any] = {
+            "prompt": req.prompt,
+            "aspect_ratio": nearest_ratio(req.width, req.height, FLUX_RATIOS),
+            "seed": req.seed,
+            "num_outputs": 1,
+            "output_format": "png",
+        }
+        if config.steps is not None:
+            inputs["num_inference_steps"] = min(config.steps, 4)  # flux-schnell takes 1..4
+    else:  # the SDXL family
+        inputs = {
+            "prompt": req.prompt,
+            "negative_prompt": req.negative_prompt,
+            "width": req.width,
+            "height": req.height,
+            "seed": req.seed,
+            "num_outputs": 1,
+        }
+        if config.steps is not None:
+            inputs["num_inference_steps"] = config.steps
+        if config.guidance_scale is not None:
+            inputs["guidance_scale"] = config.guidance_scale
+        if config.scheduler:
+            inputs["scheduler"] = config.scheduler
+        if req.init_image is not None:
+            inputs["image"] = "data:image/png;base64," + base64.b64encode(req.init_image).decode()
+            inputs["prompt_strength"] = req.strength
+    inputs.update(config.params)
+    return inputs
+
+
+def explain(exc: Exception) -> str:
+    from replicate.exceptions import ModelError, ReplicateError
+
+    if isinstance(exc, ReplicateError):
+        detail = exc.detail or exc.title or ""
+        if exc.status == 401:
+            return "Replicate rejected the API token (401): check REPLICATE_API_TOKEN"
+        if exc.status == 402:
+            return f"Replicate refused: billing required (402) {detail}".strip()
+        if exc.status == 404:
+            hint = " (a community model needs its version: owner/name:version)"
+            return f"Replicate model or version not found (404): {detail}{hint}"
+        if exc.status == 422:
+            return f"Replicate rejected the model input (422): {detail}"
+        if exc.status == 429:
+            return "Replicate rate limit (429), still limited after retries"
+        if exc.status is not None and exc.status >= 500:
+            return f"Replicate failed with HTTP {exc.status} after retries"
+        return f"Replicate error (HTTP {exc.status}): {detail}"
+    if isinstance(exc, ModelError):
+        return f"the model failed: {exc.prediction.error}"
+    if isinstance(exc, httpx.TimeoutException):
+        return "Replicate did not answer in time"
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"downloading the output failed with HTTP {exc.response.status_code}"
+    if isinstance(exc, httpx.HTTPError):
+        return f"cannot reach Replicate ({type(exc).__name__})"
+    return f"malformed answer from Replicate ({exc})"
+
+
+class _FrameFailed(Exception):
+    pass
+
+
+class ReplicateProvider:
+    name = "replicate"
+    placeholder = False
+
+    def __init__(self, config: ImageGenerationConfig) -> None:
+        self.config = config
+        self.model = config.model or DEFAULT_MODEL
+        self.supports_init_image = "sdxl" in self.model.lower()
+        self.token = os.environ.get("REPLICATE_API_TOKEN")
+        if not self.token:
+            raise ProviderError("REPLICATE_API_TOKEN is not set", provider=self.name)
+        self.base_url = config.base_url or os.environ.get("REPLICATE_BASE_URL") or None
+        self.poll_interval = float(os.environ.get("REPLICATE_POLL_INTERVAL", "0.5"))
+        self.usage: list[Usage] = []
+        self._lock = threading.Lock()
+        self._ssl = httpx.create_ssl_context()  # loading the CA bundle costs ~25 ms: once per provider
+
+    # ------------------------------------------------------------------ clients
+    def _transport(self) -> httpx.AsyncBaseTransport:
+        from replicate.client import RetryTransport
+
+        attempts = self.config.max_retries + 1
+        base = httpx.AsyncHTTPTransport(
+            verify=self._ssl, retries=self.config.max_retries
+        )  # connection failures
+        posts = RetryTransport(
+            base,
+            max_attempts=attempts,
+            retryable_methods=["POST"],
+            retry_status_codes=[429, 500, 502, 503, 504],
+            backoff_factor=0.5,
+        )
+        # The SDK wraps this in its own transport that retries GETs on 429/503/504; we add 500/502.
+        return RetryTransport(
+            posts,
+            max_attempts=attempts,
+            retryable_methods=["GET"],
+            retry_status_codes=[500, 502],
+            backoff_factor=0.5,
+        )
+
+    def _timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(self.config.timeout_s, connect=min(10.0, self.config.timeout_s))
+
+    # ------------------------------------------------------------------ the seam
+    def render(self, requests: list[ImageRequest]) -> list[ImageResult]:
+        if not requests:
+            return []
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self._render_all(requests))
+        # Called from inside an event loop (an async host): run ours on a thread of its own.
+        out: list[list[ImageResult]] = []
+        thread = threading.Thread(target=lambda: out.append(asyncio.run(self._render_all(requests))))
+        thread.start()
+        thread.join()
+        return out[0]
+
+    async def _render_all(self, requests: list[ImageRequest]) -> list[ImageResult]:
+        import replicate
+
+        client = replicate.Client(
+            api_token=self.token, base_url=self.base_url, timeout=self._timeout(), transport=self._transport()
+        )
+        client.poll_interval = self.poll_interval
+        sem = asyncio.Semaphore(self.config.concurrency)
+        attempts = [0]
+        async with httpx.AsyncClient(
+            timeout=self._timeout(), transport=self._transport(), follow_redirects=True
+        ) as http:
+            results = await asyncio.gather(*(self._one(client, http, sem, r, attempts) for r in requests))
+        ok = sum(1 for r in results if r.ok)
+        with self._lock:
+            self.usage.append(
+                image_usage(
+                    self.name,
+                    self.model,
+                    ok=ok,
+                    attempts=attempts[0],
+                    price_per_image=PRICE_PER_IMAGE.get(self.model.split(":")[0]),
+                )
+            )
+        return list(results)
+
+    async def _one(
+        self,
+        client: Any,
+        http: httpx.AsyncClient,
+        sem: asyncio.Semaphore,
+        req: ImageRequest,
+        attempts: list[int],
+    ) -> ImageResult:
+        from replicate.exceptions import ReplicateException
+
+        async with sem:
+            t0 = time.monotonic()
+            attempts[0] += 1
+            error: str
+            try:
+                png = await asyncio.wait_for(self._render_one(client, http, req), self.config.timeout_s)
+                return ImageResult(req.frame_id, png, time.monotonic() - t0, req.seed, model=self.model)
+            except TimeoutError:
+                error = f"Replicate did not finish the image within {self.config.timeout_s:g} s"
+            except _FrameFailed as exc:
+                error = str(exc)
+            except (ReplicateException, httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+                error = explain(exc)
+            return ImageResult(
+                req.frame_id, None, time.monotonic() - t0, req.seed, model=self.model, error=error
+            )
+
+    async def _render_one(self, client: Any, http: httpx.AsyncClient, req: ImageRequest) -> bytes:
+        ref = self.model
+        # Sync mode (`Prefer: wait=N`): the answer comes back finished when the model is fast, else we poll.
+        wait = max(1, min(60, int(self.config.timeout_s)))
+        inputs = model_inputs(ref, req, self.config)
+        if ":" in ref:
+            prediction = await client.predictions.async_create(
+                version=ref.split(":", 1)[1], input=inputs, wait=wait
+            )
+        else:
+            # (predictions.async_create(model=...) drops `wait`; the models namespace passes it on)
+            prediction = await client.models.predictions.async_create(model=ref, input=inputs, wait=wait)
+        while prediction.status not in TERMINAL:
+            await asyncio.sleep(self.poll_interval)
+            await prediction.async_reload()
+        if prediction.status == "failed":
+            raise _FrameFailed(f"the model failed: {prediction.error or 'no reason given'}")
+        if prediction.status == "canceled":
+            raise _FrameFailed("the prediction was canceled")
+        output = prediction.output
+        url = output[0] if isinstance(output, list) and output else output
+        if not isinstance(url, str) or not url:
+            raise ValueError(f"no image URL in the prediction output ({type(output).__name__})")
+        if url.startswith("data:"):
+            return to_png(base64.b64decode(url.split(",", 1)[1]))
+        resp = await http.get(url)
+        resp.raise_for_status()
+        return to_png(resp.content)

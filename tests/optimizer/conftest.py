@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shared.contracts import CreativeContext
+from shared.pipeline import CONTEXT, RunContext
+from shared.settings import Settings
+from shared.stores import LocalBlobStore, SqliteStateStore, put_model
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> SqliteStateStore:
+    return SqliteStateStore(tmp_path / "state.sqlite3")
+
+
+@pytest.fixture
+def make_ctx(tmp_path: Path, state: SqliteStateStore):
+    blobs = LocalBlobStore(tmp_path / "runs")
+
+    def make(run_id: str, settings: Settings | None = None, tone: str = "positive") -> RunContext:
+        ctx = RunContext(run_id=run_id, settings=settings or Settings(), blobs=blobs, state=state)
+        context = CreativeContext(
+            title="t",
+            subject="garlic pasta",
+            intent="educate",
+            vibe="warm",
+            content_style="tutorial",
+            target_audience="home cooks",
+            tone=tone,
+        )
+        put_model(blobs, ctx.key(CONTEXT), context)
+        return ctx
+
+    return make

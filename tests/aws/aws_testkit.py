@@ -4,6 +4,7 @@ sys.path)."""
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import inspect
 import io
@@ -477,3 +478,104 @@ def call_api(
     except json.JSONDecodeError:
         parsed = text
     return out["statusCode"], parsed
+
+
+# --------------------------------------------------------------------------- moto Batch -> the real GPU worker
+def install_batch_bridge(monkeypatch, image_provider: Any, jobs: list | None = None) -> None:
+    """moto's docker-free Batch backend marks a job finished in BatchSimpleBackend._mark_job_as_finished; here
+    that runs the real GPU worker (services/images/gpu/worker.py) in-process with the job's container
+    environment and an injected image provider (no GPU, no model), and the job succeeds when it exits 0."""
+    from moto.batch_simple.models import BatchSimpleBackend
+
+    from services.images.gpu import worker
+
+    def finish(self, include_start_attempt, job):
+        self.backend._jobs[job.job_id] = job
+        job.job_started_at = __import__("datetime").datetime.now()
+        job.log_stream_name = job._stream_name
+        if include_start_attempt:
+            job._start_attempt()
+        env = {e["name"]: e["value"] for e in job.container_overrides.get("environment", [])}
+        if jobs is not None:
+            jobs.append(env)
+        with _patched_environ({**os.environ, **env}):
+            code = worker.main([], overrides={"image_provider": image_provider})
+        job._mark_stopped(success=code == 0)
+
+    monkeypatch.setattr(BatchSimpleBackend, "_mark_job_as_finished", finish)
+    # the worker stops on SIGTERM in its container; moto runs the job on a worker thread (no signals there)
+    monkeypatch.setattr(worker, "stop_on_signals", lambda stop: contextlib.nullcontext())
+
+    # moto's port of the Step Functions interpreter leaves _normalise_parameters/_normalise_response no-ops,
+    # so the Batch integration's PascalCase parameters (JobName, ContainerOverrides.Environment[].Name, as the
+    # ASL must write them for AWS) reach boto3 unconverted and boto3's camelCase answer is not turned back.
+    # Convert both ways, as Step Functions does.
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_batch import (
+        StateTaskServiceBatch,
+    )
+
+    def camel(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k[:1].lower() + k[1:]: camel(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [camel(v) for v in node]
+        return node
+
+    def normalise(self, parameters, boto_service_name=None, service_action_name=None):
+        converted = camel(parameters)
+        parameters.clear()
+        parameters.update(converted)
+
+    def pascal(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k[:1].upper() + k[1:]: pascal(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [pascal(v) for v in node]
+        return node
+
+    def normalise_response(self, response, boto_service_name=None, service_action_name=None):
+        converted = pascal(response)
+        response.clear()
+        response.update(converted)
+
+    monkeypatch.setattr(StateTaskServiceBatch, "_normalise_parameters", normalise, raising=False)
+    monkeypatch.setattr(StateTaskServiceBatch, "_normalise_response", normalise_response, raising=False)
+
+
+class _patched_environ:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env, self.saved = env, None
+
+    def __enter__(self) -> None:
+        self.saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(self.env)
+
+    def __exit__(self, *exc: object) -> None:
+        os.environ.clear()
+        os.environ.update(self.saved or {})
+
+
+def create_gpu_queue() -> dict[str, str]:
+    """An unmanaged compute environment, a job queue and a job definition in moto (what infra/ creates)."""
+    iam = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(
+        RoleName="storyreel-batch",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    batch = boto3.client("batch", region_name=REGION)
+    ce = batch.create_compute_environment(
+        computeEnvironmentName="storyreel-gpu", type="UNMANAGED", state="ENABLED", serviceRole=role
+    )["computeEnvironmentArn"]
+    queue = batch.create_job_queue(
+        jobQueueName="storyreel-gpu",
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": ce}],
+    )["jobQueueArn"]
+    definition = batch.register_job_definition(
+        jobDefinitionName="storyreel-gpu",
+        type="container",
+        containerProperties={"image": "storyreel-gpu:latest", "vcpus": 4, "memory": 15360, "command": []},
+    )["jobDefinitionArn"]
+    return {"GpuJobQueueArn": queue, "GpuJobDefinitionArn": definition}

@@ -232,3 +232,63 @@ def test_a_redelivered_render_event_starts_nothing(machine, monkeypatch):
     assert sorted(names) == sorted([run_id, f"{run_id}-render-{event['id']}"])
     board = Storyboard.model_validate_json(blob(run_id, "storyboard.json"))
     assert (board.frames.rendered, board.frames.pending) == (4, 2)  # s2-end and s3-start still wait
+
+
+def test_gpu_provider_renders_in_one_batch_job(aws, monkeypatch):
+    """provider batch: Write scenes -> one Batch submitJob.sync, run by the real GPU worker (moto's Batch
+    bridged in-process, an injected image provider instead of diffusers)."""
+    pytest.importorskip("services.images.gpu.worker", reason="the GPU worker is not merged on this branch")
+    from aws_testkit import (
+        FUNCTIONS,
+        create_functions,
+        create_gpu_queue,
+        create_state_machine,
+        install_batch_bridge,
+        install_fakes,
+        install_lambda_bridge,
+        substituted_definition,
+    )
+
+    overrides = install_fakes(monkeypatch)
+    install_lambda_bridge(monkeypatch)
+    jobs: list = []
+    install_batch_bridge(monkeypatch, overrides["image_provider"], jobs)
+    arns = create_functions([name for name, _ in FUNCTIONS.values()])
+    monkeypatch.setenv(
+        "STATE_MACHINE_ARN", create_state_machine(substituted_definition(arns, create_gpu_queue()))
+    )
+
+    opts = options("preview", "off")
+    opts["image_generation"]["provider"] = "batch"
+    run_id = start_run(opts)
+    done = wait(run_id)
+    assert done["status"] == "SUCCEEDED", done
+    assert (
+        "Render frames on GPU (Batch)" in done["entered"] and "Render frames per scene" not in done["entered"]
+    )
+    assert jobs == [
+        {
+            "STORYREEL_RUN_ID": run_id,
+            "STORYREEL_FRAMES": '["s1-start","s1-end","s2-start"]',
+            "MANAGED_BY_AWS": "STARTED_BY_STEP_FUNCTIONS",
+        }
+    ]
+    board = Storyboard.model_validate_json(blob(run_id, "storyboard.json"))
+    assert (board.frames.rendered, board.frames.pending) == (3, 3)
+
+    # the background render of the rest goes to the GPU queue too
+    from aws_testkit import FakeLambdaContext
+
+    from services.api.lifecycle import render_rest_handler
+
+    event = preview_ready_event(run_id, [])
+    assert render_rest_handler(event, FakeLambdaContext("storyreel-render-rest"))["frames"] == [
+        "s2-end",
+        "s3-start",
+        "s3-end",
+    ]
+    done = wait(run_id, name=f"{run_id}-render-{event['id']}")
+    assert done["status"] == "SUCCEEDED" and "Render the rest on GPU (Batch)" in done["entered"]
+    assert jobs[-1]["STORYREEL_FRAMES"] == '["s2-end","s3-start","s3-end"]'
+    board = Storyboard.model_validate_json(blob(run_id, "storyboard.json"))
+    assert (board.frames.rendered, board.frames.pending) == (6, 0)

@@ -42,6 +42,7 @@ from shared.aws_runtime import (
     preview_ready,
     resolve_settings,
     run_context,
+    run_settings,
     state,
     uploads,
 )
@@ -151,6 +152,7 @@ class RenderAccepted(_Model):
 class FeedbackAccepted(_Model):
     run_id: str
     recorded: bool = True
+    reward: float | None = Field(default=None, description="the reward the optimizer learned from it (0..1)")
 
 
 class ErrorBody(_Model):
@@ -347,10 +349,9 @@ def feedback(
     record = store.get(run_id)
     if record.status != RunStatus.succeeded:
         raise ConflictError(f"run {run_id} is {record.status.value}: feedback is for finished runs")
-    optimizer_step.feedback(store, run_id, engagement)
-    return Response(
-        HTTPStatus.ACCEPTED.value, content_types.APPLICATION_JSON, FeedbackAccepted(run_id=run_id)
-    )
+    reward = optimizer_step.feedback(store, run_id, engagement, config=run_settings(record).optimizer)
+    body = FeedbackAccepted(run_id=run_id, reward=reward)
+    return Response(HTTPStatus.ACCEPTED.value, content_types.APPLICATION_JSON, body)
 
 
 def openapi_json() -> str:

@@ -54,6 +54,11 @@ def test_create_run_then_upload_starts_it(machine):
     status, err = call_api("POST", f"/runs/{run_id}/images", {"frames": ["s9-end"]})
     assert status == 400 and "s9-end" in err["error"]
 
+    # real engagement goes to the optimizer (the real step), and onto the run record
+    status, body = call_api("POST", f"/runs/{run_id}/feedback", {"views": 5000, "likes": 400, "shares": 30})
+    assert status == 202 and 0 <= body["reward"] <= 1, body
+    assert state().get(run_id).feedback.views == 5000
+
 
 def test_list_runs_newest_first(aws):
     ids = [call_api("POST", "/runs", {})[1]["run_id"] for _ in range(3)]
@@ -113,11 +118,13 @@ def test_feedback_goes_to_the_optimizer(aws, monkeypatch):
     record.status = RunStatus.succeeded
     state().save(record)
     seen = []
-    monkeypatch.setattr(optimizer_step, "feedback", lambda st, rid, eng: seen.append((rid, eng)))
+    monkeypatch.setattr(
+        optimizer_step, "feedback", lambda st, rid, eng, config=None: seen.append((rid, eng)) or 0.5
+    )
 
     assert call_api("POST", f"/runs/{run_id}/feedback", {"views": -1})[0] == 422
     assert seen == []
     status, body = call_api("POST", f"/runs/{run_id}/feedback", {"views": 1200, "likes": 90, "shares": 4})
-    assert status == 202 and body == {"run_id": run_id, "recorded": True}
+    assert status == 202 and body == {"run_id": run_id, "recorded": True, "reward": 0.5}
     ((rid, engagement),) = seen
     assert rid == run_id and (engagement.views, engagement.likes, engagement.shares) == (1200, 90, 4)

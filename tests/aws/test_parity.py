@@ -25,10 +25,15 @@ VOLATILE = {
 }
 STAGE_BLOBS = ["transcript.json", "context.json", "decision.json", "scenes.json", "virality.json"]
 
+IMAGES = {
+    "skip": {"skip_image_generation": True},
+    "preview-3": {"limit_images": 3},
+    "all": {"limit_images": None},
+}
 COMBOS = {
-    "skip-images/virality-off": {"pipeline": {"skip_image_generation": True, "virality_evaluation": False}},
-    "preview-3/virality-on": {"pipeline": {"limit_images": 3, "virality_evaluation": True}},
-    "all/virality-off": {"pipeline": {"limit_images": None, "virality_evaluation": False}},
+    f"{images}/virality-{virality}": {**IMAGES[images], "virality_evaluation": virality == "on"}
+    for images in IMAGES
+    for virality in ("on", "off")
 }
 
 
@@ -61,7 +66,7 @@ def test_state_machine_and_local_runner_give_the_same_stage_outputs(machine, tmp
     import shared.aws_runtime as runtime
 
     options = {"pipeline": {"scenes": 3}, "image_generation": {"seed": 11}}
-    options["pipeline"].update(COMBOS[combo]["pipeline"])
+    options["pipeline"].update(COMBOS[combo])
     run_id = start_run(options)
     assert wait(run_id)["status"] == "SUCCEEDED"
     cloud = _cloud_blobs(run_id)

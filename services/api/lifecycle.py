@@ -12,6 +12,7 @@ render_rest_handler  "PreviewReady" -> an execution of the same state machine in
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from functools import cache
@@ -30,6 +31,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     S3EventNotificationEventBridgeModel,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.images import step as images_step
@@ -46,7 +48,6 @@ from shared.aws_runtime import (
     lambda_entry,
     logger,
     metrics,
-    new_run_id,
     preview_ready,
     record_stage,
     render_input,
@@ -66,6 +67,13 @@ IDEMPOTENCY_TTL_S = 24 * 3600  # S3 -> EventBridge redeliveries arrive within mi
 
 
 # --------------------------------------------------------------------------- intake
+def upload_run_id(upload: dict[str, Any]) -> str:
+    """A run id that is the same for every delivery of one upload (the S3 event's time + a hash of bucket, key
+    and ETag), so a retry after a partial first attempt resumes that run instead of making another."""
+    digest = hashlib.sha256(f"{upload['bucket']}/{upload['key']}/{upload['etag']}".encode()).hexdigest()[:6]
+    return f"{upload['time']:%Y%m%d-%H%M%S}-{digest}"
+
+
 def upload_options(metadata: dict[str, str]) -> tuple[str | None, dict[str, Any]]:
     """Run options from the object's metadata: `x-amz-meta-preset: quick` and/or
     `x-amz-meta-options: {"pipeline": {"limit_images": 2}}` (JSON)."""
@@ -82,6 +90,13 @@ def upload_options(metadata: dict[str, str]) -> tuple[str | None, dict[str, Any]
     return preset, options
 
 
+def _get_run(store: Any, run_id: str) -> RunRecord | None:
+    try:
+        return store.get(run_id)
+    except NotFoundError:
+        return None
+
+
 def _start_upload(upload: dict[str, Any]) -> dict[str, Any]:
     env = Env.load()
     store = state(env)
@@ -91,10 +106,7 @@ def _start_upload(upload: dict[str, Any]) -> dict[str, Any]:
 
     if key.startswith(API_UPLOAD_PREFIX):  # uploads/api/<run_id>/<file>: a run made by POST /runs
         run_id = key[len(API_UPLOAD_PREFIX) :].split("/", 1)[0]
-        try:
-            record = store.get(run_id)
-        except NotFoundError:
-            record = None
+        record = _get_run(store, run_id)
         if record is None or record.status != RunStatus.queued:
             # Not an error to retry: an upload for no run, or a second upload for a run that already started.
             why = (
@@ -105,39 +117,54 @@ def _start_upload(upload: dict[str, Any]) -> dict[str, Any]:
             logger.warning("upload ignored", extra={"run_id": run_id, "key": key, "reason": why})
             metrics.add_metric(name="uploads_refused", unit=MetricUnit.Count, value=1)
             return {"run_id": run_id, "status": "ignored", "error": why}
-        settings = run_settings(record)
     else:
-        run_id = new_run_id()
-        record = RunRecord(
-            run_id=run_id,
-            source=f"s3://{bucket}/{key}",
-            output_dir=f"s3://{bucket}/runs/{run_id}/",
-        )
-        try:
-            metadata = s3.head_object(Bucket=bucket, Key=key).get("Metadata", {})
-            preset, options = upload_options(metadata)
-            settings = resolve_settings(options, preset, origin="upload metadata 'options'")
-        except UserError as exc:
-            # The upload's options are wrong: the run exists, failed, with the reason (GET /runs shows it).
-            record.status = RunStatus.failed
-            record.error = RunError(stage="intake", message=str(exc), kind="user")
+        run_id = upload_run_id(upload)
+        record = _get_run(store, run_id)
+        if record is not None and record.status != RunStatus.queued:
+            # The same upload after the idempotency window, or a retry of an attempt that got the run started.
+            return {"run_id": run_id, "status": record.status.value, "duplicate": True}
+        if record is None:
+            record = RunRecord(
+                run_id=run_id, source=f"s3://{bucket}/{key}", output_dir=f"s3://{bucket}/runs/{run_id}/"
+            )
+            try:
+                metadata = s3.head_object(Bucket=bucket, Key=key).get("Metadata", {})
+                preset, options = upload_options(metadata)
+                settings = resolve_settings(options, preset, origin="upload metadata 'options'")
+            except UserError as exc:
+                # The upload's options are wrong: the run exists, failed, with the reason (GET /runs shows it).
+                record.status = RunStatus.failed
+                record.error = RunError(stage="intake", message=str(exc), kind="user")
+                store.create(record)
+                metrics.add_metric(name="uploads_refused", unit=MetricUnit.Count, value=1)
+                logger.warning("upload refused", extra={"run_id": run_id, "reason": str(exc)})
+                return {"run_id": run_id, "status": "failed", "error": str(exc)}
+            record.options = settings.model_dump(mode="json")
             store.create(record)
-            metrics.add_metric(name="uploads_refused", unit=MetricUnit.Count, value=1)
-            logger.warning("upload refused", extra={"run_id": run_id, "reason": str(exc)})
-            return {"run_id": run_id, "status": "failed", "error": str(exc)}
-        record.options = settings.model_dump(mode="json")
-        store.create(record)
+        # else: a retry of an attempt that created the run but did not start it resumes it
+    settings = run_settings(record)
 
     audio_key = f"{run_id}/audio{ext}"
     s3.copy({"Bucket": bucket, "Key": key}, bucket, f"runs/{audio_key}")
-    execution = client("stepfunctions").start_execution(
-        stateMachineArn=env.require("state_machine_arn"),
-        name=run_id,
-        input=json.dumps(execution_input(record, audio_key, settings)),
-    )
+    sfn = client("stepfunctions")
+    try:
+        execution = sfn.start_execution(
+            stateMachineArn=env.require("state_machine_arn"),
+            name=run_id,
+            input=json.dumps(execution_input(record, audio_key, settings)),
+        )
+    except sfn.exceptions.ExecutionAlreadyExists:
+        # a retry after the execution started but before the run was marked running
+        execution = {
+            "executionArn": env.require("state_machine_arn").replace(":stateMachine:", ":execution:")
+            + f":{run_id}"
+        }
     record = store.get(run_id)
     record.status = RunStatus.running
-    store.save(record, expect_status=RunStatus.queued)
+    try:
+        store.save(record, expect_status=RunStatus.queued)
+    except ConflictError:
+        return {"run_id": run_id, "status": store.get(run_id).status.value, "duplicate": True}
     metrics.add_metric(name="runs_started", unit=MetricUnit.Count, value=1)
     logger.info("run started", extra={"run_id": run_id, "execution": execution["executionArn"]})
     return {"run_id": run_id, "status": "running", "execution_arn": execution["executionArn"]}
@@ -178,6 +205,7 @@ def intake_handler(event: S3EventNotificationEventBridgeModel, context: LambdaCo
         "key": key,
         "etag": detail.object.etag,
         "size": detail.object.size,
+        "time": event.time,  # the S3 event's time: the same in every delivery of it
     }
     start, config = _start_upload_once()
     config.register_lambda_context(context)  # an in-progress record expires with this invocation
@@ -216,7 +244,18 @@ def finalize_handler(event: FinalizeEvent, context: LambdaContext) -> dict[str, 
     if event.mode == "run" and board.frames.pending and background:  # a render's finalize starts nothing
         plan = get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)
         pending = images_step.outstanding(ctx, plan)
-        preview_ready(record.run_id, pending, "preview", env)
+        try:
+            preview_ready(record.run_id, pending, "preview", env)
+        except (ClientError, RuntimeError) as exc:
+            # The storyboard is complete; only the automatic render of the rest was not asked for. Recorded
+            # on the run (POST /runs/{id}/images asks again), not a reason to fail it.
+            detail = f"PreviewReady not sent: {exc}"[:500]
+            record_stage(ctx.state, record.run_id, "render_rest", StageTiming(status="failed", detail=detail))
+            metrics.add_metric(name="renders_not_requested", unit=MetricUnit.Count, value=1)
+            logger.error(
+                "background render not requested", extra={"run_id": record.run_id, "error": str(exc)}
+            )
+            pending = []
     return {
         "run_id": record.run_id,
         "status": record.status.value,
@@ -250,9 +289,8 @@ def fail_handler(event: FailEvent, context: LambdaContext) -> dict[str, Any]:
     store = state()
     record = store.get(event.run_id)
     error_type, message = _cause(event.error)
-    if (
-        event.mode == "render"
-    ):  # a background render failed after the run succeeded: the run keeps its preview
+    if event.mode == "render":
+        # A background render failed after the run succeeded: the run keeps its preview.
         detail = f"{error_type}: {message}"[:500]
         record_stage(store, record.run_id, "render_rest", StageTiming(status="failed", detail=detail))
         metrics.add_metric(name="renders_failed", unit=MetricUnit.Count, value=1)

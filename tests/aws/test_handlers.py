@@ -214,3 +214,17 @@ def test_provider_keys_come_from_secrets_manager(aws, monkeypatch):
     assert os.environ["OPENAI_API_KEY"] == "sk-test-123" and os.environ["REPLICATE_API_TOKEN"] == "r8_test"
     assert "FIRECRAWL_API_KEY" not in os.environ
     parameters.clear_caches()
+
+
+def test_finalize_keeps_the_run_succeeded_when_the_render_request_cannot_be_sent(stages, monkeypatch):
+    run_id = new_run({"pipeline": {"scenes": 3, "limit_images": 2, "background_full_render": True}})
+    for item in through_scenes(run_id)["items"]:
+        images_handler.handler(item, CTX)
+    virality_handler.handler({"run_id": run_id}, CTX)
+    monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")
+    out = lifecycle.finalize_handler({"run_id": run_id}, CTX)
+    assert out["status"] == "succeeded" and out["background_render"] == []
+    record = state().get(run_id)
+    assert record.status == RunStatus.succeeded
+    assert record.stages["render_rest"].status == "failed"
+    assert "PreviewReady not sent" in record.stages["render_rest"].detail

@@ -142,3 +142,20 @@ def test_api_upload_for_a_run_already_started_is_refused(machine):
 def test_non_upload_keys_are_ignored(aws):
     out = intake_handler(upload_event("runs/r1/audio.wav"), FakeLambdaContext("storyreel-intake"))
     assert out == {"ignored": "runs/r1/audio.wav"}
+
+
+def test_a_retry_after_a_failed_start_resumes_the_same_run(machine, monkeypatch):
+    boto3.client("s3", region_name=REGION).put_object(Bucket=BUCKET, Key="uploads/r.wav", Body=tiny_wav())
+    event = upload_event("uploads/r.wav", etag="r1")
+    good_arn = machine["arn"]
+    monkeypatch.setenv("STATE_MACHINE_ARN", good_arn.replace("storyreel-storyboard", "gone"))
+    with pytest.raises(Exception, match=r"(?i)not exist"):
+        intake_handler(event, FakeLambdaContext("storyreel-intake"))
+    (queued,) = state().list()
+    assert queued.status == RunStatus.queued
+
+    monkeypatch.setenv("STATE_MACHINE_ARN", good_arn)  # EventBridge retries the same event
+    out = intake_handler(event, FakeLambdaContext("storyreel-intake"))
+    assert out["run_id"] == queued.run_id and out["status"] == "running"
+    assert [r.run_id for r in state().list()] == [queued.run_id]
+    assert wait(queued.run_id)["status"] == "SUCCEEDED"

@@ -1,0 +1,189 @@
+"""The Lambda functions of the stack: one table, read by the CDK constructs, the asset bundler and the
+cold-start bench. Plain Python (no CDK import) so the bundler and the bench start fast.
+
+Each function names its handler (the contract with the runtime code), the asset group it is packaged
+from (the group decides which third-party SDKs are pip-installed next to `shared/` and `services/`),
+and exactly what it may touch: S3 prefixes to read/write, the Secrets Manager secrets it reads, and
+whether it starts executions or puts events. infra/ never imports the services' code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RUNS = "runs/"
+UPLOADS = "uploads/"
+
+# Secrets Manager secret keys -> env var naming the secret (the runtime reads them with Powertools Parameters).
+SECRET_ENV = {
+    "openai": "STORYREEL_OPENAI_SECRET",
+    "replicate": "STORYREEL_REPLICATE_SECRET",
+    "stability": "STORYREEL_STABILITY_SECRET",
+    "firecrawl": "STORYREEL_FIRECRAWL_SECRET",
+}
+
+# Asset group -> distribution names from pyproject's `providers` extra installed on top of the core
+# dependencies. Powertools (and its pydantic / aws-xray-sdk) comes from the AWS-managed layer and boto3
+# from the Lambda runtime, so neither is bundled. No torch, no diffusers: the GPU worker is a container.
+ASSET_GROUPS: dict[str, tuple[str, ...]] = {
+    "transcribe": ("openai",),
+    "scenes": ("openai",),
+    "optimizer": (),
+    "images": ("openai", "replicate"),
+    "virality": ("firecrawl-py",),
+    "api": (),
+}
+
+
+@dataclass(frozen=True)
+class LambdaSpec:
+    id: str  # construct id, also the Step Functions substitution stem (<id>FunctionArn)
+    handler: str  # module.function, relative to the asset root
+    asset: str  # key of ASSET_GROUPS
+    service: str  # POWERTOOLS_SERVICE_NAME
+    description: str
+    memory_mb: int = 512
+    timeout_s: int = 60
+    s3_read: tuple[str, ...] = (RUNS,)
+    s3_write: tuple[str, ...] = (RUNS,)
+    secrets: tuple[str, ...] = ()
+    in_state_machine: bool = False  # its ARN is a definition substitution; the state machine invokes it
+    starts_executions: bool = False
+    puts_events: bool = False
+
+    @property
+    def module(self) -> str:
+        return self.handler.rsplit(".", 1)[0]
+
+    @property
+    def function(self) -> str:
+        return self.handler.rsplit(".", 1)[1]
+
+    @property
+    def substitution(self) -> str:
+        return f"{self.id}FunctionArn"
+
+
+FUNCTIONS: tuple[LambdaSpec, ...] = (
+    LambdaSpec(
+        "Transcribe",
+        "services.transcribe.handler.handler",
+        "transcribe",
+        "transcribe",
+        "audio -> transcript.json",
+        memory_mb=1024,
+        timeout_s=900,
+        s3_read=(RUNS, UPLOADS),
+        secrets=("openai",),
+        in_state_machine=True,
+    ),
+    LambdaSpec(
+        "Context",
+        "services.scenes.handler.context_handler",
+        "scenes",
+        "context",
+        "transcript -> creative context",
+        timeout_s=300,
+        secrets=("openai",),
+        in_state_machine=True,
+    ),
+    LambdaSpec(
+        "Choose",
+        "services.optimizer.handler.choose_handler",
+        "optimizer",
+        "optimizer",
+        "bandit picks the creative variant",
+        timeout_s=30,
+        in_state_machine=True,
+    ),
+    LambdaSpec(
+        "Scenes",
+        "services.scenes.handler.scenes_handler",
+        "scenes",
+        "scenes",
+        "context -> scenes with keyframe prompts",
+        timeout_s=300,
+        secrets=("openai",),
+        in_state_machine=True,
+    ),
+    LambdaSpec(
+        "Images",
+        "services.images.handler.handler",
+        "images",
+        "images",
+        "one Map item: one scene's keyframes from an API provider",
+        timeout_s=600,
+        secrets=("replicate", "stability", "openai"),
+        in_state_machine=True,
+    ),
+    LambdaSpec(
+        "Virality",
+        "services.virality.handler.handler",
+        "virality",
+        "virality",
+        "virality report with forum evidence",
+        timeout_s=120,
+        secrets=("firecrawl",),
+        in_state_machine=True,
+    ),
+    LambdaSpec(
+        "Learn",
+        "services.optimizer.handler.learn_handler",
+        "optimizer",
+        "optimizer",
+        "bandit update from the predicted reward",
+        timeout_s=30,
+        in_state_machine=True,
+    ),
+    LambdaSpec(
+        "Finalize",
+        "services.api.lifecycle.finalize_handler",
+        "api",
+        "lifecycle",
+        "storyboard.json + index.html, run succeeded, PreviewReady event",
+        timeout_s=120,
+        in_state_machine=True,
+        puts_events=True,
+    ),
+    LambdaSpec(
+        "Fail",
+        "services.api.lifecycle.fail_handler",
+        "api",
+        "lifecycle",
+        "marks the run failed with its cause",
+        timeout_s=30,
+        in_state_machine=True,
+    ),
+    LambdaSpec(
+        "Intake",
+        "services.api.lifecycle.intake_handler",
+        "api",
+        "lifecycle",
+        "S3 upload event -> run + execution (idempotent)",
+        timeout_s=60,
+        s3_read=(RUNS, UPLOADS),
+        starts_executions=True,
+    ),
+    LambdaSpec(
+        "RenderRest",
+        "services.api.lifecycle.render_rest_handler",
+        "api",
+        "lifecycle",
+        "PreviewReady -> render the pending frames",
+        timeout_s=60,
+        starts_executions=True,
+    ),
+    LambdaSpec(
+        "Api",
+        "services.api.handler.handler",
+        "api",
+        "api",
+        "REST API (Powertools APIGatewayRestResolver)",
+        timeout_s=29,
+        s3_write=(RUNS, UPLOADS),
+        starts_executions=True,
+        puts_events=True,
+    ),
+)
+
+BY_ID = {spec.id: spec for spec in FUNCTIONS}

@@ -78,12 +78,16 @@ class InfraConfig:
 
     def validate(self) -> None:
         if self.image_provider not in IMAGE_PROVIDERS:
-            raise ValueError(f"context image_provider={self.image_provider!r}: choose one of {IMAGE_PROVIDERS}")
+            raise ValueError(
+                f"context image_provider={self.image_provider!r}: choose one of {IMAGE_PROVIDERS}"
+            )
         if self.api_auth not in API_AUTH:
             raise ValueError(f"context api_auth={self.api_auth!r}: choose one of {API_AUTH}")
         if not 1 <= self.images_max_concurrency <= 40:
             raise ValueError("context images_max_concurrency must be 1..40")
-        if not isinstance(self.settings, dict) or not all(isinstance(v, dict) for v in self.settings.values()):
+        if not isinstance(self.settings, dict) or not all(
+            isinstance(v, dict) for v in self.settings.values()
+        ):
             raise ValueError('context settings must look like {"section": {"key": value}}')
 
     @property

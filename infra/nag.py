@@ -59,7 +59,11 @@ def add_suppressions(stack: StoryreelStack) -> None:
         "IAM5[Resource::*]",
         "X-Ray tracing (xray:PutTraceSegments, GetSamplingRules, ...) and CloudWatch Logs vended delivery "
         "(logs:CreateLogDelivery, PutResourcePolicy, ...) accept only Resource * (Step Functions logging docs)"
-        + ("; batch:DescribeJobs for the .sync GPU job has no resource-level permissions" if stack.gpu else ""),
+        + (
+            "; batch:DescribeJobs for the .sync GPU job has no resource-level permissions"
+            if stack.gpu
+            else ""
+        ),
     )
 
     ack(
@@ -102,3 +106,21 @@ def _gpu_suppressions(stack: StoryreelStack) -> None:
     table = _ref(stack, stack.storage.table)
     ack(gpu.job_role, f"IAM5[Resource::{bucket}/runs/*]", PREFIX.format(prefix="runs/"))
     ack(gpu.job_role, f"IAM5[Resource::{table}/index/*]", INDEX)
+    ack(
+        gpu.job_definition.container.execution_role,
+        "IAM5[Resource::*]",
+        "the task execution role's ecr:GetAuthorizationToken accepts only Resource * (ECR docs); image pulls "
+        "are scoped to the asset repository",
+    )
+    ack(
+        gpu.compute_environment,
+        "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role]",
+        "the ECS container-instance role AWS Batch documents for EC2 compute environments: it lets the GPU "
+        "instances register with the cluster and pull images; job code runs under the separate job role",
+    )
+    ack(
+        stack.workflow.state_machine.role,
+        "IAM5[Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job/*]",
+        "batch:TerminateJob (used by the .sync integration to stop a cancelled run's job) on this "
+        "account's jobs: job ids are created at run time",
+    )

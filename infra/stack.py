@@ -35,7 +35,9 @@ class StoryreelStack(Stack):
         else:
             # the ASL's batch branch is unreachable with API providers; these ARNs name nothing
             queue_arn = self.format_arn(service="batch", resource="job-queue", resource_name=GPU_DISABLED)
-            definition_arn = self.format_arn(service="batch", resource="job-definition", resource_name=GPU_DISABLED)
+            definition_arn = self.format_arn(
+                service="batch", resource="job-definition", resource_name=GPU_DISABLED
+            )
         self.workflow = Workflow(self, "Workflow", cfg, self.functions, queue_arn, definition_arn)
         if self.gpu is not None:
             self.workflow.grant_batch_sync(queue_arn, definition_arn)

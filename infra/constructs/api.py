@@ -28,7 +28,9 @@ MAX_BODY_PROPERTIES = 32
 
 
 class Api(Construct):
-    def __init__(self, scope: Construct, construct_id: str, cfg: InfraConfig, handler: lambda_.IFunction) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, cfg: InfraConfig, handler: lambda_.IFunction
+    ) -> None:
         super().__init__(scope, construct_id)
         access_logs = logs.LogGroup(
             self,
@@ -110,9 +112,13 @@ class Api(Construct):
         if not iam_auth:
             self.usage_plan = self.rest_api.add_usage_plan(
                 "UsagePlan",
-                throttle=apigw.ThrottleSettings(rate_limit=cfg.api_rate_limit, burst_limit=cfg.api_burst_limit),
+                throttle=apigw.ThrottleSettings(
+                    rate_limit=cfg.api_rate_limit, burst_limit=cfg.api_burst_limit
+                ),
                 quota=apigw.QuotaSettings(limit=cfg.api_quota_per_day, period=apigw.Period.DAY),
-                api_stages=[apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)],
+                api_stages=[
+                    apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)
+                ],
             )
             self.api_key = self.rest_api.add_api_key("Key", description="storyreel API key")
             self.usage_plan.add_api_key(self.api_key)

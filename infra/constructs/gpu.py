@@ -120,7 +120,11 @@ class GpuBatch(Construct):
                     "STORYREEL_BUCKET": storage.bucket.bucket_name,
                     "STORYREEL_TABLE": storage.table.table_name,
                     "STORYREEL_IMAGE_GENERATION__PROVIDER": "diffusers",
-                    **{k: v for k, v in cfg.settings_env().items() if k != "STORYREEL_IMAGE_GENERATION__PROVIDER"},
+                    **{
+                        k: v
+                        for k, v in cfg.settings_env().items()
+                        if k != "STORYREEL_IMAGE_GENERATION__PROVIDER"
+                    },
                 },
                 logging=ecs.LogDriver.aws_logs(stream_prefix="gpu", log_group=self.job_logs),
             ),

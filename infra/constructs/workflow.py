@@ -56,6 +56,7 @@ class StageFunctions(Construct):
             for key in SECRET_ENV
         }
         self.fn: dict[str, lambda_.Function] = {}
+        self.log_groups: dict[str, logs.LogGroup] = {}
         self.specs: dict[str, LambdaSpec] = {}
         for spec in FUNCTIONS:
             self.fn[spec.id] = self._function(spec)
@@ -77,6 +78,7 @@ class StageFunctions(Construct):
             retention=retention(self.cfg.log_retention_days),
             removal_policy=RemovalPolicy.DESTROY,
         )
+        self.log_groups[spec.id] = log_group
         env = {
             "STORYREEL_BUCKET": self.storage.bucket.bucket_name,
             "STORYREEL_TABLE": self.storage.table.table_name,
@@ -167,7 +169,9 @@ class Workflow(Construct):
             definition_substitutions=substitutions,
             tracing_enabled=True,
             timeout=Duration.hours(2),
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False
+            ),
         )
         # lambda:InvokeFunction on the unqualified ARNs only (grant_invoke would add `<arn>:*`)
         self.state_machine.add_to_role_policy(
@@ -203,7 +207,9 @@ class Workflow(Construct):
                 actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
                 resources=[
                     stack.format_arn(
-                        service="events", resource="rule", resource_name="StepFunctionsGetEventsForBatchJobsRule"
+                        service="events",
+                        resource="rule",
+                        resource_name="StepFunctionsGetEventsForBatchJobsRule",
                     )
                 ],
             )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from constructs import Node
+if TYPE_CHECKING:  # keep this module importable without starting jsii (the bench uses it)
+    from constructs import Node
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE_PROVIDERS = ("replicate", "stability", "openai", "batch")

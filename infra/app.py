@@ -37,7 +37,13 @@ def build_app(
     """The app with the storyreel stack. When the CDK CLI runs us it passes context and outdir itself."""
     kwargs: dict[str, Any] = {}
     if context is not None:
-        kwargs["context"] = context
+        # what the CDK CLI switches on: construct paths and asset paths in the template's Metadata
+        # (SAM CLI's `sam local invoke` finds the Lambda code through aws:asset:path)
+        kwargs["context"] = {
+            "aws:cdk:enable-path-metadata": True,
+            "aws:cdk:enable-asset-metadata": True,
+            **context,
+        }
     if outdir is not None:
         kwargs["outdir"] = outdir
     app = cdk.App(**kwargs)

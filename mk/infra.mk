@@ -31,4 +31,4 @@ bench-coldstart: $(STAMP) ## per Lambda: asset size + handler import time (fresh
 
 sam-invoke: synth ## sam local invoke STAGE=<Function id, e.g. Transcribe> with events/<stage>.json (needs Docker + SAM CLI)
 	sam local invoke -t $(CDK_OUT)/Storyreel.template.json -e events/$(shell echo $(STAGE) | tr A-Z a-z).json \
-	  $$(python3 -c "import json,sys;t=json.load(open('$(CDK_OUT)/Storyreel.template.json'));print(next(k for k,v in t['Resources'].items() if v['Type']=='AWS::Lambda::Function' and v['Metadata']['aws:cdk:path'].endswith('/$(STAGE)/Resource')))")
+	  $$($(BIN)/python -c "import json,sys;t=json.load(open('$(CDK_OUT)/Storyreel.template.json'));print(next(k for k,v in t['Resources'].items() if v['Type']=='AWS::Lambda::Function' and v['Metadata']['aws:cdk:path'].endswith('/$(STAGE)/Resource')))")

@@ -60,4 +60,12 @@ class StoryreelStack(Stack):
         CfnOutput(self, "TableName", value=self.storage.table.table_name)
         CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)
         CfnOutput(self, "EventBusName", value=self.bus.event_bus_name)
+        CfnOutput(self, "ApiUrl", value=self.api.rest_api.url, description="storyreel API base URL")
+        if self.api.api_key is not None:
+            CfnOutput(
+                self,
+                "ApiKeyId",
+                value=self.api.api_key.key_id,
+                description="aws apigateway get-api-key --include-value --api-key <id> --query value --output text",
+            )
         add_suppressions(self)

@@ -8,7 +8,7 @@ size), then fully by the resolver's pydantic models in the Lambda.
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, RemovalPolicy
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -39,6 +39,7 @@ class Api(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
         iam_auth = cfg.api_auth == "iam"
+        self.api_key: apigw.IApiKey | None = None
         self.rest_api = apigw.RestApi(
             self,
             "Rest",
@@ -122,13 +123,6 @@ class Api(Construct):
             )
             self.api_key = self.rest_api.add_api_key("Key", description="storyreel API key")
             self.usage_plan.add_api_key(self.api_key)
-            CfnOutput(
-                self,
-                "ApiKeyId",
-                value=self.api_key.key_id,
-                description="aws apigateway get-api-key --include-value --api-key <id> --query value",
-            )
-        CfnOutput(self, "Url", value=self.rest_api.url, description="storyreel API base URL")
 
 
 def _path_params(path: str) -> list[str]:

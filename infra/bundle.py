@@ -7,12 +7,14 @@ For every asset group in infra.functions.ASSET_GROUPS this writes `<out>/<group>
   the `providers` extra. Powertools comes from the AWS-managed layer and boto3 from the runtime.
 
 `--no-deps` copies only the sources (what the CDK tests synthesize against).
-Wheels are cached in pip's cache; a rebuild of an unchanged group reuses them.
+A group whose requirements did not change keeps its installed dependencies (only the sources are
+recopied); `--force` reinstalls.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -80,14 +82,32 @@ def install_deps(group: str, dest: Path) -> None:
         shutil.rmtree(cache, ignore_errors=True)
 
 
-def build(out: Path, with_deps: bool = True, groups: list[str] | None = None) -> dict[str, Path]:
+# <out>/.<group>.deps.json records what a group's deps were installed from (outside the asset: not zipped)
+
+
+def _deps_key(group: str) -> str:
+    return json.dumps(
+        {"requirements": requirements(group), "platform": LAMBDA_PLATFORM, "python": LAMBDA_PYTHON},
+        sort_keys=True,
+    )
+
+
+def build(
+    out: Path, with_deps: bool = True, groups: list[str] | None = None, force: bool = False
+) -> dict[str, Path]:
+    """Build (or refresh) each group's asset dir. Dependencies are reinstalled only when the group's
+    requirements, platform or Python version changed (or with force); sources are always recopied."""
     built = {}
     for group in groups or list(ASSET_GROUPS):
         dest = out / group
+        stamp = out / f".{group}.deps.json"
         if with_deps:
-            if dest.exists():
-                shutil.rmtree(dest)
-            install_deps(group, dest)
+            key = _deps_key(group)
+            if force or not stamp.is_file() or stamp.read_text() != key:
+                if dest.exists():
+                    shutil.rmtree(dest)
+                install_deps(group, dest)
+                stamp.write_text(key)
         copy_sources(dest)
         built[group] = dest
     return built
@@ -97,12 +117,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / ".lambda-assets")
     parser.add_argument("--no-deps", action="store_true", help="copy the sources only")
+    parser.add_argument("--force", action="store_true", help="reinstall dependencies even if unchanged")
     parser.add_argument("groups", nargs="*", help=f"default: all of {', '.join(ASSET_GROUPS)}")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.groups) - set(ASSET_GROUPS))
     if unknown:
         parser.error(f"unknown asset group(s) {unknown}; choose from {list(ASSET_GROUPS)}")
-    for group, path in build(args.out, with_deps=not args.no_deps, groups=args.groups or None).items():
+    for group, path in build(
+        args.out, with_deps=not args.no_deps, groups=args.groups or None, force=args.force
+    ).items():
         size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
         print(f"{group:<12} {size / 1e6:7.1f} MB  {path}")
     return 0

@@ -20,7 +20,9 @@ class InfraConfig:
     image_provider: str = "replicate"  # "batch" creates the GPU resources (Batch + VPC + image asset)
     images_max_concurrency: int = 10  # the images Map's MaxConcurrency
     lambda_assets: Path = ROOT / ".lambda-assets"  # built by `make lambda-assets`
-    gpu_image_dir: Path = ROOT / "services" / "images" / "gpu"  # Dockerfile of the GPU worker
+    gpu_build_context: Path = ROOT  # the worker image builds from the repository root ...
+    gpu_dockerfile: str = "services/images/gpu/Dockerfile"  # ... with this Dockerfile (relative to it)
+    gpu_model_uri: str | None = None  # s3://bucket/prefix holding the diffusers model (model_index.json)
     gpu_instance_types: tuple[str, ...] = ("g5.xlarge",)
     gpu_max_vcpus: int = 16
     gpu_spot: bool = False
@@ -57,7 +59,9 @@ class InfraConfig:
             image_provider=str(get("image_provider", cls.image_provider)),
             images_max_concurrency=int(get("images_max_concurrency", cls.images_max_concurrency)),
             lambda_assets=(ROOT / str(get("lambda_assets", cls.lambda_assets))).resolve(),
-            gpu_image_dir=(ROOT / str(get("gpu_image_dir", cls.gpu_image_dir))).resolve(),
+            gpu_build_context=(ROOT / str(get("gpu_build_context", cls.gpu_build_context))).resolve(),
+            gpu_dockerfile=str(get("gpu_dockerfile", cls.gpu_dockerfile)),
+            gpu_model_uri=str(get("gpu_model_uri", "")) or None,
             gpu_instance_types=tuple(types),
             gpu_max_vcpus=int(get("gpu_max_vcpus", cls.gpu_max_vcpus)),
             gpu_spot=as_bool(get("gpu_spot", cls.gpu_spot)),
@@ -86,6 +90,8 @@ class InfraConfig:
             raise ValueError(f"context api_auth={self.api_auth!r}: choose one of {API_AUTH}")
         if not 1 <= self.images_max_concurrency <= 40:
             raise ValueError("context images_max_concurrency must be 1..40")
+        if self.gpu_model_uri is not None and not self.gpu_model_uri.startswith("s3://"):
+            raise ValueError(f"context gpu_model_uri={self.gpu_model_uri!r}: expected s3://bucket/prefix")
         if not isinstance(self.settings, dict) or not all(
             isinstance(v, dict) for v in self.settings.values()
         ):

@@ -106,6 +106,15 @@ def _gpu_suppressions(stack: StoryreelStack) -> None:
     table = _ref(stack, stack.storage.table)
     ack(gpu.job_role, f"IAM5[Resource::{bucket}/runs/*]", PREFIX.format(prefix="runs/"))
     ack(gpu.job_role, f"IAM5[Resource::{table}/index/*]", INDEX)
+    model_bucket, _, model_prefix = (stack.cfg.gpu_model_uri or "")[len("s3://") :].partition("/")
+    model_prefix = model_prefix.strip("/")
+    model_objects = f"{model_prefix}/*" if model_prefix else "*"
+    ack(
+        gpu.job_role,
+        f"IAM5[Resource::arn:<AWS::Partition>:s3:::{model_bucket}/{model_objects}]",
+        "read-only on the diffusers model folder named by gpu_model_uri: a model is many files "
+        "(model_index.json, unet/, vae/, ...) synced as a whole",
+    )
     ack(
         gpu.job_definition.container.execution_role,
         "IAM5[Resource::*]",

@@ -57,9 +57,26 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 
 @pytest.fixture(scope="session")
 def synth_batch(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    """image_provider=batch with a stand-in worker Dockerfile (the image is built at deploy, never here)."""
+    """image_provider=batch with a stand-in repository holding the worker's Dockerfile and its
+    Dockerfile.dockerignore (the image is built at deploy, never here) and a .venv that must not be staged."""
     tmp = tmp_path_factory.mktemp("synth-batch")
-    gpu_dir = tmp / "gpu"
-    gpu_dir.mkdir()
-    (gpu_dir / "Dockerfile").write_text("FROM public.ecr.aws/docker/library/python:3.12-slim\n")
-    return synthesize(tmp, image_provider="batch", gpu_image_dir=str(gpu_dir), api_auth="iam")
+    repo = tmp / "repo"
+    files = {
+        "services/images/gpu/Dockerfile": "FROM public.ecr.aws/docker/library/python:3.12-slim\n",
+        "services/images/gpu/Dockerfile.dockerignore": "**\n!pyproject.toml\n!shared/\n!services/\n**/*.pyc\n",
+        "services/images/gpu/worker.py": "print('worker')\n",
+        "shared/__init__.py": "",
+        "pyproject.toml": "[project]\nname = 'x'\n",
+        ".venv/lib/big.bin": "x" * 1000,
+        "cdk.out/old.json": "{}",
+    }
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    return synthesize(
+        tmp,
+        image_provider="batch",
+        gpu_build_context=str(repo),
+        gpu_model_uri="s3://storyreel-models/sdxl-lightning",
+        api_auth="iam",
+    )

@@ -25,13 +25,38 @@ def test_batch_creates_a_gpu_compute_environment_queue_and_job_definition(synth_
     assert "ecr" in json.dumps(container["Image"])  # the DockerImageAsset's repository
     env = {e["Name"]: e["Value"] for e in container["Environment"]}
     assert env["STORYREEL_IMAGE_GENERATION__PROVIDER"] == "diffusers"
+    assert env["STORYREEL_IMAGE_GENERATION__MODEL"] == "s3://storyreel-models/sdxl-lightning"
+    strategies = {
+        (r["OnExitCode"], r["Action"])
+        for r in job["Properties"]["RetryStrategy"]["EvaluateOnExit"]
+        if "OnExitCode" in r
+    }
+    assert {("75", "RETRY"), ("143", "RETRY"), ("*", "EXIT")} <= strategies
 
 
 def test_worker_image_is_staged_for_deploy_not_built_at_synth(synth_batch):
     assets = json.loads((synth_batch.outdir / f"{synth_batch.stack.stack_name}.assets.json").read_text())
     (image,) = assets["dockerImages"].values()
+    assert image["source"]["dockerFile"] == "services/images/gpu/Dockerfile"
+    assert image["source"]["platform"] == "linux/amd64"
     staged = synth_batch.outdir / image["source"]["directory"]
-    assert (staged / "Dockerfile").is_file()
+    files = {p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file()}
+    # the build context is the repository root filtered by the worker's Dockerfile.dockerignore
+    assert files == {
+        "pyproject.toml",
+        "shared/__init__.py",
+        "services/images/gpu/Dockerfile",
+        "services/images/gpu/Dockerfile.dockerignore",
+        "services/images/gpu/worker.py",
+    }
+
+
+def test_gpu_job_role_reads_only_the_model_prefix(synth_batch):
+    s = synth_batch
+    actions = by_action(role_statements(s, s.logical_id(s.stack.gpu.job_role)))
+    model_objects = [r for r in actions["s3:GetObject"] if "storyreel-models" in json.dumps(r)]
+    assert len(model_objects) == 1 and "storyreel-models/sdxl-lightning/*" in json.dumps(model_objects[0])
+    assert "s3:PutObject" in actions and "storyreel-models" not in json.dumps(actions["s3:PutObject"])
 
 
 def test_state_machine_gets_batch_sync_permissions_and_real_arns(synth_batch):
@@ -60,7 +85,7 @@ def test_batch_without_the_worker_dockerfile_is_a_clear_error(tmp_path):
     context = {
         **file_context(),
         "image_provider": "batch",
-        "gpu_image_dir": str(tmp_path / "no-gpu-worker-here"),
+        "gpu_build_context": str(tmp_path / "no-gpu-worker-here"),
         "lambda_assets": str(tmp_path / "assets"),
     }
     with pytest.raises(FileNotFoundError, match="image_provider=replicate"):

@@ -33,6 +33,7 @@ class InfraConfig:
     api_rate_limit: float = 10.0
     api_burst_limit: int = 20
     api_quota_per_day: int = 5000
+    api_waf: bool = True  # WAF web ACL on the stage: body size limit + per-IP rate limit
     log_retention_days: int = 30
     uploads_expire_days: int = 7
     alarm_email: str | None = None
@@ -72,6 +73,7 @@ class InfraConfig:
             api_rate_limit=float(get("api_rate_limit", cls.api_rate_limit)),
             api_burst_limit=int(get("api_burst_limit", cls.api_burst_limit)),
             api_quota_per_day=int(get("api_quota_per_day", cls.api_quota_per_day)),
+            api_waf=as_bool(get("api_waf", cls.api_waf)),
             log_retention_days=int(get("log_retention_days", cls.log_retention_days)),
             uploads_expire_days=int(get("uploads_expire_days", cls.uploads_expire_days)),
             alarm_email=str(email) if email else None,

@@ -79,12 +79,13 @@ def add_suppressions(stack: StoryreelStack) -> None:
         "API Gateway's account-level CloudWatch role (needed for stage execution logs, APIG6) uses the managed "
         "policy AWS documents for it; it can only write API Gateway's own log groups",
     )
-    ack(
-        api,
-        "APIG3",
-        "no WAF web ACL by default: the API is key- (or IAM-) authenticated and throttled per stage and per "
-        "usage plan; attach a WAFv2 web ACL to the v1 stage where the API faces untrusted traffic",
-    )
+    if stack.api.web_acl is None:
+        ack(
+            api,
+            "APIG3",
+            "WAF switched off with -c api_waf=false: the API stays key- (or IAM-) authenticated and throttled "
+            "per stage and per usage plan",
+        )
     auth = (
         "IAM (SigV4) authorization on every method"
         if stack.cfg.api_auth == "iam"

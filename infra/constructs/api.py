@@ -2,8 +2,9 @@
 
 Routes: POST /runs, GET /runs, GET /runs/{id}, POST /runs/{id}/images, POST /runs/{id}/feedback.
 Auth: an API key with a usage plan (throttle + daily quota), or IAM (SigV4) with `-c api_auth=iam`.
-Requests are validated at the gateway (path parameters present; POST bodies a JSON object of bounded
-size), then fully by the resolver's pydantic models in the Lambda.
+Requests are validated at the gateway (path parameters present; POST bodies a JSON object with at most
+MAX_BODY_PROPERTIES keys), bodies over MAX_BODY_BYTES and floods from one IP are blocked by a WAF web ACL on
+the stage (`-c api_waf=false` to leave it out), then the resolver's pydantic models validate fully.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from infra.config import InfraConfig
@@ -25,6 +27,8 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("POST", "/runs/{id}/feedback"),
 )
 MAX_BODY_PROPERTIES = 32
+MAX_BODY_BYTES = 16 * 1024  # all our bodies are small JSON; also WAF's default inspection size for API GW
+RATE_LIMIT_PER_IP = 500  # requests per 5 minutes from one address
 
 
 class Api(Construct):
@@ -110,6 +114,16 @@ class Api(Construct):
                 )
             self.methods.append(method)
 
+        self.web_acl: wafv2.CfnWebACL | None = None
+        if cfg.api_waf:
+            self.web_acl = self._web_acl()
+            wafv2.CfnWebACLAssociation(
+                self,
+                "WafAssociation",
+                resource_arn=self.rest_api.deployment_stage.stage_arn,
+                web_acl_arn=self.web_acl.attr_arn,
+            )
+
         if not iam_auth:
             self.usage_plan = self.rest_api.add_usage_plan(
                 "UsagePlan",
@@ -123,6 +137,52 @@ class Api(Construct):
             )
             self.api_key = self.rest_api.add_api_key("Key", description="storyreel API key")
             self.usage_plan.add_api_key(self.api_key)
+
+    def _web_acl(self) -> wafv2.CfnWebACL:
+        def visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+            )
+
+        block = wafv2.CfnWebACL.RuleActionProperty(block={})
+        return wafv2.CfnWebACL(
+            self,
+            "Waf",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=visibility("storyreel-api"),
+            rules=[
+                wafv2.CfnWebACL.RuleProperty(
+                    name="body-size-limit",
+                    priority=0,
+                    action=block,
+                    visibility_config=visibility("storyreel-api-body-size"),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        size_constraint_statement=wafv2.CfnWebACL.SizeConstraintStatementProperty(
+                            comparison_operator="GT",
+                            size=MAX_BODY_BYTES,
+                            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(
+                                body=wafv2.CfnWebACL.BodyProperty(oversize_handling="MATCH")
+                            ),
+                            text_transformations=[
+                                wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")
+                            ],
+                        )
+                    ),
+                ),
+                wafv2.CfnWebACL.RuleProperty(
+                    name="rate-per-ip",
+                    priority=1,
+                    action=block,
+                    visibility_config=visibility("storyreel-api-rate"),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            aggregate_key_type="IP", limit=RATE_LIMIT_PER_IP
+                        )
+                    ),
+                ),
+            ],
+        )
 
 
 def _path_params(path: str) -> list[str]:

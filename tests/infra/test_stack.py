@@ -202,3 +202,17 @@ def test_failed_execution_alarm_watches_the_state_machine(synth):
     assert props["Namespace"] == "AWS/States"
     assert props["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": sm_id}}]
     assert props["AlarmActions"]
+
+
+def test_waf_on_the_api_stage_blocks_big_bodies_and_floods(synth):
+    (acl_id, acl), *_ = synth.of_type("AWS::WAFv2::WebACL").items()
+    rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
+    size = rules["body-size-limit"]["Statement"]["SizeConstraintStatement"]
+    assert size["ComparisonOperator"] == "GT" and size["Size"] == 16 * 1024
+    assert size["FieldToMatch"]["Body"]["OversizeHandling"] == "MATCH"  # too big to inspect -> blocked
+    assert rules["body-size-limit"]["Action"] == {"Block": {}}
+    assert rules["rate-per-ip"]["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP"
+    (assoc,) = synth.of_type("AWS::WAFv2::WebACLAssociation").values()
+    assert assoc["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    stage_id = synth.logical_id(synth.stack.api.rest_api.deployment_stage)
+    assert stage_id in json.dumps(assoc["Properties"]["ResourceArn"])

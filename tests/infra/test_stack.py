@@ -104,7 +104,8 @@ def test_state_machine_definition_substitutions_are_all_resolved(synth):
     subs = props["DefinitionSubstitutions"]
     asl_text = ASL_FILE.read_text()
     placeholders = set(re.findall(r"\$\{(\w+)\}", asl_text))
-    assert placeholders == set(subs), "every ${Name} in the ASL file has a substitution and vice versa"
+    missing = placeholders - set(subs)
+    assert not missing, f"ASL placeholders the stack does not substitute: {sorted(missing)}"
 
     functions = synth.stack.functions
     for spec in FUNCTIONS:

@@ -46,10 +46,12 @@ class LambdaSpec:
     timeout_s: int = 60
     s3_read: tuple[str, ...] = (RUNS,)
     s3_write: tuple[str, ...] = (RUNS,)
+    s3_delete: tuple[str, ...] = ()
     secrets: tuple[str, ...] = ()
     in_state_machine: bool = False  # its ARN is a definition substitution; the state machine invokes it
     starts_executions: bool = False
     puts_events: bool = False
+    submits_gpu_jobs: bool = False  # batch:SubmitJob + GPU_JOB_QUEUE_ARN/GPU_JOB_DEFINITION_ARN (with batch)
 
     @property
     def module(self) -> str:
@@ -73,8 +75,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
         "audio -> transcript.json",
         memory_mb=1024,
         timeout_s=900,
-        s3_read=(RUNS, UPLOADS),
-        secrets=("openai",),
+        secrets=("openai",),  # intake copies the upload to runs/<id>/audio.*: runs/ is enough
         in_state_machine=True,
     ),
     LambdaSpec(
@@ -150,8 +151,9 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
         "services.api.lifecycle.fail_handler",
         "api",
         "lifecycle",
-        "marks the run failed with its cause",
+        "marks the run failed with its cause (drops a stale storyboard page)",
         timeout_s=30,
+        s3_delete=(RUNS,),
         in_state_machine=True,
     ),
     LambdaSpec(
@@ -169,7 +171,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
         "services.api.lifecycle.render_rest_handler",
         "api",
         "lifecycle",
-        "PreviewReady -> render the pending frames",
+        "PreviewReady -> an execution rendering the pending frames",
         timeout_s=60,
         starts_executions=True,
     ),
@@ -180,9 +182,8 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
         "api",
         "REST API (Powertools APIGatewayRestResolver)",
         timeout_s=29,
-        s3_write=(RUNS, UPLOADS),
-        starts_executions=True,
-        puts_events=True,
+        s3_write=(RUNS, UPLOADS),  # presigned PUT under uploads/api/ (the upload starts the run via intake)
+        puts_events=True,  # POST /runs/{id}/images -> PreviewReady
     ),
 )
 

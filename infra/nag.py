@@ -49,7 +49,7 @@ def add_suppressions(stack: StoryreelStack) -> None:
     for spec_id, fn in stack.functions.fn.items():
         spec = stack.functions.specs[spec_id]
         ack(fn.role, "IAM5[Resource::*]", XRAY)
-        for prefix in sorted(set(spec.s3_read) | set(spec.s3_write)):
+        for prefix in sorted(set(spec.s3_read) | set(spec.s3_write) | set(spec.s3_delete)):
             ack(fn.role, f"IAM5[Resource::{bucket}/{prefix}*]", PREFIX.format(prefix=prefix))
         ack(fn.role, f"IAM5[Resource::{table}/index/*]", INDEX)
 

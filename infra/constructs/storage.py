@@ -98,9 +98,14 @@ class Storage(Construct):
 
     # ---- least-privilege grants (explicit actions, no wildcards in actions)
     def grant_objects(
-        self, grantee: iam.IGrantable, read: tuple[str, ...] = (), write: tuple[str, ...] = ()
+        self,
+        grantee: iam.IGrantable,
+        read: tuple[str, ...] = (),
+        write: tuple[str, ...] = (),
+        delete: tuple[str, ...] = (),
     ) -> None:
-        """GetObject on the `read` prefixes, PutObject on the `write` prefixes, ListBucket limited to both."""
+        """GetObject on `read`, PutObject on `write`, DeleteObject on `delete` prefixes; ListBucket limited
+        to those prefixes."""
         if read:
             grantee.grant_principal.add_to_principal_policy(
                 iam.PolicyStatement(
@@ -115,7 +120,14 @@ class Storage(Construct):
                     resources=[self.bucket.arn_for_objects(f"{p}*") for p in write],
                 )
             )
-        prefixes = sorted(set(read) | set(write))
+        if delete:
+            grantee.grant_principal.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["s3:DeleteObject"],
+                    resources=[self.bucket.arn_for_objects(f"{p}*") for p in delete],
+                )
+            )
+        prefixes = sorted(set(read) | set(write) | set(delete))
         if prefixes:
             grantee.grant_principal.add_to_principal_policy(
                 iam.PolicyStatement(

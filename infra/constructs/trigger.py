@@ -17,6 +17,8 @@ from constructs import Construct
 
 STATEMACHINE_DIR = Path(__file__).resolve().parent.parent / "statemachine"
 UPLOAD_PATTERN_FILE = STATEMACHINE_DIR / "upload_rule_pattern.json"
+PREVIEW_PATTERN_FILE = STATEMACHINE_DIR / "preview_ready_pattern.json"  # optional; else the pattern below
+EVENT_SOURCE = "storyreel"  # what shared.aws_runtime.put_events sends as Source
 PREVIEW_READY = "PreviewReady"
 _PATTERN_FIELDS = {
     "source": "source",
@@ -31,8 +33,11 @@ _PATTERN_FIELDS = {
 }
 
 
-def load_event_pattern(path: Path, substitutions: dict[str, Any]) -> events.EventPattern:
-    """The JSON pattern file with every "${Name}" string replaced by substitutions[Name]."""
+def pattern_dict(
+    path: Path, substitutions: dict[str, Any], require_detail: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The JSON pattern file with every "${Name}" string replaced by substitutions[Name]; `require_detail`
+    entries are added to `detail` where the file does not constrain them itself."""
 
     def sub(node: Any) -> Any:
         if isinstance(node, dict):
@@ -47,10 +52,19 @@ def load_event_pattern(path: Path, substitutions: dict[str, Any]) -> events.Even
         return node
 
     raw = json.loads(path.read_text())
+    if require_detail:
+        raw["detail"] = {**require_detail, **raw.get("detail", {})}
     unknown = set(raw) - set(_PATTERN_FIELDS)
     if unknown:
         raise ValueError(f"{path.name}: unsupported top-level keys {sorted(unknown)}")
-    return events.EventPattern(**{_PATTERN_FIELDS[k]: sub(v) for k, v in raw.items()})
+    return sub(raw)
+
+
+def load_event_pattern(
+    path: Path, substitutions: dict[str, Any], require_detail: dict[str, Any] | None = None
+) -> events.EventPattern:
+    raw = pattern_dict(path, substitutions, require_detail)
+    return events.EventPattern(**{_PATTERN_FIELDS[k]: v for k, v in raw.items()})
 
 
 class Triggers(Construct):
@@ -81,7 +95,13 @@ class Triggers(Construct):
             self,
             "UploadCreated",
             description="S3 Object Created under uploads/ -> intake (creates the run, starts the execution)",
-            event_pattern=load_event_pattern(UPLOAD_PATTERN_FILE, {"BucketName": bucket.bucket_name}),
+            # the runtime owns the pattern file; the stack pins it to this bucket in any case (S3 sends the
+            # events of every EventBridge-enabled bucket to the same default bus)
+            event_pattern=load_event_pattern(
+                UPLOAD_PATTERN_FILE,
+                {"BucketName": bucket.bucket_name},
+                require_detail={"bucket": {"name": [bucket.bucket_name]}},
+            ),
             targets=[targets.LambdaFunction(intake, **target_opts)],
         )
         self.preview_rule = events.Rule(
@@ -89,6 +109,10 @@ class Triggers(Construct):
             "PreviewReady",
             description="a preview run finished with frames pending -> render the rest",
             event_bus=bus,
-            event_pattern=events.EventPattern(detail_type=[PREVIEW_READY]),
+            event_pattern=(
+                load_event_pattern(PREVIEW_PATTERN_FILE, {})
+                if PREVIEW_PATTERN_FILE.is_file()
+                else events.EventPattern(source=[EVENT_SOURCE], detail_type=[PREVIEW_READY])
+            ),
             targets=[targets.LambdaFunction(render_rest, **target_opts)],
         )

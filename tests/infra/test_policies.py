@@ -71,9 +71,11 @@ def test_each_lambda_touches_only_its_prefixes_table_secrets_and_targets(synth):
 
         assert object_prefixes(actions.get("s3:GetObject", []), bucket_id) == set(spec.s3_read), spec.id
         assert object_prefixes(actions.get("s3:PutObject", []), bucket_id) == set(spec.s3_write), spec.id
-        assert not {a for a in actions if a.startswith("s3:")} - {
+        assert object_prefixes(actions.get("s3:DeleteObject", []), bucket_id) == set(spec.s3_delete), spec.id
+        assert {a for a in actions if a.startswith("s3:")} <= {
             "s3:GetObject",
             "s3:PutObject",
+            "s3:DeleteObject",
             "s3:ListBucket",
         }
         list_statements = [
@@ -82,7 +84,7 @@ def test_each_lambda_touches_only_its_prefixes_table_secrets_and_targets(synth):
         for s in list_statements:
             assert s["Resource"] == {"Fn::GetAtt": [bucket_id, "Arn"]}
             assert set(s["Condition"]["StringLike"]["s3:prefix"]) == {
-                f"{p}*" for p in set(spec.s3_read) | set(spec.s3_write)
+                f"{p}*" for p in set(spec.s3_read) | set(spec.s3_write) | set(spec.s3_delete)
             }
 
         for action, resources in actions.items():

@@ -12,16 +12,18 @@ from pathlib import Path
 import pytest
 from moto.events.models import EventPattern
 
-from infra.constructs.trigger import UPLOAD_PATTERN_FILE
+from infra.constructs.trigger import UPLOAD_PATTERN_FILE, pattern_dict
 
-EVENT = json.loads((Path(__file__).resolve().parents[2] / "events" / "intake.json").read_text())
+EVENT = json.loads((Path(__file__).resolve().parent / "s3_object_created.json").read_text())
 BUCKET = EVENT["detail"]["bucket"]["name"]
 
 
 def pattern_for(bucket: str) -> str:
-    text = UPLOAD_PATTERN_FILE.read_text()
-    assert "${BucketName}" in text  # the only substitution the stack offers this file
-    return text.replace("${BucketName}", bucket)
+    """What the stack puts on the rule (trigger.py), with the bucket name resolved."""
+    pattern = pattern_dict(
+        UPLOAD_PATTERN_FILE, {"BucketName": bucket}, require_detail={"bucket": {"name": [bucket]}}
+    )
+    return json.dumps(pattern)
 
 
 def event_with(**changes) -> dict:

@@ -54,6 +54,40 @@ print(json.dumps({{"ms": (t1 - t0) * 1000}}))
 """
 
 
+# What every handler pays before its own code: each timed alone in a fresh interpreter, same environment.
+BASELINES = {
+    "boto3 (Lambda runtime)": "import boto3",
+    "pydantic": "import pydantic",
+    "Powertools Logger + Metrics": "from aws_lambda_powertools import Logger, Metrics",
+    "Powertools Tracer() (imports aws_xray_sdk, patches)": (
+        "from aws_lambda_powertools import Tracer\nTracer(service='bench')"
+    ),
+    "Powertools APIGatewayRestResolver": "from aws_lambda_powertools.event_handler import APIGatewayRestResolver",
+}
+
+_BASELINE_PROBE = """
+import json, time
+t0 = time.perf_counter()
+{statement}
+print(json.dumps({{"ms": (time.perf_counter() - t0) * 1000}}))
+"""
+
+
+def time_statement(statement: str, env: dict[str, str], repeats: int) -> float | None:
+    times = []
+    for _ in range(repeats):
+        proc = subprocess.run(
+            [sys.executable, "-c", _BASELINE_PROBE.format(statement=statement)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            return None
+        times.append(json.loads(proc.stdout.strip().splitlines()[-1])["ms"])
+    return statistics.median(times)
+
+
 def lambda_env(spec: LambdaSpec) -> dict[str, str]:
     """What the stack sets on the function (dummy names), plus what the Lambda runtime sets."""
     cfg_context = json.loads((ROOT / "cdk.json").read_text()).get("context", {})
@@ -71,7 +105,6 @@ def lambda_env(spec: LambdaSpec) -> dict[str, str]:
         "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench",
         "POWERTOOLS_SERVICE_NAME": spec.service,
         "POWERTOOLS_METRICS_NAMESPACE": "Storyreel",
-        "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
         **cfg.settings_env(),
     }
     for key in spec.secrets:
@@ -79,20 +112,20 @@ def lambda_env(spec: LambdaSpec) -> dict[str, str]:
     return env
 
 
-def handler_present(spec: LambdaSpec) -> str | None:
-    """None when the handler module exists in this checkout, else why not."""
-    path = ROOT / Path(*spec.module.split(".")).with_suffix(".py")
+def handler_present(spec: LambdaSpec, root: Path = ROOT) -> str | None:
+    """None when the handler module exists in the checkout, else why not."""
+    path = root / Path(*spec.module.split(".")).with_suffix(".py")
     if not path.is_file():
-        return f"missing ({path.relative_to(ROOT)} not on this branch)"
+        return f"missing ({path.relative_to(root)} not on this branch)"
     return None
 
 
-def time_import(spec: LambdaSpec, repeats: int) -> tuple[list[float], str | None]:
-    code = _PROBE.format(root=str(ROOT), module=spec.module, function=spec.function)
+def time_import(spec: LambdaSpec, repeats: int, root: Path = ROOT) -> tuple[list[float], str | None]:
+    code = _PROBE.format(root=str(root), module=spec.module, function=spec.function)
     times = []
     for _ in range(repeats):
         proc = subprocess.run(
-            [sys.executable, "-c", code], env=lambda_env(spec), capture_output=True, text=True, cwd=ROOT
+            [sys.executable, "-c", code], env=lambda_env(spec), capture_output=True, text=True, cwd=root
         )
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
@@ -101,15 +134,15 @@ def time_import(spec: LambdaSpec, repeats: int) -> tuple[list[float], str | None
     return times, None
 
 
-def dominant_packages(spec: LambdaSpec, top: int = 4) -> list[tuple[str, float]]:
+def dominant_packages(spec: LambdaSpec, root: Path = ROOT, top: int = 4) -> list[tuple[str, float]]:
     """Self import time per top-level package while importing the handler (python -X importtime)."""
-    code = _PROBE.format(root=str(ROOT), module=spec.module, function=spec.function)
+    code = _PROBE.format(root=str(root), module=spec.module, function=spec.function)
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code],
         env=lambda_env(spec),
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=root,
     )
     per_package: dict[str, float] = defaultdict(float)
     lines = proc.stderr.splitlines()
@@ -145,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assets", type=Path, default=ROOT / ".lambda-assets")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
+        "--root", type=Path, default=ROOT, help="checkout whose handlers are imported (default: this one)"
+    )
+    parser.add_argument(
         "--extra",
         action="append",
         default=[],
@@ -167,11 +203,11 @@ def main(argv: list[str] | None = None) -> int:
             "asset_mb": sizes[spec.asset][0] if sizes[spec.asset] else None,
             "asset_zip_mb": sizes[spec.asset][1] if sizes[spec.asset] else None,
         }
-        missing = handler_present(spec)
+        missing = handler_present(spec, args.root)
         if missing:
             row |= {"status": missing, "import_ms": None, "runs_ms": [], "dominated_by": []}
         else:
-            times, error = time_import(spec, repeats)
+            times, error = time_import(spec, repeats, args.root)
             if error:
                 row |= {"status": error, "import_ms": None, "runs_ms": times, "dominated_by": []}
             else:
@@ -182,12 +218,23 @@ def main(argv: list[str] | None = None) -> int:
                     "runs_ms": [round(t, 1) for t in times],
                     "dominated_by": []
                     if args.quick
-                    else [(p, round(ms, 1)) for p, ms in dominant_packages(spec)],
+                    else [(p, round(ms, 1)) for p, ms in dominant_packages(spec, args.root)],
                 }
         rows.append(row)
         print(_line(row), flush=True)
 
+    baselines = {
+        name: (
+            None if (ms := time_statement(stmt, lambda_env(FUNCTIONS[0]), repeats)) is None else round(ms, 1)
+        )
+        for name, stmt in BASELINES.items()
+    }
+    for name, ms in baselines.items():
+        print(f"baseline  {name:<52} {_fmt(ms):>7} ms", flush=True)
+
     meta = {
+        "root": str(args.root),
+        "commit": _commit(args.root),
         "python": platform.python_version(),
         "machine": platform.machine(),
         "repeats": repeats,
@@ -195,10 +242,23 @@ def main(argv: list[str] | None = None) -> int:
         "assets_dir": str(args.assets),
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "coldstart.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
-    (args.out / "coldstart.md").write_text(_markdown(rows, meta))
+    (args.out / "coldstart.json").write_text(
+        json.dumps({"meta": meta, "rows": rows, "baselines_ms": baselines}, indent=2) + "\n"
+    )
+    (args.out / "coldstart.md").write_text(_markdown(rows, meta, baselines))
     print(f"-> {args.out / 'coldstart.md'}")
     return 0
+
+
+def _commit(root: Path) -> str:
+    """Short commit of the measured checkout, '+dirty' when it has uncommitted changes."""
+    head = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    if head.returncode != 0:
+        return "unknown"
+    dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True)
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def _fmt(value: object, spec: str = ".1f") -> str:
@@ -212,11 +272,12 @@ def _line(row: dict) -> str:
     )
 
 
-def _markdown(rows: list[dict], meta: dict) -> str:
+def _markdown(rows: list[dict], meta: dict, baselines: dict[str, float | None]) -> str:
     lines = [
         "# Lambda cold start: asset size and handler import time",
         "",
-        f"`make bench-coldstart` — CPython {meta['python']} on {meta['machine']}, median of {meta['repeats']} "
+        f"`make bench-coldstart` — handlers of `{meta['root']}` at {meta['commit']}; "
+        f"CPython {meta['python']} on {meta['machine']}, median of {meta['repeats']} "
         f"fresh interpreters; goal <= {meta['goal_ms']:.0f} ms per handler import. Asset sizes from "
         "`.lambda-assets/` (`make lambda-assets`: arm64 / CPython 3.14 wheels; Powertools comes from the "
         "managed layer and boto3 from the runtime, neither is counted).",
@@ -231,6 +292,12 @@ def _markdown(rows: list[dict], meta: dict) -> str:
             f"| {r['function']} | `{r['handler']}` | {size} | {_fmt(r['import_ms'])} | {r['status']} | {dom} |"
         )
     lines += [
+        "",
+        "What any handler pays before its own code (each alone, fresh interpreter, median):",
+        "",
+        "| import | ms |",
+        "|---|---|",
+        *(f"| {name} | {_fmt(ms)} |" for name, ms in baselines.items()),
         "",
         "Import time is measured on this machine with the dev venv's packages; the Lambda's arm64 CPU and "
         "Python 3.14 differ, so compare handlers with each other and against the goal, not with Lambda's "

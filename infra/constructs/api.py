@@ -9,6 +9,9 @@ the stage (`-c api_waf=false` to leave it out), then the resolver's pydantic mod
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
@@ -19,13 +22,31 @@ from constructs import Construct
 from infra.config import InfraConfig
 from infra.constructs.workflow import retention
 
-ROUTES: tuple[tuple[str, str], ...] = (
+# The API's routes come from the OpenAPI document the resolver generates (committed by the runtime), so
+# the gateway and the Lambda cannot drift; these are the routes for a checkout without it.
+OPENAPI_FILE = Path(__file__).resolve().parents[2] / "services" / "api" / "openapi.json"
+DEFAULT_ROUTES: tuple[tuple[str, str], ...] = (
     ("POST", "/runs"),
     ("GET", "/runs"),
-    ("GET", "/runs/{id}"),
-    ("POST", "/runs/{id}/images"),
-    ("POST", "/runs/{id}/feedback"),
+    ("GET", "/runs/{run_id}"),
+    ("POST", "/runs/{run_id}/images"),
+    ("POST", "/runs/{run_id}/feedback"),
 )
+_VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def api_routes(openapi_file: Path = OPENAPI_FILE) -> tuple[tuple[str, str], ...]:
+    if not openapi_file.is_file():
+        return DEFAULT_ROUTES
+    paths = json.loads(openapi_file.read_text()).get("paths", {})
+    routes = tuple(
+        (verb.upper(), path) for path, ops in sorted(paths.items()) for verb in ops if verb.upper() in _VERBS
+    )
+    if not routes:
+        raise ValueError(f"{openapi_file}: no paths")
+    return routes
+
+
 MAX_BODY_PROPERTIES = 32
 MAX_BODY_BYTES = 16 * 1024  # all our bodies are small JSON; also WAF's default inspection size for API GW
 RATE_LIMIT_PER_IP = 500  # requests per 5 minutes from one address
@@ -97,7 +118,7 @@ class Api(Construct):
         integration = apigw.LambdaIntegration(handler, proxy=True)
 
         self.methods: list[apigw.Method] = []
-        for verb, path in ROUTES:
+        for verb, path in api_routes():
             resource = self.rest_api.root.resource_for_path(path)
             params = {f"method.request.path.{p}": True for p in _path_params(path)}
             if verb == "POST":

@@ -7,6 +7,7 @@ import re
 
 from aws_cdk.assertions import Match, Template
 
+from infra.constructs.api import api_routes
 from infra.constructs.trigger import UPLOAD_PATTERN_FILE
 from infra.constructs.workflow import ASL_FILE
 from infra.functions import FUNCTIONS, SECRET_ENV
@@ -179,12 +180,13 @@ def test_api_routes_need_an_api_key_and_validate_requests(synth):
         assert p["Integration"]["Type"] == "AWS_PROXY"
         if p["HttpMethod"] == "POST":
             assert "application/json" in p["RequestModels"]
-    assert routes == {
+    assert routes == set(api_routes())  # the committed OpenAPI document's, when there is one
+    assert routes >= {
         ("POST", "/runs"),
         ("GET", "/runs"),
-        ("GET", "/runs/{id}"),
-        ("POST", "/runs/{id}/images"),
-        ("POST", "/runs/{id}/feedback"),
+        ("GET", "/runs/{run_id}"),
+        ("POST", "/runs/{run_id}/images"),
+        ("POST", "/runs/{run_id}/feedback"),
     }
     (plan,) = synth.of_type("AWS::ApiGateway::UsagePlan").values()
     assert plan["Properties"]["Throttle"]["RateLimit"] > 0
@@ -218,3 +220,10 @@ def test_waf_on_the_api_stage_blocks_big_bodies_and_floods(synth):
     assert assoc["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
     stage_id = synth.logical_id(synth.stack.api.rest_api.deployment_stage)
     assert stage_id in json.dumps(assoc["Properties"]["ResourceArn"])
+
+
+def test_api_routes_follow_the_openapi_document(tmp_path):
+    doc = tmp_path / "openapi.json"
+    doc.write_text(json.dumps({"paths": {"/runs": {"get": {}, "post": {}}, "/runs/{run_id}": {"get": {}}}}))
+    assert set(api_routes(doc)) == {("GET", "/runs"), ("POST", "/runs"), ("GET", "/runs/{run_id}")}
+    assert ("GET", "/runs/{run_id}") in api_routes(tmp_path / "absent.json")

@@ -11,7 +11,7 @@ For every function in infra.functions.FUNCTIONS:
 - dominated by: one more run under `python -X importtime`, self time summed per top-level package.
 
 Handlers that are not on this branch yet are reported as "missing". Measured on this machine's CPython
-with the dev venv's packages (the Lambda runs arm64/CPython 3.14 with the Powertools layer), so read the
+with the dev venv's packages (the Lambda runs arm64/CPython 3.13 with the Powertools layer), so read the
 numbers as relative: which handler imports too much, and what.
 Writes bench/results/coldstart.md and .json.
 """
@@ -279,7 +279,7 @@ def _markdown(rows: list[dict], meta: dict, baselines: dict[str, float | None]) 
         f"`make bench-coldstart` — handlers of `{meta['root']}` at {meta['commit']}; "
         f"CPython {meta['python']} on {meta['machine']}, median of {meta['repeats']} "
         f"fresh interpreters; goal <= {meta['goal_ms']:.0f} ms per handler import. Asset sizes from "
-        "`.lambda-assets/` (`make lambda-assets`: arm64 / CPython 3.14 wheels; Powertools comes from the "
+        "`.lambda-assets/` (`make lambda-assets`: arm64 / CPython 3.13 wheels; Powertools comes from the "
         "managed layer and boto3 from the runtime, neither is counted).",
         "",
         "| function | handler | asset MB (zip) | import ms (median) | status | dominated by (self ms) |",
@@ -300,7 +300,7 @@ def _markdown(rows: list[dict], meta: dict, baselines: dict[str, float | None]) 
         *(f"| {name} | {_fmt(ms)} |" for name, ms in baselines.items()),
         "",
         "Import time is measured on this machine with the dev venv's packages; the Lambda's arm64 CPU and "
-        "Python 3.14 differ, so compare handlers with each other and against the goal, not with Lambda's "
+        "Python 3.13 differ, so compare handlers with each other and against the goal, not with Lambda's "
         "reported Init Duration. Heavy module-level imports (SDK clients, pydantic models of every stage) "
         "are the usual culprit: import them inside the code path that needs them.",
         "",

@@ -3,8 +3,8 @@
 For every asset group in infra.functions.ASSET_GROUPS this writes `<out>/<group>/` holding
 - `shared/` and `services/` (minus `services/images/gpu`, caches and tests), and
 - the group's third-party dependencies pip-installed for the Lambda platform (manylinux2014 aarch64,
-  CPython 3.14, wheels only), from pyproject.toml: the core `dependencies` plus the group's SDKs from
-  the `providers` extra. Powertools comes from the AWS-managed layer and boto3 from the runtime.
+  CPython 3.13, wheels only), from pyproject.toml: the core `dependencies` plus the group's packages
+  (infra.functions.ASSET_GROUPS) as pyproject's extras pin them. Powertools comes from the AWS-managed layer and boto3 from the runtime.
 
 `--no-deps` copies only the sources (what the CDK tests synthesize against).
 A group whose requirements did not change keeps its installed dependencies (only the sources are
@@ -22,13 +22,13 @@ import sys
 import tomllib
 from pathlib import Path
 
-from infra.functions import ASSET_GROUPS
+from infra.functions import ASSET_GROUPS, ASSET_PRUNE
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_PACKAGES = ("shared", "services")
 EXCLUDE = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", "gpu", ".pytest_cache")
 LAMBDA_PLATFORM = "manylinux2014_aarch64"
-LAMBDA_PYTHON = "3.14"
+LAMBDA_PYTHON = "3.13"
 
 
 def _name(requirement: str) -> str:
@@ -38,12 +38,12 @@ def _name(requirement: str) -> str:
 def requirements(group: str, pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
     """Pinned-as-in-pyproject requirement strings for one asset group."""
     project = tomllib.loads(pyproject.read_text())["project"]
-    providers = {_name(r): r for r in project["optional-dependencies"].get("providers", [])}
+    extras = {_name(r): r for reqs in project["optional-dependencies"].values() for r in reqs}
     wanted = ASSET_GROUPS[group]
-    missing = [w for w in wanted if w not in providers]
+    missing = [w for w in wanted if w not in extras]
     if missing:
-        raise SystemExit(f"asset group {group!r}: {missing} not in pyproject's providers extra")
-    return [*project["dependencies"], *(providers[w] for w in wanted)]
+        raise SystemExit(f"asset group {group!r}: {missing} not in any of pyproject's extras")
+    return [*project["dependencies"], *(extras[w] for w in wanted)]
 
 
 def copy_sources(dest: Path, root: Path = ROOT) -> None:
@@ -77,9 +77,15 @@ def install_deps(group: str, dest: Path) -> None:
         *requirements(group),
     ]
     subprocess.run(cmd, check=True)
-    # bytecode caches and dist-info RECORDs are not needed at run time
+    # bytecode caches are rebuilt on the Lambda anyway
     for cache in dest.rglob("__pycache__"):
         shutil.rmtree(cache, ignore_errors=True)
+    for rel in ASSET_PRUNE.get(group, ()):
+        target = dest / rel
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
 
 
 # <out>/.<group>.deps.json records what a group's deps were installed from (outside the asset: not zipped)
@@ -87,7 +93,12 @@ def install_deps(group: str, dest: Path) -> None:
 
 def _deps_key(group: str) -> str:
     return json.dumps(
-        {"requirements": requirements(group), "platform": LAMBDA_PLATFORM, "python": LAMBDA_PYTHON},
+        {
+            "requirements": requirements(group),
+            "prune": list(ASSET_PRUNE.get(group, ())),
+            "platform": LAMBDA_PLATFORM,
+            "python": LAMBDA_PYTHON,
+        },
         sort_keys=True,
     )
 

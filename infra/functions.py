@@ -22,17 +22,22 @@ SECRET_ENV = {
     "firecrawl": "STORYREEL_FIRECRAWL_SECRET",
 }
 
-# Asset group -> distribution names from pyproject's `providers` extra installed on top of the core
-# dependencies. Powertools (and its pydantic / aws-xray-sdk) comes from the AWS-managed layer and boto3
-# from the Lambda runtime, so neither is bundled. No torch, no diffusers: the GPU worker is a container.
+# Asset group -> distribution names (as pyproject's extras spell them) installed on top of the core
+# dependencies. Powertools (and its aws-xray-sdk) comes from the AWS-managed layer and boto3 from the
+# Lambda runtime, so neither is bundled. No torch, no diffusers: the GPU worker is a container.
+# transcribe: the stage checks every upload with ffmpeg (imageio-ffmpeg's binary) and pocketsphinx's VAD
+# before the OpenAI call; images: provider responses are checked and converted to PNG with Pillow.
 ASSET_GROUPS: dict[str, tuple[str, ...]] = {
-    "transcribe": ("openai",),
+    "transcribe": ("openai", "numpy", "imageio-ffmpeg", "pocketsphinx"),
     "scenes": ("openai",),
     "optimizer": (),
-    "images": ("openai", "replicate"),
+    "images": ("openai", "replicate", "pillow"),
     "virality": ("firecrawl-py",),
     "api": (),
 }
+# Installed paths left out of a group's asset. The cloud transcribes with OpenAI (cdk.json settings);
+# pocketsphinx is there for its VAD, which needs no acoustic model (37 MB).
+ASSET_PRUNE: dict[str, tuple[str, ...]] = {"transcribe": ("pocketsphinx/model",)}
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
         "transcribe",
         "transcribe",
         "audio -> transcript.json",
-        memory_mb=1024,
+        memory_mb=2048,  # ffmpeg decode + VAD over up to 30 min of PCM; more memory is also more CPU
         timeout_s=900,
         secrets=("openai",),  # intake copies the upload to runs/<id>/audio.*: runs/ is enough
         in_state_machine=True,

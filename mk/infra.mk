@@ -10,7 +10,7 @@ CFN_LINT_IGNORE ?= W3005
 
 .PHONY: lambda-assets synth cfn-lint deploy infra-test bench-coldstart sam-invoke
 
-lambda-assets: $(STAMP) ## pip-install Lambda deps for arm64/py3.14 + copy shared/ services/ -> .lambda-assets/
+lambda-assets: $(STAMP) ## pip-install Lambda deps for arm64/py3.13 + copy shared/ services/ -> .lambda-assets/
 	$(BIN)/python -m infra.bundle --out $(LAMBDA_ASSETS)
 
 synth: lambda-assets ## synthesize the stack into cdk.out (no Docker); cdk-nag + cfn-lint must pass

@@ -20,13 +20,13 @@ from infra.functions import FUNCTIONS, SECRET_ENV, LambdaSpec
 
 STATEMACHINE_DIR = Path(__file__).resolve().parent.parent / "statemachine"
 ASL_FILE = STATEMACHINE_DIR / "storyboard.asl.json"
-RUNTIME = lambda_.Runtime.PYTHON_3_14
+RUNTIME = lambda_.Runtime.PYTHON_3_13
 POWERTOOLS_ACCOUNT = "017000801446"  # AWS-managed Powertools for AWS Lambda (Python) layers
 
 
 def powertools_layer_arn(scope: Construct, version: int) -> str:
     stack = Stack.of(scope)
-    py = RUNTIME.name.replace(".", "")  # python3.14 -> python314
+    py = RUNTIME.name.replace(".", "")  # python3.13 -> python313
     return (
         f"arn:{stack.partition}:lambda:{stack.region}:{POWERTOOLS_ACCOUNT}:layer:"
         f"AWSLambdaPowertoolsPythonV3-{py}-arm64:{version}"

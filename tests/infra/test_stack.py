@@ -82,11 +82,11 @@ def test_every_lambda_is_arm64_traced_with_the_powertools_layer_and_its_handler(
         props = synth.resources[synth.logical_id(functions.fn[spec.id])]["Properties"]
         assert props["Handler"] == spec.handler
         assert props["Architectures"] == ["arm64"]
-        assert props["Runtime"] == "python3.14"
+        assert props["Runtime"] == "python3.13"
         assert props["TracingConfig"] == {"Mode": "Active"}
         (layer,) = props["Layers"]
         layer_arn = json.dumps(layer)
-        assert ":017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:" in layer_arn
+        assert ":017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:" in layer_arn
         env = props["Environment"]["Variables"]
         for name in ("STORYREEL_BUCKET", "STORYREEL_TABLE", "EVENT_BUS_NAME", "POWERTOOLS_METRICS_NAMESPACE"):
             assert name in env, (spec.id, name)

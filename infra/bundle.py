@@ -1,0 +1,146 @@
+"""Build the Lambda code assets without Docker: `python -m infra.bundle [--out .lambda-assets] [--no-deps]`.
+
+For every asset group in infra.functions.ASSET_GROUPS this writes `<out>/<group>/` holding
+- `shared/` and `services/` (minus `services/images/gpu`, caches and tests), and
+- the group's third-party dependencies pip-installed for the Lambda platform (manylinux2014 aarch64,
+  CPython 3.13, wheels only), from pyproject.toml: the core `dependencies` plus the group's packages
+  (infra.functions.ASSET_GROUPS) as pyproject's extras pin them. Powertools comes from the AWS-managed layer and boto3 from the runtime.
+
+`--no-deps` copies only the sources (what the CDK tests synthesize against).
+A group whose requirements did not change keeps its installed dependencies (only the sources are
+recopied); `--force` reinstalls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from infra.functions import ASSET_GROUPS, ASSET_PRUNE
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE_PACKAGES = ("shared", "services")
+EXCLUDE = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", "gpu", ".pytest_cache")
+LAMBDA_PLATFORM = "manylinux2014_aarch64"
+LAMBDA_PYTHON = "3.13"
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def requirements(group: str, pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
+    """Pinned-as-in-pyproject requirement strings for one asset group."""
+    project = tomllib.loads(pyproject.read_text())["project"]
+    extras = {_name(r): r for reqs in project["optional-dependencies"].values() for r in reqs}
+    wanted = ASSET_GROUPS[group]
+    missing = [w for w in wanted if w not in extras]
+    if missing:
+        raise SystemExit(f"asset group {group!r}: {missing} not in any of pyproject's extras")
+    return [*project["dependencies"], *(extras[w] for w in wanted)]
+
+
+def copy_sources(dest: Path, root: Path = ROOT) -> None:
+    """shared/ + services/ (no GPU worker, no caches) into dest."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for package in SOURCE_PACKAGES:
+        target = dest / package
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(root / package, target, ignore=EXCLUDE)
+
+
+def install_deps(group: str, dest: Path) -> None:
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--platform",
+        LAMBDA_PLATFORM,
+        "--implementation",
+        "cp",
+        "--python-version",
+        LAMBDA_PYTHON,
+        "--only-binary=:all:",
+        "--upgrade",
+        "--target",
+        str(dest),
+        *requirements(group),
+    ]
+    subprocess.run(cmd, check=True)
+    # bytecode caches are rebuilt on the Lambda anyway
+    for cache in dest.rglob("__pycache__"):
+        shutil.rmtree(cache, ignore_errors=True)
+    for rel in ASSET_PRUNE.get(group, ()):
+        target = dest / rel
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+
+
+# <out>/.<group>.deps.json records what a group's deps were installed from (outside the asset: not zipped)
+
+
+def _deps_key(group: str) -> str:
+    return json.dumps(
+        {
+            "requirements": requirements(group),
+            "prune": list(ASSET_PRUNE.get(group, ())),
+            "platform": LAMBDA_PLATFORM,
+            "python": LAMBDA_PYTHON,
+        },
+        sort_keys=True,
+    )
+
+
+def build(
+    out: Path, with_deps: bool = True, groups: list[str] | None = None, force: bool = False
+) -> dict[str, Path]:
+    """Build (or refresh) each group's asset dir. Dependencies are reinstalled only when the group's
+    requirements, platform or Python version changed (or with force); sources are always recopied."""
+    built = {}
+    for group in groups or list(ASSET_GROUPS):
+        dest = out / group
+        stamp = out / f".{group}.deps.json"
+        if with_deps:
+            key = _deps_key(group)
+            if force or not stamp.is_file() or stamp.read_text() != key:
+                if dest.exists():
+                    shutil.rmtree(dest)
+                install_deps(group, dest)
+                stamp.write_text(key)
+        copy_sources(dest)
+        built[group] = dest
+    return built
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / ".lambda-assets")
+    parser.add_argument("--no-deps", action="store_true", help="copy the sources only")
+    parser.add_argument("--force", action="store_true", help="reinstall dependencies even if unchanged")
+    parser.add_argument("groups", nargs="*", help=f"default: all of {', '.join(ASSET_GROUPS)}")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.groups) - set(ASSET_GROUPS))
+    if unknown:
+        parser.error(f"unknown asset group(s) {unknown}; choose from {list(ASSET_GROUPS)}")
+    for group, path in build(
+        args.out, with_deps=not args.no_deps, groups=args.groups or None, force=args.force
+    ).items():
+        size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+        print(f"{group:<12} {size / 1e6:7.1f} MB  {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,118 @@
+"""Stack options from CDK context (cdk.json `context`, or `-c key=value`), validated in one place."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # keep this module importable without starting jsii (the bench uses it)
+    from constructs import Node
+
+ROOT = Path(__file__).resolve().parent.parent
+IMAGE_PROVIDERS = ("replicate", "stability", "openai", "batch")
+API_AUTH = ("api_key", "iam")
+
+
+@dataclass(frozen=True)
+class InfraConfig:
+    image_provider: str = "replicate"  # "batch" creates the GPU resources (Batch + VPC + image asset)
+    images_max_concurrency: int = 10  # the images Map's MaxConcurrency
+    lambda_assets: Path = ROOT / ".lambda-assets"  # built by `make lambda-assets`
+    gpu_build_context: Path = ROOT  # the worker image builds from the repository root ...
+    gpu_dockerfile: str = "services/images/gpu/Dockerfile"  # ... with this Dockerfile (relative to it)
+    gpu_model_uri: str | None = None  # s3://bucket/prefix holding the diffusers model (model_index.json)
+    gpu_instance_types: tuple[str, ...] = ("g5.xlarge",)
+    gpu_max_vcpus: int = 16
+    gpu_spot: bool = False
+    powertools_layer_version: int = 38
+    secret_prefix: str = "storyreel/"  # secret names: storyreel/openai, storyreel/replicate, ...
+    metrics_namespace: str = "Storyreel"
+    api_auth: str = "api_key"  # or "iam" (SigV4)
+    api_rate_limit: float = 10.0
+    api_burst_limit: int = 20
+    api_quota_per_day: int = 5000
+    api_waf: bool = True  # WAF web ACL on the stage: body size limit + per-IP rate limit
+    log_retention_days: int = 30
+    uploads_expire_days: int = 7
+    alarm_email: str | None = None
+    retain_data: bool = True  # RETAIN bucket/table on stack delete
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # -> STORYREEL_<SECTION>__<KEY>
+
+    @classmethod
+    def from_context(cls, node: Node) -> InfraConfig:
+        def get(key: str, default: Any) -> Any:
+            value = node.try_get_context(key)
+            return default if value is None else value
+
+        def as_bool(value: Any) -> bool:
+            return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+
+        settings = get("settings", {})
+        if isinstance(settings, str):  # -c settings='{"llm": {"provider": "openai"}}'
+            settings = json.loads(settings)
+        types = get("gpu_instance_types", list(cls.gpu_instance_types))
+        if isinstance(types, str):
+            types = [t.strip() for t in types.split(",") if t.strip()]
+        email = get("alarm_email", None)
+        cfg = cls(
+            image_provider=str(get("image_provider", cls.image_provider)),
+            images_max_concurrency=int(get("images_max_concurrency", cls.images_max_concurrency)),
+            lambda_assets=(ROOT / str(get("lambda_assets", cls.lambda_assets))).resolve(),
+            gpu_build_context=(ROOT / str(get("gpu_build_context", cls.gpu_build_context))).resolve(),
+            gpu_dockerfile=str(get("gpu_dockerfile", cls.gpu_dockerfile)),
+            gpu_model_uri=str(get("gpu_model_uri", "")) or None,
+            gpu_instance_types=tuple(types),
+            gpu_max_vcpus=int(get("gpu_max_vcpus", cls.gpu_max_vcpus)),
+            gpu_spot=as_bool(get("gpu_spot", cls.gpu_spot)),
+            powertools_layer_version=int(get("powertools_layer_version", cls.powertools_layer_version)),
+            secret_prefix=str(get("secret_prefix", cls.secret_prefix)),
+            metrics_namespace=str(get("metrics_namespace", cls.metrics_namespace)),
+            api_auth=str(get("api_auth", cls.api_auth)),
+            api_rate_limit=float(get("api_rate_limit", cls.api_rate_limit)),
+            api_burst_limit=int(get("api_burst_limit", cls.api_burst_limit)),
+            api_quota_per_day=int(get("api_quota_per_day", cls.api_quota_per_day)),
+            api_waf=as_bool(get("api_waf", cls.api_waf)),
+            log_retention_days=int(get("log_retention_days", cls.log_retention_days)),
+            uploads_expire_days=int(get("uploads_expire_days", cls.uploads_expire_days)),
+            alarm_email=str(email) if email else None,
+            retain_data=as_bool(get("retain_data", cls.retain_data)),
+            settings=settings,
+        )
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        if self.image_provider not in IMAGE_PROVIDERS:
+            raise ValueError(
+                f"context image_provider={self.image_provider!r}: choose one of {IMAGE_PROVIDERS}"
+            )
+        if self.api_auth not in API_AUTH:
+            raise ValueError(f"context api_auth={self.api_auth!r}: choose one of {API_AUTH}")
+        if not 1 <= self.images_max_concurrency <= 40:
+            raise ValueError("context images_max_concurrency must be 1..40")
+        if self.gpu_model_uri is not None and not self.gpu_model_uri.startswith("s3://"):
+            raise ValueError(f"context gpu_model_uri={self.gpu_model_uri!r}: expected s3://bucket/prefix")
+        if not isinstance(self.settings, dict) or not all(
+            isinstance(v, dict) for v in self.settings.values()
+        ):
+            raise ValueError('context settings must look like {"section": {"key": value}}')
+
+    @property
+    def gpu_enabled(self) -> bool:
+        return self.image_provider == "batch"
+
+    def settings_env(self) -> dict[str, str]:
+        """STORYREEL_<SECTION>__<KEY> overrides (values as YAML/JSON scalars, read by shared.settings)."""
+        env = {"STORYREEL_IMAGE_GENERATION__PROVIDER": self.image_provider}
+        env["STORYREEL_IMAGE_GENERATION__CONCURRENCY"] = str(self.images_max_concurrency)
+        for section, values in self.settings.items():
+            for key, value in values.items():
+                env[f"STORYREEL_{section.upper()}__{key.upper()}"] = (
+                    value if isinstance(value, str) else json.dumps(value)
+                )
+        return env
+
+    def secret_name(self, key: str) -> str:
+        return f"{self.secret_prefix}{key}"

@@ -1,0 +1,210 @@
+"""REST API Gateway in front of one Lambda (Powertools APIGatewayRestResolver).
+
+Routes: POST /runs, GET /runs, GET /runs/{id}, POST /runs/{id}/images, POST /runs/{id}/feedback.
+Auth: an API key with a usage plan (throttle + daily quota), or IAM (SigV4) with `-c api_auth=iam`.
+Requests are validated at the gateway (path parameters present; POST bodies a JSON object with at most
+MAX_BODY_PROPERTIES keys), bodies over MAX_BODY_BYTES and floods from one IP are blocked by a WAF web ACL on
+the stage (`-c api_waf=false` to leave it out), then the resolver's pydantic models validate fully.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from infra.config import InfraConfig
+from infra.constructs.workflow import retention
+
+# The API's routes come from the OpenAPI document the resolver generates (committed by the runtime), so
+# the gateway and the Lambda cannot drift; these are the issue's routes for a checkout without it.
+OPENAPI_FILE = Path(__file__).resolve().parents[2] / "services" / "api" / "openapi.json"
+DEFAULT_ROUTES: tuple[tuple[str, str], ...] = (
+    ("POST", "/runs"),
+    ("GET", "/runs"),
+    ("GET", "/runs/{run_id}"),
+    ("POST", "/runs/{run_id}/images"),
+    ("POST", "/runs/{run_id}/feedback"),
+)
+_VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def api_routes(openapi_file: Path = OPENAPI_FILE) -> tuple[tuple[str, str], ...]:
+    if not openapi_file.is_file():
+        return DEFAULT_ROUTES
+    paths = json.loads(openapi_file.read_text()).get("paths", {})
+    routes = tuple(
+        (verb.upper(), path) for path, ops in sorted(paths.items()) for verb in ops if verb.upper() in _VERBS
+    )
+    if not routes:
+        raise ValueError(f"{openapi_file}: no paths")
+    return routes
+
+
+MAX_BODY_PROPERTIES = 32
+MAX_BODY_BYTES = 16 * 1024  # all our bodies are small JSON; also WAF's default inspection size for API GW
+RATE_LIMIT_PER_IP = 500  # requests per 5 minutes from one address
+
+
+class Api(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, cfg: InfraConfig, handler: lambda_.IFunction
+    ) -> None:
+        super().__init__(scope, construct_id)
+        access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=retention(cfg.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        iam_auth = cfg.api_auth == "iam"
+        self.api_key: apigw.IApiKey | None = None
+        self.rest_api = apigw.RestApi(
+            self,
+            "Rest",
+            description="storyreel runs API",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            deploy_options=apigw.StageOptions(
+                stage_name="v1",
+                tracing_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                metrics_enabled=True,
+                throttling_rate_limit=cfg.api_rate_limit,
+                throttling_burst_limit=cfg.api_burst_limit,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+            ),
+            default_method_options=apigw.MethodOptions(
+                authorization_type=apigw.AuthorizationType.IAM if iam_auth else apigw.AuthorizationType.NONE,
+                api_key_required=not iam_auth,
+            ),
+        )
+        body_model = self.rest_api.add_model(
+            "JsonObject",
+            content_type="application/json",
+            model_name="JsonObject",
+            schema=apigw.JsonSchema(
+                schema=apigw.JsonSchemaVersion.DRAFT4,
+                title="JsonObject",
+                type=apigw.JsonSchemaType.OBJECT,
+                max_properties=MAX_BODY_PROPERTIES,
+            ),
+        )
+        body_validator = self.rest_api.add_request_validator(
+            "BodyAndParams", validate_request_body=True, validate_request_parameters=True
+        )
+        params_validator = self.rest_api.add_request_validator(
+            "Params", validate_request_body=False, validate_request_parameters=True
+        )
+        integration = apigw.LambdaIntegration(handler, proxy=True)
+
+        self.methods: list[apigw.Method] = []
+        for verb, path in api_routes():
+            resource = self.rest_api.root.resource_for_path(path)
+            params = {f"method.request.path.{p}": True for p in _path_params(path)}
+            if verb == "POST":
+                method = resource.add_method(
+                    verb,
+                    integration,
+                    request_validator=body_validator,
+                    request_models={"application/json": body_model},
+                    request_parameters=params or None,
+                )
+            else:
+                method = resource.add_method(
+                    verb, integration, request_validator=params_validator, request_parameters=params or None
+                )
+            self.methods.append(method)
+
+        self.web_acl: wafv2.CfnWebACL | None = None
+        if cfg.api_waf:
+            self.web_acl = self._web_acl()
+            wafv2.CfnWebACLAssociation(
+                self,
+                "WafAssociation",
+                resource_arn=self.rest_api.deployment_stage.stage_arn,
+                web_acl_arn=self.web_acl.attr_arn,
+            )
+
+        if not iam_auth:
+            self.usage_plan = self.rest_api.add_usage_plan(
+                "UsagePlan",
+                throttle=apigw.ThrottleSettings(
+                    rate_limit=cfg.api_rate_limit, burst_limit=cfg.api_burst_limit
+                ),
+                quota=apigw.QuotaSettings(limit=cfg.api_quota_per_day, period=apigw.Period.DAY),
+                api_stages=[
+                    apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)
+                ],
+            )
+            self.api_key = self.rest_api.add_api_key("Key", description="storyreel API key")
+            self.usage_plan.add_api_key(self.api_key)
+
+    def _web_acl(self) -> wafv2.CfnWebACL:
+        def visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+            )
+
+        block = wafv2.CfnWebACL.RuleActionProperty(block={})
+        return wafv2.CfnWebACL(
+            self,
+            "Waf",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=visibility("storyreel-api"),
+            rules=[
+                wafv2.CfnWebACL.RuleProperty(
+                    name="body-size-limit",
+                    priority=0,
+                    action=block,
+                    visibility_config=visibility("storyreel-api-body-size"),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        size_constraint_statement=wafv2.CfnWebACL.SizeConstraintStatementProperty(
+                            comparison_operator="GT",
+                            size=MAX_BODY_BYTES,
+                            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(
+                                body=wafv2.CfnWebACL.BodyProperty(oversize_handling="MATCH")
+                            ),
+                            text_transformations=[
+                                wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")
+                            ],
+                        )
+                    ),
+                ),
+                wafv2.CfnWebACL.RuleProperty(
+                    name="rate-per-ip",
+                    priority=1,
+                    action=block,
+                    visibility_config=visibility("storyreel-api-rate"),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            aggregate_key_type="IP", limit=RATE_LIMIT_PER_IP
+                        )
+                    ),
+                ),
+            ],
+        )
+
+
+def _path_params(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("}")]

@@ -1,0 +1,83 @@
+"""Observability: alarm on failed executions (+ optional e-mail), a dashboard of the stage Lambdas.
+X-Ray tracing is switched on where each resource is made (Lambdas, state machine, API stage)."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+
+class Observability(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        state_machine: sfn.IStateMachine,
+        functions: dict[str, lambda_.Function],
+        alarm_email: str | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.topic = sns.Topic(
+            self,
+            "Alarms",
+            enforce_ssl=True,
+            master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
+        )
+        if alarm_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+        action = cw_actions.SnsAction(self.topic)
+
+        self.failed_executions = cloudwatch.Alarm(
+            self,
+            "FailedExecutions",
+            alarm_description="a storyreel run failed (Step Functions ExecutionsFailed >= 1 in 5 minutes)",
+            metric=state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum"),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.failed_executions.add_alarm_action(action)
+        self.timed_out_executions = cloudwatch.Alarm(
+            self,
+            "TimedOutExecutions",
+            alarm_description="a storyreel run timed out",
+            metric=state_machine.metric_timed_out(period=Duration.minutes(5), statistic="Sum"),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.timed_out_executions.add_alarm_action(action)
+
+        dashboard = cloudwatch.Dashboard(self, "Dashboard")
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Executions",
+                left=[
+                    state_machine.metric_started(),
+                    state_machine.metric_succeeded(),
+                    state_machine.metric_failed(),
+                ],
+                width=24,
+            )
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Stage duration p90 (ms)",
+                left=[fn.metric_duration(statistic="p90", label=name) for name, fn in functions.items()],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Stage errors",
+                left=[fn.metric_errors(label=name) for name, fn in functions.items()],
+                width=12,
+            ),
+        )

@@ -1,0 +1,118 @@
+"""Triggers: S3 Object Created under uploads/ -> intake Lambda (default bus, pattern from a JSON file),
+and "PreviewReady" on the storyreel bus -> render_rest Lambda (background render of pending frames)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+STATEMACHINE_DIR = Path(__file__).resolve().parent.parent / "statemachine"
+UPLOAD_PATTERN_FILE = STATEMACHINE_DIR / "upload_rule_pattern.json"
+PREVIEW_PATTERN_FILE = STATEMACHINE_DIR / "preview_ready_pattern.json"  # optional; else the pattern below
+EVENT_SOURCE = "storyreel"  # what shared.aws_runtime.put_events sends as Source
+PREVIEW_READY = "PreviewReady"
+_PATTERN_FIELDS = {
+    "source": "source",
+    "detail-type": "detail_type",
+    "detail": "detail",
+    "account": "account",
+    "region": "region",
+    "resources": "resources",
+    "id": "id",
+    "time": "time",
+    "version": "version",
+}
+
+
+def pattern_dict(
+    path: Path, substitutions: dict[str, Any], require_detail: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The JSON pattern file with every "${Name}" string replaced by substitutions[Name]; `require_detail`
+    entries are added to `detail` where the file does not constrain them itself."""
+
+    def sub(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: sub(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [sub(v) for v in node]
+        if isinstance(node, str) and node.startswith("${") and node.endswith("}"):
+            name = node[2:-1]
+            if name not in substitutions:
+                raise KeyError(f"{path.name}: no substitution for ${{{name}}}")
+            return substitutions[name]
+        return node
+
+    raw = json.loads(path.read_text())
+    if require_detail:
+        raw["detail"] = {**require_detail, **raw.get("detail", {})}
+    unknown = set(raw) - set(_PATTERN_FIELDS)
+    if unknown:
+        raise ValueError(f"{path.name}: unsupported top-level keys {sorted(unknown)}")
+    return sub(raw)
+
+
+def load_event_pattern(
+    path: Path, substitutions: dict[str, Any], require_detail: dict[str, Any] | None = None
+) -> events.EventPattern:
+    raw = pattern_dict(path, substitutions, require_detail)
+    return events.EventPattern(**{_PATTERN_FIELDS[k]: v for k, v in raw.items()})
+
+
+class Triggers(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        bucket: s3.IBucket,
+        bus: events.IEventBus,
+        intake: lambda_.IFunction,
+        render_rest: lambda_.IFunction,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # events EventBridge could not deliver (after its retries) land here instead of vanishing
+        self.dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            enforce_ssl=True,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            retention_period=Duration.days(14),
+        )
+        target_opts = {
+            "dead_letter_queue": self.dead_letters,
+            "retry_attempts": 4,
+            "max_event_age": Duration.hours(2),
+        }
+        self.upload_rule = events.Rule(
+            self,
+            "UploadCreated",
+            description="S3 Object Created under uploads/ -> intake (creates the run, starts the execution)",
+            # the runtime owns the pattern file; the stack pins it to this bucket in any case (S3 sends the
+            # events of every EventBridge-enabled bucket to the same default bus)
+            event_pattern=load_event_pattern(
+                UPLOAD_PATTERN_FILE,
+                {"BucketName": bucket.bucket_name},
+                require_detail={"bucket": {"name": [bucket.bucket_name]}},
+            ),
+            targets=[targets.LambdaFunction(intake, **target_opts)],
+        )
+        self.preview_rule = events.Rule(
+            self,
+            "PreviewReady",
+            description="a preview run finished with frames pending -> render the rest",
+            event_bus=bus,
+            event_pattern=(
+                load_event_pattern(PREVIEW_PATTERN_FILE, {})
+                if PREVIEW_PATTERN_FILE.is_file()
+                else events.EventPattern(source=[EVENT_SOURCE], detail_type=[PREVIEW_READY])
+            ),
+            targets=[targets.LambdaFunction(render_rest, **target_opts)],
+        )

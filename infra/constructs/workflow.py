@@ -1,0 +1,246 @@
+"""Workflow: one Lambda per stage (arm64, Powertools layer, X-Ray) and the Step Functions state machine
+loaded from infra/statemachine/storyboard.asl.json with definition substitutions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.config import InfraConfig
+from infra.constructs.storage import Storage
+from infra.functions import FUNCTIONS, SECRET_ENV, LambdaSpec
+
+STATEMACHINE_DIR = Path(__file__).resolve().parent.parent / "statemachine"
+ASL_FILE = STATEMACHINE_DIR / "storyboard.asl.json"
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+POWERTOOLS_ACCOUNT = "017000801446"  # AWS-managed Powertools for AWS Lambda (Python) layers
+
+
+def powertools_layer_arn(scope: Construct, version: int) -> str:
+    stack = Stack.of(scope)
+    py = RUNTIME.name.replace(".", "")  # python3.13 -> python313
+    return (
+        f"arn:{stack.partition}:lambda:{stack.region}:{POWERTOOLS_ACCOUNT}:layer:"
+        f"AWSLambdaPowertoolsPythonV3-{py}-arm64:{version}"
+    )
+
+
+class StageFunctions(Construct):
+    """Every Lambda in infra.functions.FUNCTIONS, with its grants. `self.fn[id]` -> Function."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        cfg: InfraConfig,
+        storage: Storage,
+        bus: events.IEventBus,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.cfg = cfg
+        self.storage = storage
+        self.bus = bus
+        self.layer = lambda_.LayerVersion.from_layer_version_arn(
+            self, "Powertools", powertools_layer_arn(self, cfg.powertools_layer_version)
+        )
+        self.secrets = {
+            key: secretsmanager.Secret.from_secret_name_v2(self, f"Secret-{key}", cfg.secret_name(key))
+            for key in SECRET_ENV
+        }
+        self.fn: dict[str, lambda_.Function] = {}
+        self.log_groups: dict[str, logs.LogGroup] = {}
+        self.specs: dict[str, LambdaSpec] = {}
+        for spec in FUNCTIONS:
+            self.fn[spec.id] = self._function(spec)
+            self.specs[spec.id] = spec
+
+    def _code(self, spec: LambdaSpec) -> lambda_.Code:
+        path = self.cfg.lambda_assets / spec.asset
+        if not (path / "shared").is_dir() or not (path / "services").is_dir():
+            raise FileNotFoundError(
+                f"Lambda asset {path} is missing or incomplete: run `make lambda-assets` "
+                "(or `python -m infra.bundle`) before synth"
+            )
+        return lambda_.Code.from_asset(str(path))
+
+    def _function(self, spec: LambdaSpec) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            self,
+            f"{spec.id}Logs",
+            retention=retention(self.cfg.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.log_groups[spec.id] = log_group
+        env = {
+            "STORYREEL_BUCKET": self.storage.bucket.bucket_name,
+            "STORYREEL_TABLE": self.storage.table.table_name,
+            "EVENT_BUS_NAME": self.bus.event_bus_name,
+            "POWERTOOLS_SERVICE_NAME": spec.service,
+            "POWERTOOLS_METRICS_NAMESPACE": self.cfg.metrics_namespace,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            **self.cfg.settings_env(),
+        }
+        for key in spec.secrets:
+            env[SECRET_ENV[key]] = self.cfg.secret_name(key)
+        # own role per function: its log group, its prefixes, the table, its secrets; no managed policies
+        role = iam.Role(
+            self,
+            f"{spec.id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"storyreel {spec.id} Lambda",
+        )
+        log_group.grant_write(role)
+        fn = lambda_.Function(
+            self,
+            spec.id,
+            role=role,
+            description=f"storyreel {spec.id}: {spec.description}",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=spec.handler,
+            code=self._code(spec),
+            memory_size=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_s),
+            tracing=lambda_.Tracing.ACTIVE,
+            layers=[self.layer],
+            environment=env,
+            log_group=log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+        )
+        self.storage.grant_objects(fn, read=spec.s3_read, write=spec.s3_write, delete=spec.s3_delete)
+        self.storage.grant_table(fn)
+        for key in spec.secrets:
+            self.secrets[key].grant_read(fn)
+        if spec.puts_events:
+            self.bus.grant_put_events_to(fn)
+        return fn
+
+    def grant_submit_gpu_jobs(self, job_queue_arn: str, job_definition_arn: str) -> None:
+        """Functions that submit a GPU render job themselves (none today: the state machine does)."""
+        for spec_id, spec in self.specs.items():
+            if spec.submits_gpu_jobs:
+                fn = self.fn[spec_id]
+                fn.add_environment("GPU_JOB_QUEUE_ARN", job_queue_arn)
+                fn.add_environment("GPU_JOB_DEFINITION_ARN", job_definition_arn)
+                fn.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=["batch:SubmitJob"], resources=[job_queue_arn, job_definition_arn]
+                    )
+                )
+
+    def grant_start_execution(self, state_machine: sfn.StateMachine) -> None:
+        """Functions that start runs get STATE_MACHINE_ARN and states:StartExecution on that machine only."""
+        for spec_id, spec in self.specs.items():
+            if spec.starts_executions:
+                fn = self.fn[spec_id]
+                fn.add_environment("STATE_MACHINE_ARN", state_machine.state_machine_arn)
+                state_machine.grant_start_execution(fn)
+
+
+class Workflow(Construct):
+    """The state machine from the ASL file; each task Lambda's ARN substituted in."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        cfg: InfraConfig,
+        functions: StageFunctions,
+        gpu_job_queue_arn: str,
+        gpu_job_definition_arn: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        substitutions = {
+            spec.substitution: functions.fn[spec.id].function_arn
+            for spec in functions.specs.values()
+            if spec.in_state_machine
+        }
+        substitutions["GpuJobQueueArn"] = gpu_job_queue_arn
+        substitutions["GpuJobDefinitionArn"] = gpu_job_definition_arn
+        substitutions["ImagesMaxConcurrency"] = str(cfg.images_max_concurrency)
+        self.substitutions = substitutions
+
+        self.log_group = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            retention=retention(cfg.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "Storyboard",
+            state_machine_type=sfn.StateMachineType.STANDARD,  # .sync Batch jobs, one execution per run
+            definition_body=sfn.DefinitionBody.from_file(str(ASL_FILE)),
+            definition_substitutions=substitutions,
+            tracing_enabled=True,
+            timeout=Duration.hours(2),
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False
+            ),
+        )
+        # lambda:InvokeFunction on the unqualified ARNs only (grant_invoke would add `<arn>:*`)
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"],
+                resources=[
+                    functions.fn[spec.id].function_arn
+                    for spec in functions.specs.values()
+                    if spec.in_state_machine
+                ],
+            )
+        )
+
+    def grant_batch_sync(self, job_queue_arn: str, job_definition_arn: str) -> None:
+        """What `arn:aws:states:::batch:submitJob.sync` needs, per the Step Functions docs."""
+        stack = Stack.of(self)
+        role = self.state_machine.role
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["batch:SubmitJob"], resources=[job_queue_arn, job_definition_arn])
+        )
+        role.add_to_principal_policy(
+            # DescribeJobs has no resource-level permissions; TerminateJob is scoped to jobs
+            iam.PolicyStatement(actions=["batch:DescribeJobs"], resources=["*"])
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["batch:TerminateJob"],
+                resources=[stack.format_arn(service="batch", resource="job", resource_name="*")],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                resources=[
+                    stack.format_arn(
+                        service="events",
+                        resource="rule",
+                        resource_name="StepFunctionsGetEventsForBatchJobsRule",
+                    )
+                ],
+            )
+        )
+
+
+_RETENTION = {
+    1: logs.RetentionDays.ONE_DAY,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    90: logs.RetentionDays.THREE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+}
+
+
+def retention(days: int) -> logs.RetentionDays:
+    if days not in _RETENTION:
+        raise ValueError(f"context log_retention_days={days}: choose one of {sorted(_RETENTION)}")
+    return _RETENTION[days]

@@ -1,0 +1,195 @@
+"""The Lambda functions of the stack: one table, read by the CDK constructs, the asset bundler and the
+cold-start bench. Plain Python (no CDK import) so the bundler and the bench start fast.
+
+Each function names its handler (the contract with the runtime code), the asset group it is packaged
+from (the group decides which third-party SDKs are pip-installed next to `shared/` and `services/`),
+and exactly what it may touch: S3 prefixes to read/write, the Secrets Manager secrets it reads, and
+whether it starts executions or puts events. infra/ never imports the services' code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RUNS = "runs/"
+UPLOADS = "uploads/"
+
+# Secrets Manager secret keys -> env var naming the secret (the runtime reads them with Powertools Parameters).
+SECRET_ENV = {
+    "openai": "STORYREEL_OPENAI_SECRET",
+    "replicate": "STORYREEL_REPLICATE_SECRET",
+    "stability": "STORYREEL_STABILITY_SECRET",
+    "firecrawl": "STORYREEL_FIRECRAWL_SECRET",
+}
+
+# Asset group -> distribution names (as pyproject's extras spell them) installed on top of the core
+# dependencies. Powertools (and its aws-xray-sdk) comes from the AWS-managed layer and boto3 from the
+# Lambda runtime, so neither is bundled. No torch, no diffusers: the GPU worker is a container.
+# transcribe: the stage checks every upload with ffmpeg (imageio-ffmpeg's binary) and pocketsphinx's VAD
+# before the OpenAI call; images: provider responses are checked and converted to PNG with Pillow.
+ASSET_GROUPS: dict[str, tuple[str, ...]] = {
+    "transcribe": ("openai", "numpy", "imageio-ffmpeg", "pocketsphinx"),
+    "scenes": ("openai",),
+    "optimizer": (),
+    "images": ("openai", "replicate", "pillow"),
+    "virality": ("firecrawl-py",),
+    "api": (),
+}
+# Installed paths left out of a group's asset. The cloud transcribes with OpenAI (cdk.json settings);
+# pocketsphinx is there for its VAD, which needs no acoustic model (37 MB).
+ASSET_PRUNE: dict[str, tuple[str, ...]] = {"transcribe": ("pocketsphinx/model",)}
+
+
+@dataclass(frozen=True)
+class LambdaSpec:
+    id: str  # construct id, also the Step Functions substitution stem (<id>FunctionArn)
+    handler: str  # module.function, relative to the asset root
+    asset: str  # key of ASSET_GROUPS
+    service: str  # POWERTOOLS_SERVICE_NAME
+    description: str
+    memory_mb: int = 512
+    timeout_s: int = 60
+    s3_read: tuple[str, ...] = (RUNS,)
+    s3_write: tuple[str, ...] = (RUNS,)
+    s3_delete: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
+    in_state_machine: bool = False  # its ARN is a definition substitution; the state machine invokes it
+    starts_executions: bool = False
+    puts_events: bool = False
+    submits_gpu_jobs: bool = False  # batch:SubmitJob + GPU_JOB_QUEUE_ARN/GPU_JOB_DEFINITION_ARN (with batch)
+
+    @property
+    def module(self) -> str:
+        return self.handler.rsplit(".", 1)[0]
+
+    @property
+    def function(self) -> str:
+        return self.handler.rsplit(".", 1)[1]
+
+    @property
+    def substitution(self) -> str:
+        return f"{self.id}FunctionArn"
+
+
+FUNCTIONS: tuple[LambdaSpec, ...] = (
+    LambdaSpec(
+        "Transcribe",
+        "services.transcribe.handler.handler",
+        "transcribe",
+        "transcribe",
+        "audio -> transcript.json",
+        memory_mb=2048,  # ffmpeg decode + VAD over up to 30 min of PCM; more memory is also more CPU
+        timeout_s=900,
+        secrets=("openai",),  # intake copies the upload to runs/<id>/audio.*: runs/ is enough
+        in_state_machine=True,
+    ),
+    LambdaSpec(
+        "Context",
+        "services.scenes.handler.context_handler",
+        "scenes",
+        "context",
+        "transcript -> creative context",
+        timeout_s=300,
+        secrets=("openai",),
+        in_state_machine=True,
+    ),
+    LambdaSpec(
+        "Choose",
+        "services.optimizer.handler.choose_handler",
+        "optimizer",
+        "optimizer",
+        "bandit picks the creative variant",
+        timeout_s=30,
+        in_state_machine=True,
+    ),
+    LambdaSpec(
+        "Scenes",
+        "services.scenes.handler.scenes_handler",
+        "scenes",
+        "scenes",
+        "context -> scenes with keyframe prompts",
+        timeout_s=300,
+        secrets=("openai",),
+        in_state_machine=True,
+    ),
+    LambdaSpec(
+        "Images",
+        "services.images.handler.handler",
+        "images",
+        "images",
+        "one Map item: one scene's keyframes from an API provider",
+        timeout_s=600,
+        secrets=("replicate", "stability", "openai"),
+        in_state_machine=True,
+    ),
+    LambdaSpec(
+        "Virality",
+        "services.virality.handler.handler",
+        "virality",
+        "virality",
+        "virality report with forum evidence",
+        timeout_s=120,
+        secrets=("firecrawl",),
+        in_state_machine=True,
+    ),
+    LambdaSpec(
+        "Learn",
+        "services.optimizer.handler.learn_handler",
+        "optimizer",
+        "optimizer",
+        "bandit update from the predicted reward",
+        timeout_s=30,
+        in_state_machine=True,
+    ),
+    LambdaSpec(
+        "Finalize",
+        "services.api.lifecycle.finalize_handler",
+        "api",
+        "lifecycle",
+        "storyboard.json + index.html, run succeeded, PreviewReady event",
+        timeout_s=120,
+        in_state_machine=True,
+        puts_events=True,
+    ),
+    LambdaSpec(
+        "Fail",
+        "services.api.lifecycle.fail_handler",
+        "api",
+        "lifecycle",
+        "marks the run failed with its cause (drops a stale storyboard page)",
+        timeout_s=30,
+        s3_delete=(RUNS,),
+        in_state_machine=True,
+    ),
+    LambdaSpec(
+        "Intake",
+        "services.api.lifecycle.intake_handler",
+        "api",
+        "lifecycle",
+        "S3 upload event -> run + execution (idempotent)",
+        timeout_s=60,
+        s3_read=(RUNS, UPLOADS),
+        starts_executions=True,
+    ),
+    LambdaSpec(
+        "RenderRest",
+        "services.api.lifecycle.render_rest_handler",
+        "api",
+        "lifecycle",
+        "PreviewReady -> an execution rendering the pending frames",
+        timeout_s=60,
+        starts_executions=True,
+    ),
+    LambdaSpec(
+        "Api",
+        "services.api.handler.handler",
+        "api",
+        "api",
+        "REST API (Powertools APIGatewayRestResolver)",
+        timeout_s=29,
+        s3_write=(RUNS, UPLOADS),  # presigned PUT under uploads/api/ (the upload starts the run via intake)
+        puts_events=True,  # POST /runs/{id}/images -> PreviewReady
+    ),
+)
+
+BY_ID = {spec.id: spec for spec in FUNCTIONS}

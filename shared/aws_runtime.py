@@ -243,6 +243,7 @@ def record_stage(store: Any, run_id: str, stage: str, timing: StageTiming) -> No
 def stage(ctx: RunContext, name: str, detail: str = "") -> Iterator[StageTiming]:
     """Time a stage: `running` when it starts, `succeeded` or `failed` (with the error) when it ends, and a
     Powertools metric per stage (seconds, and a failure count)."""
+    metric = name.split(".")[0]  # images.s1, images.s2, ...: one metric, "images"
     timing = StageTiming(status="running", started_at=utcnow(), detail=detail)
     record_stage(ctx.state, ctx.run_id, name, timing)
     t0 = time.perf_counter()
@@ -252,11 +253,11 @@ def stage(ctx: RunContext, name: str, detail: str = "") -> Iterator[StageTiming]
         timing.status, timing.seconds = "failed", round(time.perf_counter() - t0, 3)
         timing.detail = f"{type(exc).__name__}: {exc}"[:500]
         record_stage(ctx.state, ctx.run_id, name, timing)
-        metrics.add_metric(name=f"{name}_failed", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=f"{metric}_failed", unit=MetricUnit.Count, value=1)
         raise
     timing.status, timing.seconds = "succeeded", round(time.perf_counter() - t0, 3)
     record_stage(ctx.state, ctx.run_id, name, timing)
-    metrics.add_metric(name=f"{name}_seconds", unit=MetricUnit.Seconds, value=timing.seconds)
+    metrics.add_metric(name=f"{metric}_seconds", unit=MetricUnit.Seconds, value=timing.seconds)
 
 
 def error_kind(error_type: str) -> str:

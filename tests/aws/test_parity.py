@@ -59,11 +59,15 @@ def _local_blobs(out_dir: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("combo", list(COMBOS))
-def test_state_machine_and_local_runner_give_the_same_stage_outputs(machine, tmp_path, combo):
+def test_state_machine_and_local_runner_give_the_same_stage_outputs(machine, tmp_path, monkeypatch, combo):
     runner = pytest.importorskip(
         "storyreel.runner", reason="the local runner is not merged on this branch yet"
     )
     import shared.aws_runtime as runtime
+
+    # the real local planner on both sides (deterministic, offline); speech recognition and image rendering
+    # stay faked (seconds of CPU each), forum evidence too (network)
+    monkeypatch.delitem(runtime.OVERRIDES, "planner")
 
     options = {"pipeline": {"scenes": 3}, "image_generation": {"seed": 11}}
     options["pipeline"].update(COMBOS[combo])
@@ -89,6 +93,7 @@ def test_state_machine_and_local_runner_give_the_same_stage_outputs(machine, tmp
     assert local_record.variant == cloud_record.variant
     assert local_record.virality_score == cloud_record.virality_score
 
+    assert json.loads(cloud["context.json"])["title"] != "Trail shoe teaser"  # the real planner wrote it
     for name in STAGE_BLOBS:
         assert (name in cloud) == (name in local), (
             f"{name}: cloud has it {name in cloud}, local {name in local}"

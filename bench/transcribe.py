@@ -58,7 +58,6 @@ def one(wav: Path, workers: int, option_set: str) -> dict[str, float | str | int
     t_import = time.perf_counter()
     config = TranscriptionConfig(workers=workers)
     transcriber = SphinxTranscriber(config, options=OPTION_SETS[option_set])
-    transcriber.warm_up()  # what the stage function does before its checks
     check_audio(wav, max_minutes=30)
     t_checked = time.perf_counter()
     transcript = transcriber.transcribe(wav, None)
@@ -144,7 +143,7 @@ def main() -> None:
         f"# Local transcription (pocketsphinx) on {text_file.relative_to(ROOT)} spoken by espeak-ng\n\n"
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared; "
         f"'load' is the 1-min load average before each run). Each run is a fresh process: model load and "
-        f"pool start included. stage = warm_up + check_audio + transcribe; process = the whole `python` including imports; "
+        f"pool start included. stage = check_audio + transcribe; process = the whole `python` including imports; "
         f"CPU = this process + the pool's workers; RTF = stage / audio.\n"
         f"Command: `python bench/transcribe.py{' --quick' if args.quick else ''}`\n\n"
     )

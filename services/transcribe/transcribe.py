@@ -34,9 +34,6 @@ def transcribe(
     """
     from services.transcribe.audio import check_audio
 
-    warm_up = getattr(transcriber, "warm_up", None)
-    if callable(warm_up):  # e.g. start worker processes while the audio is checked and decoded
-        warm_up()
     check_audio(audio_path, max_minutes=max_minutes)
     transcript = transcriber.transcribe(audio_path, config.language)
     if not transcript.text.strip():

@@ -3,8 +3,7 @@
 Offline, no keys. The audio is decoded once (16 kHz mono, see audio.py), cut at its quietest stretches into
 chunks of at most CHUNK_S seconds, and the chunks are recognised in parallel on a process pool (kept for the
 life of the process): one Decoder per worker (a Decoder cannot be pickled), built once by the pool's
-initializer and reused for every chunk it gets. The stage calls `warm_up()` first, so the workers start and
-load their models while the audio is being checked. With one worker everything runs in this process.
+initializer and reused for every chunk it gets. With one worker everything runs in this process.
 Each chunk is decoded from a fresh feature state, so the transcript is the same for any number of workers.
 Words come back with lattice posteriors; words are grouped into phrases at pauses (and at chunk edges), and each
 phrase becomes a Segment timed on the whole file's clock, its confidence the mean posterior of its words.
@@ -121,17 +120,6 @@ class SphinxTranscriber:
             provider=self.name,
             model=MODEL,
         )
-
-    def warm_up(self) -> None:
-        """Start the worker processes (and their model loads) in the background, so they load while the
-        stage checks and decodes the audio. Called by the stage before check_audio; harmless to skip."""
-        if self.workers > 1:
-            pool = _pool(self.workers, self.options)
-            threading.Thread(
-                target=lambda: [pool.submit(sphinx_worker.warm, self.options) for _ in range(self.workers)],
-                name="sphinx-warm-up",
-                daemon=True,
-            ).start()
 
     def recognise(self, pcm: np.ndarray) -> list[Word]:
         """Words of the whole audio in time order: chunks cut at silences, decoded on `workers` processes

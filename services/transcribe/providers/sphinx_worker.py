@@ -50,12 +50,6 @@ def init_worker(options: dict[str, Any]) -> None:
     get_decoder(options)
 
 
-def warm(options: dict[str, Any]) -> int:
-    """A no-op task: submitting one per worker makes the pool start its processes (and load models) now."""
-    get_decoder(options)
-    return 0
-
-
 def recognise_chunk(options: dict[str, Any], index: int, offset_s: float, pcm: bytes) -> list[Word]:
     """Recognise one chunk (int16 mono 16 kHz bytes); words timed from the start of the whole file."""
     decoder = get_decoder(options)

@@ -16,8 +16,10 @@ defaults (real-time factor about 0.055 instead of 0.12 per core) at the same wor
 from __future__ import annotations
 
 import atexit
+import logging
 import multiprocessing
 import os
+import re
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -39,6 +41,7 @@ MIN_PAUSE_S = 0.3  # a silence this long between words ends a phrase (segment)
 # pocketsphinx options that trade a little search for a lot of speed (see the module docstring).
 FAST_OPTIONS: dict[str, Any] = {"fwdflat": False, "maxhmmpf": 1500}
 _WORKER_MODULE = "services.transcribe.providers.sphinx_worker"
+log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- process pool (kept per process)
@@ -103,7 +106,7 @@ class SphinxTranscriber:
 
     def transcribe(self, audio_path: Path, language: str | None) -> Transcript:
         language = language or self.config.language
-        if language and language.split("-")[0].lower() != "en":
+        if language and re.split(r"[-_]", language)[0].lower() != "en":
             raise UserError(
                 f"the local transcriber knows English only, not '{language}': use --transcriber openai "
                 f"(transcription.provider: openai)"
@@ -133,9 +136,14 @@ class SphinxTranscriber:
         if self.workers <= 1 or len(jobs) <= 1:
             with sphinx_worker.decoder_lock:
                 return [w for job in jobs for w in sphinx_worker.recognise_chunk(self.options, *job)]
-        pool = _pool(self.workers, self.options)
         order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][2]))
-        futures = {i: pool.submit(sphinx_worker.recognise_chunk, self.options, *jobs[i]) for i in order}
+        try:
+            pool = _pool(self.workers, self.options)
+            futures = {i: pool.submit(sphinx_worker.recognise_chunk, self.options, *jobs[i]) for i in order}
+        except OSError as exc:  # no /dev/shm or no fork server (e.g. AWS Lambda): say so, decode here
+            log.warning("no worker processes (%s); decoding %d chunks in this process", exc, len(jobs))
+            with sphinx_worker.decoder_lock:
+                return [w for job in jobs for w in sphinx_worker.recognise_chunk(self.options, *job)]
         try:
             return [w for i in range(len(jobs)) for w in futures[i].result()]
         except BrokenProcessPool as exc:

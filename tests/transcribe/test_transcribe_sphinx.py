@@ -123,7 +123,11 @@ def test_long_audio_segments_sit_where_the_speech_is(speech: Speech, long_serial
 
 
 def test_parallel_workers_give_the_same_transcript(speech: Speech, long_serial: Transcript) -> None:
+    from services.transcribe.providers import sphinx
+
+    assert len(pcm_of(speech.long)) > sphinx.POOL_MIN_AUDIO_S * 16000  # long enough for the pool
     two = SphinxTranscriber(TranscriptionConfig(workers=2)).transcribe(speech.long, None)
+    assert any(workers == 2 for workers, _ in sphinx._pools)  # it really ran on worker processes
     assert two == long_serial
 
 

@@ -3,7 +3,8 @@
 Offline, no keys. The audio is decoded once (16 kHz mono, see audio.py), cut at its quietest stretches into
 chunks of at most CHUNK_S seconds, and the chunks are recognised in parallel on a process pool (kept for the
 life of the process): one Decoder per worker (a Decoder cannot be pickled), built once by the pool's
-initializer and reused for every chunk it gets. With one worker everything runs in this process.
+initializer and reused for every chunk it gets. With one worker, or under POOL_MIN_AUDIO_S of audio,
+everything runs in this process.
 Each chunk is decoded from a fresh feature state, so the transcript is the same for any number of workers.
 Words come back with lattice posteriors; words are grouped into phrases at pauses (and at chunk edges), and each
 phrase becomes a Segment timed on the whole file's clock, its confidence the mean posterior of its words.
@@ -38,6 +39,10 @@ from shared.settings import TranscriptionConfig
 MODEL = "pocketsphinx-en-us"
 CHUNK_S = 10.0  # longest chunk; cuts go in the quietest stretch of its second half
 MIN_PAUSE_S = 0.3  # a silence this long between words ends a phrase (segment)
+# Shorter audio is decoded in this process: starting workers (a fork server, a model load each, about 0.35 s
+# on idle cores) only pays for itself on longer audio. Measured through the CLI on 2 cores: a 25 s brief
+# takes as long either way; the 62 s bench brief is 1.7x faster on 2 workers (docs/transcribe.md).
+POOL_MIN_AUDIO_S = 30.0
 # pocketsphinx options that trade a little search for a lot of speed (see the module docstring).
 FAST_OPTIONS: dict[str, Any] = {"fwdflat": False, "maxhmmpf": 1500}
 _WORKER_MODULE = "services.transcribe.providers.sphinx_worker"
@@ -126,14 +131,14 @@ class SphinxTranscriber:
 
     def recognise(self, pcm: np.ndarray) -> list[Word]:
         """Words of the whole audio in time order: chunks cut at silences, decoded on `workers` processes
-        (longest chunk first, so no worker is left alone with a long one at the end) or, with one worker,
-        in this process."""
+        (longest chunk first, so no worker is left alone with a long one at the end) or, with one worker or
+        under POOL_MIN_AUDIO_S of audio, in this process."""
         spans = split_at_silences(pcm, SAMPLE_RATE, self.chunk_s, min_silence_s=MIN_PAUSE_S)
         jobs = [
             (i, start, pcm[round(start * SAMPLE_RATE) : round(end * SAMPLE_RATE)].tobytes())
             for i, (start, end) in enumerate(spans)
         ]
-        if self.workers <= 1 or len(jobs) <= 1:
+        if self.workers <= 1 or len(jobs) <= 1 or len(pcm) < POOL_MIN_AUDIO_S * SAMPLE_RATE:
             with sphinx_worker.decoder_lock:
                 return [w for job in jobs for w in sphinx_worker.recognise_chunk(self.options, *job)]
         order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][2]))

@@ -222,14 +222,14 @@ def _fmt_minutes(seconds: float) -> str:
 
 
 # --------------------------------------------------------------------------- speech check
-# Thresholds, measured on espeak-ng speech (clean and with white noise at 10 dB SNR), sox tones, sweeps and
+# Thresholds, measured on espeak-ng speech (clean and with white noise at about 6 dB SNR), sox tones, sweeps and
 # white/pink/brown noise: speech frames vary by 7-8 dB (std) around their mean, steady sounds by under 2 dB.
 SILENCE_DBFS = -55.0  # loudest 30 ms frame quieter than this: silence
 ACTIVE_RANGE_DB = 45.0  # frames within this of the loudest count as "active"
 MIN_MODULATION_DB = 3.5  # std of active-frame loudness: speech has syllables, tones and noise do not
 MIN_SPEECH_S = 0.3  # voiced, loud frames the VAD must find
 # Share of a frame's energy in its strongest spectral peak (5 bins of a 512-point FFT), median over the loud
-# frames: beeps and pure tones 0.84-0.88, a three-note chord 0.69, espeak-ng speech 0.45-0.51.
+# frames: beeps (a pure tone switched on and off) 0.84-0.88, a three-note chord 0.69, espeak-ng speech 0.45-0.51.
 MAX_TONALITY = 0.75
 _TONALITY_FRAMES = 2000  # at most this many loud frames are looked at (evenly spaced)
 

@@ -1,6 +1,6 @@
 """bench-local: a 60-second spoken brief through the full local pipeline, on the embedded defaults.
 
-Speech is made with espeak-ng from bench/briefs/brief-60s.txt, then each preset runs end to end through the
+Speech is made with scripts/speak.sh (espeak-ng) from bench/briefs/brief-60s.txt, then each preset runs end to end through the
 same runner the CLI uses. Prints the stage table and writes bench/results/local_pipeline.{md,json}.
 Goal (issue 2): the whole full-preset run in <= 10 s wall on a 2-core machine.
 
@@ -33,9 +33,10 @@ RESULTS = ROOT / "bench" / "results"
 GOAL_S = 10.0
 
 
-def make_speech(text: str, dest: Path) -> tuple[float, Path]:
+def make_speech(text_file: Path, dest: Path) -> tuple[float, Path]:
+    """The voice every test and example uses (scripts/speak.sh: espeak-ng's Klatt US voice, 16 kHz mono)."""
     wav = dest / "brief-60s.wav"
-    subprocess.run(["espeak-ng", "-s", "150", "-w", str(wav), text], check=True)
+    subprocess.run([str(ROOT / "scripts" / "speak.sh"), str(text_file), str(wav)], check=True)
     out = subprocess.run(["sox", "--i", "-D", str(wav)], capture_output=True, text=True, check=True)
     return float(out.stdout.strip()), wav
 
@@ -59,7 +60,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         os.environ["STORYREEL_HOME"] = str(tmpdir / "home")
-        duration, wav = make_speech(BRIEF.read_text(), tmpdir)
+        duration, wav = make_speech(BRIEF, tmpdir)
         state = SqliteStateStore(tmpdir / "home" / "state.sqlite3")
         rows: dict[str, dict] = {}
         for preset in args.presets.split(","):

@@ -56,11 +56,16 @@ def _ffmpeg(args: list[str], stdin: bytes | None = None) -> subprocess.Completed
     )
 
 
+def _input(path: Path) -> str:
+    """`file:` makes ffmpeg read the path as a local file, never as a protocol (pipe:, http:, concat:...)."""
+    return f"file:{path}"
+
+
 def _last_line(stderr: bytes, path: Path | None = None) -> str:
     lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
     line = lines[-1] if lines else "no output"
-    if path is not None:  # ffmpeg prefixes the input's full path; the message names the file already
-        line = line.removeprefix(f"{path}: ")
+    if path is not None:  # ffmpeg prefixes the input's name; the message names the file already
+        line = line.removeprefix(f"{_input(path)}: ")
     return line
 
 
@@ -77,7 +82,7 @@ _AUDIO_STREAM = re.compile(r"Stream #\d+:\d+.*?: Audio:")
 
 def probe(path: Path) -> Probe:
     """Read the header only (`ffmpeg -i` with no output): audio streams and the container's duration."""
-    proc = _ffmpeg(["-i", str(path)])
+    proc = _ffmpeg(["-i", _input(path)])
     text = proc.stderr.decode("utf-8", "replace")
     has_audio = bool(_AUDIO_STREAM.search(text))
     duration = None
@@ -100,7 +105,7 @@ def _identity(path: Path) -> tuple[str, int, int]:
 
 
 def _decode(path: Path, max_seconds: float | None = None) -> np.ndarray:
-    args = ["-v", "error", "-i", str(path), "-map", "0:a:0", "-vn", "-sn", "-dn"]
+    args = ["-v", "error", "-i", _input(path), "-map", "0:a:0", "-vn", "-sn", "-dn"]
     args += ["-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le"]
     if max_seconds is not None:
         args += ["-t", f"{max_seconds:.3f}"]
@@ -149,7 +154,7 @@ def encode_chunk(
     hi = min(len(pcm), round(end_s * sample_rate))
     data = np.ascontiguousarray(pcm[lo:hi], dtype=np.int16).tobytes()
     args = ["-v", "error", "-y", "-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
-    proc = _ffmpeg([*args, "-f", fmt, str(path)], stdin=data)
+    proc = _ffmpeg([*args, "-f", fmt, f"file:{path}"], stdin=data)
     if proc.returncode != 0:
         raise ProviderError(
             f"ffmpeg could not write {path.name}: {_last_line(proc.stderr)}", provider="ffmpeg"
@@ -217,24 +222,34 @@ def _fmt_minutes(seconds: float) -> str:
 
 
 # --------------------------------------------------------------------------- speech check
-# Thresholds, measured on espeak-ng speech (clean and with white noise at 10 dB SNR), sox tones, sweeps and
+# Thresholds, measured on espeak-ng speech (clean and with white noise at about 6 dB SNR), sox tones, sweeps and
 # white/pink/brown noise: speech frames vary by 7-8 dB (std) around their mean, steady sounds by under 2 dB.
 SILENCE_DBFS = -55.0  # loudest 30 ms frame quieter than this: silence
 ACTIVE_RANGE_DB = 45.0  # frames within this of the loudest count as "active"
 MIN_MODULATION_DB = 3.5  # std of active-frame loudness: speech has syllables, tones and noise do not
 MIN_SPEECH_S = 0.3  # voiced, loud frames the VAD must find
 # Share of a frame's energy in its strongest spectral peak (5 bins of a 512-point FFT), median over the loud
-# frames: beeps and pure tones 0.84-0.88, a three-note chord 0.69, espeak-ng speech 0.45-0.51.
+# frames: beeps (a pure tone switched on and off) 0.84-0.88, a three-note chord 0.69, espeak-ng speech 0.45-0.51.
 MAX_TONALITY = 0.75
 _TONALITY_FRAMES = 2000  # at most this many loud frames are looked at (evenly spaced)
 
 
-def _frame_dbfs(pcm: np.ndarray, frame: int) -> np.ndarray:
+def frame_energy(pcm: np.ndarray, frame: int) -> np.ndarray:
+    """Mean square (full scale = 1.0) of each whole `frame`-sample frame; in blocks, so 30 minutes of audio
+    never needs more than a few MB of float copies."""
     n = len(pcm) // frame
-    if n == 0:
+    out = np.empty(n, dtype=np.float64)
+    block = max(1, 1_000_000 // frame)
+    for i in range(0, n, block):
+        x = pcm[i * frame : min(n, i + block) * frame].reshape(-1, frame).astype(np.float32) / 32768.0
+        out[i : i + len(x)] = np.mean(x * x, axis=1)
+    return out
+
+
+def _frame_dbfs(pcm: np.ndarray, frame: int) -> np.ndarray:
+    if len(pcm) < frame:
         return np.full(1, -120.0)
-    x = pcm[: n * frame].reshape(n, frame).astype(np.float32) / 32768.0
-    return 10.0 * np.log10(np.mean(x * x, axis=1) + 1e-12)
+    return 10.0 * np.log10(frame_energy(pcm, frame) + 1e-12)
 
 
 def speech_problem(pcm: np.ndarray, sample_rate: int = SAMPLE_RATE) -> str | None:
@@ -304,9 +319,10 @@ def split_at_silences(
         return [(0.0, duration)]
 
     n = -(-total // hop)
-    padded = np.zeros(n * hop, dtype=np.float32)
-    padded[:total] = pcm
-    energy = np.mean((padded / 32768.0).reshape(n, hop) ** 2, axis=1)
+    energy = frame_energy(pcm, hop)
+    if len(energy) < n:  # the last, partial frame
+        tail = pcm[len(energy) * hop :].astype(np.float32) / 32768.0
+        energy = np.append(energy, float(np.sum(tail * tail)) / hop)
     w = max(1, round(min_silence_s / _FRAME_S))
     # smooth[c]: mean energy of the w frames centred on frame boundary c (c in 0..n)
     csum = np.concatenate(([0.0], np.cumsum(energy, dtype=np.float64)))

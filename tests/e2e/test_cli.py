@@ -211,3 +211,30 @@ def test_stage_crash_exits_1_and_marks_the_run(
 
     rec = local_state().list(1)[0]
     assert rec.status.value == "failed" and rec.error.stage == "scenes"
+
+
+@pytest.mark.slow
+def test_background_render_prints_the_preview_then_fills_the_storyboard(
+    tmp_path: Path, home: Path, speech: Path
+) -> None:
+    proc = cli(
+        "run",
+        str(speech),
+        "--preset",
+        "quick",
+        "--background-render",
+        "--out",
+        str(tmp_path),
+        "--json",
+        env=env_for(home),
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    # the summary is printed when the preview is ready: 2 keyframes now, the rest pending
+    assert summary["frames"]["rendered"] == 2 and summary["frames"]["pending"] == 8
+    assert "rendering 8 remaining keyframe(s)" in proc.stderr
+    board = json.loads((Path(summary["output_dir"]) / "storyboard.json").read_text())
+    assert board["frames"]["rendered"] == 10 and board["frames"]["pending"] == 0
+    assert not any("not rendered yet" in note for note in board["notes"])
+    record = json.loads(cli("show", summary["run_id"], "--json", env=env_for(home)).stdout)
+    assert record["frames"]["rendered"] == 10 and record["stages"]["images_later"]["status"] == "succeeded"

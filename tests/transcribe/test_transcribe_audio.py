@@ -84,6 +84,12 @@ def test_imageio_ffmpeg_binary_is_the_fallback(speech: Speech, monkeypatch: pyte
         ffmpeg_exe.cache_clear()
 
 
+def test_names_that_look_like_ffmpeg_protocols_are_plain_files(speech: Speech, tmp_path: Path) -> None:
+    odd = tmp_path / "pipe:0.wav"
+    shutil.copy(speech.short, odd)
+    assert check_audio(odd, 30).duration_s == pytest.approx(len(pcm_of(speech.short)) / SAMPLE_RATE)
+
+
 def test_encode_chunk_writes_exactly_the_span(speech: Speech, tmp_path: Path) -> None:
     pcm = decode_pcm(speech.short)
     out = encode_chunk(pcm, SAMPLE_RATE, 1.0, 3.5, tmp_path / "chunk.flac")

@@ -123,7 +123,11 @@ def test_long_audio_segments_sit_where_the_speech_is(speech: Speech, long_serial
 
 
 def test_parallel_workers_give_the_same_transcript(speech: Speech, long_serial: Transcript) -> None:
+    from services.transcribe.providers import sphinx
+
+    assert len(pcm_of(speech.long)) > sphinx.POOL_MIN_AUDIO_S * 16000  # long enough for the pool
     two = SphinxTranscriber(TranscriptionConfig(workers=2)).transcribe(speech.long, None)
+    assert any(workers == 2 for workers, _ in sphinx._pools)  # it really ran on worker processes
     assert two == long_serial
 
 
@@ -163,3 +167,19 @@ def test_phrases_split_at_pauses_and_chunk_edges() -> None:
     segs = phrases(w)
     assert [s.text for s in segs] == ["make a", "video", "now"]
     assert (segs[0].start, segs[0].end, segs[0].confidence) == (0.0, 0.4, 0.7)
+
+
+def test_without_worker_processes_it_says_so_and_decodes_here(
+    speech: Speech, long_serial: Transcript, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """AWS Lambda has no /dev/shm, so no process pool: the same transcript, and a warning saying why."""
+    from services.transcribe.providers import sphinx
+
+    def no_pool(workers: int, options: dict) -> None:
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(sphinx, "_pool", no_pool)
+    with caplog.at_level("WARNING", logger=sphinx.__name__):
+        t = SphinxTranscriber(TranscriptionConfig(workers=4)).transcribe(speech.long, None)
+    assert t == long_serial
+    assert "no worker processes" in caplog.text

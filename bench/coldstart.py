@@ -99,6 +99,16 @@ def lambda_env(spec: LambdaSpec) -> dict[str, str]:
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_LAMBDA_FUNCTION_NAME": f"storyreel-{spec.id}",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+        # Set by the Lambda runtime itself. Libraries branch on them: the X-Ray SDK, for one, skips building
+        # its centralized-sampling botocore client (~120 ms) when LAMBDA_TASK_ROOT says it is in Lambda.
+        "LAMBDA_TASK_ROOT": str(ROOT),
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/storyreel-{spec.id}",
+        "_HANDLER": spec.handler,
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
         "STORYREEL_BUCKET": "storyreel-bench-bucket",
         "STORYREEL_TABLE": "storyreel-bench-table",
         "EVENT_BUS_NAME": "storyreel-bench-bus",
@@ -109,6 +119,8 @@ def lambda_env(spec: LambdaSpec) -> dict[str, str]:
     }
     for key in spec.secrets:
         env[SECRET_ENV[key]] = f"storyreel/{key}"
+    if spec.secrets:  # as infra/constructs/workflow.py sets it
+        env["STORYREEL_TRACE_HTTP"] = "1"
     return env
 
 

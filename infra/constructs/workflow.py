@@ -90,6 +90,8 @@ class StageFunctions(Construct):
         }
         for key in spec.secrets:
             env[SECRET_ENV[key]] = self.cfg.secret_name(key)
+        if spec.secrets:  # holds a vendor key, so it calls vendor HTTP APIs: trace httpx too
+            env["STORYREEL_TRACE_HTTP"] = "1"
         # own role per function: its log group, its prefixes, the table, its secrets; no managed policies
         role = iam.Role(
             self,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = "1.0"
 
@@ -228,6 +228,13 @@ class Engagement(Contract):
     comments: int = Field(default=0, ge=0)
     shares: int = Field(default=0, ge=0)
     recorded_at: datetime = Field(default_factory=utcnow)
+
+    @model_validator(mode="after")
+    def _counts_fit_views(self) -> Engagement:
+        over = [n for n in ("likes", "comments", "shares") if getattr(self, n) > self.views]
+        if over:
+            raise ValueError(f"{', '.join(over)} cannot exceed views ({self.views})")
+        return self
 
 
 class FrameCounts(Contract):

@@ -18,7 +18,7 @@ from shared.settings import Settings
 from shared.stores import BlobStore, CacheStore, PolicyStore, RunStore
 
 # Stage names as they appear in run records, timings tables and the state machine.
-STAGES = ("transcribe", "context", "choose", "scenes", "images", "virality", "optimizer", "finalize")
+STAGES = ("setup", "transcribe", "context", "choose", "scenes", "images", "virality", "optimizer", "finalize")
 
 TRANSCRIPT = "transcript.json"
 CONTEXT = "context.json"

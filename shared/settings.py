@@ -216,8 +216,14 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     if not p.is_file():
         raise ConfigError(f"config file not found: {p}")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"config file {p} cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {p} is not valid YAML (not UTF-8 text)") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" (line {where.line + 1})" if where is not None else ""
         raise ConfigError(f"config file {p} is not valid YAML{at}") from exc
@@ -233,6 +239,9 @@ def env_overrides(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     environ = os.environ if environ is None else environ
     out: dict[str, Any] = {}
     for name, raw in environ.items():
+        if name == f"{ENV_PREFIX}PRESET":
+            out["preset"] = raw
+            continue
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
         path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
@@ -285,19 +294,19 @@ def load_settings(
     for data, origin in layers:
         validate_settings(data, origin)
 
-    chosen = cli_data.get("preset") or env_data.get("preset") or file_data.get("preset") or preset
-    if chosen is None and (
-        file_data.get("pipeline", {}).get("fast_mode") or env_data.get("pipeline", {}).get("fast_mode")
-    ):
-        chosen = "quick"
+    # A preset applies at the layer that names it: over every earlier layer, under that layer's own keys.
+    # So `--preset full` on the command line beats the file's limit_images, while a file that says
+    # `fast_mode: true` (the seed's switch for the quick preset) still keeps its own explicit keys.
     merged: dict[str, Any] = {}
-    if chosen is not None:
-        if chosen not in PRESETS:
-            raise ConfigError(f"unknown preset '{chosen}' (choose one of: {', '.join(PRESETS)})")
-        merged = deep_merge(merged, PRESETS[chosen])
-        merged["preset"] = chosen
-    for data, _ in layers:
-        merged = deep_merge(merged, data)
+    chosen: str | None = None
+    for data, _ in [({"preset": preset} if preset else {}, "default"), *layers]:
+        named = data.get("preset") or ("quick" if data.get("pipeline", {}).get("fast_mode") else None)
+        if named is not None:
+            if named not in PRESETS:
+                raise ConfigError(f"unknown preset '{named}' (choose one of: {', '.join(PRESETS)})")
+            merged = deep_merge(merged, PRESETS[named])
+            chosen = named
+        merged = deep_merge(merged, {k: v for k, v in data.items() if k != "preset"})
     if chosen is not None:
         merged["preset"] = chosen
     return validate_settings(merged, "merged settings")

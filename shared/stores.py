@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 from pydantic import BaseModel
 
 from shared.contracts import RunRecord, RunStatus, utcnow
-from shared.errors import ConflictError, NotFoundError
+from shared.errors import ConfigError, ConflictError, NotFoundError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -78,6 +78,11 @@ def get_model(blobs: BlobStore, key: str, cls: type[M]) -> M:
 
 
 # --------------------------------------------------------------------------- local blobs
+def _now() -> float:
+    """The cache's clock (a seam for tests)."""
+    return time.time()
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -126,7 +131,12 @@ class LocalBlobStore:
         base = self.root
         if not base.exists():
             return []
-        keys = (p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file())
+        # Walk only the folder the prefix names, not the whole store (an --out root holds every run).
+        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        start = base / folder if folder else base
+        if not start.is_dir():
+            return []
+        keys = (p.relative_to(base).as_posix() for p in start.rglob("*") if p.is_file())
         return sorted(k for k in keys if k.startswith(prefix) and not Path(k).name.startswith("."))
 
     def delete(self, key: str) -> None:
@@ -170,9 +180,14 @@ class SqliteStateStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._conn().executescript(_SCHEMA)  # idempotent DDL; executescript manages its own transaction
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn().executescript(_SCHEMA)  # idempotent DDL; executescript manages its own transaction
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise ConfigError(
+                f"the state store {self.path} is not usable ({exc}); set STORYREEL_HOME to a writable folder"
+            ) from None
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -261,7 +276,7 @@ class SqliteStateStore:
     # ---- CacheStore
     def cache_get(self, key: str) -> dict[str, Any] | None:
         row = self._conn().execute("SELECT body, expires_at FROM cache WHERE key=?", (key,)).fetchone()
-        if row is None or row[1] < time.time():
+        if row is None or row[1] < _now():
             return None
         return json.loads(row[0])
 
@@ -269,7 +284,7 @@ class SqliteStateStore:
         with self._tx() as db:
             db.execute(
                 "INSERT OR REPLACE INTO cache(key, expires_at, body) VALUES (?,?,?)",
-                (key, time.time() + ttl_s, json.dumps(value)),
+                (key, _now() + ttl_s, json.dumps(value)),
             )
 
 

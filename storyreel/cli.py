@@ -28,29 +28,50 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+EXIT_INTERRUPTED = 130
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _exit_for(exc: BaseException) -> tuple[str, int]:
+    """The one line and the exit code for anything a command raised."""
+    from storyreel.runner import Interrupted, StageFailed
+
+    if isinstance(exc, StageFailed):
+        message, code = _exit_for(exc.cause)
+        if code == EXIT_STAGE_FAILED:
+            message = f"stage {exc.stage} failed: {message}"
+        return message, code
+    if isinstance(exc, Interrupted | KeyboardInterrupt):
+        return "interrupted (Ctrl-C)", EXIT_INTERRUPTED
+    if isinstance(exc, UserError):
+        return _first_line(exc), EXIT_USER
+    if isinstance(exc, StoryreelError):
+        return _first_line(exc), EXIT_STAGE_FAILED
+    # Not ours (an OSError, a library's error): still one line, with its type, and exit 1.
+    return (
+        f"{type(exc).__name__}: {_first_line(exc)} (STORYREEL_DEBUG=1 shows the traceback)",
+        EXIT_STAGE_FAILED,
+    )
+
+
 class _Group(click.Group):
-    """Turns our errors into one line and an exit code, everywhere below the group."""
+    """Turns every error into one line on stderr and an exit code: 2 user error, 1 crash, 130 Ctrl-C.
+    STORYREEL_DEBUG=1 lets the traceback through."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from storyreel.runner import StageFailed
-
         try:
             return super().invoke(ctx)
-        except StageFailed as exc:
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
             if os.environ.get("STORYREEL_DEBUG"):
                 raise
-            code = EXIT_USER if isinstance(exc.cause, UserError) else EXIT_STAGE_FAILED
-            first = str(exc.cause).splitlines()[0] if str(exc.cause) else type(exc.cause).__name__
-            where = "" if isinstance(exc.cause, UserError) else f"stage {exc.stage} failed: "
-            _fail(f"{where}{first}", code)
-        except UserError as exc:
-            if os.environ.get("STORYREEL_DEBUG"):
-                raise
-            _fail(str(exc).splitlines()[0], EXIT_USER)
-        except StoryreelError as exc:
-            if os.environ.get("STORYREEL_DEBUG"):
-                raise
-            _fail(str(exc).splitlines()[0], EXIT_STAGE_FAILED)
+            message, code = _exit_for(exc)
+            _fail(message, code)
 
 
 def _state() -> SqliteStateStore:
@@ -125,7 +146,7 @@ def run(
 ) -> None:
     """Turn a spoken brief (wav, mp3, m4a, flac, ogg, webm) into a storyboard."""
     from storyreel.progress import Progress
-    from storyreel.runner import execute, render_outstanding, start_run
+    from storyreel.runner import StageFailed, execute, render_outstanding, start_run
 
     overrides: dict[str, Any] = {}
 
@@ -149,28 +170,48 @@ def run(
     with Progress() as progress:
         local_run = start_run(audio, settings, out_dir, state=state, progress=progress)
         progress("run", f"{local_run.record.run_id} -> {local_run.record.output_dir}")
-        record = execute(local_run, audio)
-    summary = _summary(record)
+        try:
+            record = execute(local_run)
+        except StageFailed:
+            if as_json:  # a script still gets the run id and the reason on stdout
+                click.echo(json.dumps(_summary(local_run.record), indent=2))
+            raise
     if as_json:
-        click.echo(json.dumps(summary, indent=2))
+        click.echo(json.dumps(_summary(record), indent=2))
     else:
         _print_done(record)
-    pending = record.frames.pending + record.frames.skipped
-    if settings.pipeline.background_full_render and pending and settings.images_enabled:
-        click.echo(
-            f"rendering {pending} remaining keyframe(s) in the background of this command...", err=True
-        )
+    left = record.frames.pending + record.frames.skipped
+    if settings.pipeline.background_full_render and left:
+        click.echo(f"rendering {left} remaining keyframe(s) in the background of this command...", err=True)
         ok, failed = render_outstanding(
             local_run,
             on_frame=lambda fid, good: click.echo(f"  {fid} {'ok' if good else 'failed'}", err=True),
         )
         click.echo(f"background render done: {ok} rendered, {failed} failed", err=True)
+    _exit_if_frames_failed(local_run.record)
+
+
+def _exit_if_frames_failed(record: RunRecord) -> None:
+    """A run whose keyframes failed completed (its prompts are good), but a script must notice: exit 1."""
+    if not record.frames.failed:
+        return
+    details = [t.detail for n, t in record.stages.items() if n.startswith("images") and "failed:" in t.detail]
+    reason = details[-1].split("failed: ", 1)[-1] if details else "see storyboard.json"
+    _fail(
+        f"{record.frames.failed} of {record.frames.total} keyframe(s) failed ({reason}); "
+        f"retry them with: storyreel images {record.run_id}",
+        EXIT_STAGE_FAILED,
+    )
 
 
 def _print_done(record: RunRecord) -> None:
     click.echo(f"run {record.run_id}: {record.status.value}")
-    click.echo(f"storyboard: {Path(record.output_dir) / 'storyboard.json'}")
-    click.echo(f"page:       {Path(record.output_dir) / 'index.html'}")
+    out = Path(record.output_dir)
+    if (out / "storyboard.json").is_file():
+        click.echo(f"storyboard: {out / 'storyboard.json'}")
+        click.echo(f"page:       {out / 'index.html'}")
+    else:
+        click.echo(f"output:     {out} (no storyboard: the run {record.status.value})")
     f = record.frames
     click.echo(
         f"frames:     {f.rendered}/{f.total} rendered, {f.pending} pending, {f.failed} failed, "
@@ -200,7 +241,7 @@ def images(
     if bool(run_id) == from_latest:
         raise UserError("give a RUN_ID or --from-latest (one of them)")
     if from_latest:
-        done = [r for r in state.list(limit=200) if r.status == RunStatus.succeeded]
+        done = [r for r in state.list(limit=1000) if r.status == RunStatus.succeeded]
         if not done:
             raise NotFoundError("no successful run yet: run `storyreel run AUDIO` first")
         record = done[0]
@@ -232,8 +273,7 @@ def images(
         click.echo(json.dumps(_summary(local_run.record), indent=2))
     else:
         _print_done(local_run.record)
-    if local_run.record.frames.failed:
-        sys.exit(EXIT_STAGE_FAILED)
+    _exit_if_frames_failed(local_run.record)
 
 
 # --------------------------------------------------------------------------- runs / show

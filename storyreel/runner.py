@@ -9,13 +9,13 @@ the run failed with its reason, and nothing half-written is left looking complet
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +27,7 @@ from services.scenes import step as scenes_step
 from services.transcribe import step as transcribe_step
 from services.virality import step as virality_step
 from shared.contracts import RunError, RunRecord, RunStatus, ScenePlan, StageTiming, utcnow
-from shared.errors import InputError, NotFoundError, StoryreelError
+from shared.errors import InputError, NotFoundError, StoryreelError, UserError
 from shared.pipeline import INDEX_HTML, SCENES, STORYBOARD, RunContext
 from shared.settings import Settings
 from shared.stores import LocalBlobStore, SqliteStateStore, get_model, local_state
@@ -39,6 +39,10 @@ RUN_JSON = "run.json"  # a snapshot of the run record beside the outputs (status
 
 def new_run_id() -> str:
     return f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+class Interrupted(UserError):
+    """The user stopped the run (Ctrl-C). CLI exit 130."""
 
 
 class StageFailed(Exception):
@@ -88,7 +92,9 @@ class LocalRun:
         t0 = time.perf_counter()
         try:
             yield timing
-        except BaseException as exc:
+        except (Exception, KeyboardInterrupt) as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                exc = Interrupted("interrupted (Ctrl-C)")
             timing.seconds = round(time.perf_counter() - t0, 3)
             timing.status = "failed"
             timing.detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -96,9 +102,11 @@ class LocalRun:
             self.ctx.progress(name, f"failed: {timing.detail}")
             raise StageFailed(name, exc) from exc
         timing.seconds = round(time.perf_counter() - t0, 3)
-        timing.status = "succeeded"
+        if timing.status == "running":  # the body may have marked it failed without raising (all frames)
+            timing.status = "succeeded"
         self._set_stage(name, timing)
-        self.ctx.progress(name, f"done {timing.seconds:.2f}s {timing.detail}".rstrip())
+        verb = "done" if timing.status == "succeeded" else timing.status
+        self.ctx.progress(name, f"{verb} {timing.seconds:.2f}s {timing.detail}".rstrip())
         self.save()
 
     def fail(self, exc: StageFailed) -> None:
@@ -108,9 +116,12 @@ class LocalRun:
         with self._lock:
             self.record.status = RunStatus.failed
             self.record.error = RunError(stage=exc.stage, message=message, kind=kind)  # type: ignore[arg-type]
-        # A failed run must not look complete: drop a storyboard/page a previous attempt may have left.
+        # A failed run must not look complete: drop a storyboard/page written early or by an earlier attempt.
         for name in (STORYBOARD, INDEX_HTML):
             self.ctx.blobs.delete(self.ctx.key(name))
+        if exc.stage == "transcribe" and isinstance(cause, InputError):
+            for key in self.ctx.blobs.list(self.ctx.key("audio/")):  # a rejected input is not kept
+                self.ctx.blobs.delete(key)
         self.save()
 
 
@@ -120,7 +131,11 @@ def _store_audio(blobs: LocalBlobStore, run_id: str, audio: Path) -> str:
     key = f"{run_id}/audio/{safe}"
     dest = blobs.local_path(key)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(audio, dest)
+    dest.unlink(missing_ok=True)
+    try:
+        os.link(audio, dest)  # no copy of a long recording when input and output share a filesystem
+    except OSError:
+        shutil.copyfile(audio, dest)
     return key
 
 
@@ -140,8 +155,20 @@ def start_run(
         raise InputError(f"audio file not found: {audio}")
     if audio.is_dir():
         raise InputError(f"{audio} is a directory, not an audio file")
-    state = state or local_state()
+    try:
+        with audio.open("rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        raise InputError(f"audio file cannot be read: {audio} ({exc.strerror or exc})") from None
     out_root = Path(out_dir).resolve()
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+        probe = out_root / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"cannot write to the output folder {out_dir} ({exc.strerror or exc})") from None
+    state = state or local_state()
     run_id = run_id or new_run_id()
     blobs = LocalBlobStore(out_root)
     ctx = RunContext(
@@ -159,22 +186,78 @@ def start_run(
     return LocalRun(ctx, record, out_root)
 
 
-def execute(run: LocalRun, audio: Path) -> RunRecord:
-    """Run every stage. Raises StageFailed (after recording the failure) when a stage fails."""
+class _Background:
+    """A stage on a daemon thread: a failing main path never waits for it, and Ctrl-C never hangs on it."""
+
+    def __init__(self, name: str, job: Callable[[], None]) -> None:
+        self._done = threading.Event()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(job,), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, job: Callable[[], None]) -> None:
+        try:
+            job()
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread: result() re-raises it
+            self.error = exc
+        finally:
+            self._done.set()
+
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def result(self) -> None:
+        while not self._done.wait(0.1):  # short waits, so Ctrl-C reaches the main thread at once
+            pass
+        if self.error is not None:
+            raise self.error
+
+
+def preflight(ctx: RunContext) -> None:
+    """Build every provider the run will use before any work starts, so a missing key or an impossible
+    provider is reported in a second, not after the transcription has run."""
+    from services.images.images import get_image_provider
+    from services.scenes.planner import get_planner
+    from services.transcribe.transcribe import get_transcriber
+    from services.virality.virality import get_evidence_source
+
+    s, ov = ctx.settings, ctx.overrides
+    if "transcriber" not in ov:
+        ov["transcriber"] = get_transcriber(s.transcription)
+    if "planner" not in ov:
+        ov["planner"] = get_planner(s.llm)
+    renders = s.image_budget(2 * s.pipeline.scenes) > 0 or s.pipeline.background_full_render
+    if renders and "image_provider" not in ov:
+        ov["image_provider"] = get_image_provider(s.image_generation)
+    if s.pipeline.virality_evaluation and "evidence_source" not in ov:
+        ov["evidence_source"] = get_evidence_source(s.virality, ctx.state)
+
+
+def execute(run: LocalRun) -> RunRecord:
+    """Run every stage. Raises StageFailed (after recording the failure) when a stage fails or the user
+    interrupts the run."""
     ctx, settings = run.ctx, run.ctx.settings
     t_start = time.perf_counter()
-    run.record.status = RunStatus.running
-    run.save()
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="virality")
-    virality: Future | None = None
+    virality: _Background | None = None
+    where = "setup"
     try:
+        run.record.status = RunStatus.running
+        run.save()
+        with run.stage("setup") as t:
+            preflight(ctx)
+            t.detail = ", ".join(
+                f"{k}={getattr(v, 'name', type(v).__name__)}" for k, v in ctx.overrides.items()
+            )
+        where = "transcribe"
         with run.stage("transcribe") as t:
-            audio_key = _store_audio(ctx.blobs, ctx.run_id, Path(audio))  # type: ignore[arg-type]
+            audio_key = _store_audio(ctx.blobs, ctx.run_id, Path(run.record.source))  # type: ignore[arg-type]
             transcript = transcribe_step.run(ctx, audio_key)
             t.detail = f"{transcript.duration_s:.1f}s audio, {len(transcript.segments)} segments"
+        where = "context"
         with run.stage("context") as t:
             creative = scenes_step.context(ctx)
             t.detail = f"{len(creative.keywords)} keywords"
+        where = "choose"
         with run.stage("choose") as t:
             decision = optimizer_step.choose(ctx)
             t.detail = ", ".join(f"{k}={v}" for k, v in decision.variant.items())
@@ -184,10 +267,12 @@ def execute(run: LocalRun, audio: Path) -> RunRecord:
                 report = virality_step.run(ctx)
                 t.detail = "score " + (f"{report.score:.0f}" if report.score is not None else "n/a")
 
-        virality = pool.submit(virality_job)
+        virality = _Background("virality", virality_job)
+        where = "scenes"
         with run.stage("scenes") as t:
             plan = scenes_step.scenes(ctx)
             t.detail = f"{len(plan.scenes)} scenes"
+        where = "images"
         if not settings.images_enabled:
             run.skip("images", "skip_image_generation")
         else:
@@ -196,6 +281,12 @@ def execute(run: LocalRun, audio: Path) -> RunRecord:
                 ok = sum(r.ok for r in results)
                 left = 2 * len(plan.scenes) - len(results)
                 t.detail = f"{ok}/{len(results)} frames" + (f", {left} pending" if left else "")
+                failed = [r for r in results if not r.ok]
+                if failed:
+                    t.detail += f"; {len(failed)} failed: {failed[0].error}"
+                    if not ok:
+                        t.status = "failed"  # every frame failed; the run still completes with its prompts
+        where = "virality"
         if not virality.done():
             # The storyboard is ready before the forum evidence: write it now (status running, a note says
             # virality is still coming) so the critical path ends here; it is refreshed when virality lands.
@@ -203,8 +294,10 @@ def execute(run: LocalRun, audio: Path) -> RunRecord:
             run.record.ready_s = round(time.perf_counter() - t_start, 3)
             ctx.progress("finalize", "storyboard ready; waiting for virality")
         virality.result()  # re-raises a virality failure (as StageFailed)
+        where = "optimizer"
         with run.stage("optimizer"):
             optimizer_step.learn(ctx)
+        where = "finalize"
         with run.stage("finalize"):
             run.record.status = RunStatus.succeeded
             board = finalize(ctx, run.record)
@@ -212,12 +305,12 @@ def execute(run: LocalRun, audio: Path) -> RunRecord:
             if run.record.ready_s is None:
                 run.record.ready_s = round(time.perf_counter() - t_start, 3)
     except StageFailed as exc:
-        if virality is not None and not virality.done():
-            virality.cancel()
-        pool.shutdown(wait=True)
         run.fail(exc)
         raise
-    pool.shutdown(wait=True)
+    except KeyboardInterrupt:
+        stopped = StageFailed(where, Interrupted("interrupted (Ctrl-C)"))
+        run.fail(stopped)
+        raise stopped from None
     run.save()
     return run.record
 
@@ -236,7 +329,7 @@ def run_pipeline(
     run = start_run(
         audio, settings, out_dir, state=state, overrides=overrides, progress=progress, run_id=run_id
     )
-    return execute(run, audio)
+    return execute(run)
 
 
 # --------------------------------------------------------------------------- frames after the run

@@ -199,14 +199,14 @@ def test_unknown_run_id(home: Path) -> None:
 def test_stage_crash_exits_1_and_marks_the_run(
     tmp_path: Path, speech: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import services.scenes.step as scenes_step
+    import services.scenes.planner as planner
     from storyreel.cli import cli as app
     from tests.fakes import FakePlanner
 
-    monkeypatch.setattr(scenes_step, "get_planner", lambda config: FakePlanner(fail_scenes=True))
+    monkeypatch.setattr(planner, "get_planner", lambda config: FakePlanner(fail_scenes=True))
     result = CliRunner().invoke(app, ["run", str(speech), "--no-virality", "--out", str(tmp_path)])
     assert result.exit_code == 1
-    assert "stage scenes failed: planner exploded" in result.output
+    assert "storyreel: error: stage scenes failed: RuntimeError: planner exploded" in result.output
     from shared.stores import local_state
 
     rec = local_state().list(1)[0]

@@ -85,7 +85,7 @@ def test_cache_ttl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
     store = SqliteStateStore(tmp_path / "s.db")
     now = [1000.0]
-    monkeypatch.setattr(stores.time, "time", lambda: now[0])
+    monkeypatch.setattr(stores, "_now", lambda: now[0])
     store.cache_put("k", {"v": 1}, ttl_s=60)
     assert store.cache_get("k") == {"v": 1}
     now[0] += 61
@@ -97,3 +97,27 @@ def test_home_is_overridable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setenv("STORYREEL_HOME", str(tmp_path / "h"))
     assert storyreel_home() == tmp_path / "h"
+
+
+def test_list_walks_only_the_prefix_folder(tmp_path: Path) -> None:
+    blobs = LocalBlobStore(tmp_path)
+    blobs.put_bytes("r1/usage/a.json", b"1")
+    blobs.put_bytes("r2/usage/b.json", b"2")
+    blobs.put_bytes("r1/usage-not/c.json", b"3")
+    assert blobs.list("r1/usage/") == ["r1/usage/a.json"]
+    assert blobs.list("r9/") == []
+
+
+@pytest.mark.parametrize("make", ["file", "not-sqlite"])
+def test_unusable_home_is_a_config_error(tmp_path: Path, make: str) -> None:
+    from shared.errors import ConfigError
+
+    if make == "file":
+        home = tmp_path / "home"
+        home.write_text("I am a file")
+        path = home / "state.sqlite3"
+    else:
+        path = tmp_path / "state.sqlite3"
+        path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(ConfigError, match="STORYREEL_HOME"):
+        SqliteStateStore(path)

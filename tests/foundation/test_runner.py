@@ -55,6 +55,7 @@ def test_full_run_writes_every_output(audio: Path, tmp_path: Path) -> None:
         f"s{i}-{r}.png" for i in range(1, 6) for r in ("start", "end")
     )
     assert set(record.stages) == {
+        "setup",
         "transcribe",
         "context",
         "choose",

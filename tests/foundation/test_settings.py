@@ -96,3 +96,30 @@ def test_presets_follow_the_targets_table() -> None:
 def test_unknown_preset() -> None:
     with pytest.raises(ConfigError):
         load_settings(cli={"preset": "turbo"}, environ={})
+
+
+def test_cli_preset_beats_the_file(tmp_path: Path) -> None:
+    s = load_settings(EXAMPLES / "seed-config.yaml", cli={"preset": "full"}, environ={})
+    assert s.preset == "full" and s.pipeline.limit_images is None and s.pipeline.virality_evaluation
+    assert s.image_budget(10) == 6  # the file's image_generation.limit_scenes: 3 is not part of any preset
+    s = load_settings(
+        EXAMPLES / "seed-config.yaml", cli={"preset": "full", "pipeline": {"limit_images": 4}}, environ={}
+    )
+    assert s.pipeline.limit_images == 4  # explicit flags still beat the preset
+
+
+def test_preset_from_the_environment() -> None:
+    assert load_settings(environ={"STORYREEL_PRESET": "preview"}).preset == "preview"
+    with pytest.raises(ConfigError):
+        load_settings(environ={"STORYREEL_PRESET": "warp"})
+
+
+def test_unreadable_config_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = write(tmp_path, "pipeline: {}\n")
+
+    def denied(self, *a, **k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_text", denied)
+    with pytest.raises(ConfigError, match="cannot be read: Permission denied"):
+        load_settings(cfg, environ={})

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from shared.contracts import Engagement, RunRecord, RunStatus
 from shared.errors import NotFoundError, StoryreelError, UserError
@@ -337,7 +338,10 @@ def feedback(run_id: str, views: int, likes: int, comments: int, shares: int) ->
     record = state.get(run_id)
     if record.status != RunStatus.succeeded:
         raise UserError(f"run {run_id} is {record.status.value}; feedback needs a successful run")
-    engagement = Engagement(views=views, likes=likes, comments=comments, shares=shares)
+    try:
+        engagement = Engagement(views=views, likes=likes, comments=comments, shares=shares)
+    except ValidationError as exc:
+        raise UserError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
     record_feedback(state, run_id, engagement)
     click.echo(
         f"recorded engagement for {run_id}: {views} views, {likes} likes, {comments} comments, "

@@ -107,7 +107,7 @@ def test_construction_with_keys_sends_nothing(no_network, monkeypatch) -> None:
 def test_self_hosted_firecrawl_needs_no_key_but_a_real_url(no_network, monkeypatch) -> None:
     monkeypatch.delenv("FIRECRAWL_API_KEY", raising=False)
     FirecrawlForums(ViralityConfig(provider="firecrawl", firecrawl_api_url="http://localhost:3002"))
-    with pytest.raises(ConfigError, match="virality.firecrawl_api_url 'localhost:3002' is not an http"):
+    with pytest.raises(ConfigError, match=r"virality\.firecrawl_api_url 'localhost:3002' is not an http"):
         FirecrawlForums(ViralityConfig(provider="firecrawl", firecrawl_api_url="localhost:3002"))
 
 

@@ -10,24 +10,29 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from shared.errors import ProviderError
+from shared.errors import ConfigError, ProviderError
 
 if TYPE_CHECKING:
     from openai import OpenAI
 
 
-def make_client(timeout_s: float, max_retries: int, base_url: str | None = None) -> OpenAI:
-    import openai
+MISSING_KEY = (
+    "OPENAI_API_KEY is not set: export OPENAI_API_KEY=sk-... (for a local OpenAI-compatible server such as "
+    "Ollama or vLLM, setting OPENAI_BASE_URL alone is enough)"
+)
 
+
+def make_client(timeout_s: float, max_retries: int, base_url: str | None = None) -> OpenAI:
+    """An SDK client; builds no connection (the first request does), so a missing key is a ConfigError here,
+    before any audio is sent anywhere."""
     api_key = os.environ.get("OPENAI_API_KEY")
     base = base_url or os.environ.get("OPENAI_BASE_URL") or None
     if not api_key:
         if base is None:
-            raise ProviderError(
-                "OPENAI_API_KEY is not set (export it, or point OPENAI_BASE_URL at a local OpenAI-compatible server)",
-                provider="openai",
-            )
+            raise ConfigError(MISSING_KEY)
         api_key = "not-needed"  # local OpenAI-compatible servers (Ollama, vLLM) accept any key
+    import openai
+
     return openai.OpenAI(api_key=api_key, base_url=base, timeout=timeout_s, max_retries=max_retries)
 
 

@@ -1,7 +1,8 @@
 """`storyreel doctor`: which providers the settings use, which keys are missing, and a cheap live check of each.
 
 Live checks cost nothing: OpenAI `GET /v1/models`, Replicate `GET /v1/account`, Stability `GET /v1/user/account`,
-each with a short timeout and no retries.
+Firecrawl `GET /v2/team/credit-usage` (no credits spent), and for `virality.provider: public` one one-result
+search on each public forum API used (HN Algolia, Reddit JSON); each with a short timeout and no retries.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from shared.settings import Settings
 
@@ -19,7 +20,7 @@ CHECK_TIMEOUT_S = 10.0
 
 @dataclass
 class Check:
-    provider: str  # openai, replicate, stability, local
+    provider: str  # openai, replicate, stability, local, firecrawl, hn-algolia, reddit-json, forums
     used_for: str  # "transcribe, context, scenes" or "-"
     status: Status
     detail: str
@@ -155,7 +156,147 @@ def run_doctor(settings: Settings, environ: Mapping[str, str], *, live: bool = T
     image = settings.image_generation.provider
     if settings.images_enabled and image in ("diffusers", "batch"):
         checks.append(Check(image, f"images ({image})", "local", "GPU provider: not checked by doctor"))
+    checks.extend(_forum_checks(settings, environ, live=live))
     return checks
+
+
+# --------------------------------------------------------------------------- virality / forum evidence
+FORUMS_USED_FOR = "virality evidence"
+
+
+def _forum_checks(settings: Settings, environ: Mapping[str, str], *, live: bool) -> list[Check]:
+    """The forum-evidence source `virality.provider` resolves to (the same choice get_evidence_source makes)."""
+    config = settings.virality
+    key = environ.get("FIRECRAWL_API_KEY")
+    firecrawl_set = bool(config.firecrawl_api_url or key)
+    if not settings.pipeline.virality_evaluation:
+        return [
+            Check(
+                "forums",
+                "-",
+                "unused",
+                f"virality_evaluation is off: no forum evidence (virality.provider: {config.provider}, "
+                f"FIRECRAWL_API_KEY: {'key set' if key else 'no key'})",
+            )
+        ]
+    if config.provider == "public":
+        return _public_checks(settings, live=live)
+    if config.provider == "auto" and not firecrawl_set:
+        return [
+            Check(
+                "forums",
+                FORUMS_USED_FOR,
+                "unused",
+                "virality.provider auto with no FIRECRAWL_API_KEY or virality.firecrawl_api_url: no forum is "
+                "asked (the report lists the forum components as not evaluated); set one, or "
+                "virality.provider: public",
+            )
+        ]
+    used_for = f"{FORUMS_USED_FOR} ({config.provider})"
+    from shared.errors import ConfigError
+
+    try:
+        from services.virality.providers.firecrawl import check_config
+
+        api_url = check_config(config, key)
+    except ConfigError as exc:
+        return [
+            Check("firecrawl", used_for, "missing" if "FIRECRAWL_API_KEY" in str(exc) else "fail", str(exc))
+        ]
+    where = f" at {api_url}" if config.firecrawl_api_url else ""
+    if not live:
+        auth = "FIRECRAWL_API_KEY set" if key else "no key (self-hosted)"
+        return [Check("firecrawl", used_for, "ok", f"{auth}{where} (live check skipped)")]
+    return [_timed("firecrawl", used_for, lambda: _firecrawl_live(api_url, key) + where)]
+
+
+def _firecrawl_live(api_url: str, key: str | None) -> str:
+    from firecrawl import Firecrawl
+
+    client = Firecrawl(
+        api_key=key, api_url=api_url, timeout=CHECK_TIMEOUT_S, max_retries=1, origin="storyreel"
+    )
+    usage = client.get_credit_usage()
+    return f"{usage.remaining_credits} credits left"
+
+
+def _public_checks(settings: Settings, *, live: bool) -> list[Check]:
+    """One one-result search per public forum API the configured forums need, through the real fetchers."""
+    import threading
+
+    from services.virality.providers.base import Deadline, Forum, parse_forum
+    from services.virality.providers.hackernews import HackerNewsSearch
+    from services.virality.providers.reddit import RedditJSON
+    from shared.errors import ConfigError
+
+    config = settings.virality
+    used_for = f"{FORUMS_USED_FOR} (public)"
+    try:
+        forums = [parse_forum(spec) for spec in config.forums]
+    except ConfigError as exc:
+        return [Check("forums", used_for, "fail", str(exc))]
+    probes: list[tuple[str, str, Callable[[Any], Any], Forum]] = []
+    hn = next((f for f in forums if f.kind == "hackernews"), None)
+    reddit = next((f for f in forums if f.kind == "reddit"), None)
+    if reddit is None and config.topic_subreddits:
+        reddit = Forum("reddit", "videos")
+    if hn is not None:
+        probes.append(("hn-algolia", config.hn_api_url, HackerNewsSearch, hn))
+    if reddit is not None:
+        probes.append(("reddit-json", config.reddit_base_url, RedditJSON, reddit))
+    if not probes:
+        return [Check("forums", used_for, "fail", "virality.forums names no forum")]
+    checks: list[Check] = []
+    for name, url, fetcher_cls, forum in probes:
+        if not live:
+            checks.append(Check(name, used_for, "ok", f"public API at {url}, no key (live check skipped)"))
+            continue
+
+        def probe(
+            fetcher_cls: Callable[[Any], Any] = fetcher_cls, forum: Forum = forum, url: str = url
+        ) -> str:
+            fetcher = fetcher_cls(config.model_copy(update={"max_retries": 0}))
+            posts, _ = fetcher.fetch(
+                forum, ["video"], 1, Deadline(CHECK_TIMEOUT_S), threading.BoundedSemaphore(1)
+            )
+            return f"{forum.id} answered ({len(posts)} of 1 post asked) at {url}"
+
+        checks.append(_timed(name, used_for, probe))
+    return checks
+
+
+def _timed(provider: str, used_for: str, fn: Callable[[], str]) -> Check:
+    """A forum live check: our ProviderError / ConfigError, or the Firecrawl SDK's own errors, as a 'fail'."""
+    import requests
+
+    from shared.errors import StoryreelError
+
+    errors: tuple[type[Exception], ...] = (StoryreelError, requests.RequestException, ValueError)
+    try:
+        from firecrawl.v2.utils.error_handler import FirecrawlError
+
+        errors = (*errors, FirecrawlError)
+    except ImportError:
+        pass
+    t0 = time.monotonic()
+    try:
+        detail = fn()
+    except errors as exc:
+        return Check(provider, used_for, "fail", _forum_error(provider, exc), round(time.monotonic() - t0, 3))
+    return Check(provider, used_for, "ok", detail, round(time.monotonic() - t0, 3))
+
+
+def _forum_error(provider: str, exc: Exception) -> str:
+    status = getattr(exc, "status_code", None)
+    if provider == "firecrawl" and status in (401, 403):
+        return f"Firecrawl rejected the API key ({status}): check FIRECRAWL_API_KEY"
+    if provider == "firecrawl" and status == 402:
+        return "Firecrawl: payment required (402), out of credits"
+    if provider == "firecrawl" and status is not None:
+        return f"Firecrawl failed with HTTP {status}: {str(exc).splitlines()[0][:160]}"
+    if provider == "firecrawl" and not isinstance(exc, ValueError):
+        return f"cannot reach Firecrawl ({type(exc).__name__})"
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
 def format_checks(checks: list[Check]) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from services.images.providers.base import ImageProvider, ImageRequest, ImageResult
 from shared.contracts import CreativeContext, Frame, FrameStatus, Scene, ScenePlan, frame_id
+from shared.errors import ConfigError
 from shared.settings import ImageGenerationConfig
 
 
@@ -32,7 +33,12 @@ def get_image_provider(config: ImageGenerationConfig) -> ImageProvider:
         from services.images.providers.diffusers import DiffusersProvider
 
         return DiffusersProvider(config)
-    raise ValueError(f"image provider {name!r} renders in its own job (AWS Batch), not in-process")
+    if name == "batch":
+        raise ConfigError(
+            "image provider 'batch' renders in an AWS Batch job; locally use --image-provider diffusers (GPU) "
+            "or an API provider (replicate, stability, openai)"
+        )
+    raise ConfigError(f"unknown image provider {name!r} (sketch, diffusers, replicate, stability, openai)")
 
 
 def frame_order(plan: ScenePlan) -> list[str]:

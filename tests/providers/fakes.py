@@ -473,3 +473,33 @@ class FakeStability(FakeServer):
 
 def stability_error(status: int, name: str, *errors: str) -> Reply:
     return Reply(status, {"id": "e1", "name": name, "errors": list(errors)})
+
+
+# =========================================================================== Firecrawl (doctor's live check)
+class FakeFirecrawl(FakeServer):
+    """v2 team credit usage: `{success, data: {remainingCredits, planCredits, billingPeriod...}}`; 401 without a
+    Bearer key, as the hosted API answers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.route("GET", "/v2/team/credit-usage", self._credits, "credits")
+
+    def _credits(self, req: Request, m: re.Match) -> Reply:
+        if not req.headers.get("authorization", "").startswith("Bearer "):
+            return Reply(401, {"success": False, "error": "Unauthorized: Invalid token"})
+        return Reply(
+            200,
+            {
+                "success": True,
+                "data": {
+                    "remainingCredits": 4200,
+                    "planCredits": 5000,
+                    "billingPeriodStart": "2026-11-01T00:00:00Z",
+                    "billingPeriodEnd": "2026-12-01T00:00:00Z",
+                },
+            },
+        )
+
+
+def firecrawl_error(status: int, error: str) -> Reply:
+    return Reply(status, {"success": False, "error": error})

@@ -12,7 +12,9 @@ from shared.errors import ConfigError
 from shared.secrets import load_provider_keys
 from shared.settings import Settings
 from storyreel.doctor import format_checks, run_doctor
-from tests.providers.fakes import openai_error, replicate_error
+from tests.providers.fakes import FakeFirecrawl, firecrawl_error, openai_error, replicate_error
+from tests.virality.fake_forums import FakeServer as ForumServer
+from tests.virality.fake_forums import FakeWeb
 
 
 def settings(**kw) -> Settings:
@@ -21,7 +23,7 @@ def settings(**kw) -> Settings:
 
 def test_all_local_needs_nothing() -> None:
     checks = run_doctor(settings(), {})
-    assert [c.provider for c in checks] == ["local", "openai", "replicate", "stability"]
+    assert [c.provider for c in checks] == ["local", "openai", "replicate", "stability", "forums"]
     assert all(c.ok for c in checks)
     assert checks[0].used_for == "transcribe, context+scenes, images (sketch)"
     assert "all providers ready" in format_checks(checks)
@@ -139,3 +141,111 @@ def test_cli_doctor_exits_non_zero_on_a_missing_key(tmp_path) -> None:
     result = CliRunner().invoke(cli, ["doctor", "--config", str(config), "--offline"])
     assert result.exit_code != 0
     assert "OPENAI_API_KEY is not set" in result.output and "1 problem(s): openai" in result.output
+
+
+# =========================================================================== doctor: forum evidence
+@pytest.fixture
+def firecrawl_server():
+    with FakeFirecrawl() as server:
+        yield server
+
+
+@pytest.fixture
+def forums_server():
+    server = ForumServer(FakeWeb())
+    yield server
+    server.close()
+
+
+def forum_check(checks, name: str):
+    (check,) = [c for c in checks if c.provider == name]
+    return check
+
+
+def test_forums_unused_when_virality_is_off() -> None:
+    s = settings(pipeline={"virality_evaluation": False}, virality={"provider": "firecrawl"})
+    check = forum_check(run_doctor(s, {"FIRECRAWL_API_KEY": "fc-x"}), "forums")
+    assert check.status == "unused" and check.used_for == "-"
+    assert "virality_evaluation is off" in check.detail and "virality.provider: firecrawl" in check.detail
+
+
+def test_forums_auto_without_firecrawl_asks_no_forum() -> None:
+    check = forum_check(run_doctor(settings(), {}), "forums")
+    assert check.status == "unused" and check.ok
+    assert "FIRECRAWL_API_KEY" in check.detail and "virality.provider: public" in check.detail
+
+
+def test_firecrawl_chosen_without_key_is_missing() -> None:
+    checks = run_doctor(settings(virality={"provider": "firecrawl"}), {})
+    check = forum_check(checks, "firecrawl")
+    assert check.status == "missing" and check.detail.startswith("FIRECRAWL_API_KEY is not set: export")
+    assert "1 problem(s): firecrawl" in format_checks(checks)
+
+
+def test_firecrawl_bad_url_fails() -> None:
+    s = settings(virality={"provider": "firecrawl", "firecrawl_api_url": "localhost:3002"})
+    check = forum_check(run_doctor(s, {}), "firecrawl")
+    assert check.status == "fail" and "is not an http(s) URL" in check.detail
+
+
+def test_firecrawl_live_check_reads_credits(firecrawl_server) -> None:
+    # provider auto + a key in the environment: Firecrawl is the source, and doctor asks it for credits
+    s = settings(virality={"firecrawl_api_url": firecrawl_server.url})
+    check = forum_check(run_doctor(s, {"FIRECRAWL_API_KEY": "fc-test"}), "firecrawl")
+    assert check.status == "ok", check.detail
+    assert check.detail == f"4200 credits left at {firecrawl_server.url}"
+    assert check.used_for == "virality evidence (auto)"
+    (req,) = firecrawl_server.seen("GET /v2/team/credit-usage")
+    assert req.headers["authorization"] == "Bearer fc-test"
+
+
+def test_firecrawl_live_check_bad_key(firecrawl_server) -> None:
+    firecrawl_server.fault("credits", firecrawl_error(401, "Unauthorized: Invalid token"))
+    s = settings(virality={"provider": "firecrawl", "firecrawl_api_url": firecrawl_server.url})
+    check = forum_check(run_doctor(s, {"FIRECRAWL_API_KEY": "fc-bad"}), "firecrawl")
+    assert check.status == "fail"
+    assert check.detail == "Firecrawl rejected the API key (401): check FIRECRAWL_API_KEY"
+
+
+def test_firecrawl_offline_sends_nothing(firecrawl_server) -> None:
+    s = settings(virality={"provider": "firecrawl", "firecrawl_api_url": firecrawl_server.url})
+    check = forum_check(run_doctor(s, {"FIRECRAWL_API_KEY": "fc-test"}, live=False), "firecrawl")
+    assert check.status == "ok" and "live check skipped" in check.detail
+    assert not firecrawl_server.requests
+
+
+def test_public_forums_live_check_each_api(forums_server) -> None:
+    url = forums_server.url
+    s = settings(
+        virality={
+            "provider": "public",
+            "forums": ["reddit:r/videos", "hackernews"],
+            "hn_api_url": f"{url}/api/v1",
+            "reddit_base_url": url,
+        }
+    )
+    checks = run_doctor(s, {})
+    hn, reddit = forum_check(checks, "hn-algolia"), forum_check(checks, "reddit-json")
+    assert hn.status == "ok" and hn.detail.startswith("hackernews answered")
+    assert reddit.status == "ok" and reddit.detail.startswith("reddit:r/videos answered")
+    assert hn.used_for == reddit.used_for == "virality evidence (public)"
+    assert forums_server.web.count("/api/v1/search") == 1
+    assert forums_server.web.count("/r/videos/search.json") == 1
+
+
+def test_public_forum_down_fails(forums_server) -> None:
+    forums_server.web.malformed.add("hn-api")
+    url = forums_server.url
+    s = settings(
+        virality={
+            "provider": "public",
+            "forums": ["hackernews"],
+            "topic_subreddits": False,  # (topic subreddits would need Reddit too)
+            "hn_api_url": f"{url}/api/v1",
+        },
+    )
+    checks = run_doctor(s, {})
+    hn = forum_check(checks, "hn-algolia")
+    assert hn.status == "fail" and hn.detail == "hn-algolia: malformed JSON body"
+    assert not [c for c in checks if c.provider == "reddit-json"]  # no reddit forum configured
+    assert "1 problem(s): hn-algolia" in format_checks(checks)

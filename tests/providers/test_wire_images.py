@@ -11,7 +11,7 @@ from services.images.providers.base import ImageRequest
 from services.images.providers.openai import OpenAIImagesProvider
 from services.images.providers.replicate import ReplicateProvider
 from services.images.providers.stability import StabilityProvider
-from shared.errors import ProviderError
+from shared.errors import ConfigError
 from shared.settings import ImageGenerationConfig
 from tests.providers.fakes import Reply, openai_error, replicate_error, stability_error, tiny_png
 
@@ -146,7 +146,7 @@ def test_replicate_frame_deadline(replicate_server) -> None:
 
 
 def test_replicate_needs_a_token() -> None:
-    with pytest.raises(ProviderError, match="REPLICATE_API_TOKEN is not set"):
+    with pytest.raises(ConfigError, match="REPLICATE_API_TOKEN is not set: export REPLICATE_API_TOKEN="):
         ReplicateProvider(cfg("replicate"))
 
 
@@ -207,15 +207,15 @@ def test_stability_4xx_in_plain_words_not_retried(stability_server) -> None:
         stability_error(
             403, "content_moderation", "Your request was flagged by our content moderation system"
         ),
-        stability_error(401, "unauthorized", "bad key"),
+        stability_error(400, "invalid_prompts", "prompt too long"),
     )
     results = StabilityProvider(cfg("stability", concurrency=1)).render(reqs(3))
     assert results[0].error == (
         "Stability refused the prompt under its content moderation: "
         "Your request was flagged by our content moderation system"
     )
-    assert results[1].error == "Stability rejected the API key (401): check STABILITY_API_KEY"
-    assert results[2].ok
+    assert results[1].error == "Stability rejected the request (HTTP 400): invalid_prompts: prompt too long"
+    assert results[2].ok  # per-frame refusals do not stop the others
     assert len(stability_server.seen("POST /v2beta/stable-image/generate/core")) == 3
 
 

@@ -10,7 +10,7 @@ import pytest
 from services.scenes.providers.openai import CLOSE, OPEN, SYSTEM_PROMPT, OpenAIPlanner
 from services.transcribe.providers.openai import OpenAITranscriber
 from shared.contracts import CreativeContext, Transcript
-from shared.errors import ProviderError
+from shared.errors import ConfigError, ProviderError
 from shared.settings import LLMConfig, TranscriptionConfig
 from tests.providers.fakes import CONTEXT, Reply, openai_error, plan_json, write_wav
 
@@ -131,8 +131,10 @@ def test_server_error_is_retried_then_succeeds(openai_server, short_wav: Path) -
 
 
 def test_missing_key_without_base_url_is_a_clear_error() -> None:
-    with pytest.raises(ProviderError, match="OPENAI_API_KEY is not set"):
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY is not set") as err:
         OpenAITranscriber(TranscriptionConfig(provider="openai"))
+    assert err.value.kind == "user" and "OPENAI_BASE_URL alone" in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 # =========================================================================== planning

@@ -1,9 +1,11 @@
-"""Helpers the API image providers share: PNG normalisation, aspect ratios, Retry-After, usage totals."""
+"""Helpers the API image providers share: PNG normalisation, aspect ratios, Retry-After, usage totals, and the
+account-level refusal that stops a render call from re-sending a bad key for every frame."""
 
 from __future__ import annotations
 
 import email.utils
 import io
+import threading
 import time
 
 from shared.contracts import Usage
@@ -66,3 +68,23 @@ def image_usage(provider: str, model: str, *, ok: int, attempts: int, price_per_
         images=ok,
         cost_usd=round(price_per_image * ok, 6) if price_per_image is not None else None,
     )
+
+
+class AccountRefusal:
+    """The first account-level refusal (401/403 bad key or no access, 402 no credits) in one render call.
+
+    Such an answer would be the same for every frame, so the frames not yet sent fail with the same reason
+    without being sent. Per-frame refusals (content policy, invalid input) are never recorded here."""
+
+    def __init__(self) -> None:
+        self._reason: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def reason(self) -> str | None:
+        return self._reason
+
+    def record(self, reason: str) -> None:
+        with self._lock:
+            if self._reason is None:
+                self._reason = reason

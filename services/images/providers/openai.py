@@ -3,7 +3,8 @@
 gpt-image-1 always answers base64 and takes no `response_format`; the DALL-E models are asked for `b64_json`.
 Sizes are the nearest size each model accepts to the configured aspect ratio. The SDK retries 408/409/429/5xx
 (Retry-After honoured) `max_retries` times with the configured timeout; 4xx (bad key, content policy) is not
-retried and becomes that frame's error in plain words.
+retried and becomes that frame's error in plain words. A 401/403 (bad key, no access to the model) would be the
+same for every frame: the frames of that render call not yet sent fail with the same reason, unsent.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from services.images.providers._common import to_png
+from services.images.providers._common import AccountRefusal, to_png
 from services.images.providers.base import ImageRequest, ImageResult
 from services.openai_client import explain, make_client
 from shared.contracts import Usage
@@ -71,10 +72,13 @@ class OpenAIImagesProvider:
         kwargs.update(self.config.params)
         return kwargs
 
-    def _one(self, req: ImageRequest) -> tuple[ImageResult, Any]:
+    def _one(self, req: ImageRequest, refusal: AccountRefusal) -> tuple[ImageResult, Any, bool]:
+        """The frame's result, (answer, size) for the usage record, and whether a request was sent."""
         import openai
 
         t0 = time.monotonic()
+        if refusal.reason is not None:  # the account was refused: this frame is not sent
+            return ImageResult(req.frame_id, None, 0.0, req.seed, self.model, refusal.reason), None, False
         kwargs = self._kwargs(req)
         error: str
         try:
@@ -83,23 +87,24 @@ class OpenAIImagesProvider:
             if not data or not data[0].b64_json:
                 raise ValueError("the answer has no b64_json image")
             png = to_png(base64.b64decode(data[0].b64_json, validate=True))
-            return ImageResult(req.frame_id, png, time.monotonic() - t0, req.seed, self.model), (
-                answer,
-                kwargs["size"],
-            )
+            result = ImageResult(req.frame_id, png, time.monotonic() - t0, req.seed, self.model)
+            return result, (answer, kwargs["size"]), True
         except openai.OpenAIError as exc:
             error = explain(exc)
+            if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
+                refusal.record(error)
         except (ValueError, TypeError, AttributeError) as exc:  # binascii.Error is a ValueError
             error = f"malformed answer from OpenAI: {exc}"
-        return ImageResult(req.frame_id, None, time.monotonic() - t0, req.seed, self.model, error), None
+        return ImageResult(req.frame_id, None, time.monotonic() - t0, req.seed, self.model, error), None, True
 
     def render(self, requests: list[ImageRequest]) -> list[ImageResult]:
         if not requests:
             return []
         with ThreadPoolExecutor(max_workers=self.config.concurrency, thread_name_prefix="openai-img") as pool:
-            pairs = list(pool.map(self._one, requests))
-        results = [r for r, _ in pairs]
-        self._account([extra for _, extra in pairs if extra is not None], len(requests))
+            refusal = AccountRefusal()
+            triples = list(pool.map(lambda r: self._one(r, refusal), requests))
+        results = [r for r, _, _ in triples]
+        self._account([extra for _, extra, _ in triples if extra is not None], sum(s for _, _, s in triples))
         return results
 
     def _account(self, answers: list[tuple[Any, str]], requests: int) -> None:

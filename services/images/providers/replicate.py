@@ -8,7 +8,9 @@ Models: `black-forest-labs/flux-schnell` (default, an official model: no version
 Faults: the client has an explicit timeout; creating a prediction (POST) is retried on 429 and 5xx up to
 `max_retries` times (Retry-After honoured, else exponential backoff); polls (GET) are retried on 500/502 by us and
 on 429/503/504 by the SDK's own transport. A 4xx answer (bad token, invalid input) is not retried. Each frame has
-its own deadline (`timeout_s`); a failed frame is that frame's error and the others carry on.
+its own deadline (`timeout_s`); a failed frame is that frame's error and the others carry on, except after an
+account-level refusal (401/403 token, 402 billing): the frames not yet sent in that render call fail with the same
+reason without being sent.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from typing import Any
 
 import httpx
 
-from services.images.providers._common import image_usage, nearest_ratio, to_png
+from services.images.providers._common import AccountRefusal, image_usage, nearest_ratio, to_png
 from services.images.providers.base import ImageRequest, ImageResult
 from shared.contracts import Usage
-from shared.errors import ProviderError
+from shared.errors import ConfigError
 from shared.settings import ImageGenerationConfig
 
 DEFAULT_MODEL = "black-forest-labs/flux-schnell"
@@ -77,6 +79,8 @@ def explain(exc: Exception) -> str:
         detail = exc.detail or exc.title or ""
         if exc.status == 401:
             return "Replicate rejected the API token (401): check REPLICATE_API_TOKEN"
+        if exc.status == 403:
+            return f"Replicate refused access (403): {detail}".rstrip(": ")
         if exc.status == 402:
             return f"Replicate refused: billing required (402) {detail}".strip()
         if exc.status == 404:
@@ -100,6 +104,9 @@ def explain(exc: Exception) -> str:
     return f"malformed answer from Replicate ({exc})"
 
 
+ACCOUNT_STATUSES = (401, 402, 403)  # the same answer for every frame: stop sending
+
+
 class _FrameFailed(Exception):
     pass
 
@@ -114,7 +121,10 @@ class ReplicateProvider:
         self.supports_init_image = "sdxl" in self.model.lower()
         self.token = os.environ.get("REPLICATE_API_TOKEN")
         if not self.token:
-            raise ProviderError("REPLICATE_API_TOKEN is not set", provider=self.name)
+            raise ConfigError(
+                "REPLICATE_API_TOKEN is not set: export REPLICATE_API_TOKEN=r8_... "
+                "(from replicate.com/account/api-tokens)"
+            )
         self.base_url = config.base_url or os.environ.get("REPLICATE_BASE_URL") or None
         self.poll_interval = float(os.environ.get("REPLICATE_POLL_INTERVAL", "0.5"))
         self.usage: list[Usage] = []
@@ -172,10 +182,13 @@ class ReplicateProvider:
         client.poll_interval = self.poll_interval
         sem = asyncio.Semaphore(self.config.concurrency)
         attempts = [0]
+        refusal = AccountRefusal()
         async with httpx.AsyncClient(
             timeout=self._timeout(), transport=self._transport(), follow_redirects=True
         ) as http:
-            results = await asyncio.gather(*(self._one(client, http, sem, r, attempts) for r in requests))
+            results = await asyncio.gather(
+                *(self._one(client, http, sem, r, attempts, refusal) for r in requests)
+            )
         ok = sum(1 for r in results if r.ok)
         with self._lock:
             self.usage.append(
@@ -196,11 +209,14 @@ class ReplicateProvider:
         sem: asyncio.Semaphore,
         req: ImageRequest,
         attempts: list[int],
+        refusal: AccountRefusal,
     ) -> ImageResult:
-        from replicate.exceptions import ReplicateException
+        from replicate.exceptions import ReplicateError, ReplicateException
 
         async with sem:
             t0 = time.monotonic()
+            if refusal.reason is not None:  # the account was refused: this frame is not sent
+                return ImageResult(req.frame_id, None, 0.0, req.seed, model=self.model, error=refusal.reason)
             attempts[0] += 1
             error: str
             try:
@@ -212,6 +228,8 @@ class ReplicateProvider:
                 error = str(exc)
             except (ReplicateException, httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
                 error = explain(exc)
+                if isinstance(exc, ReplicateError) and exc.status in ACCOUNT_STATUSES:
+                    refusal.record(error)
             return ImageResult(
                 req.frame_id, None, time.monotonic() - t0, req.seed, model=self.model, error=error
             )

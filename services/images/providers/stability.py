@@ -8,7 +8,8 @@ SD3 and Ultra derive the end frame from the start frame (`image` + `strength`).
 Faults: explicit timeout on the client; 429 waits for Retry-After, 5xx and timeouts are retried with exponential
 backoff, both up to `max_retries` times; 4xx is reported at once in the words of Stability's error body
 (`{"name": ..., "errors": [...]}`); a 200 whose `finish-reason` is CONTENT_FILTERED is a failed frame, not a
-picture.
+picture. An account-level refusal (401 bad key, 402 no credits, a 403 that is not content moderation) fails the
+frames of that render call not yet sent with the same reason, without sending them; moderation stays per frame.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from services.images.providers._common import (
+    AccountRefusal,
     backoff_seconds,
     image_usage,
     nearest_ratio,
@@ -29,7 +31,7 @@ from services.images.providers._common import (
 )
 from services.images.providers.base import ImageRequest, ImageResult
 from shared.contracts import Usage
-from shared.errors import ProviderError
+from shared.errors import ConfigError
 from shared.settings import ImageGenerationConfig
 
 DEFAULT_BASE_URL = "https://api.stability.ai"
@@ -49,6 +51,13 @@ def endpoint(model: str) -> str:
     if model in ("core", "ultra"):
         return f"/v2beta/stable-image/generate/{model}"
     return "/v2beta/stable-image/generate/sd3"
+
+
+def is_account_refusal(resp: httpx.Response, message: str) -> bool:
+    """401/402, or a 403 other than content moderation: every frame would get the same answer."""
+    if resp.status_code in (401, 402):
+        return True
+    return resp.status_code == 403 and "content moderation" not in message
 
 
 def error_message(resp: httpx.Response) -> str:
@@ -91,7 +100,10 @@ class StabilityProvider:
         self.supports_init_image = self.model != "core"
         self.api_key = os.environ.get("STABILITY_API_KEY")
         if not self.api_key:
-            raise ProviderError("STABILITY_API_KEY is not set", provider=self.name)
+            raise ConfigError(
+                "STABILITY_API_KEY is not set: export STABILITY_API_KEY=sk-... "
+                "(from platform.stability.ai/account/keys)"
+            )
         self.base_url = (config.base_url or os.environ.get("STABILITY_BASE_URL") or DEFAULT_BASE_URL).rstrip(
             "/"
         )
@@ -130,11 +142,14 @@ class StabilityProvider:
             files["none"] = ("", b"", "application/octet-stream")
         return data, files
 
-    def _one(self, client: httpx.Client, req: ImageRequest) -> ImageResult:
+    def _one(self, client: httpx.Client, req: ImageRequest, refusal: AccountRefusal) -> ImageResult:
         t0 = time.monotonic()
         data, files = self._form(req)
         error = "no answer"
         for attempt in range(self.config.max_retries + 1):
+            if refusal.reason is not None:  # the account was refused: this frame is not sent (again)
+                error = refusal.reason
+                break
             with self._lock:
                 self._attempts += 1
             last = attempt == self.config.max_retries
@@ -158,6 +173,8 @@ class StabilityProvider:
                 continue
             if resp.status_code != 200:
                 error = error_message(resp)
+                if is_account_refusal(resp, error):
+                    refusal.record(error)
                 break
             if resp.headers.get("finish-reason", "SUCCESS").upper() == "CONTENT_FILTERED":
                 error = "Stability's content filter blocked the image (finish-reason CONTENT_FILTERED)"
@@ -178,7 +195,8 @@ class StabilityProvider:
             self._client() as client,
             ThreadPoolExecutor(max_workers=self.config.concurrency, thread_name_prefix="stability") as pool,
         ):
-            results = list(pool.map(lambda r: self._one(client, r), requests))
+            refusal = AccountRefusal()
+            results = list(pool.map(lambda r: self._one(client, r, refusal), requests))
         ok = sum(1 for r in results if r.ok)
         with self._lock:
             self.usage.append(

@@ -5,12 +5,17 @@ page with the parser for its forum format (services/virality/parsers.py).
 `api_url` comes from ViralityConfig.firecrawl_api_url (self-hosted Firecrawl, or the test server); the key from
 FIRECRAWL_API_KEY (the SDK reads it). A 403 "website not supported" becomes SourceRefused, so the caller can use
 the site's public JSON API instead.
+
+Constructing the source sends nothing: it only checks the configuration (the hosted API needs a key; the URL must
+be http(s)) and raises ConfigError, so a run fails on it before any audio is transcribed.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlparse
 
 import requests
 from firecrawl import Firecrawl
@@ -33,11 +38,27 @@ from services.virality.providers.base import (
     with_retries,
 )
 from shared.contracts import Evidence
-from shared.errors import ProviderError
+from shared.errors import ConfigError, ProviderError
 from shared.settings import ViralityConfig
 
 DEFAULT_API_URL = "https://api.firecrawl.dev"
 NAME = "firecrawl"
+
+
+def check_config(config: ViralityConfig, api_key: str | None) -> str:
+    """The API URL to use, or ConfigError (one line, what to set) when Firecrawl cannot work as configured."""
+    api_url = config.firecrawl_api_url or DEFAULT_API_URL
+    parsed = urlparse(api_url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(
+            f"virality.firecrawl_api_url {api_url!r} is not an http(s) URL (e.g. http://localhost:3002)"
+        )
+    if not api_key and parsed.netloc.lower().endswith("api.firecrawl.dev"):
+        raise ConfigError(
+            "FIRECRAWL_API_KEY is not set: export FIRECRAWL_API_KEY=fc-... (from firecrawl.dev), "
+            "set virality.firecrawl_api_url to a self-hosted Firecrawl, or use virality.provider: public"
+        )
+    return api_url
 
 
 class FirecrawlForums:
@@ -46,7 +67,7 @@ class FirecrawlForums:
     def __init__(self, config: ViralityConfig, api_key: str | None = None) -> None:
         self.config = config
         self.api_key = api_key  # None: the SDK reads FIRECRAWL_API_KEY
-        self.api_url = config.firecrawl_api_url or DEFAULT_API_URL
+        self.api_url = check_config(config, api_key or os.environ.get("FIRECRAWL_API_KEY"))
         self.calls: dict[str, int] = {"search": 0, "scrape": 0}  # requests sent, for the run's usage record
         self._lock = threading.Lock()
 

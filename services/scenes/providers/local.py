@@ -125,6 +125,12 @@ _AUDIENCE_CUE = re.compile(
 _AUDIENCE_FOR = re.compile(
     r"\bfor ((?:[a-z']+ ){0,3}?(?:" + "|".join(re.escape(n) for n in AUDIENCE_NOUNS) + r"))\b(.*)"
 )
+# "young professionals who want energy": a description of the audience even with its "for" lost (ASR).
+_AUDIENCE_WHO = re.compile(
+    r"\b((?:[a-z']+ ){0,2}?(?:"
+    + "|".join(re.escape(n) for n in AUDIENCE_NOUNS if n not in ("people", "anyone", "everyone", "crowd"))
+    + r") who\b.*)"
+)
 _VISUAL_CUE = re.compile(
     r"\b(?:show(?:s|ing)?|shots? of|close[- ]?ups? of|footage of|b[- ]?roll of|featuring|we see|you see"
     r"|include|including|lots of|images of|clips of|cut to|reveal(?:s|ing)?|zoom(?:s)? in on"
@@ -371,6 +377,12 @@ def _audience(brief: Brief) -> str | None:
         m = _AUDIENCE_FOR.search(u.low)
         if m:
             words = _phrase(m.group(1) + m.group(2), 8, allow_who=True)
+            if words and _content(words):
+                return " ".join(words)
+    for u in brief.units:
+        m = _AUDIENCE_WHO.search(u.low)
+        if m and not _ACTION.search(u.low):
+            words = _phrase(m.group(1), 8, allow_who=True)
             if words and _content(words):
                 return " ".join(words)
     return None
@@ -976,7 +988,9 @@ class _SceneWriter:
 def _is_beat(unit: Unit) -> bool:
     """A sentence that describes something to film, not one about the brief itself (audience, mood, music,
     colours, platform, length), unless it also names an action."""
-    return bool(_ACTION.search(unit.low)) or not _META.search(unit.low)
+    if _ACTION.search(unit.low):
+        return True
+    return not _META.search(unit.low) and not _AUDIENCE_WHO.search(unit.low)
 
 
 def _strip_det(text: str) -> str:

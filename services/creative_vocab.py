@@ -51,7 +51,7 @@ STATISTIC = re.compile(
     rf"|(?:(?:{_TENS_WORDS})(?: (?:{_SMALL_WORDS}))?|ten|a hundred|one hundred) (?:percent|per cent)"
     rf"|(?:{_SMALL_WORDS}) (?:in|out of) (?:ten|a hundred|\d+)"
     r"|(?:half|a third|a quarter|two thirds|three quarters) of (?:all |the |us|them|people|americans|adults)"
-    rf"|(?:\d+|{_TENS_WORDS}|ten|a hundred|hundreds of|thousands of|millions of) (?:million|thousand|billion)"
+    rf"|(?:\d+|{_TENS_WORDS}|{_SMALL_WORDS}|ten|a hundred|hundreds of|thousands of|millions of) (?:million|thousand|billion)"
     r"|(?:hundreds|thousands|millions|billions) of)"
 )
 

@@ -153,8 +153,17 @@ def words(text: str) -> list[str]:
 
 
 def sentences(transcript: Transcript) -> list[str]:
-    """The brief's sentences as the planner reads them (by punctuation, else by the ASR segments' pauses)."""
-    return [u.text for u in brief_sentences(transcript)]
+    """The brief's sentences as the planner reads them (by punctuation, else by the ASR segments' pauses).
+    Remembered for the last few briefs: every component asks for them."""
+    key = (transcript.text, tuple((s.start, s.end, s.text) for s in transcript.segments))
+    if key not in _SENTENCES:
+        if len(_SENTENCES) >= 32:
+            _SENTENCES.pop(next(iter(_SENTENCES)))
+        _SENTENCES[key] = tuple(u.text for u in brief_sentences(transcript))
+    return list(_SENTENCES[key])
+
+
+_SENTENCES: dict[tuple, tuple[str, ...]] = {}
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from services.creative_vocab import tokens
 from services.scenes.lexicon import (
     FILLER_PHRASES,
     INTENSIFIERS,
@@ -27,7 +28,6 @@ from shared.contracts import Segment, Transcript
 PAUSE_S = 0.35  # a gap this long between timed segments ends a sentence when the text has no punctuation
 MAX_UNIT_WORDS = 28  # an unpunctuated stretch longer than this is cut at its discourse markers
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
 _NOISE = re.compile(r"\[[^\]]*\]|<[^>]*>|\+\+[A-Za-z_]+\+\+|\(\w+\)")
 _FILLERS = re.compile(
     r"(?<![\w'])(?:" + "|".join(re.escape(f) for f in FILLER_PHRASES) + r")(?![\w'])[,]?\s*", re.IGNORECASE
@@ -71,10 +71,6 @@ class Unit:
     @property
     def words(self) -> list[str]:
         return tokens(self.low)
-
-
-def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower().replace("\u2019", "'"))
 
 
 def clean(text: str) -> str:
@@ -319,6 +315,32 @@ def words_to_number(phrase: str) -> float | None:
         else:
             return None
     return total or None
+
+
+# A spoken length with the words around it that make it one: "about thirty seconds long", "under a minute".
+_DURATION_PHRASE = re.compile(
+    r"(?:\b(?:about|around|roughly|approximately|under|over|at most|at least|max(?:imum)?|less than|more than"
+    r"|no more than|no longer than|up to|within|just|only|like)\s+)*"
+    + _DURATION.pattern
+    + r"(?:\s+(?:long|max(?:imum)?|total|or less|or so|tops|in length))?"
+)
+
+
+def strip_durations(text: str) -> str:
+    """`text` without its spoken lengths ("should be about thirty seconds long" -> "should be"), so a pattern
+    that reads what a video is "about" never takes a duration for its subject. Lowercase text in, out."""
+    low = re.sub(r"(\d)\s*-\s*(?=sec|min)", r"\1 ", text.replace("-", " "))
+    return re.sub(r"\s+", " ", _DURATION_PHRASE.sub(" ", low)).strip()
+
+
+def is_duration_or_number(words: list[str]) -> bool:
+    """True when a phrase is only numbers, time units and length words ("thirty seconds long", "a minute")."""
+    units = ("second", "seconds", "sec", "secs", "minute", "minutes", "min", "mins", "hour", "hours")
+    filler = ("a", "an", "and", "half", "long", "hundred", "or", "so", "about", "around", "roughly")
+    return bool(words) and all(
+        w in SMALL_NUMBERS or w in TENS or w in units or w in filler or w.replace(".", "").isdigit()
+        for w in words
+    )
 
 
 def spoken_durations(text: str) -> list[tuple[float, bool]]:

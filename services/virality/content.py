@@ -1,8 +1,16 @@
 """Content-only virality components: computed from the transcript, the creative context and the variant.
 
 Milliseconds, no network, no randomness: every point is counted from the text and explained in one line.
-The variant matters: the scenes stage writes the hook in the chosen `hook_style`, cuts at the chosen
-`pacing` and grades in the chosen `color_treatment`, so the same brief scores differently per variant.
+
+The score is also the optimizer's predicted reward (services/optimizer/step.py learn: score / 100), so no
+component gives hand-set points to an arm: the bandit would learn the table back. The variant changes a
+score only through what it measurably does to the storyboard (docs/virality.md, "What the variant changes"):
+- length_fit scores the length the planner writes (creative_vocab.planned_duration: pacing x scenes when no
+  length was asked);
+- hook: a statistic hook on a brief with no statistic is written as a placeholder, and scores as one.
+
+Words, sentences, statistics and the length come from the planner's own vocabulary (services/creative_vocab.py,
+services/scenes/textkit.py), so this report never quotes a length or a statistic the storyboard does not have.
 """
 
 from __future__ import annotations
@@ -10,15 +18,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from services.creative_vocab import duration_source, planned_duration, statistic_in, tokens
+from services.creative_vocab import format_family as _format_family
+from services.scenes.textkit import sentences as brief_sentences
 from shared.contracts import CreativeContext, Transcript, ViralityComponent
 from shared.creative import resolve_variant
-
-WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*|\d+(?:[.,]\d+)?%?")
-SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-NUMBER = re.compile(
-    r"\b\d+(?:[.,]\d+)?%?|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million)\b",
-    re.I,
-)
 
 POWER_WORDS = frozenset(
     [
@@ -51,9 +55,6 @@ POWER_WORDS = frozenset(
         "why",
         "how",
     ]
-)
-NARRATIVE = frozenset(
-    ["i", "we", "my", "our", "me", "us", "when", "once", "remember", "started", "was", "were"]
 )
 SECOND_PERSON = frozenset(["you", "your", "you're", "yourself"])
 EMOTION_WORDS = frozenset(
@@ -114,17 +115,19 @@ INTENSIFIERS = frozenset(
 )
 FILLERS = ("um", "uh", "erm", "basically", "actually", "sort of", "kind of", "i mean")
 
-HOOK_WEIGHT, EMOTION_WEIGHT, CLARITY_WEIGHT, LENGTH_WEIGHT, FORMAT_WEIGHT = 0.20, 0.15, 0.10, 0.10, 0.10
+HOOK_WEIGHT, EMOTION_WEIGHT, CLARITY_WEIGHT, LENGTH_WEIGHT = 0.20, 0.15, 0.10, 0.10
 CONTENT_WEIGHTS = {
     "hook": HOOK_WEIGHT,
     "emotion": EMOTION_WEIGHT,
     "clarity": CLARITY_WEIGHT,
     "length_fit": LENGTH_WEIGHT,
-    "format_fit": FORMAT_WEIGHT,
 }
-
-# Seconds per scene at each pacing (the scenes stage uses the same cut lengths).
-SCENE_SECONDS = {"fast": 3.0, "balanced": 5.0, "slow": 8.0}
+# Listed in the report's not_evaluated, never scored: which arms suit which format is what the optimizer learns
+# per format (its context feature) from real engagement, not something a table here should tell it.
+FORMAT_FIT_REASON = (
+    "not scored: no evidence on which creative choices suit the format '{family}'; the optimizer learns that "
+    "per format from real engagement (a hand-set table here would be fed back to it as reward)"
+)
 # Sweet spots (seconds) per platform family; unknown platforms are treated as short-form.
 PLATFORM_RANGE = {
     "tiktok": (15.0, 60.0),
@@ -138,79 +141,29 @@ PLATFORM_RANGE = {
 }
 SHORT_FORM = (15.0, 60.0)
 
-# Which arms suit which format (points added to a base of 40; documented in docs/virality.md).
-FORMAT_AFFINITY: dict[str, dict[str, dict[str, int]]] = {
-    "tutorial": {
-        "visual_style": {"minimalist": 20, "documentary": 15},
-        "pacing": {"balanced": 20, "slow": 15},
-        "color_treatment": {"cool": 10, "muted": 10},
-        "hook_style": {"question": 10, "statistic": 10},
-    },
-    "vlog": {
-        "visual_style": {"documentary": 20, "cinematic": 10},
-        "pacing": {"balanced": 20, "fast": 10},
-        "color_treatment": {"warm": 10, "vibrant": 10},
-        "hook_style": {"story": 10, "question": 5},
-    },
-    "product": {
-        "visual_style": {"minimalist": 20, "cinematic": 15},
-        "pacing": {"fast": 20, "balanced": 10},
-        "color_treatment": {"vibrant": 10, "cool": 10},
-        "hook_style": {"bold_claim": 10, "statistic": 10},
-    },
-    "story": {
-        "visual_style": {"cinematic": 20, "animated": 10},
-        "pacing": {"fast": 15, "balanced": 15},
-        "color_treatment": {"warm": 10, "muted": 5},
-        "hook_style": {"story": 10, "bold_claim": 5},
-    },
-    "entertainment": {
-        "visual_style": {"animated": 20, "cinematic": 10},
-        "pacing": {"fast": 20},
-        "color_treatment": {"vibrant": 10},
-        "hook_style": {"bold_claim": 10, "question": 5},
-    },
-    "other": {
-        "visual_style": {"cinematic": 10, "documentary": 10},
-        "pacing": {"balanced": 15, "fast": 10},
-        "color_treatment": {"warm": 5, "vibrant": 5},
-        "hook_style": {"question": 5},
-    },
-}
-FORMAT_WORDS = {
-    "tutorial": (
-        "tutorial",
-        "how-to",
-        "how to",
-        "guide",
-        "explainer",
-        "lesson",
-        "educat",
-        "walkthrough",
-        "tips",
-    ),
-    "vlog": ("vlog", "day in", "behind the scenes", "diary", "travel"),
-    "product": ("product", "demo", "launch", "review", "unboxing", "ad", "commercial", "promo"),
-    "story": ("story", "narrative", "documentary", "short film", "film"),
-    "entertainment": ("comedy", "sketch", "entertain", "funny", "meme", "prank", "challenge"),
-}
-
 
 def format_family(context: CreativeContext) -> str:
-    """The content style folded to one of FORMAT_AFFINITY's families (also the optimizer's context feature)."""
-    text = f"{context.content_style} {context.intent}".lower()
-    for family, words in FORMAT_WORDS.items():
-        if any(w in text for w in words):
-            return family
-    return "other"
+    """The content style folded to a format family (tutorial, vlog, product, story, entertainment, other): the
+    optimizer's context feature. The planner's own styles map by table (services/creative_vocab.py)."""
+    return _format_family(context.content_style, context.intent)
 
 
 def words(text: str) -> list[str]:
-    return [w.lower() for w in WORD.findall(text)]
+    return tokens(text)
 
 
-def sentences(text: str) -> list[str]:
-    return [s.strip() for s in SENTENCE.split(text) if s.strip()]
+def sentences(transcript: Transcript) -> list[str]:
+    """The brief's sentences as the planner reads them (by punctuation, else by the ASR segments' pauses).
+    Remembered for the last few briefs: every component asks for them."""
+    key = (transcript.text, tuple((s.start, s.end, s.text) for s in transcript.segments))
+    if key not in _SENTENCES:
+        if len(_SENTENCES) >= 32:
+            _SENTENCES.pop(next(iter(_SENTENCES)))
+        _SENTENCES[key] = tuple(u.text for u in brief_sentences(transcript))
+    return list(_SENTENCES[key])
+
+
+_SENTENCES: dict[tuple, tuple[str, ...]] = {}
 
 
 @dataclass(frozen=True)
@@ -220,8 +173,8 @@ class Opening:
 
 
 def opening(transcript: Transcript) -> Opening:
-    """The brief's first sentence (or its first 8 seconds of segments when there is no punctuation)."""
-    first = sentences(transcript.text)[:1]
+    """The brief's first sentence (or its first 8 seconds of segments when it is still over 30 words)."""
+    first = sentences(transcript)[:1]
     text = first[0] if first else ""
     if len(words(text)) > 30 and transcript.segments:
         text = " ".join(s.text for s in transcript.segments if s.start < 8.0)
@@ -240,7 +193,6 @@ def _clip(x: float) -> float:
 def hook(transcript: Transcript, context: CreativeContext, variant: dict[str, str]) -> ViralityComponent:
     v = resolve_variant(variant)
     op = opening(transcript)
-    all_words = words(transcript.text)
     kws = {k.lower() for k in context.keywords}
     n_open = len(op.words)
     parts: list[str] = []
@@ -268,41 +220,18 @@ def hook(transcript: Transcript, context: CreativeContext, variant: dict[str, st
     dp = min(15.0, 5.0 * (direct + power))
     numbers["power_or_direct_words"] = direct + power
     parts.append(f"{direct + power} power/direct words +{dp:.0f}")
-    # 4) how well the chosen hook style fits what the brief can back up (the planner writes the hook in it).
+    # 4) the hook line the planner writes in the chosen style is complete: every style can be written from any
+    #    brief except a statistic hook on a brief with no statistic, which the planner writes as a placeholder
+    #    ("[add a sourced statistic; the brief gave none]"). Same detector as the planner (creative_vocab).
     style = v["hook_style"]
-    has_number = bool(NUMBER.search(transcript.text))
-    narrative = sum(1 for w in all_words if w in NARRATIVE)
-    superlatives = sum(1 for w in all_words if w in POWER_WORDS)
-    if style == "question":
-        fit, why = 30.0, "a question hook always has material"
-    elif style == "statistic":
-        fit, why = (
-            (40.0, "statistic hook with a number in the brief")
-            if has_number
-            else (
-                10.0,
-                "statistic hook but the brief has no number to quote",
-            )
-        )
-    elif style == "story":
-        fit, why = (
-            (35.0, f"story hook backed by {narrative} narrative words")
-            if narrative >= 3
-            else (
-                15.0,
-                f"story hook with only {narrative} narrative words",
-            )
-        )
-    else:  # bold_claim
-        fit, why = (
-            (35.0, f"bold claim backed by {superlatives} power words")
-            if superlatives >= 2
-            else (
-                20.0,
-                f"bold claim with {superlatives} power words to back it",
-            )
-        )
-    numbers.update({"style_fit": fit, "brief_has_number": float(has_number), "narrative_words": narrative})
+    stat = statistic_in(sentences(transcript))
+    if style != "statistic":
+        fit, why = 30.0, f"the {style.replace('_', ' ')} hook line is written from the brief"
+    elif stat is not None:
+        fit, why = 30.0, f'statistic hook quotes the brief: "{_quote(stat, 40)}"'
+    else:
+        fit, why = 0.0, "statistic hook but the brief has no statistic: the hook line is a placeholder"
+    numbers.update({"hook_complete": float(fit > 0), "brief_has_statistic": float(stat is not None)})
     parts.append(f"{why} +{fit:.0f}")
     score = _clip(brevity + kw_pts + dp + fit)
     numbers["score"] = score
@@ -317,7 +246,7 @@ def hook(transcript: Transcript, context: CreativeContext, variant: dict[str, st
 
 # --------------------------------------------------------------------------- emotion
 def emotion(transcript: Transcript, context: CreativeContext, variant: dict[str, str]) -> ViralityComponent:
-    v = resolve_variant(variant)
+    """From the brief only: the colour grade and pacing are not emotion evidence (no points per arm)."""
     ws = words(transcript.text)
     n = max(1, len(ws))
     emo = sum(1 for w in ws if w in EMOTION_WORDS)
@@ -327,17 +256,14 @@ def emotion(transcript: Transcript, context: CreativeContext, variant: dict[str,
     lexical = min(50.0, density * 10.0)  # 5 per 100 words saturates
     polarity = 30.0 * abs(context.sentiment)
     punct = min(10.0, 5.0 * excl)
-    treatment = {"vibrant": 10.0, "warm": 5.0, "cool": 0.0, "muted": 0.0}[v["color_treatment"]]
-    pace = {"fast": 5.0, "balanced": 0.0, "slow": 0.0}[v["pacing"]]
-    score = _clip(lexical + polarity + punct + treatment + pace)
+    score = _clip(lexical + polarity + punct)
     return ViralityComponent(
         name="emotion",
         score=score,
         weight=EMOTION_WEIGHT,
         explanation=(
             f"{emo} emotion + {inten} intensifier words in {len(ws)} ({density:.1f}/100 words) +{lexical:.0f}; "
-            f"sentiment {context.sentiment:+.2f} +{polarity:.0f}; {excl} exclamations +{punct:.0f}; "
-            f"{v['color_treatment']} grade +{treatment:.0f}; {v['pacing']} pacing +{pace:.0f}"
+            f"sentiment {context.sentiment:+.2f} +{polarity:.0f}; {excl} exclamations +{punct:.0f}"
         ),
         numbers={
             "emotion_words": emo,
@@ -354,7 +280,7 @@ def emotion(transcript: Transcript, context: CreativeContext, variant: dict[str,
 # --------------------------------------------------------------------------- clarity
 def clarity(transcript: Transcript, context: CreativeContext, variant: dict[str, str]) -> ViralityComponent:
     text = transcript.text
-    sents = sentences(text)
+    sents = sentences(transcript)
     ws = words(text)
     n = max(1, len(ws))
     avg = len(ws) / max(1, len(sents))
@@ -394,9 +320,8 @@ def clarity(transcript: Transcript, context: CreativeContext, variant: dict[str,
 
 # --------------------------------------------------------------------------- length fit
 def planned_seconds(context: CreativeContext, variant: dict[str, str], n_scenes: int) -> float:
-    if context.target_duration_s:
-        return float(context.target_duration_s)
-    return n_scenes * SCENE_SECONDS[resolve_variant(variant)["pacing"]]
+    """The length of the storyboard the planner writes for this variant (the same function it divides)."""
+    return planned_duration(resolve_variant(variant)["pacing"], n_scenes, context.target_duration_s)
 
 
 def platform_range(context: CreativeContext) -> tuple[str, tuple[float, float]]:
@@ -419,39 +344,13 @@ def length_fit(
     else:
         score, where = 100.0 * hi / seconds, "longer than"
     score = _clip(score)
-    source = (
-        "the length the speaker asked for"
-        if context.target_duration_s
-        else (
-            f"{n_scenes} scenes x {SCENE_SECONDS[resolve_variant(variant)['pacing']]:.0f} s "
-            f"({resolve_variant(variant)['pacing']} pacing)"
-        )
-    )
+    source = duration_source(resolve_variant(variant)["pacing"], n_scenes, context.target_duration_s)
     return ViralityComponent(
         name="length_fit",
         score=score,
         weight=LENGTH_WEIGHT,
-        explanation=f"planned {seconds:.0f} s from {source}, {where} the {lo:.0f}-{hi:.0f} s sweet spot of {platform}",
+        explanation=f"planned {seconds:g} s from {source}, {where} the {lo:.0f}-{hi:.0f} s sweet spot of {platform}",
         numbers={"planned_seconds": seconds, "range_low": lo, "range_high": hi, "score": score},
-    )
-
-
-# --------------------------------------------------------------------------- format fit
-def format_fit(
-    transcript: Transcript, context: CreativeContext, variant: dict[str, str]
-) -> ViralityComponent:
-    v = resolve_variant(variant)
-    family = format_family(context)
-    table = FORMAT_AFFINITY[family]
-    gained = {lever: table.get(lever, {}).get(arm, 0) for lever, arm in v.items()}
-    score = _clip(40.0 + sum(gained.values()))
-    detail = ", ".join(f"{lever}={v[lever]} +{pts}" for lever, pts in gained.items())
-    return ViralityComponent(
-        name="format_fit",
-        score=score,
-        weight=FORMAT_WEIGHT,
-        explanation=f"'{context.content_style}' read as {family}: base 40; {detail}",
-        numbers={"base": 40.0, **{f"{k}_points": float(p) for k, p in gained.items()}, "score": score},
     )
 
 
@@ -463,5 +362,4 @@ def content_components(
         emotion(transcript, context, variant),
         clarity(transcript, context, variant),
         length_fit(transcript, context, variant, n_scenes),
-        format_fit(transcript, context, variant),
     ]

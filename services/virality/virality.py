@@ -2,7 +2,9 @@
 evidence links it rests on. No random numbers: what cannot be measured is listed in `not_evaluated`.
 
 Components and weights (sum 1.0):
-  content (services/virality/content.py): hook .20, emotion .15, clarity .10, length_fit .10, format_fit .10
+  content (services/virality/content.py): hook .20, emotion .15, clarity .10, length_fit .10
+  (format_fit is listed in not_evaluated: the score is the optimizer's predicted reward, and hand-set points
+  per creative arm would be learned back by it)
   forums (evidence from services/virality/evidence.py): demand .15, engagement .12, saturation .08
 
 score      = sum(w_i * s_i) / sum(w_i) over the evaluated components
@@ -16,7 +18,7 @@ import math
 import statistics
 from typing import Any, Protocol
 
-from services.virality.content import content_components
+from services.virality.content import FORMAT_FIT_REASON, content_components, format_family
 from shared.contracts import (
     CreativeContext,
     Evidence,
@@ -208,6 +210,10 @@ def score_variant(
     not_evaluated: list[NotEvaluated] = []
     statuses: list[SourceStatus] = []
     forum_factor = 0.0
+    # format fit is named, never scored: the score is the optimizer's predicted reward (docs/virality.md)
+    format_fit = NotEvaluated(
+        component="format_fit", reason=FORMAT_FIT_REASON.format(family=format_family(context))
+    )
     if gathered is None:
         reason = "forum evidence is off (pipeline.virality_evaluation: false)"
         not_evaluated = [NotEvaluated(component=name, reason=reason) for name in FORUM_WEIGHTS]
@@ -247,6 +253,7 @@ def score_variant(
                         reason="left out: " + _failures(failed),
                     )
                 )
+    not_evaluated.append(format_fit)
     total_w = sum(c.weight for c in components)
     score = round(sum(c.weight * c.score for c in components) / total_w, 1) if total_w else None
     all_w = sum(w for w in FORUM_WEIGHTS.values()) + sum(

@@ -27,7 +27,7 @@ def test_step_scores_the_decided_variant_with_cached_forum_evidence(
         report = step.run(ctx)
         assert get_model(blobs, ctx.key(VIRALITY), type(report)) == report
         assert report.variant == variant
-        assert "4 scenes x 3 s" in next(c for c in report.components if c.name == "length_fit").explanation
+        assert "4 scenes x 2.5 s" in next(c for c in report.components if c.name == "length_fit").explanation
     assert report.method == "content+forums"
     assert all(s.cached for s in report.sources)  # the second run with the same keywords hit the cache
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from services.creative_vocab import CTA_CUE, CTA_PHRASE, planned_duration, statistic_in
 from services.scenes.lexicon import (
     AUDIENCE_NOUNS,
     INTENT_CUES,
@@ -26,7 +27,17 @@ from services.scenes.lexicon import (
     VIBE_PALETTES,
     words,
 )
-from services.scenes.textkit import Unit, clauses, keyphrases, sentences, sentiment, target_duration, tokens
+from services.scenes.textkit import (
+    Unit,
+    clauses,
+    is_duration_or_number,
+    keyphrases,
+    sentences,
+    sentiment,
+    strip_durations,
+    target_duration,
+    tokens,
+)
 from shared import colors
 from shared.contracts import CreativeContext, Frame, Scene, ScenePlan, Transcript
 from shared.creative import resolve_variant
@@ -36,26 +47,13 @@ _HOOK = re.compile(
     r"\b(?:open(?:s|ing)? (?:with|on|up with)|start(?:s|ing)? (?:with|on|off)|begin(?:s|ning)? (?:with|on)"
     r"|kick(?:s|ing)? off|first (?:shot|scene|frame|thing)|opening (?:shot|scene|line)|hook|cold open)\b"
 )
-_CTA = re.compile(
-    r"\b(?:call to action|end(?:s|ing)? (?:with|on)|clos(?:e|es|ing) (?:with|on|out)|finish(?:es|ing)? (?:with|on)"
-    r"|wrap(?:s|ping)? up|last (?:shot|scene|frame)|link in (?:the |my |our )?bio|follow (?:us|for|me|along)"
-    r"|subscribe|sign up|buy (?:now|it|one)|shop (?:now|the)|order (?:now|yours|online)|visit (?:our|the|us)"
-    r"|download|book (?:now|a|your)|swipe up|learn more|try it|get yours|comment (?:below|with)|tag a friend"
-    r"|check out (?:our|the)|head to|available (?:now|at|in))\b"
-)
 _META = re.compile(
     r"\b(?:i want|we want|i'd like|i would like|we need|(?:video|short|reel|ad|tiktok|clip) (?:about|on|for)"
-    r"|it'?s (?:all )?about|should (?:be|feel|look|sound|have)|feel(?:s)?|vibe|mood|tone|audience|aimed at"
-    r"|target(?:ing)?|seconds? long|minutes? long|music|soundtrack|song|colou?rs?|palette|platform|posting"
-    r"|keep it|call it|title|brief|it'?s for|this is for|tiktok|tik tok|youtube|you tube|instagram|reels|shorts"
-    r"|linkedin)\b"
-)
-# the call-to-action words themselves ("follow for more", "link in bio"), to write the end card
-_CTA_PHRASE = re.compile(
-    r"\b(?:link in (?:the |my |our )?bio|follow (?:us|for|me|along)|subscribe|sign up|buy (?:now|it|one)"
-    r"|shop (?:now|the)|order (?:now|yours|online)|visit (?:our|the|us)|download|book (?:now|a|your)|swipe up"
-    r"|learn more|try it|get yours|comment (?:below|with)|tag a friend|check out (?:our|the)|head to"
-    r"|available (?:now|at|in))\b"
+    r"|(?:it'?s|it is|this is) (?:all )?about|should (?:be|feel|look|sound|have)|feel(?:s)?|vibe|mood|tone"
+    r"|audience|aimed at|made for|geared (?:to|toward|towards)|target(?:ing)?|seconds? long|minutes? long|music"
+    r"|soundtrack|song|colou?rs?|palette|platform|posting|keep it|call it|title|brief"
+    r"|(?:it'?s|it is|this is|this one is|that'?s|that is|we'?re|we are) (?:mainly |mostly |primarily |made |aimed )?for"
+    r"|tiktok|tik tok|youtube|you tube|instagram|reels|shorts|linkedin)\b"
 )
 _NOT_ELEMENT_START = words("say tell ask make do have get follow subscribe go put give take keep try")
 _GERUND_LEAD = re.compile(r"^(?:making|doing|creating|building|using|cooking|brewing|how to \w+)\s+")
@@ -83,11 +81,6 @@ _MOVE = re.compile(
 )
 _META_TAIL = re.compile(
     r"\s+\b(?:with )?(?:some |a )?(?:\w+ ){0,2}(?:music|soundtrack|vibe|mood|colou?rs?|palette)\b.*$"
-)
-_STAT = re.compile(
-    r"\b(?:\d+(?:\.\d+)?\s*(?:%|percent|per cent|x\b|times|million|thousand|billion|k\b)"
-    r"|(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?: \w+)?|ten|\d+) (?:percent|per cent)"
-    r"|(?:one|two|three|four|five|six|seven|eight|nine) (?:in|out of) (?:ten|\d+)|(?:half|a third|a quarter) of)"
 )
 _NEGATIVE_ASK = re.compile(
     r"\b(?:no|avoid|without|don'?t (?:want|show|use|need)|do not (?:want|show|use)|never)\s+(.+)"
@@ -119,6 +112,9 @@ _SUBJECT_CUES = (
     re.compile(
         r"\b(?:how to|teach (?:people|viewers|you|them) (?:how )?to|explain(?:ing)? how to)\s+\w+\s+(.+)"
     ),
+    re.compile(
+        r"\b(?:video|short|reel|clip|ad|commercial|spot|tiktok|post) for (?:(?:our|my|the|a|an|this) )?(?!a |an )(.+)"
+    ),
     re.compile(r"\babout\s+(.+)"),
 )
 _AUDIENCE_CUE = re.compile(
@@ -128,6 +124,12 @@ _AUDIENCE_CUE = re.compile(
 )
 _AUDIENCE_FOR = re.compile(
     r"\bfor ((?:[a-z']+ ){0,3}?(?:" + "|".join(re.escape(n) for n in AUDIENCE_NOUNS) + r"))\b(.*)"
+)
+# "young professionals who want energy": a description of the audience even with its "for" lost (ASR).
+_AUDIENCE_WHO = re.compile(
+    r"\b((?:[a-z']+ ){0,2}?(?:"
+    + "|".join(re.escape(n) for n in AUDIENCE_NOUNS if n not in ("people", "anyone", "everyone", "crowd"))
+    + r") who\b.*)"
 )
 _VISUAL_CUE = re.compile(
     r"\b(?:show(?:s|ing)?|shots? of|close[- ]?ups? of|footage of|b[- ]?roll of|featuring|we see|you see"
@@ -231,8 +233,7 @@ TRANSITIONS = {
     "slow": ("cross-dissolve", "slow fade", "dissolve", "match cut"),
 }
 ENDING = {"fast": "hard cut to black", "balanced": "fade to end card", "slow": "slow fade to black"}
-# seconds per scene unit when the brief gave no length; average shot length (how often it cuts)
-BASE_SECONDS = {"fast": 2.5, "balanced": 4.0, "slow": 6.0}
+# average shot length (how often it cuts); the seconds per scene are creative_vocab.BASE_SECONDS
 SHOT_SECONDS = {"fast": 1.2, "balanced": 2.5, "slow": 5.0}
 HOOK_WEIGHT = {"fast": 0.7, "balanced": 1.0, "slow": 1.3}
 CTA_WEIGHT = {"fast": 0.8, "balanced": 1.0, "slow": 1.2}
@@ -321,14 +322,43 @@ def read_brief(transcript: Transcript) -> Brief:
 
 # --------------------------------------------------------------------------- context fields
 def _subject(brief: Brief) -> str | None:
+    """What the video is about, from the first subject cue that names something: never a spoken length
+    ("should be about thirty seconds long" is a duration, not a subject), a platform or an audience."""
+    lows = [strip_durations(u.low) for u in brief.units]
     for cue in _SUBJECT_CUES:
-        for u in brief.units:
-            for m in cue.finditer(u.low):
+        for low in lows:
+            for m in cue.finditer(low):
                 words = _phrase(_GERUND_LEAD.sub("", m.group(1)), 5)
-                text = " ".join(words)
-                if words and _content(words) and text not in PLATFORM_NAMES and not _is_audience(words):
-                    return text
+                if words and _is_topic(words) and not _is_audience(words):
+                    return " ".join(words)
     return None
+
+
+_PLACE_WORDS = frozenset(w for p in _PLACES.split("|") for w in p.replace("?", "").split())
+_PLATFORM_WORDS = frozenset(w for p in PLATFORM_NAMES for w in p.split()) | {
+    "reel", "short", "shorts", "video", "videos", "clip", "post", "platform", "feed", "story", "stories",
+}  # fmt: skip
+_MOOD_SET = frozenset(MOOD_WORDS)
+_AUDIENCE_WORDS = frozenset(w for n in AUDIENCE_NOUNS for w in n.split())
+
+
+def _is_topic(words: list[str], *, places: bool = True) -> bool:
+    """True when a phrase can be what a shot shows: not only mood words ("warm", "cozy"), audience nouns
+    ("beginners"), platform words ("instagram reels"), a spoken length ("thirty seconds") or, with
+    places=False, a bare place ("home")."""
+    content = [w for w in words if w not in STOPWORDS]
+    if not content or " ".join(words) in PLATFORM_NAMES or is_duration_or_number(content):
+        return False
+    rest = [
+        w
+        for w in content
+        if w not in _MOOD_SET
+        and w not in _AUDIENCE_WORDS
+        and w not in _PLATFORM_WORDS
+        and (places or w not in _PLACE_WORDS)
+        and not is_duration_or_number([w])
+    ]
+    return bool(rest)
 
 
 def _is_audience(words: list[str]) -> bool:
@@ -347,6 +377,12 @@ def _audience(brief: Brief) -> str | None:
         m = _AUDIENCE_FOR.search(u.low)
         if m:
             words = _phrase(m.group(1) + m.group(2), 8, allow_who=True)
+            if words and _content(words):
+                return " ".join(words)
+    for u in brief.units:
+        m = _AUDIENCE_WHO.search(u.low)
+        if m and not _ACTION.search(u.low):
+            words = _phrase(m.group(1), 8, allow_who=True)
             if words and _content(words):
                 return " ".join(words)
     return None
@@ -437,6 +473,26 @@ def _sounds(brief: Brief) -> list[str]:
     return [label for _, label in found]
 
 
+def _list_items(rest: str) -> list[list[str]]:
+    """The noun phrases of a list that starts `rest`: "ice, glass bottles and a city rooftop at sunrise" ->
+    [ice], [glass bottles and a city rooftop]. The list goes on over commas while each item is a noun phrase
+    (an item that starts with a boundary word, "then pour ...", ends it)."""
+    out: list[list[str]] = []
+    sentence = re.split(r"[.;:!?]", rest, maxsplit=1)[0]
+    for i, piece in enumerate(sentence.split(",")):
+        piece = piece.strip()
+        words = tokens(piece)
+        if i and (not words or words[0] in _BOUNDARY or words[0] in _NOT_ELEMENT_START):
+            break
+        phrase = _phrase(piece, 8)
+        if not phrase:
+            break
+        out.append(phrase)
+        if phrase[-1] != words[-1]:
+            break  # the phrase was cut short inside this piece ("... rooftop at sunrise"): the list ended there
+    return out
+
+
 def _visual_elements(brief: Brief, subject: str | None) -> list[str]:
     items: list[str] = []
     for u in brief.units:
@@ -444,8 +500,7 @@ def _visual_elements(brief: Brief, subject: str | None) -> list[str]:
             rest = _CAMERA.sub(" ", m.group(1))
             if re.match(r"\s*(?:people|you|them|us|viewers|everyone) how\b|\s*how\b", rest):
                 continue
-            phrase = _phrase(rest, 8)
-            for part in " ".join(phrase).split(" and "):
+            for part in [p for phrase in _list_items(rest) for p in " ".join(phrase).split(" and ")]:
                 words = [w for w in part.split() if w not in _DETERMINERS][:4]
                 while words and words[-1] in ("it", "them", "this", "that", "him", "her"):
                     words.pop()
@@ -454,7 +509,7 @@ def _visual_elements(brief: Brief, subject: str | None) -> list[str]:
                 text = " ".join(words)
                 if (
                     words
-                    and _content(words)
+                    and _is_topic(words)
                     and text != subject
                     and text not in items
                     and text not in NOT_VISUAL
@@ -599,13 +654,9 @@ class _SceneWriter:
     # ---- structure: hook -> beats in the speaker's order -> call to action
     def _structure(self, n: int) -> list[_Slot]:
         beats = self.brief.beats
-        hook = next((u for u in beats if _HOOK.search(u.low) and not _CTA.search(u.low)), None)
-        cta = next((u for u in reversed(beats) if _CTA.search(u.low) and u is not hook), None)
-        middle = [
-            u
-            for u in beats
-            if u is not hook and u is not cta and (_ACTION.search(u.low) or not _META.search(u.low))
-        ]
+        hook = next((u for u in beats if _HOOK.search(u.low) and not CTA_CUE.search(u.low)), None)
+        cta = next((u for u in reversed(beats) if CTA_CUE.search(u.low) and u is not hook), None)
+        middle = [u for u in beats if u is not hook and u is not cta and _is_beat(u)]
         if hook is None:
             # no explicit opening: the hook grows out of the sentence that names the subject
             hook = next((u for u in self.brief.units if _has_phrase(u.low, self.ctx.subject)), None)
@@ -624,23 +675,43 @@ class _SceneWriter:
                 i += take
             slots = [_Slot("beat", _merge(g), parts=tuple(g)) for g in groups]
         else:
-            slots = self._expand(middle, slots_n)
+            slots = self._expand(middle, slots_n, [u for u in (hook, cta) if u is not None])
         return [_Slot("hook", hook), *slots, _Slot("cta", cta)]
 
-    def _expand(self, middle: list[Unit], slots_n: int) -> list[_Slot]:
-        """Fewer beats than scenes: each beat gets detail shots after it (visual elements the beats did not
-        use first); with no beats at all the visual elements and keywords become the beats."""
-        used = " ".join(u.low for u in self.brief.beats)
-        used = _strip_det(used)
-        spare = [e for e in self.ctx.visual_elements if not _has_phrase(used, _strip_det(e))]
+    def _expand(self, middle: list[Unit], slots_n: int, ends: list[Unit]) -> list[_Slot]:
+        """Fewer beats than scenes: each beat gets detail shots after it (visual elements the shots did not
+        show yet first); with no beats at all the visual elements and keywords become the beats."""
+        used = _strip_det(" ".join(u.low for u in [*ends, *middle]))
+        spare = [
+            e
+            for e in self.ctx.visual_elements
+            if not _has_phrase(used, _strip_det(e)) and _is_topic(tokens(e), places=False)
+        ]
         if not middle:
-            topics = [*spare, *[k for k in self.ctx.keywords if k not in spare and k != self.ctx.subject]]
+            # keywords are topics only when they name something to film: not the mood ("cozy"), the audience
+            # ("beginners"), a bare place ("home", the setting is added to every prompt) or the platform
+            filmable = " . ".join(u.low for u in self.brief.units if _is_beat(u))
+            keywords = [
+                k
+                for k in self.ctx.keywords
+                if _has_phrase(filmable, k)
+                and k not in spare
+                and k != self.ctx.subject
+                and not _has_phrase(self.ctx.subject, k)
+                and _is_topic(tokens(k), places=False)
+                and not _has_phrase(self.ctx.target_audience.lower(), k)
+            ]
+            topics = [*spare, *keywords]
             subject = self.ctx.subject
             generic = [
                 f"{subject} in its setting",
                 f"{subject} up close",
                 f"{subject} in motion",
                 f"the payoff moment with {subject}",
+                f"the first step of {subject}",
+                f"hands at work on {subject}",
+                f"the finished result of {subject}",
+                f"a reaction to {subject}",
             ]
             topics += [g for g in generic if g not in topics]
             return [_Slot("detail", None, topics[i % len(topics)]) for i in range(slots_n)]
@@ -664,8 +735,7 @@ class _SceneWriter:
             else:
                 words = len(s.unit.words) if s.unit and s.role == "beat" else 6
                 weights.append(0.8 + 0.6 * min(words, 30) / 30)
-        target = self.ctx.target_duration_s
-        total = target if target else BASE_SECONDS[self.pacing] * sum(weights)
+        total = planned_duration(self.pacing, len(slots), self.ctx.target_duration_s)
         raw = [max(0.5, total * w / sum(weights)) for w in weights]
         out = [round(r, 1) for r in raw]
         out[-1] = max(0.5, round(out[-1] + round(total - sum(out), 1), 1))
@@ -684,6 +754,8 @@ class _SceneWriter:
             }[self.v["hook_style"]]
         elif slot.role == "cta":
             shot = "medium shot"
+        elif slot.role == "detail" and slot.element and any(w in _PLACE_WORDS for w in tokens(slot.element)):
+            shot = "wide shot"  # a place ("city rooftop") is shown whole, not in close-up
         elif slot.role == "detail":
             shot = "close-up" if index % 2 else "extreme close-up"
         else:
@@ -773,9 +845,9 @@ class _SceneWriter:
                 return f"It started with {self._action(_Slot('hook', unit))}."
             return f"Here's the story of {subject}."
         # statistic: only a figure the speaker said; none is ever invented
-        for u in self.brief.units:
-            if _STAT.search(u.low):
-                return _sentence_case(u.text.rstrip(".!?")) + "."
+        stat = statistic_in(u.text for u in self.brief.units)
+        if stat is not None:
+            return _sentence_case(stat.rstrip(".!?")) + "."
         return f"{_sentence_case(subject)}, by the numbers: [add a sourced statistic; the brief gave none]"
 
     def _scene(self, index: int, n: int, slot: _Slot, duration: float, hook_line: str) -> Scene:
@@ -877,7 +949,7 @@ class _SceneWriter:
         some ("follow for more cheap recipes"), else the intent's default."""
         if slot.unit is None:
             return DEFAULT_CTA.get(self.ctx.intent, "follow for more"), ""
-        m = _CTA_PHRASE.search(action)
+        m = CTA_PHRASE.search(action)
         if not m:
             return action, action
         words = action[m.start() :].split()[:8]
@@ -911,6 +983,14 @@ class _SceneWriter:
             self._scene(i, n, slot, durations[i - 1], hook_line) for i, slot in enumerate(slots, start=1)
         ]
         return ScenePlan(scenes=scenes, variant=dict(self.v), hook=hook_line)
+
+
+def _is_beat(unit: Unit) -> bool:
+    """A sentence that describes something to film, not one about the brief itself (audience, mood, music,
+    colours, platform, length), unless it also names an action."""
+    if _ACTION.search(unit.low):
+        return True
+    return not _META.search(unit.low) and not _AUDIENCE_WHO.search(unit.low)
 
 
 def _strip_det(text: str) -> str:

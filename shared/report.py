@@ -1,6 +1,6 @@
 """index.html: a self-contained storyboard page (inline CSS, no scripts, no outside resources).
 
-Everything that came from the brief or a provider is escaped; links are only ever http(s); images are only
+Everything that came from the brief or a provider is escaped; links are only ever http(s) or the run's own JSON files (a fixed list, checked by pattern); images are only
 ever the run's own relative frame files (`frames/s1-start.png`, beside index.html). Frames that are not
 rendered are drawn as labelled boxes (pending / failed / skipped), never as broken images.
 """
@@ -70,9 +70,15 @@ def _num(value: float | int | None, fmt: str = "{:.2f}") -> str:
     return "—" if value is None else e(fmt.format(value))
 
 
+# The run's own files, beside index.html: what the content components cite (transcript.json#t=3.0,8.1).
+_RUN_FILE = re.compile(r"^(transcript|scenes|context|decision|virality)\.json(#t=[0-9.]+,[0-9.]+)?$")
+
+
 def _link(url: str, text: str) -> str:
     if re.match(r"^https?://", url or "", re.IGNORECASE):
         return f'<a href="{e(url)}" rel="noopener noreferrer nofollow">{e(text)}</a>'
+    if _RUN_FILE.match(url or ""):
+        return f"<a href=\"{e(url)}\">{e(text)}</a> <span class='muted'>({e(url)})</span>"
     return f"{e(text)} <span class='muted'>({e(url)})</span>"
 
 

@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from services.creative_vocab import format_family
 from services.optimizer import bandit
-from services.virality.content import format_family
 from shared.contracts import (
     ArmPosterior,
     CreativeContext,
@@ -52,7 +52,7 @@ def engagement_reward(e: Engagement) -> float:
 
 
 def context_features(context: CreativeContext) -> dict[str, str]:
-    return {"tone": context.tone, "format": format_family(context)}
+    return {"tone": context.tone, "format": format_family(context.content_style, context.intent)}
 
 
 def update_policy(

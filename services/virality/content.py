@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 from services.creative_vocab import duration_source, planned_duration, statistic_in, tokens
 from services.creative_vocab import format_family as _format_family
+from services.scenes.textkit import Unit
 from services.scenes.textkit import sentences as brief_sentences
-from shared.contracts import CreativeContext, Transcript, ViralityComponent
+from shared.contracts import CreativeContext, Evidence, Transcript, ViralityComponent
 from shared.creative import resolve_variant
 
 POWER_WORDS = frozenset(
@@ -152,18 +153,30 @@ def words(text: str) -> list[str]:
     return tokens(text)
 
 
-def sentences(transcript: Transcript) -> list[str]:
-    """The brief's sentences as the planner reads them (by punctuation, else by the ASR segments' pauses).
-    Remembered for the last few briefs: every component asks for them."""
+def units(transcript: Transcript) -> list[Unit]:
+    """The brief's sentences as the planner reads them (by punctuation, else by the ASR segments' pauses),
+    with their times when the transcript has timed segments. Remembered for the last few briefs: every
+    component asks for them."""
     key = (transcript.text, tuple((s.start, s.end, s.text) for s in transcript.segments))
-    if key not in _SENTENCES:
-        if len(_SENTENCES) >= 32:
-            _SENTENCES.pop(next(iter(_SENTENCES)))
-        _SENTENCES[key] = tuple(u.text for u in brief_sentences(transcript))
-    return list(_SENTENCES[key])
+    if key not in _UNITS:
+        if len(_UNITS) >= 32:
+            _UNITS.pop(next(iter(_UNITS)))
+        _UNITS[key] = tuple(brief_sentences(transcript))
+    return list(_UNITS[key])
 
 
-_SENTENCES: dict[tuple, tuple[str, ...]] = {}
+def sentences(transcript: Transcript) -> list[str]:
+    return [u.text for u in units(transcript)]
+
+
+_UNITS: dict[tuple, tuple[Unit, ...]] = {}
+
+
+def cite(unit: Unit, title: str) -> Evidence:
+    """Evidence from the brief itself: the sentence quoted, linked to the run's transcript (with its time span
+    as a media fragment when the transcript is timed)."""
+    span = f"#t={unit.start:.1f},{unit.end:.1f}" if unit.start is not None and unit.end is not None else ""
+    return Evidence(source="brief", title=title, url=f"transcript.json{span}", snippet=_quote(unit.text, 200))
 
 
 @dataclass(frozen=True)
@@ -235,12 +248,17 @@ def hook(transcript: Transcript, context: CreativeContext, variant: dict[str, st
     parts.append(f"{why} +{fit:.0f}")
     score = _clip(brevity + kw_pts + dp + fit)
     numbers["score"] = score
+    us = units(transcript)
+    evidence = [cite(us[0], "the opening line")] if us else []
+    if style == "statistic" and stat is not None:
+        evidence += [cite(u, "the statistic the hook quotes") for u in us if u.text == stat][:1]
     return ViralityComponent(
         name="hook",
         score=score,
         weight=HOOK_WEIGHT,
         explanation=f'hook_style={style}, opening "{_quote(op.text)}": ' + "; ".join(parts),
         numbers=numbers,
+        evidence=evidence,
     )
 
 
@@ -257,8 +275,14 @@ def emotion(transcript: Transcript, context: CreativeContext, variant: dict[str,
     polarity = 30.0 * abs(context.sentiment)
     punct = min(10.0, 5.0 * excl)
     score = _clip(lexical + polarity + punct)
+    evidence = []
+    for u in units(transcript):
+        found = [w for w in words(u.text) if w in EMOTION_WORDS or w in INTENSIFIERS]
+        if found:
+            evidence.append(cite(u, "emotion words: " + ", ".join(dict.fromkeys(found))))
     return ViralityComponent(
         name="emotion",
+        evidence=evidence[:5],
         score=score,
         weight=EMOTION_WEIGHT,
         explanation=(
@@ -299,8 +323,17 @@ def clarity(transcript: Transcript, context: CreativeContext, variant: dict[str,
         top_count = lowered.count(f" {top} ")
         focus = min(15.0, 5.0 * top_count)
     score = _clip(70.0 - len_pen - fill_pen - miss_pen + focus)
+    whole = Evidence(
+        source="brief",
+        title=f"the whole brief: {len(sents)} sentences, {len(ws)} words",
+        url="transcript.json",
+        snippet=_quote(text, 200),
+    )
+    longest = max(units(transcript), key=lambda u: len(words(u.text)), default=None)
+    evidence = [whole] + ([cite(longest, "its longest sentence")] if longest is not None and off else [])
     return ViralityComponent(
         name="clarity",
+        evidence=evidence,
         score=score,
         weight=CLARITY_WEIGHT,
         explanation=(
@@ -345,8 +378,15 @@ def length_fit(
         score, where = 100.0 * hi / seconds, "longer than"
     score = _clip(score)
     source = duration_source(resolve_variant(variant)["pacing"], n_scenes, context.target_duration_s)
+    planned = Evidence(
+        source="storyboard",
+        title=f"planned length: {seconds:g} s over {n_scenes} scenes",
+        url="scenes.json",
+        snippet=f"{platform}: {lo:.0f}-{hi:.0f} s",
+    )
     return ViralityComponent(
         name="length_fit",
+        evidence=[planned],
         score=score,
         weight=LENGTH_WEIGHT,
         explanation=f"planned {seconds:g} s from {source}, {where} the {lo:.0f}-{hi:.0f} s sweet spot of {platform}",

@@ -99,23 +99,36 @@ def _explain(provider: str, exc: Exception) -> str:
     return str(exc)
 
 
-def _live(provider: str, fn: Callable[[], str], used_for: str) -> Check:
-    import httpx
-
-    errors: tuple[type[Exception], ...] = (httpx.HTTPError, ValueError, RuntimeError, KeyError)
-    try:
-        import openai
-        import replicate.exceptions
-
-        errors = (*errors, openai.OpenAIError, replicate.exceptions.ReplicateException)
-    except ImportError:
-        pass
+def _run_check(
+    provider: str,
+    used_for: str,
+    fn: Callable[[], str],
+    errors: tuple[type[Exception], ...],
+    explain: Callable[[str, Exception], str],
+) -> Check:
+    """Time one live check; the listed errors are a 'fail' with their plain-words explanation."""
     t0 = time.monotonic()
     try:
         detail = fn()
     except errors as exc:
-        return Check(provider, used_for, "fail", _explain(provider, exc), round(time.monotonic() - t0, 3))
+        return Check(provider, used_for, "fail", explain(provider, exc), round(time.monotonic() - t0, 3))
     return Check(provider, used_for, "ok", detail, round(time.monotonic() - t0, 3))
+
+
+def _live(provider: str, fn: Callable[[], str], used_for: str) -> Check:
+    import httpx
+    import openai
+    import replicate.exceptions
+
+    errors = (
+        httpx.HTTPError,
+        ValueError,
+        RuntimeError,
+        KeyError,
+        openai.OpenAIError,
+        replicate.exceptions.ReplicateException,
+    )
+    return _run_check(provider, used_for, fn, errors, _explain)
 
 
 def run_doctor(settings: Settings, environ: Mapping[str, str], *, live: bool = True) -> list[Check]:
@@ -268,22 +281,12 @@ def _public_checks(settings: Settings, *, live: bool) -> list[Check]:
 def _timed(provider: str, used_for: str, fn: Callable[[], str]) -> Check:
     """A forum live check: our ProviderError / ConfigError, or the Firecrawl SDK's own errors, as a 'fail'."""
     import requests
+    from firecrawl.v2.utils.error_handler import FirecrawlError
 
     from shared.errors import StoryreelError
 
-    errors: tuple[type[Exception], ...] = (StoryreelError, requests.RequestException, ValueError)
-    try:
-        from firecrawl.v2.utils.error_handler import FirecrawlError
-
-        errors = (*errors, FirecrawlError)
-    except ImportError:
-        pass
-    t0 = time.monotonic()
-    try:
-        detail = fn()
-    except errors as exc:
-        return Check(provider, used_for, "fail", _forum_error(provider, exc), round(time.monotonic() - t0, 3))
-    return Check(provider, used_for, "ok", detail, round(time.monotonic() - t0, 3))
+    errors = (StoryreelError, requests.RequestException, ValueError, FirecrawlError)
+    return _run_check(provider, used_for, fn, errors, _forum_error)
 
 
 def _forum_error(provider: str, exc: Exception) -> str:

@@ -73,6 +73,14 @@ print(json.dumps({{"ms": (time.perf_counter() - t0) * 1000}}))
 """
 
 
+def _shown(path: Path) -> str:
+    """A path as the results file shows it: relative to the repository, never this machine's absolute path."""
+    try:
+        return Path(path).resolve().relative_to(ROOT).as_posix() or "."
+    except ValueError:
+        return Path(path).name
+
+
 def time_statement(statement: str, env: dict[str, str], repeats: int) -> float | None:
     times = []
     for _ in range(repeats):
@@ -245,13 +253,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"baseline  {name:<52} {_fmt(ms):>7} ms", flush=True)
 
     meta = {
-        "root": str(args.root),
+        "root": _shown(args.root),
         "commit": _commit(args.root),
         "python": platform.python_version(),
         "machine": platform.machine(),
         "repeats": repeats,
         "goal_ms": GOAL_MS,
-        "assets_dir": str(args.assets),
+        "assets_dir": _shown(args.assets),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "coldstart.json").write_text(

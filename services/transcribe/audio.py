@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.errors import InputError, ProviderError
+from shared.errors import ConfigError, InputError, ProviderError
 
 SAMPLE_RATE = 16_000
 _FRAME_S = 0.01  # energy frames for splitting: 10 ms
@@ -41,9 +41,8 @@ def ffmpeg_exe() -> str:
             return imageio_ffmpeg.get_ffmpeg_exe()
         except RuntimeError:
             pass
-    raise ProviderError(
-        "ffmpeg not found: install Debian's ffmpeg or the imageio-ffmpeg wheel (pip install imageio-ffmpeg)",
-        provider="ffmpeg",
+    raise ConfigError(
+        "ffmpeg not found: install Debian's ffmpeg or the imageio-ffmpeg wheel (pip install imageio-ffmpeg)"
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from shared.contracts import Usage
 from shared.settings import Settings
@@ -29,7 +29,7 @@ STORYBOARD = "storyboard.json"
 INDEX_HTML = "index.html"
 
 
-class StateStore(RunStore, PolicyStore, CacheStore):
+class StateStore(RunStore, PolicyStore, CacheStore, Protocol):
     """The three state protocols together (SQLite locally, one DynamoDB table in the cloud)."""
 
 
@@ -42,7 +42,7 @@ class RunContext:
     run_id: str
     settings: Settings
     blobs: BlobStore
-    state: Any  # StateStore: RunStore + PolicyStore + CacheStore
+    state: StateStore
     progress: Callable[[str, str], None] = field(default=_quiet)
     # Providers can be injected (tests, benchmarks); None means "build from settings".
     overrides: dict[str, Any] = field(default_factory=dict)

@@ -81,7 +81,6 @@ def _state() -> SqliteStateStore:
 
 def _summary(record: RunRecord) -> dict[str, Any]:
     timings = {name: t.seconds for name, t in record.stages.items()}
-    total = sum(t.seconds or 0.0 for n, t in record.stages.items() if n not in ("virality", "images_later"))
     return {
         "run_id": record.run_id,
         "status": record.status.value,
@@ -93,7 +92,6 @@ def _summary(record: RunRecord) -> dict[str, Any]:
         "virality_score": record.virality_score,
         "variant": record.variant,
         "timings": timings,
-        "stage_seconds_sum": round(total, 3),
         "ready_s": record.ready_s,
         "error": record.error.model_dump() if record.error else None,
     }

@@ -14,7 +14,7 @@ class Progress:
     def __init__(self, stream: TextIO | None = None, live: bool | None = None) -> None:
         self.stream = stream or sys.stderr
         self.live_enabled = self.stream.isatty() if live is None else live
-        self.rows: dict[str, tuple[str, float]] = {}
+        self.rows: dict[str, str] = {}
         self._lock = threading.Lock()
         self._t0 = time.perf_counter()
         self._live = None
@@ -39,7 +39,7 @@ class Progress:
 
     def __call__(self, stage: str, message: str) -> None:
         with self._lock:
-            self.rows[stage] = (message, time.perf_counter() - self._t0)
+            self.rows[stage] = message
             if self._live is not None:
                 self._live.update(self._table())
             else:
@@ -54,7 +54,7 @@ class Progress:
         table.add_column("status")
         names = list(STAGES) + [s for s in self.rows if s not in STAGES]
         for name in names:
-            msg, _ = self.rows.get(name, ("waiting", 0.0))
+            msg = self.rows.get(name, "waiting")
             style = (
                 "green"
                 if msg.startswith("done")

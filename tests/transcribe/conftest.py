@@ -4,6 +4,7 @@ noise mixed in with sox. Made once per session; every clip's text is known, so r
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from speechkit import FIRST_TEXT, FORMATS, GAP_S, SECOND_TEXT, SHORT_TEXT, Speech, convert, pcm_of, run, speak
@@ -21,59 +22,28 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> Speech:
     brief = speak(FIRST_TEXT, d / "brief.wav")
     second = speak(SECOND_TEXT, d / "second.wav")
 
-    noisy = d / "noisy.wav"
-    duration = len(pcm_of(brief)) / 16000
-    run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(d / "wn.wav"), "synth", f"{duration}",
-          "whitenoise", "vol", "0.02"])  # fmt: skip
-    run(["sox", "-m", str(brief), str(d / "wn.wav"), str(noisy)])
+    def made(name: str, *effect: str) -> Path:
+        """A 16 kHz mono 16-bit file made by sox from nothing plus `effect` (synth ..., trim ...)."""
+        path = d / name
+        run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path), *effect])
+        return path
 
-    long = d / "long.wav"
     first_s = len(pcm_of(brief)) / 16000
-    gap = d / "gap.wav"
-    run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(gap), "trim", "0", f"{GAP_S}"])
-    run(["sox", str(brief), str(gap), str(second), str(long)])
-
-    silence = d / "silence.wav"
-    run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(silence), "trim", "0", "4"])
-    noise = d / "noise.wav"
+    noisy = d / "noisy.wav"
     run(
         [
             "sox",
-            "-n",
-            "-r",
-            "16000",
-            "-c",
-            "1",
-            "-b",
-            "16",
-            str(noise),
-            "synth",
-            "4",
-            "pinknoise",
-            "vol",
-            "0.3",
+            "-m",
+            str(brief),
+            str(made("wn.wav", "synth", f"{first_s}", "whitenoise", "vol", "0.02")),
+            str(noisy),
         ]
     )
-    tone = d / "tone.wav"
-    run(
-        [
-            "sox",
-            "-n",
-            "-r",
-            "16000",
-            "-c",
-            "1",
-            "-b",
-            "16",
-            str(tone),
-            "synth",
-            "4",
-            "sine",
-            "440",
-            "vol",
-            "0.5",
-        ]
-    )
+    long = d / "long.wav"
+    run(["sox", str(brief), str(made("gap.wav", "trim", "0", f"{GAP_S}")), str(second), str(long)])
+    silence = made("silence.wav", "trim", "0", "4")
+    noise = made("noise.wav", "synth", "4", "pinknoise", "vol", "0.3")
+    tone = made("tone.wav", "synth", "4", "sine", "440", "vol", "0.5")
     return Speech(
         short=short,
         formats=formats,

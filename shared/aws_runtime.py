@@ -113,46 +113,12 @@ def new_run_id() -> str:
 
 
 # --------------------------------------------------------------------------- secrets
-# env var naming a Secrets Manager secret (set by the stack) -> env var the vendor SDK reads
-SECRET_ENV = {
-    "STORYREEL_OPENAI_SECRET": "OPENAI_API_KEY",
-    "STORYREEL_REPLICATE_SECRET": "REPLICATE_API_TOKEN",
-    "STORYREEL_STABILITY_SECRET": "STABILITY_API_KEY",
-    "STORYREEL_FIRECRAWL_SECRET": "FIRECRAWL_API_KEY",
-}
-SECRET_MAX_AGE_S = 300  # Powertools caches each secret this long inside a warm sandbox
-
-
 def load_secrets() -> list[str]:
-    """Put each provider key the stack grants this function into the env var its SDK reads (Powertools
-    Parameters, cached). A secret holds the key itself or JSON with one of api_key / token / key. A secret
-    that does not exist is logged and skipped: only the provider that needs it fails, naming its env var."""
-    from aws_lambda_powertools.utilities import parameters
+    """The provider keys the stack grants this function, via the one loader (shared/secrets.py). A secret that
+    cannot be read is logged and skipped: only the provider that needs it fails, naming its variable."""
+    from shared.secrets import load_provider_keys
 
-    loaded: list[str] = []
-    for name_var, target in SECRET_ENV.items():
-        secret_name = os.environ.get(name_var)
-        if not secret_name or os.environ.get(target):
-            continue
-        try:
-            value = parameters.get_secret(secret_name, max_age=SECRET_MAX_AGE_S)
-        except parameters.exceptions.GetParameterError as exc:
-            logger.warning(
-                "secret not readable", extra={"secret": secret_name, "for": target, "error": str(exc)}
-            )
-            continue
-        if isinstance(value, bytes):
-            value = value.decode()
-        text = str(value).strip()
-        if text.startswith("{"):
-            doc = json.loads(text)
-            text = next((str(doc[k]) for k in ("api_key", "token", "key") if doc.get(k)), "")
-        if not text:
-            logger.warning("secret is empty", extra={"secret": secret_name, "for": target})
-            continue
-        os.environ[target] = text
-        loaded.append(target)
-    return loaded
+    return load_provider_keys(on_unreadable=lambda message: logger.warning("provider key not loaded: " + message))
 
 
 # --------------------------------------------------------------------------- settings and context

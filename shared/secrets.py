@@ -5,16 +5,17 @@ The deployment names WHERE each key lives, never the key itself:
     STORYREEL_OPENAI_SECRET=storyreel/openai            -> Secrets Manager secret (name or ARN)
     STORYREEL_REPLICATE_SECRET=ssm:/storyreel/replicate -> SSM SecureString parameter (decrypted)
 
-A secret's value is either the key itself or a JSON object holding it under the environment variable's name
-(`{"OPENAI_API_KEY": "sk-..."}`). Values are cached by Powertools for `max_age` seconds across warm invocations.
-A key already present in the environment wins (local runs, tests).
+A secret's value is the key itself, or a JSON object holding it under the environment variable's name
+(`{"OPENAI_API_KEY": "sk-..."}`), under `api_key` / `token` / `key`, or as its only value. Powertools caches
+values for `max_age` seconds; a key this loader set is refreshed through that cache on every call, so a rotated
+secret reaches a warm Lambda within `max_age`. A key that was in the environment before (local runs, tests) wins.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 
 from shared.errors import ConfigError
 
@@ -26,6 +27,10 @@ SECRET_ENV: dict[str, str] = {
     "FIRECRAWL_API_KEY": "STORYREEL_FIRECRAWL_SECRET",
 }
 DEFAULT_MAX_AGE_S = 300
+_GENERIC_FIELDS = ("api_key", "token", "key")
+# What this loader wrote, per variable: a variable still holding that value is ours and is refreshed on every
+# call (key rotation); any other value was put there by someone else and wins.
+_WRITTEN: dict[str, str] = {}
 
 
 def _value(raw: str, env_name: str, where: str) -> str:
@@ -36,20 +41,28 @@ def _value(raw: str, env_name: str, where: str) -> str:
         except ValueError as exc:
             raise ConfigError(f"{where} looks like JSON but does not parse") from exc
         if isinstance(data, dict):
-            if env_name in data:
-                return str(data[env_name])
+            for field in (env_name, *_GENERIC_FIELDS):
+                if data.get(field):
+                    return str(data[field])
             if len(data) == 1:
                 return str(next(iter(data.values())))
-        raise ConfigError(f"{where} is a JSON object without a '{env_name}' key")
+        raise ConfigError(f"{where} is a JSON object without a '{env_name}', 'api_key', 'token' or 'key' field")
     if not text:
         raise ConfigError(f"{where} is empty")
     return text
 
 
 def load_provider_keys(
-    environ: MutableMapping[str, str] | None = None, *, max_age: int = DEFAULT_MAX_AGE_S
+    environ: MutableMapping[str, str] | None = None,
+    *,
+    max_age: int = DEFAULT_MAX_AGE_S,
+    on_unreadable: Callable[[str], None] | None = None,
 ) -> list[str]:
-    """Fill the SDK key variables from their secrets. Returns the names it set."""
+    """Fill the SDK key variables from their secrets. Returns the names it set.
+
+    A secret that cannot be read is a ConfigError, unless `on_unreadable` is given: then it is reported there
+    and skipped (a Lambda is granted every secret its providers could use; only the provider that needs a
+    missing key fails, naming its variable). A secret that exists but holds no usable key is always an error."""
     from aws_lambda_powertools.utilities import parameters
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
@@ -57,7 +70,8 @@ def load_provider_keys(
     loaded: list[str] = []
     for env_name, pointer_name in SECRET_ENV.items():
         pointer = environ.get(pointer_name, "").strip()
-        if not pointer or environ.get(env_name):
+        current = environ.get(env_name)
+        if not pointer or (current and current != _WRITTEN.get(env_name)):
             continue
         try:
             if pointer.startswith("ssm:"):
@@ -67,9 +81,12 @@ def load_provider_keys(
                 where = f"secret {pointer} (from {pointer_name})"
                 raw = parameters.get_secret(pointer, max_age=max_age)
         except GetParameterError as exc:
-            raise ConfigError(f"cannot read {where}: {exc}") from exc
+            if on_unreadable is None:
+                raise ConfigError(f"cannot read {where}: {exc}") from exc
+            on_unreadable(f"cannot read {where}: {exc}")
+            continue
         if isinstance(raw, bytes):
             raw = raw.decode()
-        environ[env_name] = _value(str(raw), env_name, where)
+        environ[env_name] = _WRITTEN[env_name] = _value(str(raw), env_name, where)
         loaded.append(env_name)
     return loaded

@@ -195,12 +195,16 @@ def test_a_failed_background_render_leaves_the_run_succeeded(aws):
 
 
 def test_provider_keys_come_from_secrets_manager(aws, monkeypatch):
+    """The Lambdas use the one documented loader: every documented value format, a missing secret skipped
+    (only the provider that needs it fails), and a rotated secret picked up by a warm sandbox."""
+    import os
+
     from aws_lambda_powertools.utilities import parameters
 
     from shared.aws_runtime import load_secrets
 
     sm = boto3.client("secretsmanager", region_name=REGION)
-    sm.create_secret(Name="storyreel/openai", SecretString="sk-test-123")
+    sm.create_secret(Name="storyreel/openai", SecretString=json.dumps({"OPENAI_API_KEY": "sk-doc-format"}))
     sm.create_secret(Name="storyreel/replicate", SecretString=json.dumps({"token": "r8_test"}))
     for var in ("OPENAI_API_KEY", "REPLICATE_API_TOKEN", "FIRECRAWL_API_KEY"):
         monkeypatch.delenv(var, raising=False)
@@ -209,10 +213,13 @@ def test_provider_keys_come_from_secrets_manager(aws, monkeypatch):
     monkeypatch.setenv("STORYREEL_FIRECRAWL_SECRET", "storyreel/firecrawl")  # never created
     parameters.clear_caches()
     assert sorted(load_secrets()) == ["OPENAI_API_KEY", "REPLICATE_API_TOKEN"]
-    import os
-
-    assert os.environ["OPENAI_API_KEY"] == "sk-test-123" and os.environ["REPLICATE_API_TOKEN"] == "r8_test"
+    assert os.environ["OPENAI_API_KEY"] == "sk-doc-format" and os.environ["REPLICATE_API_TOKEN"] == "r8_test"
     assert "FIRECRAWL_API_KEY" not in os.environ
+
+    sm.put_secret_value(SecretId="storyreel/openai", SecretString="sk-rotated")
+    parameters.clear_caches()  # what max_age expiring does in a warm sandbox
+    load_secrets()
+    assert os.environ["OPENAI_API_KEY"] == "sk-rotated"
     parameters.clear_caches()
 
 

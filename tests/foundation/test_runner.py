@@ -83,7 +83,9 @@ def test_preview_skips_images_and_forum_evidence(audio: Path, tmp_path: Path) ->
     board = board_of(record)
     assert all(f.status == FrameStatus.skipped for s in board.scenes for f in s.frames())
     assert board.virality is not None
-    assert any(n.component for n in board.virality.not_evaluated)  # forum evidence named as not evaluated
+    # the forum components are named as not evaluated, with a reason
+    assert {"demand", "engagement", "saturation"} <= {n.component for n in board.virality.not_evaluated}
+    assert all(n.reason for n in board.virality.not_evaluated)
 
 
 def test_limit_images_then_render_the_rest(audio: Path, tmp_path: Path) -> None:

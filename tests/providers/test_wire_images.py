@@ -281,3 +281,27 @@ def test_openai_images_faults_per_frame(openai_server) -> None:
     first, retry = openai_server.seen("POST /v1/images/generations")[1:3]
     assert retry.at - first.at >= 0.95
     assert len(openai_server.seen("POST /v1/images/generations")) == 4
+
+
+def test_stability_connection_failures_are_retried_once_not_twice(monkeypatch) -> None:
+    """The transport retries connections (max_retries); the request loop must not retry them again."""
+    import socket
+
+    from httpcore._backends.sync import SyncBackend
+
+    attempts = []
+    real = SyncBackend.connect_tcp
+
+    def counting(self, host, port, *args, **kwargs):
+        attempts.append((host, port))
+        return real(self, host, port, *args, **kwargs)
+
+    monkeypatch.setattr(SyncBackend, "connect_tcp", counting)
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("STABILITY_API_KEY", "sk-test")
+    provider = StabilityProvider(cfg("stability", base_url=f"http://127.0.0.1:{port}", max_retries=2))
+    (res,) = provider.render(reqs(1))
+    assert not res.ok and "cannot reach Stability" in res.error
+    assert len(attempts) == 3  # 1 + max_retries connection attempts by the transport, no outer loop on top

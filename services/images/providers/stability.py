@@ -155,16 +155,18 @@ class StabilityProvider:
             last = attempt == self.config.max_retries
             try:
                 resp = client.post(endpoint(self.model), data=data, files=files)
-            except httpx.TimeoutException:
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                # the transport already retried the connection max_retries times: no second retry layer
+                error = f"cannot reach Stability ({type(exc).__name__})"
+                break
+            except httpx.TimeoutException:  # read/write timeouts: the transport does not retry these
                 error = f"Stability did not answer within {self.config.timeout_s:g} s"
                 if not last:
                     time.sleep(backoff_seconds(attempt))
                 continue
             except httpx.HTTPError as exc:
-                error = f"cannot reach Stability ({type(exc).__name__})"
-                if not last:
-                    time.sleep(backoff_seconds(attempt))
-                continue
+                error = f"Stability request failed ({type(exc).__name__})"
+                break
             if resp.status_code == 429 or resp.status_code >= 500:
                 error = error_message(resp)
                 if not last:

@@ -326,10 +326,15 @@ _DURATION_PHRASE = re.compile(
 )
 
 
+def _normalise_lengths(text: str) -> str:
+    """Hyphens to spaces and runs of spaces to one, so "2 - min", "2-min" and "thirty-second" read as lengths."""
+    return re.sub(r"\s+", " ", text.replace("-", " "))
+
+
 def strip_durations(text: str) -> str:
     """`text` without its spoken lengths ("should be about thirty seconds long" -> "should be"), so a pattern
     that reads what a video is "about" never takes a duration for its subject. Lowercase text in, out."""
-    low = re.sub(r"(\d)\s*-\s*(?=sec|min)", r"\1 ", text.replace("-", " "))
+    low = _normalise_lengths(text)
     return re.sub(r"\s+", " ", _DURATION_PHRASE.sub(" ", low)).strip()
 
 
@@ -346,7 +351,7 @@ def is_duration_or_number(words: list[str]) -> bool:
 def spoken_durations(text: str) -> list[tuple[float, bool]]:
     """Every duration in the text as (seconds, is_the_video_length_hint), in order; "the first three seconds"
     is not a video length and is left out."""
-    low = re.sub(r"(\d)\s*-\s*(?=sec|min)", r"\1 ", text.lower().replace("-", " "))
+    low = _normalise_lengths(text.lower())
     out: list[tuple[float, bool]] = []
     for m in _DURATION.finditer(low):
         value = words_to_number(m.group("num"))

@@ -340,3 +340,14 @@ def test_transcription_faults_are_clear_errors(openai_server, short_wav: Path, f
         t.transcribe(short_wav, None)
     assert message in str(err.value)
     assert t.usage == []  # nothing is recorded as done
+
+
+def test_a_call_without_reported_usage_costs_unknown_not_zero(monkeypatch) -> None:
+    from services.scenes.providers.openai import OpenAIPlanner
+    from shared.settings import LLMConfig
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    planner = OpenAIPlanner(LLMConfig(model="gpt-4o"))
+    planner._record("context", None)
+    (usage,) = planner.usage
+    assert usage.requests == 1 and usage.cost_usd is None

@@ -228,6 +228,8 @@ class OpenAIPlanner:
         usage = body.get("usage") if isinstance(body, dict) else None
         if isinstance(usage, dict):
             self._add(stage, int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+        else:
+            self._add(stage, None, None)
         try:
             return str(body["choices"][0]["message"]["content"] or "")
         except (KeyError, IndexError, TypeError):
@@ -235,22 +237,22 @@ class OpenAIPlanner:
 
     def _record(self, stage: str, usage: Any) -> None:
         if usage is None:
-            self._add(stage, 0, 0)
+            self._add(stage, None, None)  # the server reported no usage: a request, with no invented cost
         else:
             self._add(stage, usage.prompt_tokens or 0, usage.completion_tokens or 0)
 
-    def _add(self, stage: str, tokens_in: int, tokens_out: int) -> None:
+    def _add(self, stage: str, tokens_in: int | None, tokens_out: int | None) -> None:
         price = PRICES_PER_MTOK.get(self.model)
         cost = None
-        if price is not None:
+        if price is not None and tokens_in is not None and tokens_out is not None:
             cost = round((tokens_in * price[0] + tokens_out * price[1]) / 1_000_000, 6)
         self.usage.append(
             Usage(
                 provider=self.name,
                 model=self.model,
                 stage=stage,
-                input_tokens=tokens_in,
-                output_tokens=tokens_out,
+                input_tokens=tokens_in or 0,
+                output_tokens=tokens_out or 0,
                 cost_usd=cost,
             )
         )

@@ -227,3 +227,20 @@ def test_model_from_s3_is_synced_once_then_loaded_locally(image_config, tiny_sdx
         assert (again / "extra.txt").read_bytes() == b"x"
         with pytest.raises(ConfigError, match="no objects"):
             sync_s3_model("s3://models/missing", tmp_path / "cache", client=s3)
+
+
+def test_a_provider_resolves_its_model_once_not_per_render(image_config, monkeypatch) -> None:
+    import services.images.providers.diffusers as diffusers
+
+    calls = []
+    real = diffusers.resolve_model
+
+    def counting(config):
+        calls.append(config.model)
+        return real(config)
+
+    monkeypatch.setattr(diffusers, "resolve_model", counting)
+    provider = DiffusersProvider(image_config)
+    provider.render([req("s1-start", 1)])
+    provider.render([req("s2-start", 2)])  # the worker calls render once per chunk; an s3:// model syncs once
+    assert len(calls) == 1

@@ -20,7 +20,6 @@ import math
 import os
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -314,11 +313,6 @@ def _png(image: Image.Image, parameters: str) -> bytes:
     return buf.getvalue()
 
 
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 class DiffusersProvider:
     name = "diffusers"
     placeholder = False
@@ -332,10 +326,14 @@ class DiffusersProvider:
         self.opts = opts
         self.max_batch = config.max_batch  # halved for the rest of the process on out-of-memory
         self.calls: list[tuple[str, int]] = []  # ("txt2img" | "img2img", batch size), for logs and tests
+        self._loaded: Loaded | None = None
 
     # ---- what each call uses
     def pipelines(self) -> Loaded:
-        return load_pipelines(self.config, self.opts)
+        """Resolved (an s3:// model synced) and loaded once per provider, not on every render() call."""
+        if self._loaded is None:
+            self._loaded = load_pipelines(self.config, self.opts)
+        return self._loaded
 
     def steps(self, loaded: Loaded) -> int:
         return self.config.steps or FAMILIES[loaded.family].steps

@@ -56,7 +56,6 @@ class LambdaSpec:
     in_state_machine: bool = False  # its ARN is a definition substitution; the state machine invokes it
     starts_executions: bool = False
     puts_events: bool = False
-    submits_gpu_jobs: bool = False  # batch:SubmitJob + GPU_JOB_QUEUE_ARN/GPU_JOB_DEFINITION_ARN (with batch)
 
     @property
     def module(self) -> str:

@@ -41,7 +41,6 @@ class StoryreelStack(Stack):
         self.workflow = Workflow(self, "Workflow", cfg, self.functions, queue_arn, definition_arn)
         if self.gpu is not None:
             self.workflow.grant_batch_sync(queue_arn, definition_arn)
-            self.functions.grant_submit_gpu_jobs(queue_arn, definition_arn)
         self.functions.grant_start_execution(self.workflow.state_machine)
 
         self.triggers = Triggers(

@@ -30,5 +30,6 @@ bench-coldstart: $(STAMP) ## per Lambda: asset size + handler import time (fresh
 	$(BIN)/python bench/coldstart.py
 
 sam-invoke: synth ## sam local invoke STAGE=<Function id, e.g. Transcribe> with events/<stage>.json (needs Docker + SAM CLI)
+	@test -n "$(STAGE)" || { echo "usage: make sam-invoke STAGE=Transcribe (events/transcribe.json)"; exit 2; }
 	sam local invoke -t $(CDK_OUT)/Storyreel.template.json -e events/$(shell echo $(STAGE) | tr A-Z a-z).json \
 	  $$($(BIN)/python -c "import json,sys;t=json.load(open('$(CDK_OUT)/Storyreel.template.json'));print(next(k for k,v in t['Resources'].items() if v['Type']=='AWS::Lambda::Function' and v['Metadata']['aws:cdk:path'].endswith('/$(STAGE)/Resource')))")

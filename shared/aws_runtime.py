@@ -30,6 +30,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
+import shared.errors as shared_errors
 from shared.aws_stores import DynamoStateStore, S3BlobStore
 from shared.contracts import RunRecord, StageTiming, utcnow
 from shared.errors import ConfigError, StoryreelError
@@ -199,42 +200,30 @@ def execution_input(record: RunRecord, audio_key: str, settings: Settings) -> di
 
 
 # --------------------------------------------------------------------------- stage timings
-def record_stage(store: Any, run_id: str, stage: str, timing: StageTiming) -> None:
-    """One stage's timing; DynamoDB writes just that entry, other stores rewrite the record."""
-    if hasattr(store, "record_stage"):
-        store.record_stage(run_id, stage, timing)
-        return
-    record = store.get(run_id)
-    record.stages[stage] = timing
-    store.save(record)
-
-
 @contextmanager
 def stage(ctx: RunContext, name: str, detail: str = "") -> Iterator[StageTiming]:
     """Time a stage: `running` when it starts, `succeeded` or `failed` (with the error) when it ends, and a
     Powertools metric per stage (seconds, and a failure count)."""
     metric = name.split(".")[0]  # images.s1, images.s2, ...: one metric, "images"
     timing = StageTiming(status="running", started_at=utcnow(), detail=detail)
-    record_stage(ctx.state, ctx.run_id, name, timing)
+    ctx.state.record_stage(ctx.run_id, name, timing)  # one map entry: parallel Lambdas never clash
     t0 = time.perf_counter()
     try:
         yield timing
     except Exception as exc:
         timing.status, timing.seconds = "failed", round(time.perf_counter() - t0, 3)
         timing.detail = f"{type(exc).__name__}: {exc}"[:500]
-        record_stage(ctx.state, ctx.run_id, name, timing)
+        ctx.state.record_stage(ctx.run_id, name, timing)  # one map entry: parallel Lambdas never clash
         metrics.add_metric(name=f"{metric}_failed", unit=MetricUnit.Count, value=1)
         raise
     timing.status, timing.seconds = "succeeded", round(time.perf_counter() - t0, 3)
-    record_stage(ctx.state, ctx.run_id, name, timing)
+    ctx.state.record_stage(ctx.run_id, name, timing)  # one map entry: parallel Lambdas never clash
     metrics.add_metric(name=f"{metric}_seconds", unit=MetricUnit.Seconds, value=timing.seconds)
 
 
 def error_kind(error_type: str) -> str:
     """The RunError kind for a Lambda errorType: our error classes carry it, anything else is internal."""
-    import shared.errors as errors
-
-    cls = getattr(errors, error_type, None)
+    cls = getattr(shared_errors, error_type, None)
     if isinstance(cls, type) and issubclass(cls, StoryreelError):
         return cls.kind
     return "internal"

@@ -17,7 +17,6 @@ from constructs import Construct
 
 STATEMACHINE_DIR = Path(__file__).resolve().parent.parent / "statemachine"
 UPLOAD_PATTERN_FILE = STATEMACHINE_DIR / "upload_rule_pattern.json"
-PREVIEW_PATTERN_FILE = STATEMACHINE_DIR / "preview_ready_pattern.json"  # optional; else the pattern below
 EVENT_SOURCE = "storyreel"  # what shared.aws_runtime.put_events sends as Source
 PREVIEW_READY = "PreviewReady"
 _PATTERN_FIELDS = {
@@ -109,10 +108,6 @@ class Triggers(Construct):
             "PreviewReady",
             description="a preview run finished with frames pending -> render the rest",
             event_bus=bus,
-            event_pattern=(
-                load_event_pattern(PREVIEW_PATTERN_FILE, {})
-                if PREVIEW_PATTERN_FILE.is_file()
-                else events.EventPattern(source=[EVENT_SOURCE], detail_type=[PREVIEW_READY])
-            ),
+            event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=[PREVIEW_READY]),
             targets=[targets.LambdaFunction(render_rest, **target_opts)],
         )

@@ -125,19 +125,6 @@ class StageFunctions(Construct):
             self.bus.grant_put_events_to(fn)
         return fn
 
-    def grant_submit_gpu_jobs(self, job_queue_arn: str, job_definition_arn: str) -> None:
-        """Functions that submit a GPU render job themselves (none today: the state machine does)."""
-        for spec_id, spec in self.specs.items():
-            if spec.submits_gpu_jobs:
-                fn = self.fn[spec_id]
-                fn.add_environment("GPU_JOB_QUEUE_ARN", job_queue_arn)
-                fn.add_environment("GPU_JOB_DEFINITION_ARN", job_definition_arn)
-                fn.add_to_role_policy(
-                    iam.PolicyStatement(
-                        actions=["batch:SubmitJob"], resources=[job_queue_arn, job_definition_arn]
-                    )
-                )
-
     def grant_start_execution(self, state_machine: sfn.StateMachine) -> None:
         """Functions that start runs get STATE_MACHINE_ARN and states:StartExecution on that machine only."""
         for spec_id, spec in self.specs.items():

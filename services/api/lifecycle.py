@@ -49,7 +49,6 @@ from shared.aws_runtime import (
     logger,
     metrics,
     preview_ready,
-    record_stage,
     render_input,
     resolve_settings,
     run_context,
@@ -250,7 +249,7 @@ def finalize_handler(event: FinalizeEvent, context: LambdaContext) -> dict[str, 
             # The storyboard is complete; only the automatic render of the rest was not asked for. Recorded
             # on the run (POST /runs/{id}/images asks again), not a reason to fail it.
             detail = f"PreviewReady not sent: {exc}"[:500]
-            record_stage(ctx.state, record.run_id, "render_rest", StageTiming(status="failed", detail=detail))
+            ctx.state.record_stage(record.run_id, "render_rest", StageTiming(status="failed", detail=detail))
             metrics.add_metric(name="renders_not_requested", unit=MetricUnit.Count, value=1)
             logger.error(
                 "background render not requested", extra={"run_id": record.run_id, "error": str(exc)}
@@ -292,7 +291,7 @@ def fail_handler(event: FailEvent, context: LambdaContext) -> dict[str, Any]:
     if event.mode == "render":
         # A background render failed after the run succeeded: the run keeps its preview.
         detail = f"{error_type}: {message}"[:500]
-        record_stage(store, record.run_id, "render_rest", StageTiming(status="failed", detail=detail))
+        store.record_stage(record.run_id, "render_rest", StageTiming(status="failed", detail=detail))
         metrics.add_metric(name="renders_failed", unit=MetricUnit.Count, value=1)
         logger.error("background render failed", extra={"run_id": record.run_id, "error": message})
         return {"run_id": record.run_id, "stage": "render_rest", "error_type": error_type, "message": message}
@@ -350,8 +349,8 @@ def render_rest_handler(event: PreviewReadyEvent, context: LambdaContext) -> dic
     except sfn.exceptions.ExecutionAlreadyExists:
         logger.info("render already started for this event", extra={"run_id": ctx.run_id, "event": event.id})
         return {"run_id": ctx.run_id, "frames": [], "execution_arn": None}
-    record_stage(
-        ctx.state, ctx.run_id, "render_rest", StageTiming(started_at=utcnow(), detail=", ".join(frames)[:500])
+    ctx.state.record_stage(
+        ctx.run_id, "render_rest", StageTiming(started_at=utcnow(), detail=", ".join(frames)[:500])
     )
     metrics.add_metric(name="renders_started", unit=MetricUnit.Count, value=1)
     return {"run_id": ctx.run_id, "frames": frames, "execution_arn": execution["executionArn"]}

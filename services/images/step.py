@@ -9,7 +9,6 @@ from __future__ import annotations
 from services.images.images import apply_result, frame_order, get_frame, get_image_provider, render_frames
 from services.images.providers.base import ImageResult
 from shared.contracts import CreativeContext, Frame, FrameStatus, ScenePlan
-from shared.errors import NotFoundError
 from shared.pipeline import CONTEXT, SCENES, RunContext
 from shared.stores import get_model, put_model
 
@@ -45,10 +44,7 @@ def render(ctx: RunContext, frame_ids: list[str] | None = None) -> list[ImageRes
     """Render `frame_ids` (default: this run's budget). Returns per-frame results; failures are recorded per
     frame and do not raise."""
     plan = get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)
-    try:
-        creative: CreativeContext | None = get_model(ctx.blobs, ctx.key(CONTEXT), CreativeContext)
-    except NotFoundError:
-        creative = None
+    creative = get_model(ctx.blobs, ctx.key(CONTEXT), CreativeContext)  # written before scenes, always
     ids = frames_now(ctx, plan) if frame_ids is None else frame_ids
     if not ids:
         return []

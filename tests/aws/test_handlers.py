@@ -134,15 +134,14 @@ def test_preview_without_background_render_sends_no_event(stages):
     ],
 )
 def test_fail_handler_marks_the_run_failed_with_stage_and_cause(aws, error, stage, kind, message):
-    from shared.aws_runtime import record_stage
     from shared.contracts import StageTiming
 
     run_id = new_run({})
-    record_stage(
-        state(), run_id, "transcribe", StageTiming(status="failed" if kind != "internal" else "succeeded")
+    state().record_stage(
+        run_id, "transcribe", StageTiming(status="failed" if kind != "internal" else "succeeded")
     )
     if kind == "internal":
-        record_stage(state(), run_id, "context", StageTiming(status="running"))  # killed by the timeout
+        state().record_stage(run_id, "context", StageTiming(status="running"))  # killed by the timeout
     out = lifecycle.fail_handler({"run_id": run_id, "error": error}, CTX)
     assert out["stage"] == stage
     record = state().get(run_id)

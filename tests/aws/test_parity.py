@@ -60,10 +60,8 @@ def _local_blobs(out_dir: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("combo", list(COMBOS))
 def test_state_machine_and_local_runner_give_the_same_stage_outputs(machine, tmp_path, monkeypatch, combo):
-    runner = pytest.importorskip(
-        "storyreel.runner", reason="the local runner is not merged on this branch yet"
-    )
     import shared.aws_runtime as runtime
+    import storyreel.runner as runner
 
     # the real local planner on both sides (deterministic, offline); speech recognition and image rendering
     # stay faked (seconds of CPU each), forum evidence too (network)

@@ -237,7 +237,6 @@ def test_a_redelivered_render_event_starts_nothing(machine, monkeypatch):
 def test_gpu_provider_renders_in_one_batch_job(aws, monkeypatch):
     """provider batch: Write scenes -> one Batch submitJob.sync, run by the real GPU worker (moto's Batch
     bridged in-process, an injected image provider instead of diffusers)."""
-    pytest.importorskip("services.images.gpu.worker", reason="the GPU worker is not merged on this branch")
     from aws_testkit import (
         FUNCTIONS,
         create_functions,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.constructs.api import api_routes
@@ -226,4 +227,5 @@ def test_api_routes_follow_the_openapi_document(tmp_path):
     doc = tmp_path / "openapi.json"
     doc.write_text(json.dumps({"paths": {"/runs": {"get": {}, "post": {}}, "/runs/{run_id}": {"get": {}}}}))
     assert set(api_routes(doc)) == {("GET", "/runs"), ("POST", "/runs"), ("GET", "/runs/{run_id}")}
-    assert ("GET", "/runs/{run_id}") in api_routes(tmp_path / "absent.json")
+    with pytest.raises(FileNotFoundError, match="make openapi"):
+        api_routes(tmp_path / "absent.json")

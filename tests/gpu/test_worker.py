@@ -16,13 +16,26 @@ from services.images import step
 from services.images.gpu import worker
 from services.images.images import frame_seed
 from services.images.providers.diffusers import DiffusersProvider
-from shared.contracts import Frame, FrameStatus, Scene, ScenePlan
-from shared.pipeline import SCENES, RunContext
+from shared.contracts import CreativeContext, Frame, FrameStatus, Scene, ScenePlan
+from shared.pipeline import CONTEXT, SCENES, RunContext
 from shared.settings import Settings
 from shared.stores import LocalBlobStore, get_model, put_model
 
 REPO = Path(__file__).resolve().parents[2]
 RUN = "run-gpu-1"
+
+
+def context() -> CreativeContext:
+    """The pipeline always writes the context before the scenes; the worker's runs have one too."""
+    return CreativeContext(
+        title="Tiny",
+        subject="a red cube",
+        intent="test",
+        vibe="calm",
+        content_style="demo",
+        target_audience="tests",
+        color_palette=["red #FF0000"],
+    )
 
 
 def plan(scenes: int = 3) -> ScenePlan:
@@ -44,6 +57,7 @@ def plan(scenes: int = 3) -> ScenePlan:
 @pytest.fixture
 def blobs(tmp_path: Path) -> LocalBlobStore:
     store = LocalBlobStore(tmp_path / "runs")
+    put_model(store, f"{RUN}/{CONTEXT}", context())
     put_model(store, f"{RUN}/{SCENES}", plan())
     return store
 
@@ -199,6 +213,7 @@ def test_s3_blobs_come_from_shared_aws_stores(monkeypatch) -> None:
 
 def test_worker_process_stops_on_sigterm_with_exit_143(tmp_path, blobs, config_file) -> None:
     """The real entry point in its own process, SIGTERM sent from outside after its first progress line."""
+    put_model(blobs, f"{RUN}/{CONTEXT}", context())
     put_model(blobs, f"{RUN}/{SCENES}", plan(4))
     env = {k: v for k, v in os.environ.items() if not k.startswith("STORYREEL_")}
     env.update(PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))

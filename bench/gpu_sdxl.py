@@ -143,6 +143,7 @@ TINY_TEXT: dict[str, Any] = {
 }
 
 # --------------------------------------------------------------------------- what is compared
+# Published figures as issue #5 quotes them (not measured here; the issue names no GPU for the LCM figure).
 ANCHORS = {
     30: ("H100, TensorRT, SDXL 30 steps", 1.47),
     4: ("SDXL LCM, 4 steps", 0.234),

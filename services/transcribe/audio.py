@@ -221,7 +221,7 @@ def _fmt_minutes(seconds: float) -> str:
 
 
 # --------------------------------------------------------------------------- speech check
-# Thresholds, measured on espeak-ng speech (clean and with white noise at about 6 dB SNR), sox tones, sweeps and
+# Thresholds, measured on espeak-ng speech (clean and with white noise at about 21 dB SNR), sox tones, sweeps and
 # white/pink/brown noise: speech frames vary by 7-8 dB (std) around their mean, steady sounds by under 2 dB.
 SILENCE_DBFS = -55.0  # loudest 30 ms frame quieter than this: silence
 ACTIVE_RANGE_DB = 45.0  # frames within this of the loudest count as "active"

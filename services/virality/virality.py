@@ -1,7 +1,7 @@
 """Virality stage: a 0-100 score from named components, each with its numbers, a one-line explanation and the
 evidence links it rests on. No random numbers: what cannot be measured is listed in `not_evaluated`.
 
-Components and weights (sum 1.0):
+Components and weights (sum 0.90: the weights are relative, the score divides by their sum):
   content (services/virality/content.py): hook .20, emotion .15, clarity .10, length_fit .10
   (format_fit is listed in not_evaluated: the score is the optimizer's predicted reward, and hand-set points
   per creative arm would be learned back by it)

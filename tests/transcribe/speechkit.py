@@ -99,7 +99,7 @@ class Speech:
     short: Path  # SHORT_TEXT, wav
     formats: dict[str, Path]  # SHORT_TEXT in every container
     brief: Path  # FIRST_TEXT (the example brief's text)
-    noisy: Path  # the brief with white noise at about 10 dB SNR
+    noisy: Path  # the brief with white noise at about 21 dB SNR (measured)
     long: Path  # FIRST_TEXT, GAP_S of silence, SECOND_TEXT
     second_offset_s: float  # where SECOND_TEXT's clip starts in `long`
     silence: Path

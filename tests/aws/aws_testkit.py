@@ -24,6 +24,7 @@ from typing import Any
 
 import boto3
 
+from infra.functions import FUNCTIONS as INFRA_FUNCTIONS
 from services.images.providers.base import ImageRequest, ImageResult
 from shared.contracts import (
     CreativeContext,
@@ -58,17 +59,12 @@ ROOT = Path(__file__).resolve().parents[2]
 ASL_PATH = ROOT / "infra" / "statemachine" / "storyboard.asl.json"
 ACCOUNT = "123456789012"
 
-# state machine substitution -> (moto Lambda function name, "module:function" of the real handler)
+# state machine substitution -> (moto Lambda function name, "module:function" of the real handler), from the
+# stack's own table, so a wrong handler path in infra/functions.py fails these tests too.
 FUNCTIONS = {
-    "TranscribeFunctionArn": ("storyreel-transcribe", "services.transcribe.handler:handler"),
-    "ContextFunctionArn": ("storyreel-context", "services.scenes.handler:context_handler"),
-    "ChooseFunctionArn": ("storyreel-choose", "services.optimizer.handler:choose_handler"),
-    "ScenesFunctionArn": ("storyreel-scenes", "services.scenes.handler:scenes_handler"),
-    "ImagesFunctionArn": ("storyreel-images", "services.images.handler:handler"),
-    "ViralityFunctionArn": ("storyreel-virality", "services.virality.handler:handler"),
-    "LearnFunctionArn": ("storyreel-learn", "services.optimizer.handler:learn_handler"),
-    "FinalizeFunctionArn": ("storyreel-finalize", "services.api.lifecycle:finalize_handler"),
-    "FailFunctionArn": ("storyreel-fail", "services.api.lifecycle:fail_handler"),
+    spec.substitution: (f"storyreel-{spec.id.lower()}", f"{spec.module}:{spec.function}")
+    for spec in INFRA_FUNCTIONS
+    if spec.in_state_machine
 }
 
 

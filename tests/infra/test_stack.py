@@ -229,3 +229,12 @@ def test_api_routes_follow_the_openapi_document(tmp_path):
     assert set(api_routes(doc)) == {("GET", "/runs"), ("POST", "/runs"), ("GET", "/runs/{run_id}")}
     with pytest.raises(FileNotFoundError, match="make openapi"):
         api_routes(tmp_path / "absent.json")
+
+
+def test_every_handler_in_the_stack_imports_and_is_callable() -> None:
+    """infra/functions.py names each Lambda's handler as a string: a typo would deploy a broken function."""
+    import importlib
+
+    for spec in FUNCTIONS:
+        module = importlib.import_module(spec.module)
+        assert callable(getattr(module, spec.function, None)), spec.handler

@@ -120,7 +120,9 @@ def load_secrets() -> list[str]:
     cannot be read is logged and skipped: only the provider that needs it fails, naming its variable."""
     from shared.secrets import load_provider_keys
 
-    return load_provider_keys(on_unreadable=lambda message: logger.warning("provider key not loaded: " + message))
+    return load_provider_keys(
+        on_unreadable=lambda message: logger.warning("provider key not loaded: " + message)
+    )
 
 
 # --------------------------------------------------------------------------- settings and context

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from shared.contracts import Usage
+from shared.contracts import Frame, OptimizerDecision, ScenePlan, Usage
 from shared.settings import Settings
-from shared.stores import BlobStore, CacheStore, PolicyStore, RunStore
+from shared.stores import BlobStore, CacheStore, PolicyStore, RunStore, get_optional_model
 
 # Stage names as they appear in run records, timings tables and the state machine.
 STAGES = ("setup", "transcribe", "context", "choose", "scenes", "images", "virality", "optimizer", "finalize")
@@ -56,3 +56,28 @@ class RunContext:
         if usage:
             body = json.dumps([u.model_dump(mode="json") for u in usage], indent=2).encode()
             self.blobs.put_bytes(self.key(f"usage/{stage}.json"), body, "application/json")
+
+
+# --------------------------------------------------------------------------- shared reads of a run's blobs
+def frame_result_key(ctx: RunContext, fid: str) -> str:
+    return ctx.key(f"frames/{fid}.json")
+
+
+def frame_png_key(ctx: RunContext, fid: str) -> str:
+    return ctx.key(f"frames/{fid}.png")
+
+
+def load_frame(ctx: RunContext, plan: ScenePlan, fid: str) -> Frame:
+    """A frame as last recorded: its own result blob if it has one (renders write it), else the plan's entry."""
+    recorded = get_optional_model(ctx.blobs, frame_result_key(ctx, fid), Frame)
+    if recorded is not None:
+        return recorded
+    index, role = fid[1:].split("-")
+    scene = plan.scenes[int(index) - 1]
+    return scene.start_frame if role == "start" else scene.end_frame
+
+
+def chosen_variant(ctx: RunContext) -> dict[str, str]:
+    """The creative variant the optimizer chose for this run ({} when it has not chosen)."""
+    decision = get_optional_model(ctx.blobs, ctx.key(DECISION), OptimizerDecision)
+    return decision.variant if decision is not None else {}

@@ -46,7 +46,9 @@ def _value(raw: str, env_name: str, where: str) -> str:
                     return str(data[field])
             if len(data) == 1:
                 return str(next(iter(data.values())))
-        raise ConfigError(f"{where} is a JSON object without a '{env_name}', 'api_key', 'token' or 'key' field")
+        raise ConfigError(
+            f"{where} is a JSON object without a '{env_name}', 'api_key', 'token' or 'key' field"
+        )
     if not text:
         raise ConfigError(f"{where} is empty")
     return text

@@ -20,7 +20,6 @@ from shared.errors import ConfigError
 ENV_PREFIX = "STORYREEL_"
 PresetName = Literal["preview", "quick", "full"]
 ImageProvider = Literal["sketch", "replicate", "stability", "openai", "diffusers", "batch"]
-API_IMAGE_PROVIDERS = ("replicate", "stability", "openai")
 # Names the seed used for its providers, mapped onto ours.
 _PROVIDER_ALIASES = {"local": "sketch", "sdxl": "diffusers", "dalle": "openai", "dall-e": "openai"}
 

@@ -26,15 +26,6 @@ from shared.errors import ConfigError, ConflictError, NotFoundError
 M = TypeVar("M", bound=BaseModel)
 
 
-# --------------------------------------------------------------------------- keys
-def run_key(run_id: str, name: str) -> str:
-    return f"{run_id}/{name}"
-
-
-def frame_key(run_id: str, scene_index: int, role: str) -> str:
-    return f"{run_id}/frames/s{scene_index}-{role}.png"
-
-
 # --------------------------------------------------------------------------- protocols
 @runtime_checkable
 class BlobStore(Protocol):
@@ -75,6 +66,19 @@ def put_model(blobs: BlobStore, key: str, model: BaseModel) -> str:
 
 def get_model(blobs: BlobStore, key: str, cls: type[M]) -> M:
     return cls.model_validate_json(blobs.get_bytes(key))
+
+
+def get_optional_bytes(blobs: BlobStore, key: str) -> bytes | None:
+    """The blob, or None when there is none: one request (a GET), not a check and then a GET."""
+    try:
+        return blobs.get_bytes(key)
+    except NotFoundError:
+        return None
+
+
+def get_optional_model(blobs: BlobStore, key: str, cls: type[M]) -> M | None:
+    data = get_optional_bytes(blobs, key)
+    return None if data is None else cls.model_validate_json(data)
 
 
 # --------------------------------------------------------------------------- local blobs

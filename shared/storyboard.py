@@ -10,7 +10,6 @@ import json
 
 from shared.contracts import (
     CreativeContext,
-    Frame,
     FrameCounts,
     FrameStatus,
     OptimizerDecision,
@@ -31,14 +30,14 @@ from shared.pipeline import (
     TRANSCRIPT,
     VIRALITY,
     RunContext,
+    load_frame,
 )
 from shared.report import render_html
-from shared.stores import get_model, put_model
+from shared.stores import get_model, get_optional_model, put_model
 
 
 def _optional(ctx: RunContext, name: str, cls):
-    key = ctx.key(name)
-    return get_model(ctx.blobs, key, cls) if ctx.blobs.exists(key) else None
+    return get_optional_model(ctx.blobs, ctx.key(name), cls)
 
 
 def count_frames(plan: ScenePlan) -> FrameCounts:
@@ -55,10 +54,8 @@ def merged_plan(ctx: RunContext) -> ScenePlan:
     """scenes.json with each frame replaced by its own result blob where one exists."""
     plan = get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)
     for scene in plan.scenes:
-        for role in ("start", "end"):
-            key = ctx.key(f"frames/s{scene.index}-{role}.json")
-            if ctx.blobs.exists(key):
-                setattr(scene, f"{role}_frame", get_model(ctx.blobs, key, Frame))
+        scene.start_frame = load_frame(ctx, plan, f"s{scene.index}-start")
+        scene.end_frame = load_frame(ctx, plan, f"s{scene.index}-end")
     return plan
 
 
@@ -66,6 +63,7 @@ def assemble(ctx: RunContext, record: RunRecord) -> Storyboard:
     transcript = get_model(ctx.blobs, ctx.key(TRANSCRIPT), Transcript)
     creative = get_model(ctx.blobs, ctx.key(CONTEXT), CreativeContext)
     plan = merged_plan(ctx)
+    virality = _optional(ctx, VIRALITY, ViralityReport)
     record.usage = load_usage(ctx)
     notes: list[str] = []
     counts = count_frames(plan)
@@ -73,7 +71,7 @@ def assemble(ctx: RunContext, record: RunRecord) -> Storyboard:
         notes.append("Frames are sketch panels from the embedded renderer: placeholders, not generated art.")
     if counts.pending:
         notes.append(f"{counts.pending} keyframe(s) not rendered yet: run `storyreel images --from-latest`.")
-    if record.status == RunStatus.running and not ctx.blobs.exists(ctx.key(VIRALITY)):
+    if record.status == RunStatus.running and virality is None:
         notes.append("The virality evaluation is still running: this storyboard is refreshed when it lands.")
     if counts.failed:
         notes.append(f"{counts.failed} keyframe(s) failed; their reasons are on the frames.")
@@ -85,7 +83,7 @@ def assemble(ctx: RunContext, record: RunRecord) -> Storyboard:
         context=creative,
         decision=_optional(ctx, DECISION, OptimizerDecision),
         scenes=plan.scenes,
-        virality=_optional(ctx, VIRALITY, ViralityReport),
+        virality=virality,
         timings=record.stages,
         frames=counts,
         usage=record.usage,

@@ -57,10 +57,9 @@ class StageFailed(Exception):
 class LocalRun:
     """One run's bookkeeping: the record, its stores, and a lock (virality reports from another thread)."""
 
-    def __init__(self, ctx: RunContext, record: RunRecord, out_root: Path) -> None:
+    def __init__(self, ctx: RunContext, record: RunRecord) -> None:
         self.ctx = ctx
         self.record = record
-        self.out_root = out_root
         self._lock = threading.Lock()
 
     @property
@@ -183,7 +182,7 @@ def start_run(
         options=settings.model_dump(mode="json"),
     )
     state.create(record)
-    return LocalRun(ctx, record, out_root)
+    return LocalRun(ctx, record)
 
 
 class _Background:
@@ -354,7 +353,7 @@ def open_run(
     )
     if progress is not None:
         ctx.progress = progress
-    return LocalRun(ctx, record, out_root)
+    return LocalRun(ctx, record)
 
 
 def outstanding_frames(run: LocalRun) -> list[str]:

@@ -302,11 +302,9 @@ def fail_handler(event: FailEvent, context: LambdaContext) -> dict[str, Any]:
     record.error = RunError(stage=stage_name, message=message[:2000], kind=error_kind(error_type))
     store.save(record)
     # A failed run must not look complete (as the local runner): drop a page an earlier attempt left.
-    # Only a finalize that ran before a later failure leaves them, so DeleteObject is rarely needed.
     run_blobs = blobs()
     for name in (STORYBOARD, INDEX_HTML):
-        if run_blobs.exists(f"{record.run_id}/{name}"):
-            run_blobs.delete(f"{record.run_id}/{name}")
+        run_blobs.delete(f"{record.run_id}/{name}")  # S3 DeleteObject succeeds when there is nothing
     metrics.add_metric(name="runs_failed", unit=MetricUnit.Count, value=1)
     logger.error("run failed", extra={"run_id": record.run_id, "stage": stage_name, "error": message})
     return {"run_id": record.run_id, "stage": stage_name, "error_type": error_type, "message": message}

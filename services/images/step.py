@@ -8,25 +8,9 @@ from __future__ import annotations
 
 from services.images.images import apply_result, frame_order, get_frame, get_image_provider, render_frames
 from services.images.providers.base import ImageResult
-from shared.contracts import CreativeContext, Frame, FrameStatus, ScenePlan
-from shared.pipeline import CONTEXT, SCENES, RunContext
-from shared.stores import get_model, put_model
-
-
-def frame_result_key(ctx: RunContext, fid: str) -> str:
-    return ctx.key(f"frames/{fid}.json")
-
-
-def frame_png_key(ctx: RunContext, fid: str) -> str:
-    return ctx.key(f"frames/{fid}.png")
-
-
-def load_frame(ctx: RunContext, plan: ScenePlan, fid: str) -> Frame:
-    """The frame as last recorded: its own result blob if it has one, else the plan's entry."""
-    key = frame_result_key(ctx, fid)
-    if ctx.blobs.exists(key):
-        return get_model(ctx.blobs, key, Frame)
-    return get_frame(plan, fid)[1]
+from shared.contracts import CreativeContext, FrameStatus, ScenePlan
+from shared.pipeline import CONTEXT, SCENES, RunContext, frame_png_key, frame_result_key, load_frame
+from shared.stores import get_model, get_optional_bytes, put_model
 
 
 def frames_now(ctx: RunContext, plan: ScenePlan) -> list[str]:
@@ -52,15 +36,19 @@ def render(ctx: RunContext, frame_ids: list[str] | None = None) -> list[ImageRes
     before = len(getattr(provider, "usage", None) or [])
 
     def load_png(fid: str) -> bytes | None:
-        key = frame_png_key(ctx, fid)
-        return ctx.blobs.get_bytes(key) if ctx.blobs.exists(key) else None
+        return get_optional_bytes(ctx.blobs, frame_png_key(ctx, fid))
 
     def on_result(res: ImageResult) -> None:
         frame = get_frame(plan, res.frame_id)[1]
         key = frame_png_key(ctx, res.frame_id)
         if res.ok:
             ctx.blobs.put_bytes(key, res.png, "image/png")  # type: ignore[arg-type]
-        updated = apply_result(frame, res, f"frames/{res.frame_id}.png" if res.ok else None, provider)
+        updated = apply_result(
+            frame,
+            res,
+            frame_png_key(ctx, res.frame_id).removeprefix(ctx.key("")) if res.ok else None,
+            provider,
+        )
         put_model(ctx.blobs, frame_result_key(ctx, res.frame_id), updated)
         ctx.progress("images", f"{res.frame_id} {'ok' if res.ok else 'failed: ' + (res.error or '')}")
 

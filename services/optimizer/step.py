@@ -30,7 +30,7 @@ from shared.creative import DEFAULT_VARIANT
 from shared.errors import ConflictError, NotFoundError
 from shared.pipeline import CONTEXT, DECISION, VIRALITY, RunContext
 from shared.settings import OptimizerConfig
-from shared.stores import get_model, put_model
+from shared.stores import get_model, get_optional_model, put_model
 
 POLICY_NAME = "creative-levers"
 MAX_ATTEMPTS = 100
@@ -121,15 +121,11 @@ def learn(ctx: RunContext) -> float | None:
     """Predicted reward = virality score / 100 at weight prediction_weight. None when there is nothing to learn
     (optimizer off, no decision, or the report has no score)."""
     config = ctx.settings.optimizer
-    if (
-        not config.enabled
-        or not ctx.blobs.exists(ctx.key(DECISION))
-        or not ctx.blobs.exists(ctx.key(VIRALITY))
-    ):
+    if not config.enabled:
         return None
-    decision = get_model(ctx.blobs, ctx.key(DECISION), OptimizerDecision)
-    report = get_model(ctx.blobs, ctx.key(VIRALITY), ViralityReport)
-    if decision.policy == "off" or report.score is None:
+    decision = get_optional_model(ctx.blobs, ctx.key(DECISION), OptimizerDecision)
+    report = get_optional_model(ctx.blobs, ctx.key(VIRALITY), ViralityReport)
+    if decision is None or report is None or decision.policy == "off" or report.score is None:
         return None
     reward = report.score / 100.0
     update_policy(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from services.scenes.planner import check_plan, get_planner
-from shared.contracts import CreativeContext, FrameStatus, OptimizerDecision, ScenePlan, Transcript
-from shared.pipeline import CONTEXT, DECISION, SCENES, TRANSCRIPT, RunContext
+from shared.contracts import CreativeContext, FrameStatus, ScenePlan, Transcript
+from shared.pipeline import CONTEXT, SCENES, TRANSCRIPT, RunContext, chosen_variant
 from shared.stores import get_model, put_model
 
 
@@ -36,9 +36,7 @@ def context(ctx: RunContext) -> CreativeContext:
 def scenes(ctx: RunContext) -> ScenePlan:
     transcript = get_model(ctx.blobs, ctx.key(TRANSCRIPT), Transcript)
     creative = get_model(ctx.blobs, ctx.key(CONTEXT), CreativeContext)
-    variant: dict[str, str] = {}
-    if ctx.blobs.exists(ctx.key(DECISION)):
-        variant = get_model(ctx.blobs, ctx.key(DECISION), OptimizerDecision).variant
+    variant = chosen_variant(ctx)
     n = ctx.settings.pipeline.scenes
     planner = _planner(ctx)
     before = _used(planner)

@@ -6,17 +6,15 @@ Needs the context only (not scenes or images), so the runner and the state machi
 from __future__ import annotations
 
 from services.virality.virality import evaluate, get_evidence_source
-from shared.contracts import CreativeContext, OptimizerDecision, Transcript, ViralityReport
-from shared.pipeline import CONTEXT, DECISION, TRANSCRIPT, VIRALITY, RunContext
+from shared.contracts import CreativeContext, Transcript, ViralityReport
+from shared.pipeline import CONTEXT, TRANSCRIPT, VIRALITY, RunContext, chosen_variant
 from shared.stores import get_model, put_model
 
 
 def run(ctx: RunContext) -> ViralityReport:
     transcript = get_model(ctx.blobs, ctx.key(TRANSCRIPT), Transcript)
     creative = get_model(ctx.blobs, ctx.key(CONTEXT), CreativeContext)
-    variant: dict[str, str] = {}
-    if ctx.blobs.exists(ctx.key(DECISION)):
-        variant = get_model(ctx.blobs, ctx.key(DECISION), OptimizerDecision).variant
+    variant = chosen_variant(ctx)
     source = None
     if ctx.settings.pipeline.virality_evaluation:
         source = ctx.overrides.get("evidence_source") or get_evidence_source(ctx.settings.virality, ctx.state)

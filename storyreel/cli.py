@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from shared.contracts import Engagement, RunRecord, RunStatus
 from shared.errors import NotFoundError, StoryreelError, UserError
-from shared.settings import load_settings
+from shared.settings import Settings, load_settings
 from shared.stores import SqliteStateStore, local_state
 
 EXIT_STAGE_FAILED = 1
@@ -233,7 +233,6 @@ def images(
     run_id: str | None, from_latest: bool, image_provider: str | None, model: str | None, as_json: bool
 ) -> None:
     """Render the keyframes a run left out (pending from a preview, or failed)."""
-    from shared.settings import Settings
     from storyreel.runner import open_run, outstanding_frames, render_outstanding
 
     state = _state()
@@ -340,10 +339,12 @@ def feedback(run_id: str, views: int, likes: int, comments: int, shares: int) ->
         engagement = Engagement(views=views, likes=likes, comments=comments, shares=shares)
     except ValidationError as exc:
         raise UserError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
-    record_feedback(state, run_id, engagement)
+    reward = record_feedback(
+        state, run_id, engagement, Settings.model_validate(record.options).optimizer, record=record
+    )
     click.echo(
         f"recorded engagement for {run_id}: {views} views, {likes} likes, {comments} comments, "
-        f"{shares} shares"
+        f"{shares} shares -> reward {reward:.3f} (replaces the predicted reward for this run)"
     )
 
 

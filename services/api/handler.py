@@ -349,7 +349,9 @@ def feedback(
     record = store.get(run_id)
     if record.status != RunStatus.succeeded:
         raise ConflictError(f"run {run_id} is {record.status.value}: feedback is for finished runs")
-    reward = optimizer_step.feedback(store, run_id, engagement, config=run_settings(record).optimizer)
+    reward = optimizer_step.feedback(
+        store, run_id, engagement, config=run_settings(record).optimizer, record=record
+    )
     body = FeedbackAccepted(run_id=run_id, reward=reward)
     return Response(HTTPStatus.ACCEPTED.value, content_types.APPLICATION_JSON, body)
 

@@ -24,6 +24,7 @@ from shared.contracts import (
     CreativeContext,
     Engagement,
     OptimizerDecision,
+    RunRecord,
     ViralityReport,
 )
 from shared.creative import DEFAULT_VARIANT
@@ -145,31 +146,39 @@ def learn(ctx: RunContext) -> float | None:
     return reward
 
 
-def feedback(state: Any, run_id: str, engagement: Engagement, config: OptimizerConfig | None = None) -> float:
+def feedback(
+    state: Any,
+    run_id: str,
+    engagement: Engagement,
+    config: OptimizerConfig | None = None,
+    record: RunRecord | None = None,
+) -> float:
     """Real engagement for a run: reward = engagement_reward(engagement) at weight 1.0, replacing the run's
-    predicted contribution (and any earlier feedback for it). Returns the reward. Unknown run: NotFoundError.
-
-    Also stores the engagement on the run record when `state` holds runs (RunStore)."""
+    predicted contribution (and any earlier feedback for it). Returns the reward. A run the policy does not
+    track (unknown, optimizer off for it, or evicted): NotFoundError. The caller's run `record`, when given,
+    is saved with the engagement."""
     config = config or OptimizerConfig()
     reward = engagement_reward(engagement)
-    doc, _ = state.get_policy(POLICY_NAME)
-    if run_id not in (doc or {}).get("runs", {}):
-        raise NotFoundError(
-            f"the optimizer has no decision recorded for run {run_id!r} "
-            f"(unknown run, optimizer off for it, or older than the last {config.max_runs_tracked} runs)"
+
+    def change(doc: dict[str, Any]) -> dict[str, Any]:
+        # checked inside the conditional update, so a run evicted by a concurrent write is caught too
+        if run_id not in doc.get("runs", {}):
+            raise NotFoundError(
+                f"the optimizer has no decision recorded for run {run_id!r} "
+                f"(unknown run, optimizer off for it, or older than the last {config.max_runs_tracked} runs)"
+            )
+        return bandit.update(
+            doc,
+            run_id,
+            reward,
+            kind="real",
+            weight=1.0,
+            memory=config.memory,
+            max_runs=config.max_runs_tracked,
         )
-    update_policy(
-        state,
-        lambda s: bandit.update(
-            s, run_id, reward, kind="real", weight=1.0, memory=config.memory, max_runs=config.max_runs_tracked
-        ),
-    )
-    if hasattr(state, "get") and hasattr(state, "save"):
-        try:
-            record = state.get(run_id)
-        except NotFoundError:
-            record = None
-        if record is not None:
-            record.feedback = engagement
-            state.save(record)
+
+    update_policy(state, change)
+    if record is not None:
+        record.feedback = engagement
+        state.save(record)
     return reward

@@ -214,7 +214,7 @@ def fake_learn(ctx: RunContext) -> None:
     ctx.state.put_policy("thompson", policy, version)
 
 
-def fake_feedback(state, run_id, engagement) -> None:
+def fake_feedback(state, run_id, engagement, config=None, record=None) -> None:
     policy, version = state.get_policy("thompson")
     policy.setdefault("feedback", {})[run_id] = engagement.views
     state.put_policy("thompson", policy, version)

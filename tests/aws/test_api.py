@@ -119,7 +119,9 @@ def test_feedback_goes_to_the_optimizer(aws, monkeypatch):
     state().save(record)
     seen = []
     monkeypatch.setattr(
-        optimizer_step, "feedback", lambda st, rid, eng, config=None: seen.append((rid, eng)) or 0.5
+        optimizer_step,
+        "feedback",
+        lambda st, rid, eng, config=None, record=None: seen.append((rid, eng)) or 0.5,
     )
 
     assert call_api("POST", f"/runs/{run_id}/feedback", {"views": -1})[0] == 422

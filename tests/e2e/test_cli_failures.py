@@ -140,3 +140,15 @@ def test_feedback_rejects_impossible_counts(tmp_path: Path) -> None:
     run_id = json.loads(out)["run_id"]
     code, _, err = invoke("feedback", run_id, "--views", "10", "--likes", "900")
     assert code == 2 and "likes cannot exceed views" in error_lines(err)[0]
+
+
+def test_feedback_is_saved_on_the_run_and_uses_its_settings(tmp_path: Path) -> None:
+    code, out, _ = invoke("run", str(EXAMPLE), "--preset", "preview", "--out", str(tmp_path), "--json")
+    run_id = json.loads(out)["run_id"]
+    code, out, err = invoke(
+        "feedback", run_id, "--views", "12000", "--likes", "900", "--comments", "40", "--shares", "75"
+    )
+    assert code == 0, err
+    assert "reward 0." in out
+    record = local_state().get(run_id)
+    assert record.feedback is not None and record.feedback.views == 12000

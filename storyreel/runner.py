@@ -368,29 +368,25 @@ def render_outstanding(
     storyboard.json and index.html as each frame lands. Returns (rendered, failed)."""
     ids = outstanding_frames(run) if frame_ids is None else frame_ids
     ok = failed = 0
+    first_error = ""
     t0 = time.perf_counter()
     # Render in scene pairs so each end frame can be derived from its (possibly just rendered) start frame.
     pairs: dict[str, list[str]] = {}
     for fid in ids:
         pairs.setdefault(fid.split("-")[0], []).append(fid)
-    for group in pairs.values():
+    for n, group in enumerate(pairs.values(), start=1):
         for res in images_step.render(run.ctx, group):
             ok += res.ok
             failed += not res.ok
+            first_error = first_error or (res.error or "")
             if on_frame is not None:
                 on_frame(res.frame_id, res.ok)
-        board = finalize(run.ctx, run.record)
-        apply_board(run.record, board)
+        last = n == len(pairs)
+        detail = f"+{ok} frames later" + (f"; {failed} failed: {first_error}" if failed else "")
+        status = ("failed" if failed else "succeeded") if last else "running"
+        timing = StageTiming(status=status, seconds=round(time.perf_counter() - t0, 3), detail=detail)
+        run.record.stages = {**run.record.stages, "images_later": timing}
+        # one refresh per landed pair: storyboard.json and index.html show the frames as they are
+        apply_board(run.record, finalize(run.ctx, run.record))
         run.save()
-    spent = round(time.perf_counter() - t0, 3)
-    detail = f"+{ok} frames later" + (f", {failed} failed" if failed else "")
-    run.record.stages = {
-        **run.record.stages,
-        "images_later": StageTiming(
-            status="succeeded" if not failed else "failed", seconds=spent, detail=detail
-        ),
-    }
-    board = finalize(run.ctx, run.record)
-    apply_board(run.record, board)
-    run.save()
     return ok, failed

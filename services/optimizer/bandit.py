@@ -247,10 +247,6 @@ def register(
     return state
 
 
-def run_info(state: dict[str, Any], run_id: str) -> dict[str, Any] | None:
-    return state["runs"].get(run_id)
-
-
 def update(
     state: dict[str, Any],
     run_id: str,

@@ -150,12 +150,10 @@ class ForumEvidence:
 
     def __init__(
         self,
-        config: ViralityConfig,
         cache: Any | None,
         primary: ForumFetcher | None,
         fallbacks: dict[str, ForumFetcher] | None = None,
     ) -> None:
-        self.config = config
         self.cache = cache
         self.primary = primary
         self.fallbacks = fallbacks or {}

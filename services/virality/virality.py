@@ -18,7 +18,7 @@ import math
 import statistics
 from typing import Any, Protocol
 
-from services.virality.content import FORMAT_FIT_REASON, content_components, format_family
+from services.virality.content import CONTENT_WEIGHTS, FORMAT_FIT_REASON, content_components, format_family
 from shared.contracts import (
     CreativeContext,
     Evidence,
@@ -57,11 +57,11 @@ def get_evidence_source(config: ViralityConfig, cache: Any) -> EvidenceSource:
 
     fallbacks = {"hackernews": HackerNewsSearch(config), "reddit": RedditJSON(config)}
     if config.provider == "public":
-        return ForumEvidence(config, cache, None, fallbacks)
+        return ForumEvidence(cache, None, fallbacks)
     if config.provider == "firecrawl" or firecrawl_configured(config):
         from services.virality.providers import firecrawl  # the SDK import is slow: only when used
 
-        return ForumEvidence(config, cache, firecrawl.FirecrawlForums(config), fallbacks)
+        return ForumEvidence(cache, firecrawl.FirecrawlForums(config), fallbacks)
     return Unconfigured(
         "no forum evidence provider configured: set FIRECRAWL_API_KEY or virality.firecrawl_api_url, "
         "or virality.provider: public"
@@ -256,9 +256,7 @@ def score_variant(
     not_evaluated.append(format_fit)
     total_w = sum(c.weight for c in components)
     score = round(sum(c.weight * c.score for c in components) / total_w, 1) if total_w else None
-    all_w = sum(w for w in FORUM_WEIGHTS.values()) + sum(
-        c.weight for c in components if c.name not in FORUM_WEIGHTS
-    )
+    all_w = sum(CONTENT_WEIGHTS.values()) + sum(FORUM_WEIGHTS.values())
     conf = sum(c.weight * (forum_factor if c.name in FORUM_WEIGHTS else 1.0) for c in components) / all_w
     forum_used = any(c.name in FORUM_WEIGHTS for c in components)
     return ViralityReport(

@@ -3,12 +3,11 @@ account-level refusal that stops a render call from re-sending a bad key for eve
 
 from __future__ import annotations
 
-import email.utils
 import io
 import threading
-import time
 
 from shared.contracts import Usage
+from shared.retry import retry_after_seconds as shared_retry_after
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_RETRY_AFTER_S = 120.0
@@ -40,19 +39,8 @@ def nearest_ratio(width: int, height: int, choices: tuple[str, ...]) -> str:
 
 
 def retry_after_seconds(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta seconds or an HTTP date), capped at two minutes."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return min(max(float(value), 0.0), MAX_RETRY_AFTER_S)
-    except ValueError:
-        pass
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return min(max(parsed.timestamp() - time.time(), 0.0), MAX_RETRY_AFTER_S)
+    """The Retry-After wait, capped at two minutes (an image is not worth a longer wait)."""
+    return shared_retry_after(value, cap=MAX_RETRY_AFTER_S)
 
 
 def backoff_seconds(attempt: int, base: float = 0.5, cap: float = 8.0) -> float:

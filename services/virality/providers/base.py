@@ -8,11 +8,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Literal, Protocol, TypeVar
 
 from shared.contracts import Evidence
 from shared.errors import ConfigError, ProviderError
+from shared.retry import retry_after_seconds  # noqa: F401 - the forum fetchers import it from here
 from shared.settings import ViralityConfig
 
 T = TypeVar("T")
@@ -68,19 +68,6 @@ class Deadline:
         if left <= 0:
             raise ProviderError(f"time budget of {self.budget_s:g} s used up", retryable=False)
         return min(request_timeout_s, left)
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After is either seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", value):
-        return float(value)
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 class RateLimited(ProviderError):

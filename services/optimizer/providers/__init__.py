@@ -1,1 +1,0 @@
-"""Providers: one module per outside service, plus the embedded default."""

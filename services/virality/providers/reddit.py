@@ -4,52 +4,28 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
-from services.virality.providers.base import Deadline, Forum, with_retries
-from services.virality.providers.hackernews import _int
-from services.virality.providers.http_json import get_json
+from services.virality.providers.base import Deadline, Forum
+from services.virality.providers.http_json import PublicJSONSearch, age_days, as_int
 from shared.contracts import Evidence
 from shared.errors import ProviderError
-from shared.settings import ViralityConfig
 
 PUBLIC = "https://www.reddit.com"
 
 
-class RedditJSON:
+class RedditJSON(PublicJSONSearch):
     name = "reddit-json"
-
-    def __init__(self, config: ViralityConfig) -> None:
-        self.config = config
-        self.calls: dict[str, int] = {"search": 0}
-        self._lock = threading.Lock()
+    kind = "reddit"
 
     def fetch(
         self, forum: Forum, keywords: list[str], limit: int, deadline: Deadline, limiter: threading.Semaphore
     ) -> tuple[list[Evidence], list[str]]:
-        if forum.kind != "reddit":
-            raise ProviderError(f"{self.name} cannot search {forum.id}", provider=self.name)
-
-        def call() -> Any:
-            with self._lock:
-                self.calls["search"] += 1
-            return get_json(
-                f"{self.config.reddit_base_url.rstrip('/')}/r/{forum.name}/search.json",
-                {
-                    "q": " ".join(keywords),
-                    "restrict_sr": "1",
-                    "sort": "relevance",
-                    "t": "year",
-                    "limit": limit,
-                },
-                provider=self.name,
-                deadline=deadline,
-                request_timeout_s=self.config.request_timeout_s,
-                user_agent=self.config.user_agent,
-            )
-
-        body = with_retries(
-            call, provider=self.name, deadline=deadline, max_retries=self.config.max_retries, limiter=limiter
+        body = self.search(
+            forum,
+            f"{self.config.reddit_base_url.rstrip('/')}/r/{forum.name}/search.json",
+            {"q": " ".join(keywords), "restrict_sr": "1", "sort": "relevance", "t": "year", "limit": limit},
+            deadline,
+            limiter,
         )
         try:
             children = body["data"]["children"]
@@ -71,11 +47,9 @@ class RedditJSON:
                     source=forum.id,
                     title=str(post.get("title", "")),
                     url=PUBLIC + str(post["permalink"]),
-                    score=_int(post.get("score")),
-                    comments=_int(post.get("num_comments")),
-                    age_days=round((now - float(created)) / 86400, 3)
-                    if isinstance(created, int | float)
-                    else None,
+                    score=as_int(post.get("score")),
+                    comments=as_int(post.get("num_comments")),
+                    age_days=age_days(created, now),
                     snippet=str(post.get("selftext", ""))[:200],
                 )
             )

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from services.creative_vocab import duration_source, planned_duration, statistic_in, tokens
 from services.creative_vocab import format_family as _format_family
+from services.scenes import lexicon
 from services.scenes.textkit import Unit
 from services.scenes.textkit import sentences as brief_sentences
 from shared.contracts import CreativeContext, Evidence, Transcript, ViralityComponent
@@ -111,10 +112,9 @@ EMOTION_WORDS = frozenset(
         "desperate",
     ]
 )
-INTENSIFIERS = frozenset(
-    ["really", "very", "so", "totally", "absolutely", "extremely", "super", "incredibly", "literally"]
-)
-FILLERS = ("um", "uh", "erm", "basically", "actually", "sort of", "kind of", "i mean")
+# The planner's own lists (services/scenes/lexicon.py): what it strips as filler is what clarity counts.
+INTENSIFIERS = lexicon.INTENSIFIERS
+FILLERS = lexicon.FILLER_PHRASES
 
 HOOK_WEIGHT, EMOTION_WEIGHT, CLARITY_WEIGHT, LENGTH_WEIGHT = 0.20, 0.15, 0.10, 0.10
 CONTENT_WEIGHTS = {

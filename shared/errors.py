@@ -40,3 +40,9 @@ class ProviderError(StoryreelError):
 
 class ConflictError(StoryreelError):
     """A conditional write lost a race (status transition or optimizer state)."""
+
+
+def first_line(exc: BaseException) -> str:
+    """An error as one line: its message's first line, or its type when it has no message."""
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -10,15 +10,20 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import click
 from pydantic import ValidationError
 
 from shared.contracts import Engagement, RunRecord, RunStatus
-from shared.errors import NotFoundError, StoryreelError, UserError
-from shared.settings import Settings, load_settings
+from shared.errors import NotFoundError, StoryreelError, UserError, first_line
+from shared.pipeline import INDEX_HTML, STORYBOARD
+from shared.settings import PRESETS, ImageProvider, LLMConfig, Settings, TranscriptionConfig, load_settings
 from shared.stores import SqliteStateStore, local_state
+
+# The choices are the settings' own types, so a new provider needs no second list here.
+TRANSCRIBERS = get_args(TranscriptionConfig.model_fields["provider"].annotation)
+LLMS = get_args(LLMConfig.model_fields["provider"].annotation)
 
 EXIT_STAGE_FAILED = 1
 EXIT_USER = 2
@@ -30,11 +35,6 @@ def _fail(message: str, code: int) -> None:
 
 
 EXIT_INTERRUPTED = 130
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc)
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _exit_for(exc: BaseException) -> tuple[str, int]:
@@ -49,12 +49,12 @@ def _exit_for(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, Interrupted | KeyboardInterrupt):
         return "interrupted (Ctrl-C)", EXIT_INTERRUPTED
     if isinstance(exc, UserError):
-        return _first_line(exc), EXIT_USER
+        return first_line(exc), EXIT_USER
     if isinstance(exc, StoryreelError):
-        return _first_line(exc), EXIT_STAGE_FAILED
+        return first_line(exc), EXIT_STAGE_FAILED
     # Not ours (an OSError, a library's error): still one line, with its type, and exit 1.
     return (
-        f"{type(exc).__name__}: {_first_line(exc)} (STORYREEL_DEBUG=1 shows the traceback)",
+        f"{type(exc).__name__}: {first_line(exc)} (STORYREEL_DEBUG=1 shows the traceback)",
         EXIT_STAGE_FAILED,
     )
 
@@ -85,8 +85,8 @@ def _summary(record: RunRecord) -> dict[str, Any]:
         "run_id": record.run_id,
         "status": record.status.value,
         "output_dir": record.output_dir,
-        "storyboard": str(Path(record.output_dir) / "storyboard.json"),
-        "index_html": str(Path(record.output_dir) / "index.html"),
+        "storyboard": str(Path(record.output_dir) / STORYBOARD),
+        "index_html": str(Path(record.output_dir) / INDEX_HTML),
         "title": record.title,
         "frames": record.frames.model_dump(),
         "virality_score": record.virality_score,
@@ -107,7 +107,7 @@ def cli() -> None:
 @cli.command()
 @click.argument("audio", type=click.Path(path_type=Path))
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="YAML config file.")
-@click.option("--preset", type=click.Choice(["preview", "quick", "full"]), help="Speed tier (seed targets).")
+@click.option("--preset", type=click.Choice(list(PRESETS)), help="Speed tier (seed targets).")
 @click.option("--skip-images", is_flag=True, default=None, help="Prompts only, no keyframe images.")
 @click.option("--limit-images", type=click.IntRange(min=0), help="Render only the first N keyframes now.")
 @click.option("--scenes", type=click.IntRange(3, 10), help="Number of scenes (3-10, default 5).")
@@ -118,11 +118,11 @@ def cli() -> None:
     default=None,
     help="After a preview, keep rendering the pending frames.",
 )
-@click.option("--transcriber", type=click.Choice(["local", "openai"]))
-@click.option("--llm", type=click.Choice(["local", "openai"]))
+@click.option("--transcriber", type=click.Choice(TRANSCRIBERS))
+@click.option("--llm", type=click.Choice(LLMS))
 @click.option(
     "--image-provider",
-    type=click.Choice(["sketch", "replicate", "stability", "openai", "diffusers", "batch"]),
+    type=click.Choice(get_args(ImageProvider)),
 )
 @click.option("--model", help="Image model (e.g. bytedance/sdxl-lightning-4step, gpt-image-1, a local path).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("runs"), show_default=True)
@@ -206,7 +206,7 @@ def _exit_if_frames_failed(record: RunRecord) -> None:
 def _print_done(record: RunRecord) -> None:
     click.echo(f"run {record.run_id}: {record.status.value}")
     out = Path(record.output_dir)
-    if (out / "storyboard.json").is_file():
+    if (out / STORYBOARD).is_file():
         click.echo(f"storyboard: {out / 'storyboard.json'}")
         click.echo(f"page:       {out / 'index.html'}")
     else:
@@ -224,9 +224,7 @@ def _print_done(record: RunRecord) -> None:
 @cli.command()
 @click.argument("run_id", required=False)
 @click.option("--from-latest", is_flag=True, help="Use the most recent successful run.")
-@click.option(
-    "--image-provider", type=click.Choice(["sketch", "replicate", "stability", "openai", "diffusers"])
-)
+@click.option("--image-provider", type=click.Choice([p for p in get_args(ImageProvider) if p != "batch"]))
 @click.option("--model")
 @click.option("--json", "as_json", is_flag=True)
 def images(

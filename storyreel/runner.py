@@ -27,7 +27,7 @@ from services.scenes import step as scenes_step
 from services.transcribe import step as transcribe_step
 from services.virality import step as virality_step
 from shared.contracts import RunError, RunRecord, RunStatus, ScenePlan, StageTiming, utcnow
-from shared.errors import InputError, NotFoundError, StoryreelError, UserError
+from shared.errors import InputError, NotFoundError, StoryreelError, UserError, first_line
 from shared.pipeline import INDEX_HTML, SCENES, STORYBOARD, RunContext
 from shared.settings import Settings
 from shared.stores import LocalBlobStore, SqliteStateStore, get_model, local_state
@@ -96,7 +96,7 @@ class LocalRun:
                 exc = Interrupted("interrupted (Ctrl-C)")
             timing.seconds = round(time.perf_counter() - t0, 3)
             timing.status = "failed"
-            timing.detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            timing.detail = first_line(exc)
             self._set_stage(name, timing)
             self.ctx.progress(name, f"failed: {timing.detail}")
             raise StageFailed(name, exc) from exc
@@ -111,7 +111,7 @@ class LocalRun:
     def fail(self, exc: StageFailed) -> None:
         cause = exc.cause
         kind = cause.kind if isinstance(cause, StoryreelError) else "internal"
-        message = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+        message = first_line(cause)
         with self._lock:
             self.record.status = RunStatus.failed
             self.record.error = RunError(stage=exc.stage, message=message, kind=kind)  # type: ignore[arg-type]

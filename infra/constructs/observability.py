@@ -34,28 +34,30 @@ class Observability(Construct):
             self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
         action = cw_actions.SnsAction(self.topic)
 
-        self.failed_executions = cloudwatch.Alarm(
-            self,
+        def alarm(construct_id: str, description: str, metric: cloudwatch.IMetric) -> cloudwatch.Alarm:
+            """One or more in five minutes raises it, and it notifies the topic."""
+            made = cloudwatch.Alarm(
+                self,
+                construct_id,
+                alarm_description=description,
+                metric=metric,
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            made.add_alarm_action(action)
+            return made
+
+        five_minutes = {"period": Duration.minutes(5), "statistic": "Sum"}
+        self.failed_executions = alarm(
             "FailedExecutions",
-            alarm_description="a storyreel run failed (Step Functions ExecutionsFailed >= 1 in 5 minutes)",
-            metric=state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum"),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            "a storyreel run failed (Step Functions ExecutionsFailed >= 1 in 5 minutes)",
+            state_machine.metric_failed(**five_minutes),
         )
-        self.failed_executions.add_alarm_action(action)
-        self.timed_out_executions = cloudwatch.Alarm(
-            self,
-            "TimedOutExecutions",
-            alarm_description="a storyreel run timed out",
-            metric=state_machine.metric_timed_out(period=Duration.minutes(5), statistic="Sum"),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        self.timed_out_executions = alarm(
+            "TimedOutExecutions", "a storyreel run timed out", state_machine.metric_timed_out(**five_minutes)
         )
-        self.timed_out_executions.add_alarm_action(action)
 
         dashboard = cloudwatch.Dashboard(self, "Dashboard")
         dashboard.add_widgets(

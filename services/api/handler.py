@@ -54,7 +54,7 @@ from shared.stores import get_model
 
 API_TITLE = "storyreel API"
 API_VERSION = "1.0.0"
-MAX_BODY_BYTES = 64 * 1024  # the largest legitimate body (settings + engagement) is a few KiB
+MAX_BODY_BYTES = 16 * 1024  # the WAF's limit too (infra/constructs/api.py; a test keeps them equal)
 LINK_TTL_S = 3600
 UPLOAD_TTL_S = 900
 AUDIO_TYPES = {

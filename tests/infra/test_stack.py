@@ -238,3 +238,10 @@ def test_every_handler_in_the_stack_imports_and_is_callable() -> None:
     for spec in FUNCTIONS:
         module = importlib.import_module(spec.module)
         assert callable(getattr(module, spec.function, None)), spec.handler
+
+
+def test_the_api_and_its_waf_refuse_bodies_at_the_same_size() -> None:
+    from infra.constructs.api import MAX_BODY_BYTES as WAF_LIMIT
+    from services.api.handler import MAX_BODY_BYTES as HANDLER_LIMIT
+
+    assert WAF_LIMIT == HANDLER_LIMIT

@@ -15,12 +15,11 @@ from pathlib import Path
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from infra.config import InfraConfig
-from infra.constructs.workflow import retention
+from infra.constructs.workflow import log_group
 
 # The API's routes come from the OpenAPI document the resolver generates (committed, checked for drift in
 # CI), so the gateway and the Lambda cannot drift. Without it there is no API to deploy: an error, not a guess.
@@ -50,12 +49,7 @@ class Api(Construct):
         self, scope: Construct, construct_id: str, cfg: InfraConfig, handler: lambda_.IFunction
     ) -> None:
         super().__init__(scope, construct_id)
-        access_logs = logs.LogGroup(
-            self,
-            "AccessLogs",
-            retention=retention(cfg.log_retention_days),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        access_logs = log_group(self, "AccessLogs", cfg)
         iam_auth = cfg.api_auth == "iam"
         self.api_key: apigw.IApiKey | None = None
         self.rest_api = apigw.RestApi(

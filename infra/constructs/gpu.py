@@ -15,19 +15,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Size
+from aws_cdk import Duration, IgnoreMode, Size
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.config import InfraConfig
 from infra.constructs.storage import Storage
-from infra.constructs.workflow import retention
+from infra.constructs.workflow import log_group
 from infra.functions import RUNS
 
 
@@ -59,14 +58,7 @@ class GpuBatch(Construct):
         )
         self.vpc.add_flow_log(
             "FlowLogs",
-            destination=ec2.FlowLogDestination.to_cloud_watch_logs(
-                logs.LogGroup(
-                    self,
-                    "FlowLogGroup",
-                    retention=retention(cfg.log_retention_days),
-                    removal_policy=RemovalPolicy.DESTROY,
-                )
-            ),
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(log_group(self, "FlowLogGroup", cfg)),
             traffic_type=ec2.FlowLogTrafficType.REJECT,
         )
         # S3 traffic (model outputs, frames) stays off the NAT
@@ -136,12 +128,7 @@ class GpuBatch(Construct):
                 ),
             )
         )
-        self.job_logs = logs.LogGroup(
-            self,
-            "JobLogs",
-            retention=retention(cfg.log_retention_days),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.job_logs = log_group(self, "JobLogs", cfg)
         self.job_definition = batch.EcsJobDefinition(
             self,
             "Job",

@@ -72,13 +72,8 @@ class StageFunctions(Construct):
         return lambda_.Code.from_asset(str(path))
 
     def _function(self, spec: LambdaSpec) -> lambda_.Function:
-        log_group = logs.LogGroup(
-            self,
-            f"{spec.id}Logs",
-            retention=retention(self.cfg.log_retention_days),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        self.log_groups[spec.id] = log_group
+        logs_of_fn = log_group(self, f"{spec.id}Logs", self.cfg)
+        self.log_groups[spec.id] = logs_of_fn
         env = {
             "STORYREEL_BUCKET": self.storage.bucket.bucket_name,
             "STORYREEL_TABLE": self.storage.table.table_name,
@@ -99,7 +94,7 @@ class StageFunctions(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"storyreel {spec.id} Lambda",
         )
-        log_group.grant_write(role)
+        logs_of_fn.grant_write(role)
         fn = lambda_.Function(
             self,
             spec.id,
@@ -114,7 +109,7 @@ class StageFunctions(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             layers=[self.layer],
             environment=env,
-            log_group=log_group,
+            log_group=logs_of_fn,
             logging_format=lambda_.LoggingFormat.JSON,
         )
         self.storage.grant_objects(fn, read=spec.s3_read, write=spec.s3_write, delete=spec.s3_delete)
@@ -157,12 +152,7 @@ class Workflow(Construct):
         substitutions["ImagesMaxConcurrency"] = str(cfg.images_max_concurrency)
         self.substitutions = substitutions
 
-        self.log_group = logs.LogGroup(
-            self,
-            "ExecutionLogs",
-            retention=retention(cfg.log_retention_days),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.log_group = log_group(self, "ExecutionLogs", cfg)
         self.state_machine = sfn.StateMachine(
             self,
             "Storyboard",
@@ -233,3 +223,10 @@ def retention(days: int) -> logs.RetentionDays:
     if days not in _RETENTION:
         raise ValueError(f"context log_retention_days={days}: choose one of {sorted(_RETENTION)}")
     return _RETENTION[days]
+
+
+def log_group(scope: Construct, construct_id: str, cfg: InfraConfig) -> logs.LogGroup:
+    """Every log group of the stack: the configured retention, removed with the stack."""
+    return logs.LogGroup(
+        scope, construct_id, retention=retention(cfg.log_retention_days), removal_policy=RemovalPolicy.DESTROY
+    )

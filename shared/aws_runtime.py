@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -233,12 +233,17 @@ def error_kind(error_type: str) -> str:
 
 
 # --------------------------------------------------------------------------- events
+# A run id is also its Step Functions execution name: one rule for events, the API path and intake.
+RUN_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+RunIdStr = Annotated[str, Field(pattern=RUN_ID_PATTERN)]
+
+
 class StageEvent(BaseModel):
     """What a stage Lambda gets from the state machine: ids and keys only."""
 
     model_config = ConfigDict(extra="ignore")
 
-    run_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+    run_id: RunIdStr
 
 
 class TranscribeEvent(StageEvent):

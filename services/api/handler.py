@@ -34,6 +34,7 @@ from services.images import step as images_step
 from services.optimizer import step as optimizer_step
 from shared.aws_runtime import (
     API_UPLOAD_PREFIX,
+    RUN_ID_PATTERN,
     Env,
     blobs,
     lambda_entry,
@@ -68,9 +69,7 @@ AUDIO_TYPES = {
     ".flac": "audio/flac",
     ".aac": "audio/aac",
 }
-RunId = Annotated[
-    str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="the run id (also the execution name)")
-]
+RunId = Annotated[str, Path(pattern=RUN_ID_PATTERN, description="the run id (also the execution name)")]
 FRAME_ID = re.compile(r"^s([1-9][0-9]?)-(start|end)$")
 
 app = APIGatewayRestResolver(enable_validation=True)

@@ -17,7 +17,7 @@ import json
 import time
 from functools import cache
 from pathlib import PurePosixPath
-from typing import Any, Literal
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
@@ -40,7 +40,7 @@ from shared.aws_runtime import (
     UPLOAD_PREFIX,
     Env,
     FinalizeEvent,
-    StageEvent,
+    RunIdStr,
     blobs,
     client,
     error_kind,
@@ -264,8 +264,7 @@ def finalize_handler(event: FinalizeEvent, context: LambdaContext) -> dict[str, 
 
 
 # --------------------------------------------------------------------------- fail
-class FailEvent(StageEvent):
-    mode: Literal["run", "render"] = "run"
+class FailEvent(FinalizeEvent):
     error: dict[str, Any] = Field(default_factory=dict, description="the Catch's {Error, Cause}")
 
 
@@ -314,7 +313,7 @@ def fail_handler(event: FailEvent, context: LambdaContext) -> dict[str, Any]:
 class PreviewReadyDetail(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    run_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+    run_id: RunIdStr
     frames: list[str] = Field(default_factory=list, description="frame ids; empty: every frame not rendered")
     reason: str = "preview"
 

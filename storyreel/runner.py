@@ -25,6 +25,7 @@ from services.images import step as images_step
 from services.optimizer import step as optimizer_step
 from services.scenes import step as scenes_step
 from services.transcribe import step as transcribe_step
+from services.transcribe.audio import check_input_file
 from services.virality import step as virality_step
 from shared.contracts import RunError, RunRecord, RunStatus, ScenePlan, StageTiming, utcnow
 from shared.errors import InputError, NotFoundError, StoryreelError, UserError, first_line
@@ -150,15 +151,7 @@ def start_run(
 ) -> LocalRun:
     """Create the run record (queued) and its output folder. A missing input file creates no run."""
     audio = Path(audio)
-    if not audio.exists():
-        raise InputError(f"audio file not found: {audio}")
-    if audio.is_dir():
-        raise InputError(f"{audio} is a directory, not an audio file")
-    try:
-        with audio.open("rb") as fh:
-            fh.read(1)
-    except OSError as exc:
-        raise InputError(f"audio file cannot be read: {audio} ({exc.strerror or exc})") from None
+    check_input_file(audio)  # before the run exists: a missing file creates no run
     out_root = Path(out_dir).resolve()
     try:
         out_root.mkdir(parents=True, exist_ok=True)

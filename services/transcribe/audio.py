@@ -153,7 +153,7 @@ def encode_chunk(
     hi = min(len(pcm), round(end_s * sample_rate))
     data = np.ascontiguousarray(pcm[lo:hi], dtype=np.int16).tobytes()
     args = ["-v", "error", "-y", "-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
-    proc = _ffmpeg([*args, "-f", fmt, f"file:{path}"], stdin=data)
+    proc = _ffmpeg([*args, "-f", fmt, _input(Path(path))], stdin=data)
     if proc.returncode != 0:
         raise ProviderError(
             f"ffmpeg could not write {path.name}: {_last_line(proc.stderr)}", provider="ffmpeg"
@@ -170,6 +170,19 @@ class AudioInfo:
     pcm: np.ndarray  # int16 mono, read-only; also in decode_pcm's cache
 
 
+def check_input_file(path: Path) -> None:
+    """The input is a readable file (not missing, not a folder): one line for each, before any decoding."""
+    if not path.exists():
+        raise InputError(f"audio file not found: {path}")
+    if path.is_dir():
+        raise InputError(f"{path} is a directory, not an audio file")
+    try:
+        with path.open("rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        raise InputError(f"audio file cannot be read: {path} ({exc.strerror or exc})") from None
+
+
 def check_audio(path: Path | str, max_minutes: float) -> AudioInfo:
     """Everything a user can get wrong about an audio file, each as an InputError with one line.
 
@@ -177,10 +190,7 @@ def check_audio(path: Path | str, max_minutes: float) -> AudioInfo:
     (capped just past the limit) and caches the PCM for the transcriber.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"audio file not found: {path}")
-    if path.is_dir():
-        raise InputError(f"{path} is a directory, not an audio file")
+    check_input_file(path)
     if path.stat().st_size == 0:
         raise InputError(f"audio file is empty (0 bytes): {path.name}")
 

@@ -9,7 +9,8 @@ Blob names inside a run (ARCHITECTURE.md "Storage"):
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -49,6 +50,14 @@ class RunContext:
 
     def key(self, name: str) -> str:
         return f"{self.run_id}/{name}"
+
+    @contextmanager
+    def usage_of(self, stage: str, provider: object) -> Iterator[None]:
+        """Record what `provider` used during the block as `stage`'s usage (providers keep a running `usage`
+        list across calls, so only the new rows count)."""
+        before = len(getattr(provider, "usage", None) or [])
+        yield
+        self.record_usage(stage, list((getattr(provider, "usage", None) or [])[before:]))
 
     def record_usage(self, stage: str, usage: list[Usage]) -> None:
         """Persist a stage's token/image usage as its own blob (stages run in separate Lambdas);

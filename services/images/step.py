@@ -33,7 +33,6 @@ def render(ctx: RunContext, frame_ids: list[str] | None = None) -> list[ImageRes
     if not ids:
         return []
     provider = ctx.overrides.get("image_provider") or get_image_provider(ctx.settings.image_generation)
-    before = len(getattr(provider, "usage", None) or [])
 
     def load_png(fid: str) -> bytes | None:
         return get_optional_bytes(ctx.blobs, frame_png_key(ctx, fid))
@@ -52,15 +51,12 @@ def render(ctx: RunContext, frame_ids: list[str] | None = None) -> list[ImageRes
         put_model(ctx.blobs, frame_result_key(ctx, res.frame_id), updated)
         ctx.progress("images", f"{res.frame_id} {'ok' if res.ok else 'failed: ' + (res.error or '')}")
 
-    results = render_frames(
-        ctx.run_id, plan, ids, provider, ctx.settings.image_generation, creative, load_png, on_result
-    )
-    usage = getattr(provider, "usage", None)
-    if usage:
-        # One usage blob per rendered set of frames: Map iterations and later re-renders never overwrite
-        # each other's accounting (finalize folds every usage/*.json).
-        ctx.record_usage(usage_stage(ids), list(usage[before:]))
-    return results
+    # One usage blob per rendered set of frames: Map iterations and later re-renders never overwrite each
+    # other's accounting (finalize folds every usage/*.json).
+    with ctx.usage_of(usage_stage(ids), provider):
+        return render_frames(
+            ctx.run_id, plan, ids, provider, ctx.settings.image_generation, creative, load_png, on_result
+        )
 
 
 def usage_stage(frame_ids: list[str]) -> str:

@@ -12,24 +12,12 @@ def _planner(ctx: RunContext):
     return ctx.overrides.get("planner") or get_planner(ctx.settings.llm)
 
 
-def _record(ctx: RunContext, stage: str, planner: object, before: int) -> None:
-    """Persist what this call used (a planner object reused across stages keeps a running list)."""
-    usage = getattr(planner, "usage", None)
-    if usage:
-        ctx.record_usage(stage, list(usage[before:]))
-
-
-def _used(planner: object) -> int:
-    return len(getattr(planner, "usage", None) or [])
-
-
 def context(ctx: RunContext) -> CreativeContext:
     transcript = get_model(ctx.blobs, ctx.key(TRANSCRIPT), Transcript)
     planner = _planner(ctx)
-    before = _used(planner)
-    result = planner.extract_context(transcript)
+    with ctx.usage_of("context", planner):
+        result = planner.extract_context(transcript)
     put_model(ctx.blobs, ctx.key(CONTEXT), result)
-    _record(ctx, "context", planner, before)
     return result
 
 
@@ -39,12 +27,11 @@ def scenes(ctx: RunContext) -> ScenePlan:
     variant = chosen_variant(ctx)
     n = ctx.settings.pipeline.scenes
     planner = _planner(ctx)
-    before = _used(planner)
-    plan = check_plan(planner.write_scenes(transcript, creative, variant, n), n)
+    with ctx.usage_of("scenes", planner):
+        plan = check_plan(planner.write_scenes(transcript, creative, variant, n), n)
     if not ctx.settings.images_enabled:
         for scene in plan.scenes:
             for frame in scene.frames():
                 frame.status = FrameStatus.skipped
     put_model(ctx.blobs, ctx.key(SCENES), plan)
-    _record(ctx, "scenes", planner, before)
     return plan

@@ -13,18 +13,15 @@ from shared.stores import put_model
 
 def run(ctx: RunContext, audio_key: str) -> Transcript:
     transcriber = ctx.overrides.get("transcriber") or get_transcriber(ctx.settings.transcription)
-    before = len(getattr(transcriber, "usage", None) or [])
     local = getattr(ctx.blobs, "local_path", None)
     max_minutes = ctx.settings.pipeline.max_audio_minutes
-    if local is not None:
-        transcript = transcribe(local(audio_key), ctx.settings.transcription, max_minutes, transcriber)
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / Path(audio_key).name
-            path.write_bytes(ctx.blobs.get_bytes(audio_key))
-            transcript = transcribe(path, ctx.settings.transcription, max_minutes, transcriber)
+    with ctx.usage_of("transcribe", transcriber):
+        if local is not None:
+            transcript = transcribe(local(audio_key), ctx.settings.transcription, max_minutes, transcriber)
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / Path(audio_key).name
+                path.write_bytes(ctx.blobs.get_bytes(audio_key))
+                transcript = transcribe(path, ctx.settings.transcription, max_minutes, transcriber)
     put_model(ctx.blobs, ctx.key(TRANSCRIPT), transcript)
-    usage = getattr(transcriber, "usage", None)
-    if usage:
-        ctx.record_usage("transcribe", list(usage[before:]))
     return transcript

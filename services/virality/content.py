@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from services.creative_vocab import duration_source, planned_duration, statistic_in, tokens
 from services.creative_vocab import format_family as _format_family
 from services.scenes import lexicon
 from services.scenes.textkit import Unit
 from services.scenes.textkit import sentences as brief_sentences
-from shared.contracts import CreativeContext, Evidence, Transcript, ViralityComponent
+from shared.contracts import CreativeContext, Evidence, Segment, Transcript, ViralityComponent
 from shared.creative import resolve_variant
 
 POWER_WORDS = frozenset(
@@ -155,21 +156,19 @@ def words(text: str) -> list[str]:
 
 def units(transcript: Transcript) -> list[Unit]:
     """The brief's sentences as the planner reads them (by punctuation, else by the ASR segments' pauses),
-    with their times when the transcript has timed segments. Remembered for the last few briefs: every
-    component asks for them."""
-    key = (transcript.text, tuple((s.start, s.end, s.text) for s in transcript.segments))
-    if key not in _UNITS:
-        if len(_UNITS) >= 32:
-            _UNITS.pop(next(iter(_UNITS)))
-        _UNITS[key] = tuple(brief_sentences(transcript))
-    return list(_UNITS[key])
+    with their times when the transcript has timed segments. Every component asks for them: computed once
+    per brief (a thread-safe LRU; the virality stage runs on its own thread)."""
+    return list(_units(transcript.text, tuple((s.start, s.end, s.text) for s in transcript.segments)))
+
+
+@lru_cache(maxsize=32)
+def _units(text: str, segments: tuple[tuple[float, float, str], ...]) -> tuple[Unit, ...]:
+    timed = [Segment(start=a, end=b, text=t) for a, b, t in segments]
+    return tuple(brief_sentences(Transcript(text=text, duration_s=0.0, segments=timed)))
 
 
 def sentences(transcript: Transcript) -> list[str]:
     return [u.text for u in units(transcript)]
-
-
-_UNITS: dict[tuple, tuple[Unit, ...]] = {}
 
 
 def cite(unit: Unit, title: str) -> Evidence:

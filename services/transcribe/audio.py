@@ -187,26 +187,31 @@ def check_audio(path: Path | str, max_minutes: float) -> AudioInfo:
     """Everything a user can get wrong about an audio file, each as an InputError with one line.
 
     Missing, a directory, empty, not audio, longer than `max_minutes`, no speech. Decodes the file once
-    (capped just past the limit) and caches the PCM for the transcriber.
+    (capped just past the limit) and caches the PCM for the transcriber; the header is probed only when the
+    file is refused.
     """
     path = Path(path)
     check_input_file(path)
     if path.stat().st_size == 0:
         raise InputError(f"audio file is empty (0 bytes): {path.name}")
 
-    info = probe(path)
-    if info.error is not None:
-        raise InputError(f"{path.name} is not an audio file (ffmpeg: {info.error})")
-    if not info.has_audio:
-        raise InputError(f"{path.name} is not an audio file (ffmpeg found no audio stream in it)")
+    # One ffmpeg run for a good file: decode at most a little past the limit (headers can be missing or wrong,
+    # the samples are not). The header is read only to word a refusal: not audio, or how long it really is.
     limit_s = max_minutes * 60
-    if info.duration_s is not None and info.duration_s > limit_s:
-        raise InputError(_too_long(path, info.duration_s, max_minutes))
-
-    # Decode at most a little past the limit: headers can be missing or wrong, the samples are not.
-    pcm = _decode(path, max_seconds=limit_s + 1.0)
+    try:
+        pcm = _decode(path, max_seconds=limit_s + 1.0)
+    except InputError:
+        info = probe(path)
+        if info.error is not None:
+            raise InputError(f"{path.name} is not an audio file (ffmpeg: {info.error})") from None
+        if not info.has_audio:
+            raise InputError(f"{path.name} is not an audio file (ffmpeg found no audio stream in it)") from None
+        raise
     duration = len(pcm) / SAMPLE_RATE
     if duration > limit_s:
+        header = probe(path).duration_s
+        if header is not None and header > limit_s:
+            raise InputError(_too_long(path, header, max_minutes))
         raise InputError(_too_long(path, duration, max_minutes, at_least=True))
     if len(pcm) == 0:
         raise InputError(f"no speech found in {path.name} (it holds no audio samples)")

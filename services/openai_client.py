@@ -8,6 +8,7 @@ the same way. Timeouts and retries always come from our config, never the SDK's 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from shared.errors import ConfigError, ProviderError
@@ -22,11 +23,14 @@ MISSING_KEY = (
 )
 
 
-def make_client(timeout_s: float, max_retries: int, base_url: str | None = None) -> OpenAI:
+def make_client(
+    timeout_s: float, max_retries: int, base_url: str | None = None, environ: Mapping[str, str] | None = None
+) -> OpenAI:
     """An SDK client; builds no connection (the first request does), so a missing key is a ConfigError here,
     before any audio is sent anywhere."""
-    api_key = os.environ.get("OPENAI_API_KEY")
-    base = base_url or os.environ.get("OPENAI_BASE_URL") or None
+    environ = os.environ if environ is None else environ
+    api_key = environ.get("OPENAI_API_KEY")
+    base = base_url or environ.get("OPENAI_BASE_URL") or None
     if not api_key:
         if base is None:
             raise ConfigError(MISSING_KEY)

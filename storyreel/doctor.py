@@ -42,38 +42,40 @@ def _uses(settings: Settings) -> dict[str, list[str]]:
 
 
 def _openai_live(environ: Mapping[str, str]) -> str:
-    import openai
+    from services.openai_client import make_client
 
-    client = openai.OpenAI(
-        api_key=environ.get("OPENAI_API_KEY") or "not-needed",
-        base_url=environ.get("OPENAI_BASE_URL") or None,
-        timeout=CHECK_TIMEOUT_S,
-        max_retries=0,
-    )
-    models = client.models.list()
+    models = make_client(CHECK_TIMEOUT_S, 0, environ=environ).models.list()
     ids = [m.id for m in models.data]
     return f"{len(ids)} models visible" + (
         f" at {environ['OPENAI_BASE_URL']}" if environ.get("OPENAI_BASE_URL") else ""
     )
 
 
-def _replicate_live(environ: Mapping[str, str]) -> str:
+def _replicate_live(environ: Mapping[str, str], base_url: str | None) -> str:
+    # A plain GET: the replicate SDK always wraps its transport in a retrying one, and a check must not retry.
     import httpx
-    import replicate
 
-    client = replicate.Client(
-        api_token=environ["REPLICATE_API_TOKEN"],
-        base_url=environ.get("REPLICATE_BASE_URL") or None,
-        timeout=httpx.Timeout(CHECK_TIMEOUT_S),
+    from services.images.providers.replicate import DEFAULT_BASE_URL
+
+    base = (base_url or environ.get("REPLICATE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+    resp = httpx.get(
+        f"{base}/v1/account",
+        headers={"Authorization": f"Bearer {environ['REPLICATE_API_TOKEN']}"},
+        timeout=CHECK_TIMEOUT_S,
     )
-    account = client.accounts.current()
-    return f"account {account.username}"
+    if resp.status_code != 200:
+        from replicate.exceptions import ReplicateError
+
+        raise ReplicateError.from_response(resp)  # the SDK's own reading of the error body, worded by explain()
+    return f"account {resp.json().get('username', '?')}"
 
 
 def _stability_live(environ: Mapping[str, str], base_url: str | None) -> str:
     import httpx
 
-    base = (base_url or environ.get("STABILITY_BASE_URL") or "https://api.stability.ai").rstrip("/")
+    from services.images.providers.stability import DEFAULT_BASE_URL
+
+    base = (base_url or environ.get("STABILITY_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
     resp = httpx.get(
         f"{base}/v1/user/account",
         headers={"Authorization": f"Bearer {environ['STABILITY_API_KEY']}"},
@@ -146,7 +148,12 @@ def run_doctor(settings: Settings, environ: Mapping[str, str], *, live: bool = T
             bool(environ.get("OPENAI_BASE_URL")),  # a local OpenAI-compatible server needs no key
             lambda: _openai_live(environ),
         ),
-        ("replicate", "REPLICATE_API_TOKEN", False, lambda: _replicate_live(environ)),
+        (
+            "replicate",
+            "REPLICATE_API_TOKEN",
+            False,
+            lambda: _replicate_live(environ, settings.image_generation.base_url),
+        ),
         (
             "stability",
             "STABILITY_API_KEY",

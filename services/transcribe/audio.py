@@ -205,7 +205,9 @@ def check_audio(path: Path | str, max_minutes: float) -> AudioInfo:
         if info.error is not None:
             raise InputError(f"{path.name} is not an audio file (ffmpeg: {info.error})") from None
         if not info.has_audio:
-            raise InputError(f"{path.name} is not an audio file (ffmpeg found no audio stream in it)") from None
+            raise InputError(
+                f"{path.name} is not an audio file (ffmpeg found no audio stream in it)"
+            ) from None
         raise
     duration = len(pcm) / SAMPLE_RATE
     if duration > limit_s:

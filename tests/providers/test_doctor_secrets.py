@@ -249,3 +249,13 @@ def test_public_forum_down_fails(forums_server) -> None:
     assert hn.status == "fail" and hn.detail == "hn-algolia: malformed JSON body"
     assert not [c for c in checks if c.provider == "reddit-json"]  # no reddit forum configured
     assert "1 problem(s): hn-algolia" in format_checks(checks)
+
+
+def test_live_checks_do_not_retry(replicate_server) -> None:
+    """A check reports what it saw once; the replicate SDK's client would retry a 503 several times."""
+    replicate_server.fault("account", replicate_error(503, "busy", "Service Unavailable"))
+    env = {"REPLICATE_API_TOKEN": "r8_x", "REPLICATE_BASE_URL": replicate_server.url}
+    s = settings(image_generation={"provider": "replicate"})
+    by = {c.provider: c for c in run_doctor(s, env)}
+    assert by["replicate"].status == "fail"
+    assert len(replicate_server.matching("GET", "/v1/account")) == 1

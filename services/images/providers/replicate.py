@@ -107,6 +107,9 @@ def explain(exc: Exception) -> str:
 ACCOUNT_STATUSES = (401, 402, 403)  # the same answer for every frame: stop sending
 
 
+DEFAULT_BASE_URL = "https://api.replicate.com"  # the SDK's own default
+
+
 class _FrameFailed(Exception):
     pass
 
@@ -125,7 +128,7 @@ class ReplicateProvider:
                 "REPLICATE_API_TOKEN is not set: export REPLICATE_API_TOKEN=r8_... "
                 "(from replicate.com/account/api-tokens)"
             )
-        self.base_url = config.base_url or os.environ.get("REPLICATE_BASE_URL") or None
+        self.base_url = config.base_url or os.environ.get("REPLICATE_BASE_URL") or DEFAULT_BASE_URL
         self.poll_interval = float(os.environ.get("REPLICATE_POLL_INTERVAL", "0.5"))
         self.usage: list[Usage] = []
         self._lock = threading.Lock()

@@ -15,7 +15,7 @@ lambda-assets: $(STAMP) ## pip-install Lambda deps for arm64/py3.13 + copy share
 
 synth: lambda-assets ## synthesize the stack into cdk.out (no Docker); cdk-nag + cfn-lint must pass
 	$(BIN)/python -m infra.app --out $(CDK_OUT) $(foreach c,$(CDK_CONTEXT),-c $(c))
-	$(BIN)/cfn-lint --ignore-checks $(CFN_LINT_IGNORE) -- $(CDK_OUT)/*.template.json
+	$(MAKE) --no-print-directory cfn-lint
 
 cfn-lint: $(STAMP) ## cfn-lint the synthesized templates in cdk.out
 	$(BIN)/cfn-lint --ignore-checks $(CFN_LINT_IGNORE) -- $(CDK_OUT)/*.template.json

@@ -106,27 +106,18 @@ class Storage(Construct):
     ) -> None:
         """GetObject on `read`, PutObject on `write`, DeleteObject on `delete` prefixes; ListBucket limited
         to those prefixes."""
-        if read:
-            grantee.grant_principal.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["s3:GetObject"],
-                    resources=[self.bucket.arn_for_objects(f"{p}*") for p in read],
+        for action, prefixes_of in (
+            ("s3:GetObject", read),
+            ("s3:PutObject", write),
+            ("s3:DeleteObject", delete),
+        ):
+            if prefixes_of:
+                grantee.grant_principal.add_to_principal_policy(
+                    iam.PolicyStatement(
+                        actions=[action],
+                        resources=[self.bucket.arn_for_objects(f"{p}*") for p in prefixes_of],
+                    )
                 )
-            )
-        if write:
-            grantee.grant_principal.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["s3:PutObject"],
-                    resources=[self.bucket.arn_for_objects(f"{p}*") for p in write],
-                )
-            )
-        if delete:
-            grantee.grant_principal.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["s3:DeleteObject"],
-                    resources=[self.bucket.arn_for_objects(f"{p}*") for p in delete],
-                )
-            )
         prefixes = sorted(set(read) | set(write) | set(delete))
         if prefixes:
             grantee.grant_principal.add_to_principal_policy(

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.images import step as images_step
 from shared.aws_runtime import (
     API_UPLOAD_PREFIX,
+    RUN_PREFIX,
     UPLOAD_PREFIX,
     Env,
     FinalizeEvent,
@@ -124,7 +125,9 @@ def _start_upload(upload: dict[str, Any]) -> dict[str, Any]:
             return {"run_id": run_id, "status": record.status.value, "duplicate": True}
         if record is None:
             record = RunRecord(
-                run_id=run_id, source=f"s3://{bucket}/{key}", output_dir=f"s3://{bucket}/runs/{run_id}/"
+                run_id=run_id,
+                source=f"s3://{bucket}/{key}",
+                output_dir=f"s3://{bucket}/{RUN_PREFIX}{run_id}/",
             )
             try:
                 metadata = s3.head_object(Bucket=bucket, Key=key).get("Metadata", {})
@@ -144,7 +147,7 @@ def _start_upload(upload: dict[str, Any]) -> dict[str, Any]:
     settings = run_settings(record)
 
     audio_key = f"{run_id}/audio{ext}"
-    s3.copy({"Bucket": bucket, "Key": key}, bucket, f"runs/{audio_key}")
+    s3.copy({"Bucket": bucket, "Key": key}, bucket, f"{RUN_PREFIX}{audio_key}")
     sfn = client("stepfunctions")
     try:
         execution = sfn.start_execution(
@@ -158,8 +161,7 @@ def _start_upload(upload: dict[str, Any]) -> dict[str, Any]:
             "executionArn": env.require("state_machine_arn").replace(":stateMachine:", ":execution:")
             + f":{run_id}"
         }
-    record = store.get(run_id)
-    record.status = RunStatus.running
+    record.status = RunStatus.running  # the record in hand: the conditional save below catches any race
     try:
         store.save(record, expect_status=RunStatus.queued)
     except ConflictError:

@@ -162,23 +162,21 @@ def _context(ctx: CreativeContext) -> str:
     return f'<h2 id="context">Creative context</h2><table class="context">{body}</table>'
 
 
+def _variant_line(variant: dict[str, str]) -> str:
+    return ", ".join(f"{e(k)} = <strong>{e(v)}</strong>" for k, v in variant.items())
+
+
 def _decision(decision: OptimizerDecision | None, plan_variant: dict[str, str]) -> str:
     out = ['<h2 id="optimizer">Optimizer choice</h2>']
     if decision is None:
         variant = plan_variant
         out.append('<p class="muted">No optimizer decision for this run (optimizer off or not reached).</p>')
         if variant:
-            out.append(
-                "<p>Variant used: "
-                + ", ".join(f"{e(k)} = <strong>{e(v)}</strong>" for k, v in variant.items())
-                + "</p>"
-            )
+            out.append("<p>Variant used: " + _variant_line(variant) + "</p>")
         return "\n".join(out)
     out.append(
         f"<p>Policy <strong>{e(decision.policy)}</strong>, decided {e(decision.decided_at.strftime('%Y-%m-%d %H:%M:%S UTC'))}. "
-        "Chosen variant: "
-        + ", ".join(f"{e(k)} = <strong>{e(v)}</strong>" for k, v in decision.variant.items())
-        + "</p>"
+        "Chosen variant: " + _variant_line(decision.variant) + "</p>"
     )
     if decision.context_features:
         out.append(

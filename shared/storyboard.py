@@ -64,7 +64,7 @@ def assemble(ctx: RunContext, record: RunRecord) -> Storyboard:
     creative = get_model(ctx.blobs, ctx.key(CONTEXT), CreativeContext)
     plan = merged_plan(ctx)
     virality = _optional(ctx, VIRALITY, ViralityReport)
-    record.usage = load_usage(ctx)
+    usage = load_usage(ctx)
     notes: list[str] = []
     counts = count_frames(plan)
     if any(f.placeholder for s in plan.scenes for f in s.frames() if f.status == FrameStatus.rendered):
@@ -86,7 +86,7 @@ def assemble(ctx: RunContext, record: RunRecord) -> Storyboard:
         virality=virality,
         timings=record.stages,
         frames=counts,
-        usage=record.usage,
+        usage=usage,
         error=record.error,
         notes=notes,
         hook=plan.hook,
@@ -105,6 +105,7 @@ def load_usage(ctx: RunContext) -> list[Usage]:
 def apply_board(record: RunRecord, board: Storyboard) -> RunRecord:
     """Copy what the run index shows (frame counts, score, variant, title) from the storyboard."""
     record.frames = board.frames
+    record.usage = board.usage
     record.title = board.title
     record.virality_score = board.virality.score if board.virality else None
     record.variant = board.decision.variant if board.decision else {}

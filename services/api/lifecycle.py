@@ -231,7 +231,7 @@ def finalize_handler(event: FinalizeEvent, context: LambdaContext) -> dict[str, 
         seconds = round((utcnow() - rest.started_at).total_seconds(), 3)
         record.stages["render_rest"] = rest.model_copy(update={"status": "succeeded", "seconds": seconds})
     record.stages["finalize"] = StageTiming(status="succeeded", started_at=utcnow())
-    board = finalize(ctx, record)  # folds usage/<stage>.json into the record and the board
+    board = finalize(ctx, record)  # folds usage/<stage>.json into the board; apply_board copies it over
     record.stages["finalize"].seconds = round(time.perf_counter() - t0, 3)
     apply_board(record, board)
     ctx.state.save(record, expect_status=expected)

@@ -33,7 +33,7 @@ from shared.settings import ViralityConfig
 
 FORUM_WEIGHTS = {"demand": 0.15, "engagement": 0.12, "saturation": 0.08}
 EVIDENCE_PER_COMPONENT = 5
-RECENCY_HALF_LIFE_DAYS = 180.0  # exp(-age/180): a post from this month ~0.85, from last year ~0.13
+RECENCY_SCALE_DAYS = 180.0  # exp(-age/180): a post from this month ~0.85, from last year ~0.13
 SUFFICIENT_POSTS = 10
 
 
@@ -77,7 +77,7 @@ def demand(posts: list[Evidence], forums_ok: int, config: ViralityConfig) -> Vir
     expected = max(1, forums_ok * config.posts_per_forum)
     volume = 60.0 * min(1.0, len(posts) / expected)
     aged = [p.age_days for p in posts if p.age_days is not None]
-    recency = 40.0 * statistics.fmean(math.exp(-a / RECENCY_HALF_LIFE_DAYS) for a in aged) if aged else 0.0
+    recency = 40.0 * statistics.fmean(math.exp(-a / RECENCY_SCALE_DAYS) for a in aged) if aged else 0.0
     last30 = sum(1 for a in aged if a <= 30)
     median_age = statistics.median(aged) if aged else None
     score = round(min(100.0, volume + recency), 1)

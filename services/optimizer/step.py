@@ -103,11 +103,9 @@ def decide(
 def choose(ctx: RunContext) -> OptimizerDecision:
     context = get_model(ctx.blobs, ctx.key(CONTEXT), CreativeContext)
     config = ctx.settings.optimizer
-    if not config.enabled:
-        decision = decide({}, ctx.run_id, context, config)
-    else:
-        doc, _ = ctx.state.get_policy(POLICY_NAME)
-        decision = decide(doc, ctx.run_id, context, config)
+    doc = ctx.state.get_policy(POLICY_NAME)[0] if config.enabled else {}
+    decision = decide(doc, ctx.run_id, context, config)  # policy "off" when the optimizer is disabled
+    if decision.policy != "off":
         update_policy(
             ctx.state,
             lambda s: bandit.register(

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import shared.errors as shared_errors
 from shared.aws_stores import DynamoStateStore, S3BlobStore
-from shared.contracts import RunRecord, StageTiming, utcnow
+from shared.contracts import RunRecord, StageTiming, group_by_scene, utcnow
 from shared.errors import ConfigError, StoryreelError
 from shared.pipeline import RunContext
 from shared.settings import PRESETS, Settings, load_settings, validate_settings
@@ -169,14 +169,7 @@ def image_mode(settings: Settings) -> str:
 
 def scene_items(run_id: str, frame_ids: list[str]) -> list[dict[str, Any]]:
     """Frames grouped by scene, in order: the state machine's Map items ({"run_id", "frames": [...]})."""
-    items: list[dict[str, Any]] = []
-    for fid in frame_ids:
-        scene = fid.split("-")[0]
-        if items and items[-1]["frames"][0].split("-")[0] == scene:
-            items[-1]["frames"].append(fid)
-        else:
-            items.append({"run_id": run_id, "frames": [fid]})
-    return items
+    return [{"run_id": run_id, "frames": group} for group in group_by_scene(frame_ids)]
 
 
 def render_input(run_id: str, frame_ids: list[str], settings: Settings) -> dict[str, Any]:

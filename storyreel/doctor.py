@@ -66,7 +66,9 @@ def _replicate_live(environ: Mapping[str, str], base_url: str | None) -> str:
     if resp.status_code != 200:
         from replicate.exceptions import ReplicateError
 
-        raise ReplicateError.from_response(resp)  # the SDK's own reading of the error body, worded by explain()
+        raise ReplicateError.from_response(
+            resp
+        )  # the SDK's own reading of the error body, worded by explain()
     return f"account {resp.json().get('username', '?')}"
 
 

@@ -27,7 +27,7 @@ from services.scenes import step as scenes_step
 from services.transcribe import step as transcribe_step
 from services.transcribe.audio import check_input_file
 from services.virality import step as virality_step
-from shared.contracts import RunError, RunRecord, RunStatus, ScenePlan, StageTiming, utcnow
+from shared.contracts import RunError, RunRecord, RunStatus, ScenePlan, StageTiming, group_by_scene, utcnow
 from shared.errors import InputError, NotFoundError, StoryreelError, UserError, first_line
 from shared.pipeline import INDEX_HTML, SCENES, STORYBOARD, RunContext
 from shared.settings import Settings
@@ -364,10 +364,8 @@ def render_outstanding(
     first_error = ""
     t0 = time.perf_counter()
     # Render in scene pairs so each end frame can be derived from its (possibly just rendered) start frame.
-    pairs: dict[str, list[str]] = {}
-    for fid in ids:
-        pairs.setdefault(fid.split("-")[0], []).append(fid)
-    for n, group in enumerate(pairs.values(), start=1):
+    pairs = group_by_scene(ids)
+    for n, group in enumerate(pairs, start=1):
         for res in images_step.render(run.ctx, group):
             ok += res.ok
             failed += not res.ok

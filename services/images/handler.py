@@ -13,13 +13,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.images import step as images_step
 from shared.aws_runtime import ImagesEvent, lambda_entry, run_context, stage
+from shared.contracts import scene_of
 
 
 @lambda_entry
 @event_parser(model=ImagesEvent)
 def handler(event: ImagesEvent, context: LambdaContext) -> dict[str, Any]:
     ctx, _ = run_context(event.run_id)
-    scene = event.frames[0].split("-")[0]
+    scene = scene_of(event.frames[0])
     with stage(ctx, f"images.{scene}", detail=", ".join(event.frames)):
         results = images_step.render(ctx, event.frames)
     return {

@@ -35,7 +35,7 @@ from typing import Any
 
 from services.images.images import frame_order, get_image_provider
 from services.images.step import frames_now, outstanding, render
-from shared.contracts import ScenePlan
+from shared.contracts import ScenePlan, group_by_scene
 from shared.errors import ConfigError, ProviderError, UserError
 from shared.pipeline import SCENES, RunContext
 from shared.settings import Settings, load_settings
@@ -127,10 +127,7 @@ def worker_settings(config_file: str | None, environ: Mapping[str, str]) -> Sett
 # --------------------------------------------------------------------------- the work
 def scene_chunks(frame_ids: list[str], scenes_per_chunk: int) -> list[list[str]]:
     """Frames grouped by scene, `scenes_per_chunk` scenes at a time, storyboard order kept."""
-    by_scene: dict[str, list[str]] = {}
-    for fid in frame_ids:
-        by_scene.setdefault(fid.split("-")[0], []).append(fid)
-    scenes = list(by_scene.values())
+    scenes = group_by_scene(frame_ids)
     return [
         [fid for scene in scenes[i : i + scenes_per_chunk] for fid in scene]
         for i in range(0, len(scenes), scenes_per_chunk)

@@ -28,11 +28,12 @@ def to_png(data: bytes) -> bytes:
         raise ValueError(f"the image body is not an image ({len(data)} bytes)") from exc
 
 
-def nearest_ratio(width: int, height: int, choices: tuple[str, ...]) -> str:
+def nearest_ratio(width: int, height: int, choices: tuple[str, ...], sep: str = ":") -> str:
+    """The choice ("16:9", or "1536x1024" with sep="x") whose aspect ratio is nearest width/height."""
     want = width / height
 
     def dist(r: str) -> float:
-        a, b = r.split(":")
+        a, b = r.split(sep)
         return abs(int(a) / int(b) - want)
 
     return min(choices, key=dist)

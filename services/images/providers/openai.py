@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from services.images.providers._common import AccountRefusal, to_png
+from services.images.providers._common import AccountRefusal, nearest_ratio, to_png
 from services.images.providers.base import ImageRequest, ImageResult
 from services.openai_client import explain, make_client
 from shared.contracts import Usage
@@ -34,18 +34,11 @@ PRICE_PER_IMAGE = {
     ("dall-e-3", "1024x1792"): 0.08,
     ("dall-e-2", "1024x1024"): 0.02,
 }
-GPT_IMAGE_PER_MTOK = {"input": 5.00, "image_input": 10.00, "output": 40.00}
+GPT_IMAGE_PER_MTOK = {"input": 5.00, "output": 40.00}
 
 
 def nearest_size(model: str, width: int, height: int) -> str:
-    choices = SIZES.get(model, SIZES["gpt-image-1"])
-    want = width / height
-
-    def dist(size: str) -> float:
-        w, h = size.split("x")
-        return abs(int(w) / int(h) - want)
-
-    return min(choices, key=dist)
+    return nearest_ratio(width, height, tuple(SIZES.get(model, SIZES["gpt-image-1"])), sep="x")
 
 
 class OpenAIImagesProvider:

@@ -126,10 +126,9 @@ def ids_rule(params: Params, rng: random.Random, grid: int = 128) -> int:
     """Variance-based information-directed sampling (Russo & Van Roy 2018) over independent Beta posteriors:
     minimise (expected regret)^2 / (variance of E[reward | best arm]) over mixtures of two arms."""
     k, dx = len(params), 1.0 / grid
-    xs = [(i + 0.5) * dx for i in range(grid)]
     pdf, cdf, pm = [], [], []
     for a, b in params:
-        f = [math.exp(bandit._log_beta_pdf(x, a, b)) for x in xs]
+        xs, f = bandit.beta_pdf_grid(a, b, grid)
         tot = sum(f) * dx or 1.0
         f = [v / tot for v in f]
         c, c1, acc, acc1 = [], [], 0.0, 0.0

@@ -109,11 +109,28 @@ def _log_beta_pdf(x: float, a: float, b: float) -> float:
     )
 
 
+def beta_pdf_grid(a: float, b: float, n: int = GRID) -> tuple[list[float], list[float]]:
+    """Beta(a, b) on n midpoints of [0, 1]: (xs, pdf values). The one grid the policy's numbers come from."""
+    xs = [(k + 0.5) / n for k in range(n)]
+    return xs, [math.exp(_log_beta_pdf(x, a, b)) for x in xs]
+
+
+def beta_quantiles(a: float, b: float, qs: tuple[float, ...], n: int = 400) -> list[float]:
+    """Quantiles of Beta(a, b) from the grid CDF (no scipy in the Lambda image)."""
+    xs, pdf = beta_pdf_grid(a, b, n)
+    total, acc, out, want = sum(pdf), 0.0, [], list(qs)
+    for x, p in zip(xs, pdf, strict=True):
+        acc += p / total
+        while want and acc >= want[0]:
+            out.append(x)
+            want.pop(0)
+    return out + [1.0] * len(want)
+
+
 def win_probabilities(params: list[tuple[float, float]]) -> list[float]:
     """P(arm i's Thompson draw is the largest), by integrating pdf_i * prod_j CDF_j on a grid (deterministic)."""
-    xs = [(k + 0.5) / GRID for k in range(GRID)]
     dx = 1.0 / GRID
-    pdfs = [[math.exp(_log_beta_pdf(x, a, b)) for x in xs] for a, b in params]
+    pdfs = [beta_pdf_grid(a, b)[1] for a, b in params]
     cdfs = []
     for pdf in pdfs:
         acc, out = 0.0, []

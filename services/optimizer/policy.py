@@ -49,18 +49,6 @@ def describe(state_store: Any, config: OptimizerConfig | None = None) -> str:
 
 
 def _interval(a: float, b: float) -> tuple[float, float]:
-    """5%/95% quantiles of Beta(a, b) from the grid CDF (no scipy in the Lambda image)."""
-    n = 400
-    xs = [(k + 0.5) / n for k in range(n)]
-    pdf = [bandit.math.exp(bandit._log_beta_pdf(x, a, b)) for x in xs]
-    total = sum(pdf)
-    acc, lo, hi = 0.0, 0.0, 1.0
-    found_lo = False
-    for x, p in zip(xs, pdf, strict=True):
-        acc += p / total
-        if not found_lo and acc >= 0.05:
-            lo, found_lo = x, True
-        if acc >= 0.95:
-            hi = x
-            break
+    """The 90% credible interval of Beta(a, b)."""
+    lo, hi = bandit.beta_quantiles(a, b, (0.05, 0.95))
     return lo, hi

@@ -110,3 +110,12 @@ def test_learns_a_different_best_arm_per_context() -> None:
     for bucket, h in hits.items():
         assert sum(h) / len(h) >= 0.7, bucket
     json.dumps(state)
+
+
+def test_beta_quantiles_match_known_values() -> None:
+    from services.optimizer import bandit
+
+    lo, hi = bandit.beta_quantiles(2, 2, (0.05, 0.95))
+    assert lo == pytest.approx(0.1354, abs=0.003) and hi == pytest.approx(0.8646, abs=0.003)
+    (median,) = bandit.beta_quantiles(10, 90, (0.5,))
+    assert median == pytest.approx(0.0967, abs=0.003)

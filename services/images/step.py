@@ -24,10 +24,12 @@ def outstanding(ctx: RunContext, plan: ScenePlan) -> list[str]:
     return [fid for fid in frame_order(plan) if load_frame(ctx, plan, fid).status != FrameStatus.rendered]
 
 
-def render(ctx: RunContext, frame_ids: list[str] | None = None) -> list[ImageResult]:
+def render(
+    ctx: RunContext, frame_ids: list[str] | None = None, plan: ScenePlan | None = None
+) -> list[ImageResult]:
     """Render `frame_ids` (default: this run's budget). Returns per-frame results; failures are recorded per
     frame and do not raise."""
-    plan = get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)
+    plan = plan or get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)  # a caller rendering in chunks passes it
     creative = get_model(ctx.blobs, ctx.key(CONTEXT), CreativeContext)  # written before scenes, always
     ids = frames_now(ctx, plan) if frame_ids is None else frame_ids
     if not ids:

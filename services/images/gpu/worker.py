@@ -134,8 +134,8 @@ def scene_chunks(frame_ids: list[str], scenes_per_chunk: int) -> list[list[str]]
     ]
 
 
-def run_frames(ctx: RunContext, requested: list[str], stop: StopFlag) -> int:
-    plan = get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)
+def run_frames(ctx: RunContext, requested: list[str], stop: StopFlag, plan: ScenePlan | None = None) -> int:
+    plan = plan or get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)
     left = set(outstanding(ctx, plan))
     todo = [fid for fid in requested if fid in left]
     total = len(requested)
@@ -162,7 +162,7 @@ def run_frames(ctx: RunContext, requested: list[str], stop: StopFlag) -> int:
         # max_batch may shrink after an out-of-memory error: re-read it for every chunk.
         per_chunk = getattr(provider, "max_batch", None) or ctx.settings.image_generation.max_batch
         chunk = scene_chunks(todo, per_chunk)[0]
-        results = render(ctx, chunk)
+        results = render(ctx, chunk, plan=plan)  # scenes.json read once, not once per chunk
         ok = sum(1 for r in results if r.ok)
         done += ok
         failed += len(results) - ok
@@ -215,7 +215,7 @@ def main(argv: Sequence[str] | None = None, *, overrides: dict[str, Any] | None 
                 overrides=dict(overrides or {}),
             )
             plan = get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)
-            return run_frames(ctx, parse_frames(args.frames, plan, ctx), stop)
+            return run_frames(ctx, parse_frames(args.frames, plan, ctx), stop, plan)
         except UserError as exc:
             log.error("%s", exc)
             return EXIT_USER

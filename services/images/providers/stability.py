@@ -53,22 +53,30 @@ def endpoint(model: str) -> str:
     return "/v2beta/stable-image/generate/sd3"
 
 
-def is_account_refusal(resp: httpx.Response, message: str) -> bool:
+def _body(resp: httpx.Response) -> dict:
+    try:
+        body = resp.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _moderated(resp: httpx.Response) -> bool:
+    """A 403 from content moderation (the error body's `name`), as opposed to an account-level refusal."""
+    return resp.status_code == 403 and "moderation" in str(_body(resp).get("name") or "")
+
+
+def is_account_refusal(resp: httpx.Response) -> bool:
     """401/402, or a 403 other than content moderation: every frame would get the same answer."""
-    if resp.status_code in (401, 402):
-        return True
-    return resp.status_code == 403 and "content moderation" not in message
+    return resp.status_code in (401, 402) or (resp.status_code == 403 and not _moderated(resp))
 
 
 def error_message(resp: httpx.Response) -> str:
     """Stability's error body in plain words: {"id", "name", "errors": [..]}; anything else, the status."""
-    try:
-        body = resp.json()
-    except ValueError:
-        body = None
+    body = _body(resp)
     detail = ""
     name = ""
-    if isinstance(body, dict):
+    if body:
         name = str(body.get("name") or "")
         errors = body.get("errors")
         if isinstance(errors, list):
@@ -80,7 +88,7 @@ def error_message(resp: httpx.Response) -> str:
         return "Stability rejected the API key (401): check STABILITY_API_KEY"
     if status == 402:
         return f"Stability: out of credits (402) {detail}".strip()
-    if status == 403 and "moderation" in name:
+    if _moderated(resp):
         return f"Stability refused the prompt under its content moderation: {detail}".rstrip(": ")
     if status == 429:
         return "Stability rate limit (429), still limited after retries"
@@ -175,7 +183,7 @@ class StabilityProvider:
                 continue
             if resp.status_code != 200:
                 error = error_message(resp)
-                if is_account_refusal(resp, error):
+                if is_account_refusal(resp):
                     refusal.record(error)
                 break
             if resp.headers.get("finish-reason", "SUCCESS").upper() == "CONTENT_FILTERED":

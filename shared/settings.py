@@ -24,8 +24,23 @@ ImageProvider = Literal["sketch", "replicate", "stability", "openai", "diffusers
 _PROVIDER_ALIASES = {"local": "sketch", "sdxl": "diffusers", "dalle": "openai", "dall-e": "openai"}
 
 
+# Upper bounds of the numeric settings: a value past them (1e308, .inf, a typo with extra zeros) is a config error
+# that names the key, not an overflow deep in a stage. Infinity and NaN are refused everywhere (allow_inf_nan).
+MAX_AUDIO_MINUTES = 240.0  # 4 h: far past any spoken brief; its PCM (16 kHz int16) is 460 MB, held in memory
+MAX_TIMEOUT_S = 3600.0  # one request to a provider
+# The most bytes an audio file may take: max_audio_minutes at AUDIO_BYTES_PER_S (48 kHz stereo 32-bit float, the
+# biggest format a recorder or DAW writes; compressed speech is 10-100 times smaller) plus room for headers and
+# cover art. Inputs are refused past it before anything reads them, and every copy stops there.
+AUDIO_BYTES_PER_S = 48_000 * 2 * 4
+AUDIO_OVERHEAD_BYTES = 16 * 1024 * 1024
+
+
+def max_audio_bytes(max_minutes: float) -> int:
+    return int(max_minutes * 60 * AUDIO_BYTES_PER_S) + AUDIO_OVERHEAD_BYTES
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class PipelineConfig(_Section):
@@ -42,7 +57,13 @@ class PipelineConfig(_Section):
         default=False, description="after a preview, keep rendering the pending frames"
     )
     scenes: Annotated[int, Field(ge=3, le=10)] = 5
-    max_audio_minutes: Annotated[float, Field(gt=0)] = 30.0
+    max_audio_minutes: Annotated[float, Field(gt=0, le=MAX_AUDIO_MINUTES)] = Field(
+        default=30.0, description="longer audio is refused; also bounds the file's size (max_audio_bytes)"
+    )
+
+    @property
+    def max_audio_bytes(self) -> int:
+        return max_audio_bytes(self.max_audio_minutes)
 
 
 class ImageGenerationConfig(_Section):
@@ -58,7 +79,7 @@ class ImageGenerationConfig(_Section):
     seed: int | None = Field(default=None, description="base seed; each frame derives its own from it")
     matched_end_frames: bool = Field(default=True, description="derive each end frame from its start frame")
     end_frame_strength: Annotated[float, Field(gt=0, le=1)] = 0.55
-    timeout_s: Annotated[float, Field(gt=0)] = 120.0
+    timeout_s: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_S)] = 120.0
     max_retries: Annotated[int, Field(ge=0, le=10)] = 3
     base_url: str | None = Field(default=None, description="API base URL override (Stability, OpenAI, ...)")
     params: dict[str, Any] = Field(default_factory=dict, description="extra model inputs passed as is")
@@ -93,7 +114,7 @@ class TranscriptionConfig(_Section):
     provider: Literal["local", "openai"] = "local"
     model: str = "whisper-1"
     language: str | None = Field(default=None, description="ISO-639-1 hint, e.g. 'en'")
-    timeout_s: Annotated[float, Field(gt=0)] = 120.0
+    timeout_s: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_S)] = 120.0
     max_retries: Annotated[int, Field(ge=0, le=10)] = 3
     workers: Annotated[int, Field(ge=1, le=64)] | None = Field(
         default=None, description="parallel decoders for long audio (default: all cores)"
@@ -104,7 +125,7 @@ class LLMConfig(_Section):
     provider: Literal["local", "openai"] = "local"
     model: str = "gpt-4o"
     temperature: Annotated[float, Field(ge=0, le=2)] = 0.4
-    timeout_s: Annotated[float, Field(gt=0)] = 60.0
+    timeout_s: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_S)] = 60.0
     max_retries: Annotated[int, Field(ge=0, le=10)] = 3
 
 
@@ -115,8 +136,8 @@ class ViralityConfig(_Section):
     topic_subreddits: bool = Field(default=True, description="add subreddits chosen from the keywords")
     limit_forums: Annotated[int, Field(ge=1)] | None = None
     concurrency: Annotated[int, Field(ge=1, le=50)] = 4
-    cache_ttl_hours: Annotated[float, Field(ge=0)] = 24.0
-    time_budget_s: Annotated[float, Field(gt=0)] = 8.0
+    cache_ttl_hours: Annotated[float, Field(ge=0, le=24 * 365)] = 24.0
+    time_budget_s: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_S)] = 8.0
     posts_per_forum: Annotated[int, Field(ge=1, le=50)] = 10
     firecrawl_api_url: str | None = None
     # Added by the virality work (additive, defaults keep older configs valid).
@@ -126,7 +147,7 @@ class ViralityConfig(_Section):
         "firecrawl: always Firecrawl (HN/Reddit JSON as fallbacks when it refuses a site); "
         "public: HN Algolia + Reddit JSON only",
     )
-    request_timeout_s: Annotated[float, Field(gt=0)] = 5.0
+    request_timeout_s: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_S)] = 5.0
     max_retries: Annotated[int, Field(ge=0, le=10)] = Field(
         default=2, description="retries after a 429/5xx (Retry-After honoured within the time budget)"
     )
@@ -143,15 +164,15 @@ class OptimizerConfig(_Section):
         default=0.3, description="weight of a predicted-virality reward relative to a real engagement reward"
     )
     # Added by the optimizer work (additive).
-    prior_strength: Annotated[float, Field(ge=0)] = Field(
+    prior_strength: Annotated[float, Field(ge=0, le=1e6)] = Field(
         default=4.0,
         description="pseudo-observations a context bucket borrows from the pooled (all-context) arm",
     )
-    memory: Annotated[float, Field(gt=0)] = Field(
+    memory: Annotated[float, Field(gt=0, le=1e9)] = Field(
         default=40.0,
         description="observations kept per arm and context (older evidence is scaled down: drift)",
     )
-    max_runs_tracked: Annotated[int, Field(ge=1)] = Field(
+    max_runs_tracked: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
         default=500, description="runs whose contributions are kept so real feedback can replace a prediction"
     )
 

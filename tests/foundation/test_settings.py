@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from shared.errors import ConfigError
-from shared.settings import PRESETS, env_overrides, load_settings
+from shared.settings import PRESETS, env_overrides, load_settings, max_audio_bytes
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -123,3 +123,44 @@ def test_unreadable_config_is_one_line(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(Path, "read_text", denied)
     with pytest.raises(ConfigError, match="cannot be read: Permission denied"):
         load_settings(cfg, environ={})
+
+
+@pytest.mark.parametrize("value", ["1e308", "inf", ".inf", "-.inf", ".nan", "nan", "1e15", "241"])
+def test_max_audio_minutes_is_finite_and_bounded(value: str) -> None:
+    """1e308 used to pass and then blame the good audio file ("could not be decoded as audio")."""
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ={"STORYREEL_PIPELINE__MAX_AUDIO_MINUTES": value})
+    message = str(err.value)
+    assert "environment" in message and "'pipeline.max_audio_minutes'" in message
+    assert "finite" in message or "less than or equal to 240" in message or "greater than 0" in message
+
+
+def test_max_audio_minutes_bound_from_a_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"'pipeline.max_audio_minutes'.*less than or equal to 240"):
+        load_settings(write(tmp_path, "pipeline:\n  max_audio_minutes: 1.0e+308\n"), environ={})
+    s = load_settings(write(tmp_path, "pipeline:\n  max_audio_minutes: 240\n"), environ={})
+    assert s.pipeline.max_audio_bytes == max_audio_bytes(240) < 6 * 1024**3  # a finite byte bound
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "image_generation.timeout_s",
+        "transcription.timeout_s",
+        "llm.timeout_s",
+        "virality.cache_ttl_hours",
+        "virality.time_budget_s",
+        "virality.request_timeout_s",
+        "optimizer.prior_strength",
+        "optimizer.memory",
+        "optimizer.max_runs_tracked",
+        "llm.temperature",
+        "image_generation.guidance_scale",
+    ],
+)
+@pytest.mark.parametrize("value", ["1e308", ".inf", ".nan"])
+def test_no_numeric_setting_takes_inf_nan_or_huge(key: str, value: str) -> None:
+    section, name = key.split(".")
+    env = {f"STORYREEL_{section.upper()}__{name.upper()}": value}
+    with pytest.raises(ConfigError, match=f"'{key}'"):
+        load_settings(environ=env)

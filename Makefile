@@ -3,7 +3,7 @@ PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-EXTRAS  ?= local,providers,aws,gpu,infra,dev
+EXTRAS  ?= providers,aws,gpu,infra,dev
 PYTEST_ARGS ?=
 
 .PHONY: help install sysdeps demo test lint fmt schema bench bench-local clean
@@ -11,20 +11,28 @@ PYTEST_ARGS ?=
 help:
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
 
+DEMO_STAMP := $(VENV)/.installed-core
+
+# The demo needs only the core (what a plain `pip install storyreel` gives); the tests need every extra.
+$(DEMO_STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -e .
+	touch $@
+
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# the CPU build of PyTorch first: any other version pulls gigabytes of CUDA wheels
 	$(BIN)/pip install -q "torch==2.13.0"
 	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
-	touch $@
+	touch $@ $(DEMO_STAMP)
 
 install: $(STAMP) ## create .venv and install storyreel with every extra
 
 sysdeps: ## Debian packages the tests use (ffmpeg, espeak-ng, sox, chromium); apt-get as root
 	@scripts/install-sysdeps.sh
 
-demo: $(STAMP) ## run the example brief through the full local pipeline (no keys, no network)
+demo: $(DEMO_STAMP) ## run the example brief through the full local pipeline (no keys, no network)
 	$(BIN)/storyreel run examples/brief.wav --out runs
 
 test: sysdeps $(STAMP) ## run the whole test suite

@@ -3,8 +3,8 @@
 For every asset group in infra.functions.ASSET_GROUPS this writes `<out>/<group>/` holding
 - `shared/` and `services/` (minus `services/images/gpu`, caches and tests), and
 - the group's third-party dependencies pip-installed for the Lambda platform (manylinux2014 aarch64,
-  CPython 3.13, wheels only), from pyproject.toml: the core `dependencies` plus the group's packages
-  (infra.functions.ASSET_GROUPS) as pyproject's extras pin them. Powertools comes from the AWS-managed layer and boto3 from the runtime.
+  CPython 3.13, wheels only): infra.functions.LAMBDA_BASE plus the group's packages
+  (infra.functions.ASSET_GROUPS), pinned as pyproject.toml pins them. Powertools comes from the AWS-managed layer and boto3 from the runtime.
 
 `--no-deps` copies only the sources (what the CDK tests synthesize against).
 A group whose requirements did not change keeps its installed dependencies (only the sources are
@@ -22,7 +22,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from infra.functions import ASSET_GROUPS, ASSET_PRUNE
+from infra.functions import ASSET_GROUPS, ASSET_PRUNE, LAMBDA_BASE
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_PACKAGES = ("shared", "services")
@@ -38,12 +38,16 @@ def _name(requirement: str) -> str:
 def requirements(group: str, pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
     """Pinned-as-in-pyproject requirement strings for one asset group."""
     project = tomllib.loads(pyproject.read_text())["project"]
-    extras = {_name(r): r for reqs in project["optional-dependencies"].values() for r in reqs}
-    wanted = ASSET_GROUPS[group]
-    missing = [w for w in wanted if w not in extras]
+    pinned = {
+        _name(r): r
+        for reqs in (project["dependencies"], *project["optional-dependencies"].values())
+        for r in reqs
+    }
+    wanted = (*LAMBDA_BASE, *ASSET_GROUPS[group])
+    missing = [w for w in wanted if w not in pinned]
     if missing:
-        raise SystemExit(f"asset group {group!r}: {missing} not in any of pyproject's extras")
-    return [*project["dependencies"], *(extras[w] for w in wanted)]
+        raise SystemExit(f"asset group {group!r}: {missing} not in pyproject's dependencies or extras")
+    return [pinned[w] for w in wanted]
 
 
 def copy_sources(dest: Path, root: Path = ROOT) -> None:

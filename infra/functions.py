@@ -22,9 +22,12 @@ SECRET_ENV = {
     "firecrawl": "STORYREEL_FIRECRAWL_SECRET",
 }
 
-# Asset group -> distribution names (as pyproject's extras spell them) installed on top of the core
-# dependencies. Powertools (and its aws-xray-sdk) comes from the AWS-managed layer and boto3 from the
-# Lambda runtime, so neither is bundled. No torch, no diffusers: the GPU worker is a container.
+# What every Lambda asset installs: the part of pyproject's core dependencies that services/ and shared/
+# import (not the CLI's click/rich, nor the local pipeline's numpy/pocketsphinx/Pillow unless a group asks).
+LAMBDA_BASE: tuple[str, ...] = ("pydantic", "pyyaml", "platformdirs", "httpx")
+# Asset group -> distribution names (as pyproject spells them) installed on top of LAMBDA_BASE.
+# Powertools (and its aws-xray-sdk) comes from the AWS-managed layer and boto3 from the Lambda runtime,
+# so neither is bundled. No torch, no diffusers: the GPU worker is a container.
 # transcribe: the stage checks every upload with ffmpeg (imageio-ffmpeg's binary) and pocketsphinx's VAD
 # before the OpenAI call; images: provider responses are checked and converted to PNG with Pillow.
 ASSET_GROUPS: dict[str, tuple[str, ...]] = {

@@ -36,6 +36,22 @@ def _fail(message: str, code: int) -> None:
 
 EXIT_INTERRUPTED = 130
 
+# A slim install (`pip install storyreel`) runs the whole local pipeline; a production provider's SDK comes
+# with an extra. Top-level module -> the extra that installs it.
+EXTRA_OF_MODULE = {
+    "openai": "providers",
+    "replicate": "providers",
+    "firecrawl": "providers",
+    "boto3": "aws",
+    "botocore": "aws",
+    "aws_lambda_powertools": "aws",
+    "torch": "gpu",
+    "diffusers": "gpu",
+    "transformers": "gpu",
+    "safetensors": "gpu",
+    "accelerate": "gpu",
+}
+
 
 def _exit_for(exc: BaseException) -> tuple[str, int]:
     """The one line and the exit code for anything a command raised."""
@@ -50,6 +66,13 @@ def _exit_for(exc: BaseException) -> tuple[str, int]:
         return "interrupted (Ctrl-C)", EXIT_INTERRUPTED
     if isinstance(exc, UserError):
         return first_line(exc), EXIT_USER
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in EXTRA_OF_MODULE:
+        extra = EXTRA_OF_MODULE[(exc.name or "").split(".")[0]]
+        return (
+            f"this needs the {exc.name!r} package, which storyreel's {extra!r} extra installs: "
+            f"pip install 'storyreel[{extra}]'",
+            EXIT_USER,
+        )
     if isinstance(exc, StoryreelError):
         return first_line(exc), EXIT_STAGE_FAILED
     # Not ours (an OSError, a library's error): still one line, with its type, and exit 1.

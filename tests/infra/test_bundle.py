@@ -14,11 +14,16 @@ def test_every_function_uses_a_known_asset_group():
     assert {f.asset for f in FUNCTIONS} <= set(ASSET_GROUPS)
 
 
-def test_requirements_are_core_plus_the_groups_sdks_and_never_gpu_or_powertools():
+def test_requirements_are_the_lambda_base_plus_the_groups_sdks_and_never_gpu_or_powertools():
     images = requirements("images")
     names = " ".join(images)
     assert "pydantic" in names and "openai" in names and "replicate" in names
     assert "firecrawl" not in names
+    # the CLI's own packages are in pyproject's core (a plain pip install runs the local pipeline) but not
+    # in a Lambda asset unless its group asks for them
+    api = " ".join(requirements("api")).lower()
+    for cli_only in ("click", "rich", "pocketsphinx", "numpy", "pillow"):
+        assert cli_only not in api, cli_only
     for group in ASSET_GROUPS:
         reqs = " ".join(requirements(group)).lower()
         for heavy in ("torch", "diffusers", "transformers", "aws-lambda-powertools", "boto3"):

@@ -34,6 +34,20 @@ class Segment(Contract):
     confidence: float | None = Field(default=None, ge=0, le=1)
 
 
+class AudioWarning(Contract):
+    """The audio ended before its header said it would, or ffmpeg reported damage while decoding it. The run
+    used what could be read; a file with nothing decodable in it is refused instead."""
+
+    message: str = Field(description="one line for a reader: what was wrong and how much was read")
+    decoded_s: float = Field(ge=0, description="seconds of audio that could be decoded")
+    declared_s: float | None = Field(
+        default=None, ge=0, description="seconds the file's header declares (None: it does not say)"
+    )
+    decode_errors: int = Field(
+        default=0, ge=0, description="decoding errors and corrupt packets ffmpeg reported"
+    )
+
+
 class Transcript(Contract):
     text: str
     language: str = "en"
@@ -41,6 +55,9 @@ class Transcript(Contract):
     segments: list[Segment] = Field(default_factory=list)
     provider: str = "local"
     model: str | None = None
+    audio_warning: AudioWarning | None = Field(
+        default=None, description="set when the audio was truncated or damaged: only part of it was read"
+    )
 
 
 # --------------------------------------------------------------------------- context

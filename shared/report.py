@@ -20,6 +20,7 @@ from shared.contracts import (
     Scene,
     StageTiming,
     Storyboard,
+    Transcript,
     ViralityComponent,
     ViralityReport,
 )
@@ -124,6 +125,12 @@ def _header(board: Storyboard) -> str:
         out.append(
             f'<div class="error"><strong>Run failed in stage {e(board.error.stage)}</strong> '
             f"({e(board.error.kind)}): {e(board.error.message)}</div>"
+        )
+    warning = board.transcript.audio_warning
+    if warning is not None:  # the plan comes from part of the brief: say so before anything else
+        out.append(
+            f'<div class="error" id="audio-warning"><strong>Audio warning:</strong> {e(warning.message)}. '
+            "Everything below comes from the part that was read.</div>"
         )
     if board.notes:
         out.append(
@@ -371,6 +378,15 @@ def _usage(board: Storyboard) -> str:
     )
 
 
+def _read_of(t: Transcript) -> str:
+    w = t.audio_warning
+    if w is None:
+        return ""
+    declared = f" of {w.declared_s:.1f} s declared" if w.declared_s is not None else ""
+    errors = f", {w.decode_errors} decoding error(s)" if w.decode_errors else ""
+    return f" · <strong>{w.decoded_s:.1f} s read{declared}{errors}</strong>"
+
+
 def _transcript(board: Storyboard) -> str:
     t = board.transcript
     segs = ""
@@ -385,7 +401,8 @@ def _transcript(board: Storyboard) -> str:
         )
     return (
         f'<h2 id="transcript">Transcript</h2><p class="small muted">{e(t.provider)}'
-        f"{' / ' + e(t.model) if t.model else ''} · {e(t.language)} · {t.duration_s:.1f} s of audio</p>"
+        f"{' / ' + e(t.model) if t.model else ''} · {e(t.language)} · {t.duration_s:.1f} s of audio"
+        f"{_read_of(t)}</p>"
         f'<div class="prompt">{e(t.text)}</div>{segs}'
     )
 

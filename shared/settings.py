@@ -39,6 +39,17 @@ def max_audio_bytes(max_minutes: float) -> int:
     return int(max_minutes * 60 * AUDIO_BYTES_PER_S) + AUDIO_OVERHEAD_BYTES
 
 
+def audio_too_big(name: str, size: int, max_minutes: float) -> str | None:
+    """The one line refusing an audio file of `size` bytes, or None when it is within the bound."""
+    limit = max_audio_bytes(max_minutes)
+    if size <= limit:
+        return None
+    return (
+        f"{name} is {size / 1e6:,.1f} MB; the most an audio file may take is {limit / 1e6:,.1f} MB "
+        f"({max_minutes:g} min at up to {AUDIO_BYTES_PER_S * 8 / 1e6:g} Mbit/s: pipeline.max_audio_minutes)"
+    )
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,12 +24,12 @@ from services.images import step as images_step
 from services.optimizer import step as optimizer_step
 from services.scenes import step as scenes_step
 from services.transcribe import step as transcribe_step
-from services.transcribe.audio import check_input_file
+from services.transcribe.audio import check_file_stat, check_input_file
 from services.virality import step as virality_step
 from shared.contracts import RunError, RunRecord, RunStatus, ScenePlan, StageTiming, group_by_scene, utcnow
 from shared.errors import InputError, NotFoundError, StoryreelError, UserError, first_line
 from shared.pipeline import INDEX_HTML, SCENES, STORYBOARD, RunContext
-from shared.settings import Settings
+from shared.settings import Settings, max_audio_bytes
 from shared.stores import LocalBlobStore, SqliteStateStore, get_model, local_state
 from shared.storyboard import apply_board, finalize
 
@@ -125,18 +124,56 @@ class LocalRun:
         self.save()
 
 
-def _store_audio(blobs: LocalBlobStore, run_id: str, audio: Path) -> str:
-    # Kept under its own name, so every message about the input names the user's file.
+def _store_audio(blobs: LocalBlobStore, run_id: str, audio: Path, max_minutes: float) -> str:
+    """The input, kept in the run under its own name (every message about it names the user's file): a hard
+    link when input and output share a filesystem, else a copy that stops at the size bound. What is opened is
+    checked again (fstat) before anything is read, so a file swapped for a FIFO or a device since start_run
+    is refused here too; a refused or failed store leaves nothing behind."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", audio.name).lstrip(".") or "audio"
     key = f"{run_id}/audio/{safe}"
     dest = blobs.local_path(key)
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.unlink(missing_ok=True)
+    try:  # O_NONBLOCK: opening a FIFO must not wait for a writer (fstat refuses it next)
+        fd = os.open(audio, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise InputError(f"audio file cannot be read: {audio} ({exc.strerror or exc})") from None
     try:
-        os.link(audio, dest)  # no copy of a long recording when input and output share a filesystem
-    except OSError:
-        shutil.copyfile(audio, dest)
+        st = os.fstat(fd)
+        check_file_stat(audio, st, max_minutes)
+        try:
+            os.link(audio, dest)  # no copy of a long recording when input and output share a filesystem
+            linked = os.lstat(dest)
+            if (linked.st_dev, linked.st_ino) != (st.st_dev, st.st_ino):  # the path changed since the open
+                raise OSError("the input was replaced while it was being linked")
+        except OSError:
+            dest.unlink(missing_ok=True)
+            _copy_bounded(fd, audio, dest, max_audio_bytes(max_minutes), max_minutes)
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    finally:
+        os.close(fd)
     return key
+
+
+def _copy_bounded(fd: int, audio: Path, dest: Path, limit: int, max_minutes: float) -> None:
+    """Copy from `fd` to a new `dest`, never more than `limit` bytes (the file may grow while it is read)."""
+    out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        copied = 0
+        while chunk := os.read(fd, min(1 << 20, limit + 1 - copied)):
+            copied += len(chunk)
+            if copied > limit:  # it grew since it was measured: the bound holds all the same
+                raise InputError(
+                    f"{audio.name} grew past {limit / 1e6:,.1f} MB while it was copied, the most an audio "
+                    f"file may take ({max_minutes:g} min: pipeline.max_audio_minutes)"
+                )
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(out, view) :]
+    finally:
+        os.close(out)
 
 
 def start_run(
@@ -149,9 +186,10 @@ def start_run(
     progress: Progress | None = None,
     run_id: str | None = None,
 ) -> LocalRun:
-    """Create the run record (queued) and its output folder. A missing input file creates no run."""
+    """Create the run record (queued) and its output folder. An input that cannot be used as a file (missing,
+    not a regular file, over the size bound) creates no run: it is refused by stat before anything reads it."""
     audio = Path(audio)
-    check_input_file(audio)  # before the run exists: a missing file creates no run
+    check_input_file(audio, settings.pipeline.max_audio_minutes)
     out_root = Path(out_dir).resolve()
     try:
         out_root.mkdir(parents=True, exist_ok=True)
@@ -242,9 +280,12 @@ def execute(run: LocalRun) -> RunRecord:
             )
         where = "transcribe"
         with run.stage("transcribe") as t:
-            audio_key = _store_audio(ctx.blobs, ctx.run_id, Path(run.record.source))  # type: ignore[arg-type]
+            source = Path(run.record.source)
+            audio_key = _store_audio(ctx.blobs, ctx.run_id, source, settings.pipeline.max_audio_minutes)
             transcript = transcribe_step.run(ctx, audio_key)
             t.detail = f"{transcript.duration_s:.1f}s audio, {len(transcript.segments)} segments"
+            if transcript.audio_warning is not None:
+                t.detail += f"; {transcript.audio_warning.message}"
         where = "context"
         with run.stage("context") as t:
             creative = scenes_step.context(ctx)

@@ -3,13 +3,18 @@
 One ffmpeg probe (header only: streams and duration) answers "is it audio, is it too long" without decoding;
 then one decode to PCM, capped at the limit, feeds the speech check and is kept in a small cache keyed by the
 file's identity (path, size, mtime), so the transcriber's `decode_pcm` on the same file does not decode again.
+That decode's log also gives the declared duration and any decoding errors: a truncated or damaged file passes
+with a warning saying how much was read. Before any of it, stat refuses what is not a regular file (a FIFO,
+a device, a socket) or is bigger than the size bound, without opening it.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import re
 import shutil
+import stat
 import subprocess
 import threading
 from collections import OrderedDict
@@ -18,7 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from shared.contracts import AudioWarning
 from shared.errors import ConfigError, InputError, ProviderError
+from shared.settings import audio_too_big
 
 SAMPLE_RATE = 16_000
 _FRAME_S = 0.01  # energy frames for splitting: 10 ms
@@ -103,19 +110,128 @@ def _identity(path: Path) -> tuple[str, int, int]:
     return (str(path.resolve()), st.st_size, st.st_mtime_ns)
 
 
-def _decode(path: Path, max_seconds: float | None = None) -> np.ndarray:
-    args = ["-v", "error", "-i", _input(path), "-map", "0:a:0", "-vn", "-sn", "-dn"]
-    args += ["-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le"]
+# One line of ffmpeg's log with `-loglevel repeat+level+...`: "[wav @ 0x55d0] [warning] Packet corrupt ...".
+_LOG_LINE = re.compile(r"^(?:\[(?P<source>[^\]]*) @ 0x[0-9a-fA-F]+\] )?\[(?P<level>[a-z]+)\] (?P<msg>.*)$")
+
+
+@dataclass(frozen=True)
+class Decoded:
+    pcm: np.ndarray
+    declared_s: float | None  # the container's duration; None when it has none or ffmpeg only estimated it
+    problems: tuple[str, ...]  # decoding errors and corrupt packets ffmpeg reported, in order
+
+
+def _log(stderr: bytes, path: Path) -> list[tuple[str, str, str]]:
+    """(source, level, message) per line; the input's name is trimmed (every message names the file)."""
+    out = []
+    for raw in stderr.decode("utf-8", "replace").splitlines():
+        if not raw.strip():
+            continue
+        m = _LOG_LINE.match(raw)
+        source, level, msg = (m["source"] or "", m["level"], m["msg"]) if m else ("", "info", raw)
+        out.append((source, level, msg.removeprefix(f"{_input(path)}: ")))
+    return out
+
+
+def _reason(log: list[tuple[str, str, str]]) -> str:
+    """ffmpeg's last error, else its last line."""
+    errors = [msg for _, level, msg in log if level in ("error", "fatal", "panic")]
+    return (errors or [msg for _, _, msg in log] or ["no output"])[-1].strip()
+
+
+def _decode_report(path: Path, max_seconds: float | None = None) -> Decoded:
+    """Decode to 16 kHz mono int16 in one ffmpeg run whose log (info level) also gives the container's declared
+    duration and every decoding error, so a truncated or damaged file is noticed without a second run."""
+    args = ["-nostats", "-loglevel", "repeat+level+info", "-i", _input(path), "-map", "0:a:0", "-vn", "-sn"]
+    args += ["-dn", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le"]
     if max_seconds is not None:
         args += ["-t", f"{max_seconds:.3f}"]
     proc = _ffmpeg([*args, "pipe:1"])
+    log = _log(proc.stderr, path)
     if proc.returncode != 0:
-        raise InputError(
-            f"{path.name} could not be decoded as audio (ffmpeg: {_last_line(proc.stderr, path)})"
-        )
+        raise InputError(f"{path.name} could not be decoded as audio (ffmpeg: {_reason(log)})")
     pcm = np.frombuffer(proc.stdout, dtype=np.int16)
     pcm.flags.writeable = False  # shared through the cache: nobody may change it
-    return pcm
+    estimated = any("estimating duration from bitrate" in msg.lower() for _, _, msg in log)
+    declared = None
+    for _, _, msg in log:
+        if msg.lstrip().startswith("Duration:") and (m := _DURATION.search(msg)):
+            h, mnt, sec = m.groups()
+            declared = None if estimated else int(h) * 3600 + int(mnt) * 60 + float(sec)
+            break
+    problems = tuple(
+        msg.strip()
+        for source, level, msg in log
+        if level in ("error", "fatal") or (level == "warning" and _corrupt(source, msg))
+    )
+    return Decoded(pcm=pcm, declared_s=declared, problems=problems)
+
+
+def _corrupt(source: str, msg: str) -> bool:
+    """A corrupt-packet warning that is news. Not ffmpeg's echo of one ("corrupt input packet in stream N",
+    after the demuxer's own line), and not the WAV demuxer's short last packet: a WAV file that ends early is
+    told by its header, and one from a streaming writer (no size in the header) always ends on one."""
+    if "corrupt" not in msg.lower() or "corrupt input packet in stream" in msg:
+        return False
+    return not (source.startswith("wav") and msg.startswith("Packet corrupt"))
+
+
+def _decode(path: Path, max_seconds: float | None = None) -> np.ndarray:
+    return _decode_report(path, max_seconds).pcm
+
+
+def wav_declared_seconds(path: Path) -> float | None:
+    """What a RIFF/WAVE header says the audio lasts: its data chunk's size over the format's byte rate. None
+    when it is not a WAV file, or the size is a streaming writer's placeholder (0 or about 4 GB)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(64 * 1024)
+    except OSError:
+        return None
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    byte_rate = 0
+    pos = 12
+    while pos + 8 <= len(head):
+        chunk, size = head[pos : pos + 4], int.from_bytes(head[pos + 4 : pos + 8], "little")
+        if chunk == b"fmt " and size >= 16 and pos + 20 <= len(head):
+            byte_rate = int.from_bytes(head[pos + 16 : pos + 20], "little")
+        elif chunk == b"data":
+            if not byte_rate or size == 0 or size >= 0x7FFF0000:
+                return None
+            return size / byte_rate
+        pos += 8 + size + (size & 1)
+    return None
+
+
+def audio_damage(path: Path, decoded: Decoded, limit_s: float | None = None) -> AudioWarning | None:
+    """A warning when less audio was decoded than the file declares (truncated: the header of a WAV file, the
+    container's duration of any other), or ffmpeg reported decoding errors; None for a whole file."""
+    decoded_s = len(decoded.pcm) / SAMPLE_RATE
+    declared = wav_declared_seconds(path)
+    if declared is None:
+        declared = decoded.declared_s
+    short = declared is not None and declared - decoded_s > 0.5 + 0.01 * declared
+    if limit_s is not None and decoded_s >= limit_s:
+        short = False  # decoding stopped at the limit, not at the end of the file
+    errors = len(decoded.problems)
+    if not short and not errors:
+        return None
+    said = f"ffmpeg reported {errors} decoding error(s), first: {decoded.problems[0]}" if errors else ""
+    if short:
+        message = (
+            f"the audio ended early: only {_fmt_minutes(decoded_s)} of the {_fmt_minutes(declared or 0.0)} "
+            f"its header declares could be read (the file is truncated or damaged)"
+        )
+        message += f"; {said}" if said else ""
+    else:
+        message = f"the audio is damaged: {said}; {_fmt_minutes(decoded_s)} could be read"
+    return AudioWarning(
+        message=message,
+        decoded_s=round(decoded_s, 3),
+        declared_s=None if declared is None else round(declared, 3),
+        decode_errors=errors,
+    )
 
 
 def _remember(key: tuple[str, int, int], pcm: np.ndarray) -> None:
@@ -168,38 +284,71 @@ class AudioInfo:
     duration_s: float
     sample_rate: int
     pcm: np.ndarray  # int16 mono, read-only; also in decode_pcm's cache
+    warning: AudioWarning | None = None  # truncated or damaged: only part of the file was read
 
 
-def check_input_file(path: Path) -> None:
-    """The input is a readable file (not missing, not a folder): one line for each, before any decoding."""
-    if not path.exists():
-        raise InputError(f"audio file not found: {path}")
-    if path.is_dir():
-        raise InputError(f"{path} is a directory, not an audio file")
+def _not_regular(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def check_file_stat(path: Path, st: os.stat_result, max_minutes: float | None = None) -> None:
+    """Refuse what `st` says cannot be an audio file: anything but a regular file (a FIFO would block the
+    reader for ever, /dev/zero never ends), or one bigger than `max_minutes` of audio can take."""
+    if not stat.S_ISREG(st.st_mode):
+        kind = _not_regular(st.st_mode)
+        target = os.path.realpath(path)
+        via = f" ({target})" if target != os.path.abspath(path) else ""
+        raise InputError(f"{path}{via} is {kind}, not an audio file")
+    if max_minutes is not None and (too_big := audio_too_big(path.name, st.st_size, max_minutes)):
+        raise InputError(too_big)
+
+
+def check_input_file(path: Path, max_minutes: float | None = None) -> os.stat_result:
+    """The input is a readable regular file within the size bound: one line for each problem, decided by stat
+    (symlinks followed) before anything opens the file, so a FIFO, a device or a socket is never read."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        dangling = f" (a symlink to {os.readlink(path)}, which does not exist)" if path.is_symlink() else ""
+        raise InputError(f"audio file not found: {path}{dangling}") from None
+    except OSError as exc:
+        raise InputError(f"audio file cannot be read: {path} ({exc.strerror or exc})") from None
+    check_file_stat(path, st, max_minutes)
     try:
         with path.open("rb") as fh:
             fh.read(1)
     except OSError as exc:
         raise InputError(f"audio file cannot be read: {path} ({exc.strerror or exc})") from None
+    return st
 
 
 def check_audio(path: Path | str, max_minutes: float) -> AudioInfo:
     """Everything a user can get wrong about an audio file, each as an InputError with one line.
 
-    Missing, a directory, empty, not audio, longer than `max_minutes`, no speech. Decodes the file once
-    (capped just past the limit) and caches the PCM for the transcriber; the header is probed only when the
-    file is refused.
+    Missing, not a regular file, too big, empty, not audio, longer than `max_minutes`, no speech. Decodes the
+    file once (capped just past the limit) and caches the PCM for the transcriber; the header is probed only
+    when the file is refused. A file that ends early or decodes with errors passes with `warning` set.
     """
     path = Path(path)
-    check_input_file(path)
-    if path.stat().st_size == 0:
+    st = check_input_file(path, max_minutes)
+    if st.st_size == 0:
         raise InputError(f"audio file is empty (0 bytes): {path.name}")
 
     # One ffmpeg run for a good file: decode at most a little past the limit (headers can be missing or wrong,
     # the samples are not). The header is read only to word a refusal: not audio, or how long it really is.
     limit_s = max_minutes * 60
     try:
-        pcm = _decode(path, max_seconds=limit_s + 1.0)
+        decoded = _decode_report(path, max_seconds=limit_s + 1.0)
     except InputError:
         info = probe(path)
         if info.error is not None:
@@ -209,6 +358,7 @@ def check_audio(path: Path | str, max_minutes: float) -> AudioInfo:
                 f"{path.name} is not an audio file (ffmpeg found no audio stream in it)"
             ) from None
         raise
+    pcm = decoded.pcm
     duration = len(pcm) / SAMPLE_RATE
     if duration > limit_s:
         header = probe(path).duration_s
@@ -216,13 +366,19 @@ def check_audio(path: Path | str, max_minutes: float) -> AudioInfo:
             raise InputError(_too_long(path, header, max_minutes))
         raise InputError(_too_long(path, duration, max_minutes, at_least=True))
     if len(pcm) == 0:
+        damage = audio_damage(path, decoded)
+        if damage is not None:  # a header that promises audio, or errors: not "no speech", a broken file
+            why = [f"its header declares {_fmt_minutes(damage.declared_s)}"] if damage.declared_s else []
+            why += [f"ffmpeg: {decoded.problems[0]}"] if decoded.problems else []
+            raise InputError(f"{path.name} is damaged: nothing in it could be decoded ({'; '.join(why)})")
         raise InputError(f"no speech found in {path.name} (it holds no audio samples)")
     _remember(_identity(path), pcm)
 
     reason = speech_problem(pcm, SAMPLE_RATE)
     if reason is not None:
         raise InputError(f"no speech found in {path.name} ({reason})")
-    return AudioInfo(path=path, duration_s=duration, sample_rate=SAMPLE_RATE, pcm=pcm)
+    warning = audio_damage(path, decoded, limit_s)
+    return AudioInfo(path=path, duration_s=duration, sample_rate=SAMPLE_RATE, pcm=pcm, warning=warning)
 
 
 def _too_long(path: Path, seconds: float, max_minutes: float, at_least: bool = False) -> str:

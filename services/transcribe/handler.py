@@ -15,6 +15,8 @@ from shared.aws_runtime import TranscribeEvent, lambda_entry, run_context, stage
 @event_parser(model=TranscribeEvent)
 def handler(event: TranscribeEvent, context: LambdaContext) -> dict[str, Any]:
     ctx, _ = run_context(event.run_id)
-    with stage(ctx, "transcribe"):
+    with stage(ctx, "transcribe") as timing:
         transcript = transcribe_step.run(ctx, event.audio_key)
+        if transcript.audio_warning is not None:  # on the run record, as the local runner puts it
+            timing.detail = transcript.audio_warning.message
     return {"run_id": event.run_id, "duration_s": transcript.duration_s, "segments": len(transcript.segments)}

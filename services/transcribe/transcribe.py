@@ -30,14 +30,17 @@ def transcribe(
 ) -> Transcript:
     """Validate the input (exists, is audio, not empty, not too long, has speech) and transcribe it.
 
-    Raises InputError with a one-line reason for every input a user can get wrong.
+    Raises InputError with a one-line reason for every input a user can get wrong. Audio that ends early or
+    decodes with errors is transcribed as far as it goes, with `audio_warning` saying so.
     """
     from services.transcribe.audio import check_audio
 
-    check_audio(audio_path, max_minutes=max_minutes)
+    info = check_audio(audio_path, max_minutes=max_minutes)
     transcript = transcriber.transcribe(audio_path, config.language)
     if not transcript.text.strip():
         from shared.errors import InputError
 
         raise InputError(f"no speech found in {audio_path.name}")
+    if info.warning is not None:
+        transcript.audio_warning = info.warning
     return transcript

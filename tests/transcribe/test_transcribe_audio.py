@@ -16,13 +16,16 @@ from services.transcribe import audio
 from services.transcribe.audio import (
     SAMPLE_RATE,
     check_audio,
+    check_input_file,
     decode_pcm,
     encode_chunk,
     ffmpeg_exe,
     speech_problem,
     split_at_silences,
+    wav_declared_seconds,
 )
 from shared.errors import InputError
+from shared.settings import max_audio_bytes
 
 
 @pytest.fixture(autouse=True)
@@ -289,3 +292,105 @@ def test_hiss_bursts_are_not_speech() -> None:
         speech_problem(bursts.clip(-32767, 32767).astype(np.int16))
         == "nothing a voice detector recognises as speech"
     )
+
+
+# --------------------------------------------------------------------------- not a regular file, too big
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        (lambda p: os.mkfifo(p), "is a named pipe (FIFO), not an audio file"),
+        (lambda p: p.symlink_to("/dev/zero"), "(/dev/zero) is a character device, not an audio file"),
+        (lambda p: p.symlink_to("/dev/urandom"), "(/dev/urandom) is a character device, not an audio file"),
+    ],
+    ids=["fifo", "zero", "urandom"],
+)
+def test_what_is_not_a_regular_file_is_refused_by_stat(tmp_path: Path, make, needle: str) -> None:
+    path = tmp_path / "brief.wav"
+    make(path)
+    with pytest.raises(InputError) as exc:  # a FIFO would block an open(): this returns at once
+        check_input_file(path)
+    assert needle in _one_line(exc)
+
+
+def test_a_dangling_symlink_says_where_it_points(tmp_path: Path) -> None:
+    link = tmp_path / "brief.wav"
+    link.symlink_to(tmp_path / "gone.wav")
+    with pytest.raises(InputError) as exc:
+        check_input_file(link)
+    assert _one_line(exc).startswith(f"audio file not found: {link} (a symlink to ")
+
+
+def test_a_file_past_the_size_bound_is_refused_before_decoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = tmp_path / "big.wav"
+    with big.open("wb") as fh:
+        fh.truncate(max_audio_bytes(0.1) + 1)  # sparse
+    monkeypatch.setattr(audio, "_decode_report", lambda *a, **k: pytest.fail("decoded a refused file"))
+    with pytest.raises(InputError) as exc:
+        check_audio(big, max_minutes=0.1)
+    assert "big.wav is " in _one_line(exc) and "(0.1 min at up to" in _one_line(exc)
+
+
+# --------------------------------------------------------------------------- truncated and damaged audio
+def _cut(src: Path, dest: Path, keep: int) -> Path:
+    dest.write_bytes(src.read_bytes()[:keep])
+    return dest
+
+
+@pytest.mark.parametrize("fmt", ["wav", "mp3", "flac"])
+def test_a_truncated_file_passes_with_a_warning(speech: Speech, tmp_path: Path, fmt: str) -> None:
+    whole = speech.formats[fmt]
+    size = whole.stat().st_size
+    info = check_audio(_cut(whole, tmp_path / f"cut.{fmt}", size // 2), 30)
+    full_s = len(pcm_of(whole)) / SAMPLE_RATE
+    w = info.warning
+    assert w is not None and w.message.startswith("the audio ended early: only ")
+    assert w.decoded_s == pytest.approx(info.duration_s, abs=0.01)
+    assert w.decoded_s < 0.7 * full_s and w.declared_s == pytest.approx(full_s, abs=0.2)
+
+
+def test_a_wav_cut_on_a_packet_boundary_is_told_by_its_header(speech: Speech, tmp_path: Path) -> None:
+    """ffmpeg says nothing about this one: only the header's data size tells the file ended early."""
+    info = check_audio(_cut(speech.formats["wav"], tmp_path / "cut.wav", 44 + 4096 * 20), 30)
+    assert info.warning is not None and "ended early" in info.warning.message
+    assert info.warning.decode_errors == 0
+
+
+def test_an_mp3_damaged_in_the_middle_says_so(speech: Speech, tmp_path: Path) -> None:
+    data = speech.formats["mp3"].read_bytes()
+    third = len(data) // 3
+    broken = tmp_path / "broken.mp3"
+    broken.write_bytes(data[:third] + bytes(4000) + data[third + 4000 :])
+    info = check_audio(broken, 30)
+    assert info.warning is not None and info.warning.decode_errors >= 1
+    assert "ffmpeg reported" in info.warning.message and "decoding error(s)" in info.warning.message
+
+
+def test_whole_files_have_no_warning(speech: Speech, tmp_path: Path) -> None:
+    piped = tmp_path / "piped.wav"  # a streaming writer: no sizes in the header, a short last packet
+    with piped.open("wb") as fh:
+        subprocess.run(
+            [ffmpeg_exe(), "-v", "error", "-i", str(speech.short), "-f", "wav", "pipe:1"],
+            stdout=fh,
+            check=True,
+        )
+    assert wav_declared_seconds(piped) is None
+    for path in [*speech.formats.values(), speech.brief, speech.noisy, piped]:
+        assert check_audio(path, 30).warning is None, path
+
+
+def test_a_wav_with_only_its_header_is_damaged_not_silent(speech: Speech, tmp_path: Path) -> None:
+    with pytest.raises(InputError) as exc:
+        check_audio(_cut(speech.formats["wav"], tmp_path / "h.wav", 44), 30)
+    assert _one_line(exc).startswith("h.wav is damaged: nothing in it could be decoded (its header declares")
+
+
+def test_the_transcript_carries_the_warning(speech: Speech, tmp_path: Path) -> None:
+    from services.transcribe.transcribe import transcribe
+    from shared.settings import TranscriptionConfig
+    from tests.fakes import FakeTranscriber
+
+    cut = _cut(speech.formats["wav"], tmp_path / "cut.wav", speech.formats["wav"].stat().st_size // 2)
+    transcript = transcribe(cut, TranscriptionConfig(), 30, FakeTranscriber())
+    assert transcript.audio_warning is not None and "ended early" in transcript.audio_warning.message

@@ -60,6 +60,7 @@ from shared.aws_stores import PK, SK, TTL
 from shared.contracts import RunError, RunRecord, RunStatus, ScenePlan, StageTiming, utcnow
 from shared.errors import ConfigError, ConflictError, NotFoundError, UserError
 from shared.pipeline import INDEX_HTML, SCENES, STORYBOARD
+from shared.settings import audio_too_big
 from shared.stores import get_model
 from shared.storyboard import apply_board, finalize
 
@@ -146,8 +147,29 @@ def _start_upload(upload: dict[str, Any]) -> dict[str, Any]:
         # else: a retry of an attempt that created the run but did not start it resumes it
     settings = run_settings(record)
 
+    # The upload's size against the bound before anything copies it (a server-side copy still fills the bucket
+    # and the transcribe Lambda's memory); the copy is pinned to the object that was measured (its ETag).
+    head = s3.head_object(Bucket=bucket, Key=key)
+    too_big = audio_too_big(
+        PurePosixPath(key).name, head["ContentLength"], settings.pipeline.max_audio_minutes
+    )
+    if too_big:
+        record.status = RunStatus.failed
+        record.error = RunError(stage="intake", message=too_big, kind="user")
+        try:
+            store.save(record, expect_status=RunStatus.queued)
+        except ConflictError:
+            return {"run_id": run_id, "status": store.get(run_id).status.value, "duplicate": True}
+        metrics.add_metric(name="uploads_refused", unit=MetricUnit.Count, value=1)
+        logger.warning("upload refused", extra={"run_id": run_id, "reason": too_big})
+        return {"run_id": run_id, "status": "failed", "error": too_big}
     audio_key = f"{run_id}/audio{ext}"
-    s3.copy({"Bucket": bucket, "Key": key}, bucket, f"{RUN_PREFIX}{audio_key}")
+    s3.copy(
+        {"Bucket": bucket, "Key": key},
+        bucket,
+        f"{RUN_PREFIX}{audio_key}",
+        ExtraArgs={"CopySourceIfMatch": head["ETag"]},
+    )
     sfn = client("stepfunctions")
     try:
         execution = sfn.start_execution(

@@ -33,7 +33,16 @@ class InfraConfig:
     api_rate_limit: float = 10.0
     api_burst_limit: int = 20
     api_quota_per_day: int = 5000
-    api_waf: bool = True  # WAF web ACL on the stage: body size limit + per-IP rate limit
+    api_waf: bool = True  # WAF web ACL on the stage: body size limit, per-IP rate limit, known bad inputs
+    # Reserved concurrency, a cost guard on the two functions whose load comes from outside.
+    # Api: as many as the stage's burst limit, so API Gateway's own throttle (a clean 429) answers a flood
+    # before Lambda throttles; Images: two runs rendering at full width (Map MaxConcurrency) at once; every
+    # further scene waits in the Map's Retry on Lambda.TooManyRequestsException instead of spending more
+    # provider money in parallel. Reserved concurrency comes out of the account's pool, which must keep 100
+    # unreserved: in an account with a low concurrency quota pass `-c api_reserved_concurrency=none` (or
+    # images_...=none; cdk.json: "none").
+    api_reserved_concurrency: int | None = 20
+    images_reserved_concurrency: int | None = 20
     log_retention_days: int = 30
     uploads_expire_days: int = 7
     alarm_email: str | None = None
@@ -56,6 +65,13 @@ class InfraConfig:
         if isinstance(types, str):
             types = [t.strip() for t in types.split(",") if t.strip()]
         email = get("alarm_email", None)
+
+        def reserved(key: str, default: int | None) -> int | None:
+            value = node.try_get_context(key)
+            if value is None:
+                return default
+            return None if str(value).strip().lower() in ("none", "off", "false") else int(value)
+
         cfg = cls(
             image_provider=str(get("image_provider", cls.image_provider)),
             images_max_concurrency=int(get("images_max_concurrency", cls.images_max_concurrency)),
@@ -74,6 +90,10 @@ class InfraConfig:
             api_burst_limit=int(get("api_burst_limit", cls.api_burst_limit)),
             api_quota_per_day=int(get("api_quota_per_day", cls.api_quota_per_day)),
             api_waf=as_bool(get("api_waf", cls.api_waf)),
+            api_reserved_concurrency=reserved("api_reserved_concurrency", cls.api_reserved_concurrency),
+            images_reserved_concurrency=reserved(
+                "images_reserved_concurrency", cls.images_reserved_concurrency
+            ),
             log_retention_days=int(get("log_retention_days", cls.log_retention_days)),
             uploads_expire_days=int(get("uploads_expire_days", cls.uploads_expire_days)),
             alarm_email=str(email) if email else None,
@@ -92,6 +112,18 @@ class InfraConfig:
             raise ValueError(f"context api_auth={self.api_auth!r}: choose one of {API_AUTH}")
         if not 1 <= self.images_max_concurrency <= 40:
             raise ValueError("context images_max_concurrency must be 1..40")
+        for key in ("api_reserved_concurrency", "images_reserved_concurrency"):
+            value = getattr(self, key)
+            if value is not None and not 1 <= value <= 1000:
+                raise ValueError(f"context {key}={value}: 1..1000, or none for no reservation")
+        if (
+            self.images_reserved_concurrency is not None
+            and self.images_reserved_concurrency < self.images_max_concurrency
+        ):
+            raise ValueError(
+                f"context images_reserved_concurrency={self.images_reserved_concurrency} is below "
+                f"images_max_concurrency={self.images_max_concurrency}: one run's Map would throttle itself"
+            )
         if self.gpu_model_uri is not None and not self.gpu_model_uri.startswith("s3://"):
             raise ValueError(f"context gpu_model_uri={self.gpu_model_uri!r}: expected s3://bucket/prefix")
         if not isinstance(self.settings, dict) or not all(

@@ -1,13 +1,17 @@
 """cdk-nag (AwsSolutions pack) findings this stack accepts, each acknowledged on the narrowest construct
 with the reason. cdk-nag v3 runs as a CDK policy-validation plugin: anything not acknowledged here stops
 synthesis. `ACKNOWLEDGED` collects (construct path, rule, reason) for the tests and the report.
+
+checkov (an independent IaC scanner, run over the synthesized template by tests/infra/test_checks.py) reads
+its suppressions from each resource's CloudFormation Metadata, `{"checkov": {"skip": [{"id": "CKV_AWS_117",
+"comment": reason}]}}`; `checkov_skip` writes them (and `CHECKOV_SKIPPED` collects them for the tests).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from constructs import IConstruct
 
 if TYPE_CHECKING:
@@ -15,6 +19,7 @@ if TYPE_CHECKING:
 
 PACK = "AwsSolutions"
 ACKNOWLEDGED: list[tuple[str, str, str]] = []
+CHECKOV_SKIPPED: list[tuple[str, str, str]] = []  # (construct path of the CfnResource, check id, reason)
 
 XRAY = (
     "Resource::* is X-Ray's xray:PutTraceSegments/PutTelemetryRecords (added by active tracing): X-Ray has "
@@ -36,6 +41,18 @@ def ack(construct: IConstruct, rule: str, reason: str) -> None:
         raise ValueError(f"{rule}: every acknowledgment needs a reason")
     Validations.of(construct).acknowledge(Acknowledgment(id=f"{PACK}::{PACK}-{rule}", reason=reason))
     ACKNOWLEDGED.append((construct.node.path, f"{PACK}-{rule}", reason))
+
+
+def checkov_skip(construct: IConstruct, check: str, reason: str) -> None:
+    """Suppress one checkov check on one resource (the construct's CfnResource), with the reason."""
+    if not reason.strip():
+        raise ValueError(f"{check}: every checkov suppression needs a reason")
+    cfn = construct if isinstance(construct, CfnResource) else construct.node.default_child
+    if not isinstance(cfn, CfnResource):
+        raise TypeError(f"{construct.node.path}: no CloudFormation resource to put {check} on")
+    skips = [s for s in (cfn.get_metadata("checkov") or {}).get("skip", []) if s["id"] != check]
+    cfn.add_metadata("checkov", {"skip": [*skips, {"id": check, "comment": reason}]})
+    CHECKOV_SKIPPED.append((cfn.node.path, check, reason))
 
 
 def _ref(stack: Stack, construct: IConstruct, attr: str = "Arn") -> str:
@@ -105,6 +122,7 @@ def add_suppressions(stack: StoryreelStack) -> None:
 
     if stack.gpu is not None:
         _gpu_suppressions(stack)
+    add_checkov_skips(stack)
 
 
 def _gpu_suppressions(stack: StoryreelStack) -> None:
@@ -140,4 +158,104 @@ def _gpu_suppressions(stack: StoryreelStack) -> None:
         "IAM5[Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job/*]",
         "batch:TerminateJob (used by the .sync integration to stop a cancelled run's job) on this "
         "account's jobs: job ids are created at run time",
+    )
+
+
+# ---------------------------------------------------------------------------------------------- checkov
+NO_VPC = (
+    "the functions call only AWS APIs (S3, DynamoDB, Step Functions, EventBridge, Secrets Manager) over TLS "
+    "with IAM, and the vendors' HTTPS APIs: nothing they use lives in a VPC, and a VPC would add NAT "
+    "gateways (cost, one more failure point) for the vendor calls without protecting anything"
+)
+ENV_KEY = (
+    "Lambda already encrypts environment variables at rest with an AWS managed key; these hold names only "
+    "(bucket, table, bus, state machine, secret names, settings), never secret values: the code reads those "
+    "from Secrets Manager at run time"
+)
+SYNC_DLQ = (
+    "invoked synchronously ({by}): a Lambda dead-letter queue only ever receives failed asynchronous "
+    "invocations; {failure}"
+)
+NOT_RESERVED = (
+    "no reserved concurrency: {why}; reserving it would take capacity out of the account's pool for a "
+    "stage that is idle most of the time (the cost guards are on Api and Images, infra/config.py)"
+)
+LOGS_KMS = (
+    "CloudWatch Logs encrypts every log group at rest already; a customer managed KMS key adds a key, a key "
+    "policy for the logs service and per-request cost, for operational logs (run ids, stage timings, errors; "
+    "the state machine's log excludes execution data)"
+)
+
+
+def log_group_skips(log_group: IConstruct) -> None:
+    """Every log group of the stack comes from infra.constructs.workflow.log_group(), which calls this."""
+    checkov_skip(log_group, "CKV_AWS_158", LOGS_KMS)
+
+
+def add_checkov_skips(stack: StoryreelStack) -> None:
+    dead_lettered = {fn.node.path for fn in stack.triggers.dead_lettered}
+    for spec_id, fn in stack.functions.fn.items():
+        spec = stack.functions.specs[spec_id]
+        checkov_skip(fn, "CKV_AWS_117", NO_VPC)
+        checkov_skip(fn, "CKV_AWS_173", ENV_KEY)
+        if fn.node.path not in dead_lettered:
+            by, failure = (
+                (
+                    "Step Functions lambda:invoke, RequestResponse",
+                    "a failure is the task's error, which the "
+                    "state machine's Retry and Catch (Mark run failed) handle",
+                )
+                if spec.in_state_machine
+                else ("API Gateway's Lambda proxy integration", "a failure is the HTTP response")
+            )
+            checkov_skip(fn, "CKV_AWS_116", SYNC_DLQ.format(by=by, failure=failure))
+        if stack.functions.reserved_concurrency.get(spec_id) is None:
+            if spec_id in stack.functions.reserved_concurrency:
+                why = f"switched off with -c {spec_id.lower()}_reserved_concurrency=none"
+                checkov_skip(fn, "CKV_AWS_115", f"the cost guard on {spec_id} is {why} (infra/config.py)")
+                continue
+            why = (
+                "its concurrency is bounded by the running executions, one per run"
+                if spec.in_state_machine
+                else "it runs once per upload or PreviewReady event and only starts an execution"
+            )
+            checkov_skip(fn, "CKV_AWS_115", NOT_RESERVED.format(why=why))
+
+    if stack.gpu is not None:
+        # CDK's own handler behind @aws-cdk/aws-ec2:restrictDefaultSecurityGroup (it strips the GPU VPC's
+        # default security group of its rules)
+        provider = stack.node.find_child("Custom::VpcRestrictDefaultSGCustomResourceProvider")
+        handler = provider.node.find_child("Handler")
+        once = (
+            "CDK's custom-resource handler that removes the default security group's rules "
+            "(@aws-cdk/aws-ec2:restrictDefaultSecurityGroup): CloudFormation calls it during deployments only"
+        )
+        checkov_skip(handler, "CKV_AWS_115", once + ", one invocation at a time")
+        checkov_skip(handler, "CKV_AWS_116", once + ", synchronously: a failure fails the deployment")
+        checkov_skip(handler, "CKV_AWS_117", once + "; it calls only the EC2 API")
+
+    checkov_skip(
+        stack.api.rest_api.deployment_stage,
+        "CKV_AWS_120",
+        "responses are per-run status and newly created runs: a cache would serve stale run status, and an "
+        "API Gateway cache is an always-on, per-hour billed cluster",
+    )
+    checkov_skip(
+        stack.storage.access_logs,
+        "CKV_AWS_18",
+        "this is the access-log bucket: S3 server access logs must not be delivered into the bucket they "
+        "describe (a loop); requests to it are in CloudTrail",
+    )
+    checkov_skip(
+        stack.storage.access_logs,
+        "CKV_AWS_21",
+        "S3 server access logs are written once and expire after 90 days: versioning would keep copies of "
+        "objects that are never overwritten",
+    )
+    checkov_skip(
+        stack.triggers.dead_letters,
+        "CKV_AWS_27",
+        "encrypted at rest with SQS-managed SSE (SqsManagedSseEnabled; the check only looks for a KMS key): "
+        "EventBridge cannot deliver to a queue under the AWS managed aws/sqs key, and a customer managed key "
+        "adds cost for a queue of event envelopes",
     )

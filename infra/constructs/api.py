@@ -3,8 +3,9 @@
 Routes: POST /runs, GET /runs, GET /runs/{id}, POST /runs/{id}/images, POST /runs/{id}/feedback.
 Auth: an API key with a usage plan (throttle + daily quota), or IAM (SigV4) with `-c api_auth=iam`.
 Requests are validated at the gateway (path parameters present; POST bodies a JSON object with at most
-MAX_BODY_PROPERTIES keys), bodies over MAX_BODY_BYTES and floods from one IP are blocked by a WAF web ACL on
-the stage (`-c api_waf=false` to leave it out), then the resolver's pydantic models validate fully.
+MAX_BODY_PROPERTIES keys); bodies over MAX_BODY_BYTES, floods from one IP and AWS's managed known-bad-input
+patterns are blocked by a WAF web ACL on the stage (`-c api_waf=false` to leave it out), then the resolver's
+pydantic models validate fully.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def api_routes(openapi_file: Path = OPENAPI_FILE) -> tuple[tuple[str, str], ...]
 MAX_BODY_PROPERTIES = 32
 MAX_BODY_BYTES = 16 * 1024  # all our bodies are small JSON; also WAF's default inspection size for API GW
 RATE_LIMIT_PER_IP = 500  # requests per 5 minutes from one address
+KNOWN_BAD_INPUTS = "AWSManagedRulesKnownBadInputsRuleSet"  # AWS managed rule group (200 WCU)
 
 
 class Api(Construct):
@@ -175,6 +177,19 @@ class Api(Construct):
                             text_transformations=[
                                 wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")
                             ],
+                        )
+                    ),
+                ),
+                # AWS's managed "known bad inputs" group: request patterns of known exploits (Log4j JNDI
+                # lookups, Java deserialization, localhost Host headers, ...); its own rules block
+                wafv2.CfnWebACL.RuleProperty(
+                    name="known-bad-inputs",
+                    priority=2,
+                    override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                    visibility_config=visibility("storyreel-api-known-bad-inputs"),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                            vendor_name="AWS", name=KNOWN_BAD_INPUTS
                         )
                     ),
                 ),

@@ -11,6 +11,8 @@ from constructs import Construct
 from infra.config import InfraConfig
 from infra.functions import RUNS, UPLOADS
 
+NONCURRENT_DAYS = 30  # how long an overwritten or deleted blob stays recoverable
+
 
 class Storage(Construct):
     def __init__(self, scope: Construct, construct_id: str, cfg: InfraConfig) -> None:
@@ -34,7 +36,9 @@ class Storage(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
-            versioned=False,
+            # storyboards and frames are paid-for renders: an overwrite or a delete (a bug, a wrong CLI call)
+            # stays recoverable for NONCURRENT_DAYS; older versions and dangling delete markers expire
+            versioned=True,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="blobs/",
             cors=[
@@ -52,6 +56,11 @@ class Storage(Construct):
                     prefix=UPLOADS,
                     expiration=Duration.days(cfg.uploads_expire_days),
                     abort_incomplete_multipart_upload_after=Duration.days(1),
+                ),
+                s3.LifecycleRule(
+                    id="expire-old-versions",
+                    noncurrent_version_expiration=Duration.days(NONCURRENT_DAYS),
+                    expired_object_delete_marker=True,
                 ),
                 s3.LifecycleRule(
                     id="runs-to-infrequent-access",

@@ -10,6 +10,7 @@ from typing import Any
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
@@ -73,8 +74,8 @@ class Triggers(Construct):
         construct_id: str,
         bucket: s3.IBucket,
         bus: events.IEventBus,
-        intake: lambda_.IFunction,
-        render_rest: lambda_.IFunction,
+        intake: lambda_.Function,
+        render_rest: lambda_.Function,
     ) -> None:
         super().__init__(scope, construct_id)
         # events EventBridge could not deliver (after its retries) land here instead of vanishing
@@ -90,6 +91,18 @@ class Triggers(Construct):
             "retry_attempts": 4,
             "max_event_age": Duration.hours(2),
         }
+        # EventBridge invokes both functions asynchronously: its dead-letter queue only catches events it
+        # could not hand to Lambda; an invocation that Lambda accepted and that still fails after Lambda's own
+        # two retries goes to the function's dead-letter queue, the same queue, instead of vanishing
+        self.dead_lettered = (intake, render_rest)
+        for fn in self.dead_lettered:
+            cfn_fn: lambda_.CfnFunction = fn.node.default_child
+            cfn_fn.dead_letter_config = lambda_.CfnFunction.DeadLetterConfigProperty(
+                target_arn=self.dead_letters.queue_arn
+            )
+            fn.add_to_role_policy(  # what a Lambda DLQ needs, no more (grant_send_messages adds reads)
+                iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.dead_letters.queue_arn])
+            )
         self.upload_rule = events.Rule(
             self,
             "UploadCreated",

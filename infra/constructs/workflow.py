@@ -17,6 +17,7 @@ from constructs import Construct
 from infra.config import InfraConfig
 from infra.constructs.storage import Storage
 from infra.functions import FUNCTIONS, SECRET_ENV, LambdaSpec
+from infra.nag import log_group_skips
 
 STATEMACHINE_DIR = Path(__file__).resolve().parent.parent / "statemachine"
 ASL_FILE = STATEMACHINE_DIR / "storyboard.asl.json"
@@ -54,6 +55,11 @@ class StageFunctions(Construct):
         self.secrets = {
             key: secretsmanager.Secret.from_secret_name_v2(self, f"Secret-{key}", cfg.secret_name(key))
             for key in SECRET_ENV
+        }
+        # cost guards (infra/config.py says why these two); None: no reservation
+        self.reserved_concurrency: dict[str, int | None] = {
+            "Api": cfg.api_reserved_concurrency,
+            "Images": cfg.images_reserved_concurrency,
         }
         self.fn: dict[str, lambda_.Function] = {}
         self.log_groups: dict[str, logs.LogGroup] = {}
@@ -111,6 +117,7 @@ class StageFunctions(Construct):
             environment=env,
             log_group=logs_of_fn,
             logging_format=lambda_.LoggingFormat.JSON,
+            reserved_concurrent_executions=self.reserved_concurrency.get(spec.id),
         )
         self.storage.grant_objects(fn, read=spec.s3_read, write=spec.s3_write, delete=spec.s3_delete)
         self.storage.grant_table(fn)
@@ -226,7 +233,10 @@ def retention(days: int) -> logs.RetentionDays:
 
 
 def log_group(scope: Construct, construct_id: str, cfg: InfraConfig) -> logs.LogGroup:
-    """Every log group of the stack: the configured retention, removed with the stack."""
-    return logs.LogGroup(
+    """Every log group of the stack: the configured retention, removed with the stack (and checkov's
+    KMS finding suppressed with its reason, infra/nag.py)."""
+    made = logs.LogGroup(
         scope, construct_id, retention=retention(cfg.log_retention_days), removal_policy=RemovalPolicy.DESTROY
     )
+    log_group_skips(made)
+    return made

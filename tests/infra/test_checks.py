@@ -1,12 +1,18 @@
-"""cfn-lint and cdk-nag on the synthesized template; every cdk-nag acknowledgment carries a reason."""
+"""cfn-lint, cdk-nag and checkov on the synthesized template; every cdk-nag acknowledgment and every checkov
+suppression carries a reason."""
 
 from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint_file
+from infra_testkit import CHECKOV, tool
 
 from infra import nag
 
@@ -45,3 +51,69 @@ def test_cdk_nag_stops_synthesis_on_an_unacknowledged_finding(tmp_path):
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     with pytest.raises(RuntimeError, match=r"ValidationFailed(.|\n)*AwsSolutions-S1"):
         app.synth()
+
+
+# ------------------------------------------------------------------------------------------------ checkov
+# checkov, an independent IaC scanner (its own venv: `make iac-tools`), over the synthesized template: every
+# failed check is fixed or suppressed on its resource with a written reason (infra/nag.py checkov_skip).
+def checkov(template: Path) -> dict:
+    exe = tool(CHECKOV, "run `make iac-tools` (make test does)")
+    done = subprocess.run(
+        [str(exe), "-f", str(template), "--framework", "cloudformation", "-o", "json", "--skip-download"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode in (0, 1), done.stderr[-2000:]  # 1: some check failed
+    report = json.loads(done.stdout)
+    (report,) = report if isinstance(report, list) else [report]
+    assert report["check_type"] == "cloudformation"
+    assert report["summary"]["parsing_errors"] == 0
+    return report
+
+
+def _template(s) -> Path:
+    return s.outdir / f"{s.stack.stack_name}.template.json"
+
+
+@pytest.mark.parametrize("which", ["synth", "synth_batch"])
+def test_checkov_finds_nothing_unsuppressed(which, request):
+    s = request.getfixturevalue(which)
+    report = checkov(_template(s))
+    failed = [
+        f"{f['check_id']} {f['resource']}: {f['check_name']}" for f in report["results"]["failed_checks"]
+    ]
+    summary = report["summary"]
+    print(
+        f"{which}: checkov {summary['passed']} passed, {summary['failed']} failed, {summary['skipped']} skipped"
+    )
+    assert failed == [], "\n".join(failed)
+
+    # every suppression written into the template was used by a check that would have failed
+    skipped = {(f["resource"].split(".", 1)[1], f["check_id"]) for f in report["results"]["skipped_checks"]}
+    written = {
+        (logical_id, skip["id"])
+        for logical_id, res in s.resources.items()
+        for skip in res.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    }
+    assert written == skipped, f"stale suppressions: {sorted(written - skipped)}"
+
+
+def test_every_checkov_suppression_is_on_one_resource_with_a_reason(synth):
+    stack_path = synth.stack.node.path
+    mine = [c for c in nag.CHECKOV_SKIPPED if c[0].startswith(stack_path + "/")]
+    assert mine
+    for path, check, reason in mine:
+        assert check.startswith("CKV_"), (path, check)
+        assert len(reason.split()) >= 8, (path, check, reason)
+    for logical_id, res in synth.resources.items():
+        for skip in res.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert len(skip["comment"].split()) >= 8, (logical_id, skip)
+
+
+def test_checkov_fails_an_unsuppressed_finding(tmp_path):
+    """The scanner is really looking: a queue without encryption fails."""
+    template = tmp_path / "bad.template.json"
+    template.write_text(json.dumps({"Resources": {"Bare": {"Type": "AWS::SQS::Queue", "Properties": {}}}}))
+    failed = {f["check_id"] for f in checkov(template)["results"]["failed_checks"]}
+    assert "CKV_AWS_27" in failed

@@ -61,7 +61,9 @@ def test_each_lambda_touches_only_its_prefixes_table_secrets_and_targets(synth):
     bucket_id = synth.logical_id(stack.storage.bucket)
     table_id = synth.logical_id(stack.storage.table)
     sm_id = synth.logical_id(stack.workflow.state_machine)
-    allowed_services = {"s3", "dynamodb", "logs", "xray", "secretsmanager", "states", "events"}
+    allowed_services = {"s3", "dynamodb", "logs", "xray", "secretsmanager", "states", "events", "sqs"}
+    dead_lettered = {fn.node.path for fn in stack.triggers.dead_lettered}
+    dlq_arn = {"Fn::GetAtt": [synth.logical_id(stack.triggers.dead_letters), "Arn"]}
 
     for spec in FUNCTIONS:
         fn = stack.functions.fn[spec.id]
@@ -111,6 +113,11 @@ def test_each_lambda_touches_only_its_prefixes_table_secrets_and_targets(synth):
         put_events = actions.get("events:PutEvents", [])
         expected_bus = [{"Fn::GetAtt": [synth.logical_id(stack.bus), "Arn"]}]
         assert put_events == (expected_bus if spec.puts_events else []), spec.id
+        # the EventBridge-invoked functions send what still fails after Lambda's async retries to the DLQ
+        sqs_actions = {a: rs for a, rs in actions.items() if a.startswith("sqs:")}
+        assert sqs_actions == ({"sqs:SendMessage": [dlq_arn]} if fn.node.path in dead_lettered else {}), (
+            spec.id
+        )
 
 
 def test_state_machine_invokes_exactly_its_task_lambdas_and_no_batch_without_gpu(synth):

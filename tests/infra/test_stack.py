@@ -245,3 +245,73 @@ def test_the_api_and_its_waf_refuse_bodies_at_the_same_size() -> None:
     from services.api.handler import MAX_BODY_BYTES as HANDLER_LIMIT
 
     assert WAF_LIMIT == HANDLER_LIMIT
+
+
+def test_waf_runs_aws_known_bad_inputs_rules(synth):
+    (acl,) = synth.of_type("AWS::WAFv2::WebACL").values()
+    rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
+    managed = rules["known-bad-inputs"]
+    assert managed["Statement"]["ManagedRuleGroupStatement"] == {
+        "VendorName": "AWS",
+        "Name": "AWSManagedRulesKnownBadInputsRuleSet",
+    }
+    assert managed["OverrideAction"] == {"None": {}}  # the group's own block actions apply
+    assert len({r["Priority"] for r in rules.values()}) == len(rules)
+
+
+def test_api_and_images_have_reserved_concurrency_as_configured(synth):
+    cfg = synth.stack.cfg
+    for spec in FUNCTIONS:
+        props = synth.resources[synth.logical_id(synth.stack.functions.fn[spec.id])]["Properties"]
+        expected = {"Api": cfg.api_reserved_concurrency, "Images": cfg.images_reserved_concurrency}.get(
+            spec.id
+        )
+        assert props.get("ReservedConcurrentExecutions") == expected, spec.id
+    assert cfg.images_reserved_concurrency >= cfg.images_max_concurrency  # one run never throttles itself
+
+
+def test_throttled_images_tasks_wait_for_a_slot_instead_of_failing_the_run():
+    asl = json.loads(ASL_FILE.read_text())
+    branch = asl["States"]["Scenes, images and virality"]["Branches"][0]["States"]
+    for task in (
+        branch["Render frames per scene"]["ItemProcessor"]["States"]["Render scene frames"],
+        asl["States"]["Render the rest per scene"]["ItemProcessor"]["States"][
+            "Render remaining scene frames"
+        ],
+    ):
+        (throttle,) = [r for r in task["Retry"] if "Lambda.TooManyRequestsException" in r["ErrorEquals"]]
+        assert task["Retry"].index(throttle) == 0 and throttle["ErrorEquals"] == [
+            "Lambda.TooManyRequestsException"
+        ]
+        waits = [
+            min(throttle["IntervalSeconds"] * throttle["BackoffRate"] ** i, throttle["MaxDelaySeconds"])
+            for i in range(throttle["MaxAttempts"])
+        ]
+        assert sum(waits) >= 600  # longer than one Images invocation may take (its 600 s timeout)
+
+
+def test_reserved_concurrency_is_configurable_and_checked():
+    from infra.config import InfraConfig
+
+    with pytest.raises(ValueError, match="below images_max_concurrency"):
+        InfraConfig(images_max_concurrency=10, images_reserved_concurrency=5).validate()
+    with pytest.raises(ValueError, match=r"1\.\.1000"):
+        InfraConfig(api_reserved_concurrency=0).validate()
+    InfraConfig(api_reserved_concurrency=None, images_reserved_concurrency=None).validate()
+
+
+def test_upload_and_render_rest_functions_dead_letter_failed_async_invocations(synth):
+    stack = synth.stack
+    dlq = {"Fn::GetAtt": [synth.logical_id(stack.triggers.dead_letters), "Arn"]}
+    for spec in FUNCTIONS:
+        props = synth.resources[synth.logical_id(stack.functions.fn[spec.id])]["Properties"]
+        expected = {"TargetArn": dlq} if spec.id in ("Intake", "RenderRest") else None
+        assert props.get("DeadLetterConfig") == expected, spec.id
+
+
+def test_blob_bucket_is_versioned_and_old_versions_expire(synth):
+    props = synth.resources[synth.logical_id(synth.stack.storage.bucket)]["Properties"]
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    (rule,) = [r for r in props["LifecycleConfiguration"]["Rules"] if "NoncurrentVersionExpiration" in r]
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30 and rule["ExpiredObjectDeleteMarker"]
+    assert "Prefix" not in rule  # the whole bucket

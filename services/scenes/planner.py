@@ -29,12 +29,16 @@ def get_planner(config: LLMConfig) -> Planner:
 
 
 def check_plan(plan: ScenePlan, n_scenes: int) -> ScenePlan:
-    """Every provider's plan must have the scene count asked for, numbered 1..n, with both frame prompts."""
+    """Every provider's plan must have the scene count asked for, each scene with a description and both frame
+    prompts. Scenes are numbered by their position (1..n): a number is derived, never something to fail on."""
     if len(plan.scenes) != n_scenes:
         raise ValueError(f"planner wrote {len(plan.scenes)} scenes, {n_scenes} were asked for")
     for i, scene in enumerate(plan.scenes, start=1):
         if scene.index != i:
-            raise ValueError(f"scene {i} is numbered {scene.index}")
-        if not scene.start_frame.prompt.strip() or not scene.end_frame.prompt.strip():
-            raise ValueError(f"scene {i} has an empty frame prompt")
+            scene.index = i
+        if not scene.description.strip():
+            raise ValueError(f"scene {i} has an empty description")
+        for frame in scene.frames():
+            if not frame.prompt.strip():
+                raise ValueError(f"scene {i} has an empty {frame.role} frame prompt")
     return plan

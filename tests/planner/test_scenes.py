@@ -341,3 +341,20 @@ def test_any_text_gives_a_valid_plan():
         variant = {k: rng.choice(v) for k, v in LEVERS.items()}
         plan = check_plan(planner.write_scenes(tr, planner.extract_context(tr), variant, n), n)
         assert all(s.duration > 0 for s in plan.scenes)
+
+
+def test_check_plan_numbers_by_position_and_refuses_missing_content(planner, rambling, ctx):
+    """Any provider's plan: a scene number is derived from position, never a reason to fail; content is."""
+    plan = planner.write_scenes(rambling, ctx, {}, 3)
+    for scene in plan.scenes:
+        scene.index = 4
+    assert [s.index for s in check_plan(plan, 3).scenes] == [1, 2, 3]
+    plan.scenes[1].description = "  "
+    with pytest.raises(ValueError, match="scene 2 has an empty description"):
+        check_plan(plan, 3)
+    plan.scenes[1].description = "a description"
+    plan.scenes[2].end_frame.prompt = ""
+    with pytest.raises(ValueError, match="scene 3 has an empty end frame prompt"):
+        check_plan(plan, 3)
+    with pytest.raises(ValueError, match="planner wrote 3 scenes, 4 were asked for"):
+        check_plan(plan, 4)

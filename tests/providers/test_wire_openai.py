@@ -351,3 +351,103 @@ def test_a_call_without_reported_usage_costs_unknown_not_zero(monkeypatch) -> No
     planner._record("context", None)
     (usage,) = planner.usage
     assert usage.requests == 1 and usage.cost_usd is None
+
+
+# =========================================================================== answers that slip (local models)
+def _plan(n: int = 3, **per_scene) -> dict:
+    """plan_json(n) as a dict, each scene updated by per_scene[key](i, scene) -> value (None: key removed)."""
+    plan = json.loads(plan_json(n))
+    for i, scene in enumerate(plan["scenes"], start=1):
+        for key, fn in per_scene.items():
+            value = fn(i, scene)
+            if value is None:
+                scene.pop(key, None)
+            else:
+                scene[key] = value
+    return plan
+
+
+def _write(openai_server, *answers: dict, n: int = 3, ctx: dict | None = None):
+    openai_server.chat_replies.extend(json.dumps(a) for a in answers)
+    planner = OpenAIPlanner(llm(model="llama3.1"))
+    plan = planner.write_scenes(TRANSCRIPT, CreativeContext.model_validate(ctx or CONTEXT), {}, n)
+    return planner, plan
+
+
+def test_the_model_is_not_asked_for_scene_numbers(openai_server) -> None:
+    _write(openai_server, _plan())
+    body = openai_server.seen("POST /v1/chat/completions")[0].json
+    scene_schema = body["response_format"]["json_schema"]["schema"]["$defs"]["SceneDraft"]
+    assert "index" not in scene_schema["properties"] and "index" not in scene_schema["required"]
+    assert scene_schema["additionalProperties"] is False
+    assert scene_schema["properties"]["duration"] == {
+        "description": "seconds on screen",
+        "exclusiveMinimum": 0,
+        "title": "Duration",
+        "type": "number",
+    }
+    assert "numbered" not in body["messages"][1]["content"]
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [
+        pytest.param(lambda i, s: 4, id="all-numbered-4"),
+        pytest.param(lambda i, s: None, id="no-numbers"),
+        pytest.param(lambda i, s: {1: 3, 2: 1, 3: 2}[i], id="shuffled"),
+        pytest.param(lambda i, s: f"scene-{i}", id="not-a-number"),
+    ],
+)
+def test_scene_numbers_come_from_position_without_a_repair_request(openai_server, numbers) -> None:
+    planner, plan = _write(openai_server, _plan(index=numbers))
+    assert [s.index for s in plan.scenes] == [1, 2, 3]
+    assert [s.title for s in plan.scenes] == ["Scene 1", "Scene 2", "Scene 3"]  # the answer's order is kept
+    assert len(openai_server.seen("POST /v1/chat/completions")) == 1
+    assert planner.repairs == []  # a number the model sent is not read at all: nothing to mend
+
+
+def test_mechanical_slips_are_mended_with_a_note_not_a_repair_request(openai_server) -> None:
+    answer = _plan(
+        title=lambda i, s: "  " if i == 2 else f"  {s['title']}\n",
+        duration=lambda i, s: {1: "6 seconds", 2: 0, 3: 999}[i],
+        order=lambda i, s: i,  # keys the schema does not have are ignored
+    )
+    answer["scenes"][0]["start_frame"]["id"] = "s1-start"
+    planner, plan = _write(openai_server, answer)
+    assert len(openai_server.seen("POST /v1/chat/completions")) == 1
+    assert [s.title for s in plan.scenes] == ["Scene 1", "Scene 2", "Scene 3"]
+    # 6 s as sent; 0 s -> an even share of the 30 s the speaker asked for; 999 s -> clamped to the whole video
+    assert [s.duration for s in plan.scenes] == [6.0, 10.0, 30.0]
+    assert planner.repairs == [
+        "scene 1: duration '6 seconds' read as 6 s",
+        "scene 2: duration 0 is not a positive number of seconds: set to 10 s",
+        "scene 2: no title: named 'Scene 2'",
+        "scene 3: duration 999 s is longer than 30 s: clamped to 30 s",
+    ]
+
+
+def test_a_missing_prompt_gets_one_repair_request(openai_server) -> None:
+    broken = _plan()
+    del broken["scenes"][1]["end_frame"]["prompt"]
+    planner, plan = _write(openai_server, broken, _plan(index=lambda i, s: 4))
+    _, second = openai_server.seen("POST /v1/chat/completions")
+    repair = second.json["messages"][-1]["content"]
+    assert "does not validate" in repair and "scenes.1.end_frame.prompt" in repair
+    assert [s.index for s in plan.scenes] == [1, 2, 3] and plan.scenes[1].end_frame.prompt
+    assert len(planner.usage) == 2
+
+
+@pytest.mark.parametrize(
+    "blank, problem",
+    [
+        (lambda scene: scene["end_frame"].pop("prompt"), r"scenes\.1\.end_frame\.prompt: Field required"),
+        (lambda scene: scene["start_frame"].update(prompt="   "), "scene 2 has an empty start frame prompt"),
+        (lambda scene: scene.update(description=""), "scene 2 has an empty description"),
+    ],
+)
+def test_content_still_missing_after_the_repair_is_a_clear_failure(openai_server, blank, problem) -> None:
+    broken = _plan()
+    blank(broken["scenes"][1])
+    with pytest.raises(ProviderError, match=f"scenes: the model's answer failed validation twice.*{problem}"):
+        _write(openai_server, broken, broken)
+    assert len(openai_server.seen("POST /v1/chat/completions")) == 2

@@ -4,23 +4,37 @@ The response formats are derived from the pydantic contracts (same field names, 
 only the bookkeeping fields a model must not invent, such as frame status or image keys, are left out) and sent
 through the SDK's parse helper, which turns them into a strict `json_schema` response format. The transcript is
 always user content between fixed delimiters under a fixed system prompt: whatever the brief says is material to
-plan from, never an instruction. Every answer is validated against the full contract; a failure gets ONE repair
-request that quotes the validation errors, then a ProviderError that says what was wrong.
+plan from, never an instruction.
+
+The model is never asked for what the code can derive: scene numbers, scene order and frame ids come from the
+position of a scene in the answer (a scene's `index` is not in the schema, and one sent anyway is ignored, as is
+any other key the schema does not have). What is mechanical is repaired without asking again, with a note in
+`repairs` and the log: whitespace around text, a missing title (-> "Scene N"), a duration that is not a positive
+number (-> an even share of the planned length) or longer than the whole video asked for (-> clamped). Content the
+code cannot make up (a missing or empty description or frame prompt, fewer or more scenes than asked for, a value
+out of the contract's range) gets ONE repair request that quotes the problem, then a ProviderError that says what
+was still wrong.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
+import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, create_model
 
+from services.creative_vocab import planned_duration
 from services.openai_client import make_client, openai_errors, provider_error
 from services.scenes.planner import check_plan
 from shared.contracts import CreativeContext, Frame, Scene, ScenePlan, Transcript, Usage
 from shared.creative import resolve_variant
 from shared.errors import ProviderError
 from shared.settings import LLMConfig
+
+log = logging.getLogger("storyreel.scenes.openai")
 
 # USD per 1M tokens (input, output), from OpenAI's published pricing (2025). Other models: no estimate.
 PRICES_PER_MTOK: dict[str, tuple[float, float]] = {
@@ -47,19 +61,26 @@ CONTEXT_TASK = """Task: extract the creative context of the video described in t
 vibe, content style, target audience, visual elements, colour palette, sound preferences, keywords for forum
 research, tone and sentiment in -1..1, platform and target duration in seconds if the speaker named them)."""
 
-SCENES_TASK = """Task: write exactly {n} scenes for the video, numbered 1..{n} in order. Each scene has a title, a
+SCENES_TASK = """Task: write exactly {n} scenes for the video, in the order they play. Each scene has a title, a
 description, a start keyframe prompt and an end keyframe prompt (concrete, visual, self-contained image prompts of
 one or two sentences), a transition, a duration in seconds, a camera note, and the part of the brief it comes from
-as narration. Follow the creative choices given: hook style for the opening line `hook` and scene 1, visual style
+as narration. Follow the creative choices given: hook style for the opening line `hook` and the first scene, visual style
 and colour treatment in every frame prompt, pacing in the scene durations."""
 
 
 # --------------------------------------------------------------------------- response formats from the contracts
+# The drafts are what the model is asked to fill (their JSON schema is the strict structured-output schema; the
+# SDK marks every key required and every object closed) and what its answer is read into: keys the schema does not
+# have are ignored rather than refused, and text is stripped, so a local model's extra "index" or stray blank
+# never costs a repair request. Range and type checks stay, except where a field is repaired below.
+DRAFT_CONFIG = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
 def _draft(
     contract: type[BaseModel], name: str, *, exclude: set[str] = frozenset(), **extra: Any
 ) -> type[BaseModel]:
-    """A strict copy of a contract for the model to fill: every field required, same types, ranges and
-    descriptions, no defaults (strict structured outputs require every key)."""
+    """A copy of a contract for the model to fill: every field required, same types, ranges and descriptions,
+    no defaults (strict structured outputs require every key)."""
     fields: dict[str, Any] = {}
     for field_name, info in contract.model_fields.items():
         if field_name in exclude:
@@ -67,8 +88,14 @@ def _draft(
         annotation = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
         fields[field_name] = (annotation, Field(description=info.description))
     fields.update(extra)
-    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+    return create_model(name, __config__=DRAFT_CONFIG, **fields)
 
+
+# Asked for as a positive number of seconds; read as anything (or nothing), then settled by _duration().
+Seconds = Annotated[
+    Any, WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "description": "seconds on screen"})
+]
+MAX_SCENE_S = 120.0  # without a length from the speaker, no one scene of a short video runs longer than this
 
 ContextDraft = _draft(CreativeContext, "CreativeContextDraft")
 FrameDraft = _draft(
@@ -79,16 +106,33 @@ FrameDraft = _draft(
 SceneDraft = _draft(
     Scene,
     "SceneDraft",
-    exclude={"start_frame", "end_frame"},
+    exclude={"index", "start_frame", "end_frame", "duration"},  # the index is the scene's position
     start_frame=(FrameDraft, Field(description="the keyframe the scene opens on")),
     end_frame=(FrameDraft, Field(description="the keyframe the scene closes on")),
+    duration=(Seconds, None),
 )
 PlanDraft = _draft(
     ScenePlan,
     "ScenePlanDraft",
     exclude={"variant", "scenes"},
-    scenes=(list[SceneDraft], Field(description="the scenes in order, numbered from 1")),
+    scenes=(list[SceneDraft], Field(description="the scenes in the order they play")),
 )
+
+_SECONDS_TEXT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:s|secs?|seconds?)?", re.IGNORECASE)
+
+
+def _duration(value: Any, share: float, cap: float) -> tuple[float, str]:
+    """A scene duration from whatever the model sent: (seconds, note of what was repaired or "")."""
+    seconds: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _SECONDS_TEXT.fullmatch(value.strip())):
+        seconds = float(m.group(1))  # "5", "5s", "5 seconds": the number is there, only the unit is extra
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        return share, f"duration {value!r} is not a positive number of seconds: set to {share:g} s"
+    if seconds > cap:
+        return cap, f"duration {seconds:g} s is longer than {cap:g} s: clamped to {cap:g} s"
+    return seconds, (f"duration {value!r} read as {seconds:g} s" if isinstance(value, str) else "")
 
 
 def _delimited(transcript: Transcript) -> str:
@@ -111,6 +155,7 @@ class OpenAIPlanner:
         self.config = config
         self.model = config.model
         self.usage: list[Usage] = []
+        self.repairs: list[str] = []  # what was mended in the model's answers without asking again
         self._client = make_client(config.timeout_s, config.max_retries)
 
     # ------------------------------------------------------------------ the two stages
@@ -141,13 +186,29 @@ class OpenAIPlanner:
             },
         ]
 
+        total = planned_duration(chosen["pacing"], n_scenes, context.target_duration_s)
+        share = round(total / n_scenes, 1)
+        cap = float(context.target_duration_s) if context.target_duration_s else MAX_SCENE_S
+
         def build(draft: BaseModel) -> ScenePlan:
             data = draft.model_dump()
-            for scene in data["scenes"]:
+            notes: list[str] = []
+            # numbered by position: whatever index, order or ids the model may have sent are not read
+            for i, scene in enumerate(data["scenes"], start=1):
+                scene["index"] = i
                 scene["start_frame"] = {"role": "start", **scene["start_frame"]}
                 scene["end_frame"] = {"role": "end", **scene["end_frame"]}
-            plan = ScenePlan.model_validate({**data, "variant": dict(variant)})
-            return check_plan(plan, n_scenes)
+                scene["duration"], note = _duration(scene["duration"], share, cap)
+                if note:
+                    notes.append(f"scene {i}: {note}")
+                if not scene["title"]:
+                    scene["title"] = f"Scene {i}"
+                    notes.append(f"scene {i}: no title: named 'Scene {i}'")
+            plan = check_plan(ScenePlan.model_validate({**data, "variant": dict(variant)}), n_scenes)
+            for note in notes:  # only for a plan that is kept: a repaired-away answer's notes do not count
+                log.warning("scenes: %s", note)
+            self.repairs.extend(notes)
+            return plan
 
         return self._structured("scenes", messages, PlanDraft, build)
 

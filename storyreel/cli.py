@@ -82,9 +82,40 @@ def _exit_for(exc: BaseException) -> tuple[str, int]:
     )
 
 
+def _click_line(exc: click.ClickException) -> str:
+    """Click's own error (a bad option value, an unknown option, a missing argument) as one line, with where to
+    look instead of click's three (Usage / Try / Error)."""
+    message = first_line(click.ClickException(exc.format_message()))
+    ctx = getattr(exc, "ctx", None)
+    return f"{message} (see: {ctx.command_path} --help)" if ctx is not None else message
+
+
 class _Group(click.Group):
-    """Turns every error into one line on stderr and an exit code: 2 user error, 1 crash, 130 Ctrl-C.
-    STORYREEL_DEBUG=1 lets the traceback through."""
+    """Turns every error into one line on stderr and an exit code: 2 user error (click's usage errors too),
+    1 crash, 130 Ctrl-C. STORYREEL_DEBUG=1 lets the traceback through."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            # click's standalone mode would print its errors over three lines; it is ours to report them
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()  # `storyreel` alone: the help, not an error line
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:  # UsageError and BadParameter exit 2, like every user error
+            _fail(_click_line(exc), exc.exit_code)
+        except click.exceptions.Abort:
+            _fail("interrupted (Ctrl-C)", EXIT_INTERRUPTED)
+        # returned: a command's result (None), or the code of a ctx.exit() (--help, --version)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

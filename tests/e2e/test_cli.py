@@ -192,6 +192,48 @@ def test_unreadable_config(tmp_path: Path, home: Path, speech: Path) -> None:
     one_line_error(cli("run", str(speech), "--config", str(cfg), env=env_for(home)), 2, "config")
 
 
+def test_config_that_is_a_folder_says_so(tmp_path: Path, home: Path, speech: Path) -> None:
+    one_line_error(cli("run", str(speech), "--config", str(tmp_path), env=env_for(home)), 2, "is a folder")
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["run", "x.wav", "--scenes", "11"], "Invalid value for '--scenes': 11 is not in the range 3<=x<=10"),
+        (["run", "x.wav", "--limit-images", "-1"], "Invalid value for '--limit-images'"),
+        (["run", "x.wav", "--preset", "warp"], "Invalid value for '--preset'"),
+        (["run", "x.wav", "--bogus"], "No such option '--bogus'"),
+        (["run"], "Missing argument 'AUDIO'. (see: storyreel run --help)"),
+        (["images", "--bogus"], "No such option '--bogus'. (see: storyreel images --help)"),
+        (["runs", "--limit", "0"], "Invalid value for '--limit'"),
+        (["show"], "Missing argument 'RUN_ID'"),
+        (["feedback", "r1"], "Missing option '--views'"),
+        (["nosuch"], "No such command 'nosuch'. (see: storyreel --help)"),
+        (["--bogus"], "No such option '--bogus'"),
+    ],
+)
+def test_click_usage_errors_are_one_line_and_exit_2(home: Path, args: list[str], needle: str) -> None:
+    """Click would print Usage / Try / Error over three lines; the README promises one line on stderr."""
+    from storyreel.cli import cli as app
+
+    result = CliRunner().invoke(app, args, prog_name="storyreel", env=env_for(home))
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [result.stderr.strip()]  # exactly one line
+    assert result.stderr.startswith("storyreel: error: ") and needle in result.stderr
+    assert "Usage:" not in result.stderr and "Try " not in result.stderr
+
+
+def test_usage_error_as_a_user_meets_it(home: Path) -> None:
+    proc = cli("run", "x.wav", "--scenes", "11", env=env_for(home))
+    assert proc.stderr.splitlines() == [
+        "storyreel: error: Invalid value for '--scenes': 11 is not in the range 3<=x<=10. "
+        "(see: storyreel run --help)"
+    ]
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert cli("--version").returncode == 0 and cli("run", "--help").returncode == 0
+
+
 def test_unknown_run_id(home: Path) -> None:
     one_line_error(cli("show", "20990101-000000-dead", env=env_for(home)), 2, "no run with id")
 

@@ -244,6 +244,8 @@ def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, An
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"config file {p} is a folder: give the path of the YAML file itself")
     if not p.is_file():
         raise ConfigError(f"config file not found: {p}")
     try:

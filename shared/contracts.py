@@ -252,11 +252,21 @@ class Usage(Contract):
     cost_usd: float | None = Field(default=None, description="estimate from the published price table")
 
 
+# The most any engagement count may be: 10^11, past every video's views to date (~1.6e10) by a wide margin,
+# and far inside what the reward's arithmetic and a JSON number hold exactly.
+MAX_ENGAGEMENT_COUNT = 10**11
+# Strict: a count is an integer, never `true` or "100" (a JSON body is parsed with real types).
+EngagementCount = Annotated[int, Field(strict=True, ge=0, le=MAX_ENGAGEMENT_COUNT)]
+
+
 class Engagement(Contract):
-    views: int = Field(ge=0)
-    likes: int = Field(default=0, ge=0)
-    comments: int = Field(default=0, ge=0)
-    shares: int = Field(default=0, ge=0)
+    """Real engagement of a published video. Each count is 0..MAX_ENGAGEMENT_COUNT; likes, comments and shares
+    cannot exceed views."""
+
+    views: EngagementCount
+    likes: EngagementCount = 0
+    comments: EngagementCount = 0
+    shares: EngagementCount = 0
     recorded_at: datetime = Field(default_factory=utcnow)
 
     @model_validator(mode="after")

@@ -6,8 +6,11 @@ GET  /runs/{run_id}         status, stage timings, presigned links to storyboard
 POST /runs/{run_id}/images  render the frames a preview left (a PreviewReady event -> render_rest_handler)
 POST /runs/{run_id}/feedback  real engagement -> the optimizer (outweighs the predicted reward)
 
-Bodies are pydantic models: a bad body is a 422 naming the field; a user error (unknown run, wrong state,
-bad settings) is a 4xx with one line; bodies over MAX_BODY_BYTES are refused with 413 before parsing.
+Bodies are pydantic models validated strictly (a count is a JSON integer, a switch a JSON boolean: `"100"` and
+`true` are not numbers): a bad body is a 422 naming the field; a user error (unknown run, wrong state, bad
+settings) is a 4xx with one line; bodies over MAX_BODY_BYTES are refused with 413 before parsing; JSON nested
+past MAX_JSON_DEPTH or with a number literal over MAX_NUMBER_CHARS is a 400; a body that is not JSON (by its
+Content-Type, compared case-insensitively) is a 415. Every 4xx, Powertools' own included, is {"error", "status"}.
 The OpenAPI document is generated from this resolver: `make openapi` writes services/api/openapi.json.
 """
 
@@ -23,12 +26,16 @@ from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.images import step as images_step
 from services.optimizer import step as optimizer_step
@@ -69,10 +76,92 @@ AUDIO_TYPES = {
     ".flac": "audio/flac",
     ".aac": "audio/aac",
 }
+# JSON bodies: the deepest nesting and the longest number literal accepted. Far past any real body (options are
+# 3 levels deep; an int64 has 20 characters, a float's repr at most 24), and far below what breaks the parser:
+# json's recursion (~1000 levels: RecursionError) and Python's int-string limit (4300 digits: ValueError).
+MAX_JSON_DEPTH = 32
+MAX_NUMBER_CHARS = 40
 RunId = Annotated[str, Path(pattern=RUN_ID_PATTERN, description="the run id (also the execution name)")]
 FRAME_ID = re.compile(r"^s([1-9][0-9]?)-(start|end)$")
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"  # RFC 9110 token
+_MEDIA_TYPE = re.compile(rf"^\s*({_TOKEN})/({_TOKEN})\s*")
+_MEDIA_PARAM = re.compile(rf'\s*;\s*(?:({_TOKEN})=({_TOKEN}|"(?:[^"\\]|\\.)*")\s*)?')
 
-app = APIGatewayRestResolver(enable_validation=True)
+
+class BodyRefused(UserError):
+    """A body Powertools must not parse: nested too deep, a number literal too long, NaN/Infinity (400)."""
+
+
+def _json_number(kind: type) -> Any:
+    def parse(literal: str) -> Any:
+        if len(literal) > MAX_NUMBER_CHARS:
+            raise BodyRefused(f"request body has a number over {MAX_NUMBER_CHARS} characters")
+        value = kind(literal)
+        if value in (float("inf"), float("-inf")):  # 1e999 parses to inf
+            raise BodyRefused("request body has a number out of range")
+        return value
+
+    return parse
+
+
+def _json_constant(name: str) -> Any:
+    raise BodyRefused(f"request body has {name}, which is not JSON")
+
+
+def parse_body(text: str) -> Any:
+    """The request body parser (Powertools' json_body_deserializer): json.loads, bounded. The nesting depth is
+    counted first without recursing (strings blanked, brackets counted), so the parser never recurses past
+    MAX_JSON_DEPTH; number literals are refused past MAX_NUMBER_CHARS, NaN/Infinity and overflowing floats
+    always; so are strings with a lone surrogate escape (\\ud800: not Unicode, nothing can store or answer it).
+    Malformed JSON still raises JSONDecodeError (Powertools answers it as a 422 naming the position)."""
+    depth = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub('""', text)):
+        depth += 1 if bracket.group() in "[{" else -1
+        if depth > MAX_JSON_DEPTH:
+            raise BodyRefused(f"request body is nested over {MAX_JSON_DEPTH} levels deep")
+    value = json.loads(
+        text,
+        parse_int=_json_number(int),
+        parse_float=_json_number(float),
+        parse_constant=_json_constant,
+    )
+    if _SURROGATE_ESCAPE.search(text):  # a pair decodes to one character; a lone half cannot be encoded
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise BodyRefused("request body has a lone UTF-16 surrogate escape (\\ud800-\\udfff)") from None
+    return value
+
+
+def media_type(header: str) -> tuple[str, dict[str, str]] | None:
+    """`type/subtype` (lower case) and its parameters (names lower case, quoted values unquoted) of a
+    Content-Type header (RFC 9110 8.3.1), or None when it is not a media type."""
+    match = _MEDIA_TYPE.match(header)
+    if match is None:
+        return None
+    params: dict[str, str] = {}
+    at = match.end()
+    while at < len(header):
+        param = _MEDIA_PARAM.match(header, at)
+        if param is None or param.end() == at:
+            return None
+        if param.group(1):
+            value = param.group(2)
+            if value.startswith('"'):
+                value = re.sub(r"\\(.)", r"\1", value[1:-1])
+            params[param.group(1).lower()] = value
+        at = param.end()
+    return f"{match.group(1)}/{match.group(2)}".lower(), params
+
+
+def is_json(media: str) -> bool:
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_body)
 
 
 # --------------------------------------------------------------------------- models
@@ -80,7 +169,13 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class CreateRunRequest(_Model):
+class _Request(_Model):
+    """A request body: strict types (no "100" for a number, no 1 or "yes" for a boolean)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class CreateRunRequest(_Request):
     preset: Literal["preview", "quick", "full"] | None = Field(
         default=None, description="speed tier: preview (prompts only), quick (2 frames now), full"
     )
@@ -94,6 +189,13 @@ class CreateRunRequest(_Model):
         pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.(m4a|mp4|mp3|wav|ogg|opus|webm|flac|aac)$",
         description="the audio's file name; its extension picks the upload's Content-Type",
     )
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _strict_options(cls, value: Any) -> Any:
+        # Settings are lax where they come from YAML and the environment (strings); a JSON body has real types.
+        # A model's strict config does not reach the models nested in it, strict validation does.
+        return Settings.model_validate(value, strict=True) if isinstance(value, dict) else value
 
 
 class Upload(_Model):
@@ -137,7 +239,7 @@ class RunDetail(_Model):
     links: RunLinks
 
 
-class RenderRequest(_Model):
+class RenderRequest(_Request):
     frames: list[Annotated[str, Field(pattern=FRAME_ID.pattern)]] | None = Field(
         default=None, max_length=20, description="frame ids, e.g. s2-start; default: every frame not rendered"
     )
@@ -155,18 +257,28 @@ class FeedbackAccepted(_Model):
 
 
 class ErrorBody(_Model):
+    """Every 4xx answer: one line saying what, and the status code again."""
+
     error: str
     status: int
 
 
+class ValidationErrorBody(ErrorBody):
+    """A 422: `error` names the first bad field; `detail` lists them all (loc, msg, type; inputs never echoed)."""
+
+    detail: list[dict[str, Any]] = Field(description="each bad field: loc (a path), msg, type")
+
+
 def _responses(*codes: int) -> dict[int, dict[str, Any]]:
-    """OpenAPI entries for the error answers a route can give."""
+    """OpenAPI entries for the error answers a route can give (422 always: validation is on for every route).
+    A request that sends a body (even a GET) can get 400/413/415 from refuse_body and parse_body."""
+    codes = tuple(sorted({*codes, 400, 413, 415}))
     what = {
-        400: "bad request (one line says what)",
+        400: "bad request (one line says what): not UTF-8, nested too deep, a number too long, ...",
         404: "no such run",
         409: "the run is in the wrong state",
         413: "body too large",
-        415: "body is not JSON",
+        415: "body is not JSON (Content-Type application/json or application/*+json, charset utf-8 if given)",
     }
     return {
         code: {
@@ -174,6 +286,11 @@ def _responses(*codes: int) -> dict[int, dict[str, Any]]:
             "content": {"application/json": {"schema": ErrorBody.model_json_schema()}},
         }
         for code in codes
+    } | {
+        422: {
+            "description": "a parameter or the body does not fit the schema",
+            "content": {"application/json": {"schema": ValidationErrorBody.model_json_schema()}},
+        }
     }
 
 
@@ -206,6 +323,18 @@ def _user_error(exc: UserError) -> Response:
     return _error(HTTPStatus.BAD_REQUEST, str(exc))
 
 
+@app.exception_handler(RequestUnsupportedContentType)
+def _unsupported(exc: RequestUnsupportedContentType) -> Response:
+    return _error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "request body must be application/json")
+
+
+@app.exception_handler(ServiceError)
+def _service_error(exc: ServiceError) -> Response:
+    """Powertools' own HTTP errors (BadRequestError, NotFoundError, ...) in the one error shape."""
+    body = ErrorBody(error=str(exc.msg), status=int(exc.status_code))
+    return Response(body.status, content_types.APPLICATION_JSON, body.model_dump_json())
+
+
 @app.exception_handler(RequestValidationError)
 def _invalid(exc: RequestValidationError) -> Response:
     """422 in the document's HTTPValidationError shape (Powertools' default body leaves out `msg`, which its own
@@ -224,7 +353,9 @@ def _invalid(exc: RequestValidationError) -> Response:
 def refuse_body(event: dict[str, Any]) -> tuple[HTTPStatus, str] | None:
     """Checked on the raw event, before Powertools parses anything (its validation middleware runs ahead of any
     app.use middleware, and raises on bodies it cannot decode): bodies over MAX_BODY_BYTES get 413, bodies that
-    are not UTF-8 text get 400, bodies that are not JSON get 415."""
+    are not UTF-8 text get 400, bodies that are not JSON get 415 (the media type is compared case-insensitively,
+    its parameters parsed; a charset other than UTF-8 is not our JSON either). The body itself is parsed, bounded,
+    by parse_body."""
     raw = event.get("body") or ""
     if len(raw) > 2 * MAX_BODY_BYTES:  # quick refusal before decoding anything
         return HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body over {MAX_BODY_BYTES} bytes"
@@ -235,19 +366,51 @@ def refuse_body(event: dict[str, Any]) -> tuple[HTTPStatus, str] | None:
         return HTTPStatus.BAD_REQUEST, "request body is not UTF-8 JSON text"
     if len(data) > MAX_BODY_BYTES:
         return HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body over {MAX_BODY_BYTES} bytes"
-    headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
-    media = str(headers.get("content-type") or "").split(";")[0].strip().lower()
     sends_body = bool(raw) or event.get("httpMethod") in ("POST", "PUT", "PATCH")
-    if sends_body and media not in ("", "application/json") and not media.endswith("+json"):
+    header = _content_type(event)
+    if not sends_body or not header.strip():
+        return None
+    parsed = media_type(header)
+    if parsed is None:
+        return (
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            "request body must be application/json (Content-Type is malformed)",
+        )
+    media, params = parsed
+    if not is_json(media):
         return HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"request body must be application/json, not {media}"
+    if params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
+        return HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "request body must be UTF-8 JSON (charset=utf-8)"
     return None
+
+
+def _content_type(event: dict[str, Any]) -> str:
+    headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
+    return str(headers.get("content-type") or "")
+
+
+def json_event(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with a JSON Content-Type spelled `application/json`: refuse_body has accepted it (any case, a
+    +json type, a charset); Powertools compares it case-sensitively, by prefix, and would answer 415."""
+    header = _content_type(event)
+    parsed = media_type(header)
+    if parsed is None or not is_json(parsed[0]) or header.startswith(content_types.APPLICATION_JSON):
+        return event
+    out = dict(event)
+    for field in ("headers", "multiValueHeaders"):
+        if isinstance(event.get(field), dict):
+            out[field] = {k: v for k, v in event[field].items() if str(k).lower() != "content-type"}
+    out["headers"] = {**(out.get("headers") or {}), "Content-Type": content_types.APPLICATION_JSON}
+    if isinstance(out.get("multiValueHeaders"), dict):
+        out["multiValueHeaders"]["Content-Type"] = [content_types.APPLICATION_JSON]
+    return out
 
 
 # --------------------------------------------------------------------------- routes
 @app.post(
     "/runs",
     summary="Create a run and get its upload URL",
-    responses={201: {"description": "run created, waiting for its audio"}, **_responses(400, 413, 415)},
+    responses={201: {"description": "run created, waiting for its audio"}, **_responses()},
 )
 def create_run(request: Annotated[CreateRunRequest, Body(embed=False)]) -> Response[CreateRunResponse]:
     options = request.options.model_dump(mode="json", exclude_unset=True) if request.options else {}
@@ -278,7 +441,7 @@ def create_run(request: Annotated[CreateRunRequest, Body(embed=False)]) -> Respo
     return Response(HTTPStatus.CREATED.value, content_types.APPLICATION_JSON, body)
 
 
-@app.get("/runs", summary="List runs, newest first", responses=None)
+@app.get("/runs", summary="List runs, newest first", responses={200: {"description": "runs"}, **_responses()})
 def list_runs(limit: Annotated[int, Query(ge=1, le=100, description="how many runs")] = 20) -> RunList:
     return RunList(
         runs=[
@@ -288,7 +451,11 @@ def list_runs(limit: Annotated[int, Query(ge=1, le=100, description="how many ru
     )
 
 
-@app.get("/runs/<run_id>", summary="A run: status, stage timings, links", responses=_responses(404))
+@app.get(
+    "/runs/<run_id>",
+    summary="A run: status, stage timings, links",
+    responses={200: {"description": "the run"}, **_responses(404)},
+)
 def get_run(run_id: RunId) -> RunDetail:
     env = Env.load()
     record = state(env).get(run_id)
@@ -309,7 +476,7 @@ def get_run(run_id: RunId) -> RunDetail:
 @app.post(
     "/runs/<run_id>/images",
     summary="Render the frames a preview left pending (in the background)",
-    responses={202: {"description": "render requested"}, **_responses(400, 404, 409, 413, 415)},
+    responses={202: {"description": "render requested"}, **_responses(404, 409)},
 )
 def render_images(
     run_id: RunId, request: Annotated[RenderRequest, Body(embed=False)]
@@ -339,7 +506,7 @@ def render_images(
 @app.post(
     "/runs/<run_id>/feedback",
     summary="Record real engagement for a run (the optimizer learns from it)",
-    responses={202: {"description": "feedback recorded"}, **_responses(400, 404, 409, 413, 415)},
+    responses={202: {"description": "feedback recorded"}, **_responses(404, 409)},
 )
 def feedback(
     run_id: RunId, engagement: Annotated[Engagement, Body(embed=False)]
@@ -377,4 +544,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "body": ErrorBody(error=message, status=status.value).model_dump_json(),
             "isBase64Encoded": False,
         }
-    return app.resolve(event, context)
+    return app.resolve(json_event(event), context)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import boto3
 import pytest
-from aws_testkit import BUCKET, REGION, FakeLambdaContext, call_api, tiny_wav, upload_event, wait
+from aws_testkit import BUCKET, REGION, FakeLambdaContext, apigw_event, call_api, tiny_wav, upload_event, wait
 
 from services.api.handler import MAX_BODY_BYTES
 from shared.aws_runtime import state
@@ -130,3 +131,210 @@ def test_feedback_goes_to_the_optimizer(aws, monkeypatch):
     assert status == 202 and body == {"run_id": run_id, "recorded": True, "reward": 0.5}
     ((rid, engagement),) = seen
     assert rid == run_id and (engagement.views, engagement.likes, engagement.shares) == (1200, 90, 4)
+
+
+# --------------------------------------------------------------------------- what a user can send
+def send(
+    method: str, path: str, raw: str | None, content_type: str | None = "application/json"
+) -> tuple[int, Any]:
+    """The Lambda handler with a raw body and Content-Type (None: no such header); the answer must be JSON."""
+    from services.api.handler import handler
+
+    event = apigw_event(method, path, raw)
+    for field in ("headers", "multiValueHeaders"):
+        event[field].pop("Content-Type")
+    if content_type is not None:
+        event["headers"]["Content-Type"] = content_type
+        event["multiValueHeaders"]["Content-Type"] = [content_type]
+    out = handler(event, FakeLambdaContext("storyreel-api"))
+    return out["statusCode"], json.loads(out["body"])
+
+
+def assert_error_shape(status: int, body: Any) -> None:
+    assert isinstance(body, dict) and isinstance(body.get("error"), str) and body["error"], body
+    assert body["status"] == status, body
+
+
+def _nested(depth: int, opener: str = "[") -> str:
+    return ('{"a":' * depth + "1" + "}" * depth) if opener == "{" else "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize(
+    ("raw", "needle"),
+    [
+        (_nested(1000), "nested"),  # 2 KB: RecursionError in json.loads before
+        ('{"options": {"image_generation": {"params": ' + _nested(1000, "{") + "}}}", "nested"),
+        ('{"options": {"image_generation": {"seed": ' + "1" * 4301 + "}}}", "number"),  # ValueError before
+        ('{"filename": -' + "9" * 5000 + "}", "number"),
+        ('{"filename": 1.' + "5" * 40 + "}", "number"),
+        ('{"filename": 1e999}', "range"),
+        ('{"filename": NaN}', "NaN"),
+        ('{"filename": -Infinity}', "Infinity"),
+        (
+            '{"options": {"image_generation": {"params": {"x": "\\ud800"}}}}',
+            "surrogate",
+        ),  # 502 in dumps before
+        ('{"options": {"image_generation": {"params": {"\\udfff": 1}}}}', "surrogate"),
+    ],
+)
+@pytest.mark.parametrize("path", ["/runs", "/runs/nope/feedback", "/runs/nope/images"])
+def test_hostile_bodies_are_400_in_the_error_shape(aws, raw, needle, path):
+    assert len(raw.encode()) <= MAX_BODY_BYTES
+    status, body = send("POST", path, raw)
+    assert status == 400, body
+    assert_error_shape(status, body)
+    assert needle in body["error"]
+
+
+def test_bodies_at_the_parser_bounds_pass(aws):
+    from services.api.handler import MAX_JSON_DEPTH, MAX_NUMBER_CHARS
+
+    params = _nested(MAX_JSON_DEPTH - 3, "{")  # the body, options and image_generation are 3 levels
+    raw = '{"options": {"image_generation": {"params": ' + params + "}}}"
+    assert send("POST", "/runs", raw)[0] == 201
+    assert send("POST", "/runs", '{"options": {"image_generation": {"params": [' + params + "]}}}")[0] == 400
+    seed = "9" * MAX_NUMBER_CHARS
+    status, body = send("POST", "/runs", '{"options": {"image_generation": {"seed": ' + seed + "}}}")
+    assert status == 201, body
+    assert state().get(body["run_id"]).options["image_generation"]["seed"] == int(seed)
+    pair = '{"options": {"image_generation": {"params": {"x": "\\ud83d\\ude00"}}}}'  # a pair is one character
+    assert send("POST", "/runs", pair)[0] == 201
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"views": True}, "views"),
+        ({"views": "100"}, "views"),
+        ({"views": 100.0}, "views"),
+        ({"views": 10**11 + 1}, "views"),
+        ({"views": 10, "likes": True}, "likes"),
+        ({"views": 10, "comments": "1"}, "comments"),
+        ({"views": 10, "shares": -1}, "shares"),
+        ({"views": 10, "likes": 11}, "views"),  # likes, comments, shares cannot exceed views
+    ],
+)
+def test_engagement_counts_are_strict_bounded_integers(aws, body, field):
+    status, answer = call_api("POST", "/runs/nope/feedback", body)
+    assert status == 422, answer
+    assert_error_shape(status, answer)
+    assert field in answer["error"]
+
+
+def test_engagement_counts_up_to_the_maximum_are_accepted(aws, monkeypatch):
+    import services.optimizer.step as optimizer_step
+    from shared.contracts import MAX_ENGAGEMENT_COUNT
+
+    run_id = call_api("POST", "/runs", {})[1]["run_id"]
+    record = state().get(run_id)
+    record.status = RunStatus.succeeded
+    state().save(record)
+    monkeypatch.setattr(optimizer_step, "feedback", lambda *a, **k: 1.0)
+    top = MAX_ENGAGEMENT_COUNT
+    body = {"views": top, "likes": top, "comments": top, "shares": top}
+    assert call_api("POST", f"/runs/{run_id}/feedback", body)[0] == 202
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"pipeline": {"limit_images": True}}, "limit_images"),
+        ({"pipeline": {"limit_images": "3"}}, "limit_images"),
+        ({"pipeline": {"scenes": 5.0}}, "scenes"),
+        ({"pipeline": {"fast_mode": 1}}, "fast_mode"),
+        ({"pipeline": {"skip_image_generation": "true"}}, "skip_image_generation"),
+        ({"pipeline": {"max_audio_minutes": True}}, "max_audio_minutes"),
+        ({"pipeline": {"max_audio_minutes": "10"}}, "max_audio_minutes"),
+        ({"image_generation": {"seed": "7"}}, "seed"),
+        ({"image_generation": {"compile": "no"}}, "compile"),
+        ({"virality": {"forums": "reddit:r/videos"}}, "forums"),
+        ({"optimizer": {"enabled": 0}}, "enabled"),
+    ],
+)
+def test_create_options_are_strict(aws, options, field):
+    status, answer = call_api("POST", "/runs", {"options": options})
+    assert status == 422, answer
+    assert_error_shape(status, answer)
+    assert field in answer["error"]
+
+
+def test_create_options_keep_their_real_types(aws):
+    options = {"pipeline": {"limit_images": 1, "max_audio_minutes": 5, "fast_mode": True}}
+    status, body = call_api("POST", "/runs", {"options": options, "preset": "quick"})
+    assert status == 201, body
+    pipeline = state().get(body["run_id"]).options["pipeline"]
+    assert (pipeline["limit_images"], pipeline["max_audio_minutes"], pipeline["fast_mode"]) == (1, 5.0, True)
+    assert call_api("POST", "/runs/nope/images", {"frames": [1]})[0] == 422
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        None,
+        "application/json",
+        "APPLICATION/JSON",
+        "Application/Json; Charset=UTF-8",
+        'application/json;charset="utf-8"',
+        "application/json ; charset=utf8 ;",
+        "application/problem+json",
+        "application/vnd.storyreel.run+JSON",
+    ],
+)
+def test_json_media_types_are_json(aws, content_type):
+    status, body = send("POST", "/runs", '{"preset": "preview"}', content_type)
+    assert status == 201, body
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "text/json",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/json; charset=latin-1",
+        "application/jsonx",
+        "application/json-seq",
+        "application/json; charset",
+        'application/json; charset="utf-8',
+        "json",
+        "application/",
+        "/json",
+        "application/json, text/plain",
+    ],
+)
+@pytest.mark.parametrize("path", ["/runs", "/runs/nope/feedback"])
+def test_other_media_types_are_415_in_the_error_shape(aws, content_type, path):
+    status, body = send("POST", path, '{"views": 1}', content_type)
+    assert status == 415, body
+    assert_error_shape(status, body)
+
+
+def test_powertools_own_4xx_are_in_the_error_shape(aws):
+    from aws_lambda_powertools.event_handler.exceptions import BadRequestError, ServiceError
+
+    from services.api.handler import app
+
+    for method, path in [
+        ("GET", "/nothing"),
+        ("DELETE", "/runs"),
+        ("PUT", "/runs/nope"),
+        ("GET", "/runs/a/b"),
+    ]:
+        status, body = send(method, path, None)
+        assert status == 404, (method, path, body)
+        assert_error_shape(status, body)
+    status, body = call_api("GET", "/runs", query={"limit": "x"})
+    assert status == 422 and "limit" in body["error"] and body["detail"]
+    assert_error_shape(status, body)
+    status, body = send("POST", "/runs", "{not json")
+    assert status == 422 and "json" in body["error"].lower()
+    assert_error_shape(status, body)
+    # past refuse_body: Powertools' own 415 (its content-type check) and its ServiceErrors, answered by ours
+    event = apigw_event("POST", "/runs", "{}", headers={"Content-Type": "text/plain"})
+    out = app.resolve(event, FakeLambdaContext("storyreel-api"))
+    assert out["statusCode"] == 415
+    assert_error_shape(415, json.loads(out["body"]))
+    for exc in (BadRequestError("bad"), ServiceError(429, "slow down")):
+        answer = app.exception_handler_manager.lookup_exception_handler(type(exc))(exc)
+        assert json.loads(answer.body) == {"error": exc.msg, "status": exc.status_code}

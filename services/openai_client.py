@@ -1,7 +1,8 @@
 """The one way storyreel builds an OpenAI client and explains its errors (transcribe, scenes and images share it).
 
 The SDK reads OPENAI_API_KEY and OPENAI_BASE_URL itself; a base URL pointing at Ollama, vLLM or LM Studio works
-the same way. Timeouts and retries always come from our config, never the SDK's defaults: the SDK retries
+the same way. Precedence: an explicit config key (image_generation.base_url, for OpenAI images) > OPENAI_BASE_URL >
+the SDK's default; nothing here substitutes a default of its own. Timeouts and retries always come from our config, never the SDK's defaults: the SDK retries
 408/409/429/5xx with exponential backoff and honours Retry-After (up to 2 minutes); 4xx answers are not retried.
 """
 
@@ -21,6 +22,16 @@ MISSING_KEY = (
     "OPENAI_API_KEY is not set: export OPENAI_API_KEY=sk-... (for a local OpenAI-compatible server such as "
     "Ollama or vLLM, setting OPENAI_BASE_URL alone is enough)"
 )
+
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"  # the SDK's own default
+
+
+def effective_base_url(base_url: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The URL a client made by make_client() talks to: an explicit config key > OPENAI_BASE_URL > the SDK's
+    default (for doctor and error messages; make_client passes None on to the SDK when neither is set)."""
+    environ = os.environ if environ is None else environ
+    return (base_url or environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
 
 
 def make_client(

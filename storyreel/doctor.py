@@ -44,11 +44,27 @@ def _uses(settings: Settings) -> dict[str, list[str]]:
 def _openai_live(environ: Mapping[str, str]) -> str:
     from services.openai_client import make_client
 
-    models = make_client(CHECK_TIMEOUT_S, 0, environ=environ).models.list()
-    ids = [m.id for m in models.data]
-    return f"{len(ids)} models visible" + (
-        f" at {environ['OPENAI_BASE_URL']}" if environ.get("OPENAI_BASE_URL") else ""
-    )
+    client = make_client(CHECK_TIMEOUT_S, 0, environ=environ)
+    ids = [m.id for m in client.models.list().data]
+    # the URL the client really used: OPENAI_BASE_URL, else the SDK's default
+    return f"{len(ids)} models visible at {str(client.base_url).rstrip('/')}"
+
+
+def _where(provider: str, settings: Settings, environ: Mapping[str, str]) -> str:
+    """The base URL a provider's client will use (config key > the vendor's variable > the vendor's default)."""
+    if provider == "openai":
+        from services.openai_client import effective_base_url
+
+        return effective_base_url(None, environ)
+    if provider == "replicate":
+        from services.images.providers.replicate import DEFAULT_BASE_URL
+
+        env = environ.get("REPLICATE_BASE_URL")
+    else:
+        from services.images.providers.stability import DEFAULT_BASE_URL
+
+        env = environ.get("STABILITY_BASE_URL")
+    return (settings.image_generation.base_url or env or DEFAULT_BASE_URL).rstrip("/")
 
 
 def _replicate_live(environ: Mapping[str, str], base_url: str | None) -> str:
@@ -172,7 +188,9 @@ def run_doctor(settings: Settings, environ: Mapping[str, str], *, live: bool = T
         elif not has_key:
             checks.append(Check(provider, used_for, "missing", f"{key} is not set"))
         elif not live:
-            checks.append(Check(provider, used_for, "ok", f"{key} set (live check skipped)"))
+            auth = f"{key} set" if environ.get(key) else f"no {key} (local server)"
+            where = _where(provider, settings, environ)
+            checks.append(Check(provider, used_for, "ok", f"{auth}, at {where} (live check skipped)"))
         else:
             checks.append(_live(provider, probe, used_for))
     image = settings.image_generation.provider
@@ -189,8 +207,10 @@ FORUMS_USED_FOR = "virality evidence"
 def _forum_checks(settings: Settings, environ: Mapping[str, str], *, live: bool) -> list[Check]:
     """The forum-evidence source `virality.provider` resolves to (the same choice get_evidence_source makes)."""
     config = settings.virality
+    from services.virality.providers.base import firecrawl_configured, firecrawl_url_setting
+
     key = environ.get("FIRECRAWL_API_KEY")
-    firecrawl_set = bool(config.firecrawl_api_url or key)
+    firecrawl_set = firecrawl_configured(config, environ)
     if not settings.pipeline.virality_evaluation:
         return [
             Check(
@@ -209,7 +229,8 @@ def _forum_checks(settings: Settings, environ: Mapping[str, str], *, live: bool)
                 "forums",
                 FORUMS_USED_FOR,
                 "unused",
-                "virality.provider auto with no FIRECRAWL_API_KEY or virality.firecrawl_api_url: no forum is "
+                "virality.provider auto with no FIRECRAWL_API_KEY, virality.firecrawl_api_url or "
+                "FIRECRAWL_API_URL: no forum is "
                 "asked (the report lists the forum components as not evaluated); set one, or "
                 "virality.provider: public",
             )
@@ -220,12 +241,12 @@ def _forum_checks(settings: Settings, environ: Mapping[str, str], *, live: bool)
     try:
         from services.virality.providers.firecrawl import check_config
 
-        api_url = check_config(config, key)
+        api_url = check_config(config, key, environ)
     except ConfigError as exc:
         return [
             Check("firecrawl", used_for, "missing" if "FIRECRAWL_API_KEY" in str(exc) else "fail", str(exc))
         ]
-    where = f" at {api_url}" if config.firecrawl_api_url else ""
+    where = f" at {api_url}" if firecrawl_url_setting(config, environ)[0] else ""
     if not live:
         auth = "FIRECRAWL_API_KEY set" if key else "no key (self-hosted)"
         return [Check("firecrawl", used_for, "ok", f"{auth}{where} (live check skipped)")]

@@ -14,6 +14,12 @@ from shared.contracts import CreativeContext, Transcript
 from shared.stores import SqliteStateStore
 
 
+@pytest.fixture(autouse=True)
+def _no_firecrawl_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FIRECRAWL_API_URL picks Firecrawl (provider auto) and its URL: a developer's own must not leak in."""
+    monkeypatch.delenv("FIRECRAWL_API_URL", raising=False)
+
+
 @pytest.fixture
 def fake_web() -> Iterator[FakeServer]:
     server = FakeServer(FakeWeb())

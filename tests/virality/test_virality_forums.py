@@ -206,3 +206,21 @@ def test_public_provider_uses_only_the_json_apis(fake_web, transcript, context) 
     for comp in forum_parts:  # the content components cite the brief itself, not forum pages
         for ev in comp.evidence:
             assert served[ev.url].comments == ev.comments
+
+
+def test_firecrawl_url_from_the_vendor_variable_alone(fake_web, transcript, context, monkeypatch) -> None:
+    """FIRECRAWL_API_URL (self-hosted Firecrawl) with no config key: provider auto picks Firecrawl and reaches it."""
+    _seed(fake_web, 3)
+    monkeypatch.setenv("FIRECRAWL_API_URL", fake_web.url)
+    monkeypatch.delenv("FIRECRAWL_API_KEY", raising=False)
+    report = _evaluate(fake_web, transcript, context, firecrawl_api_url=None, provider="auto")
+    assert report.method == "content+forums"
+    assert all(s.via == "firecrawl" and s.ok for s in report.sources)
+    assert fake_web.web.count("/v2/search") == 2
+
+
+def test_the_config_key_wins_over_firecrawl_api_url(fake_web, transcript, context, monkeypatch) -> None:
+    _seed(fake_web, 3)
+    monkeypatch.setenv("FIRECRAWL_API_URL", "http://127.0.0.1:9")  # nothing listens there
+    report = _evaluate(fake_web, transcript, context)  # virality.firecrawl_api_url = the fake
+    assert all(s.via == "firecrawl" and s.ok for s in report.sources)

@@ -6,7 +6,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeVar
 
@@ -119,6 +119,23 @@ class ForumFetcher(Protocol):
         ...
 
 
-def firecrawl_configured(config: ViralityConfig) -> bool:
-    """Firecrawl is used when a URL (self-hosted / test server) or a key is set."""
-    return bool(config.firecrawl_api_url or os.environ.get("FIRECRAWL_API_KEY"))
+FIRECRAWL_URL_ENV = "FIRECRAWL_API_URL"  # the vendor's own variable for a self-hosted Firecrawl
+
+
+def firecrawl_url_setting(
+    config: ViralityConfig, environ: Mapping[str, str] | None = None
+) -> tuple[str | None, str]:
+    """The Firecrawl URL asked for and where it was set: `virality.firecrawl_api_url` wins over FIRECRAWL_API_URL
+    (which firecrawl-py's v2 client does not read itself); (None, "default") means the hosted API."""
+    environ = os.environ if environ is None else environ
+    if config.firecrawl_api_url:
+        return config.firecrawl_api_url, "virality.firecrawl_api_url"
+    if environ.get(FIRECRAWL_URL_ENV):
+        return environ[FIRECRAWL_URL_ENV], FIRECRAWL_URL_ENV
+    return None, "default"
+
+
+def firecrawl_configured(config: ViralityConfig, environ: Mapping[str, str] | None = None) -> bool:
+    """Firecrawl is used when a URL (self-hosted / test server, config key or FIRECRAWL_API_URL) or a key is set."""
+    environ = os.environ if environ is None else environ
+    return bool(firecrawl_url_setting(config, environ)[0] or environ.get("FIRECRAWL_API_KEY"))

@@ -2,8 +2,9 @@
 scraped to markdown in the same call, scrape any thread that came back without markdown, and parse each thread
 page with the parser for its forum format (services/virality/parsers.py).
 
-`api_url` comes from ViralityConfig.firecrawl_api_url (self-hosted Firecrawl, or the test server); the key from
-FIRECRAWL_API_KEY (the SDK reads it). A 403 "website not supported" becomes SourceRefused, so the caller can use
+`api_url` comes from ViralityConfig.firecrawl_api_url, else FIRECRAWL_API_URL (self-hosted Firecrawl, or the test
+server; read here, the SDK's v2 client does not), else the hosted API; the key from FIRECRAWL_API_KEY (the SDK
+reads it). A 403 "website not supported" becomes SourceRefused, so the caller can use
 the site's public JSON API instead.
 
 Constructing the source sends nothing: it only checks the configuration (the hosted API needs a key; the URL must
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
@@ -34,6 +36,7 @@ from services.virality.providers.base import (
     Forum,
     RateLimited,
     SourceRefused,
+    firecrawl_url_setting,
     retry_after_seconds,
     with_retries,
 )
@@ -45,18 +48,21 @@ DEFAULT_API_URL = "https://api.firecrawl.dev"
 NAME = "firecrawl"
 
 
-def check_config(config: ViralityConfig, api_key: str | None) -> str:
-    """The API URL to use, or ConfigError (one line, what to set) when Firecrawl cannot work as configured."""
-    api_url = config.firecrawl_api_url or DEFAULT_API_URL
+def check_config(
+    config: ViralityConfig, api_key: str | None, environ: Mapping[str, str] | None = None
+) -> str:
+    """The API URL to use (virality.firecrawl_api_url > FIRECRAWL_API_URL > the hosted API), or ConfigError (one
+    line, what to set) when Firecrawl cannot work as configured."""
+    url, source = firecrawl_url_setting(config, environ)
+    api_url = url or DEFAULT_API_URL
     parsed = urlparse(api_url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(
-            f"virality.firecrawl_api_url {api_url!r} is not an http(s) URL (e.g. http://localhost:3002)"
-        )
+        raise ConfigError(f"{source} {api_url!r} is not an http(s) URL (e.g. http://localhost:3002)")
     if not api_key and parsed.netloc.lower().endswith("api.firecrawl.dev"):
         raise ConfigError(
             "FIRECRAWL_API_KEY is not set: export FIRECRAWL_API_KEY=fc-... (from firecrawl.dev), "
-            "set virality.firecrawl_api_url to a self-hosted Firecrawl, or use virality.provider: public"
+            "set virality.firecrawl_api_url (or FIRECRAWL_API_URL) to a self-hosted Firecrawl, "
+            "or use virality.provider: public"
         )
     return api_url
 

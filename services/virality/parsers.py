@@ -7,6 +7,10 @@
 - hackernews  news.ycombinator.com/item pages ("[Title](url)", "312 points by [user] [5 hours ago]",
               "[128 comments](item?id=..)")
 
+Where a Reddit page has no vote control or sidebar score (mirrors, share pages, the seed's own wording), the
+post's labelled count is read instead: "1,200 upvotes", "1.2k upvotes", "12K points", only from the post's part of
+the page (before the comments, which carry scores of their own).
+
 Each returns a ParsedPost with None for whatever the page does not show; never a guessed number.
 """
 
@@ -55,6 +59,28 @@ def parse_count(text: str) -> int | None:
     return int(num.replace(",", "").replace(".", ""))
 
 
+# A count with its label, as mirrors, share cards and the seed's own pages write a score: "1,200 upvotes",
+# "1.2k upvotes", "12K points". Not "96% upvoted", not a number inside a word.
+COUNT = r"\d[\d.,]*(?:\s?[kKmM]\b)?"
+LABELLED_SCORE = re.compile(rf"(?<![\w.,])({COUNT})\s*(?:upvotes?|points?)\b", re.I)
+# Where a thread page's comments start (each with a score of its own): new and old Reddit, mirrors.
+COMMENTS_START = re.compile(r"\bsort(?:ed)? by:|\btop \d+ comments\b", re.I)
+
+
+def labelled_score(text: str) -> int | None:
+    """The first labelled score in `text` ("1,200 upvotes" -> 1200, "1.2k upvotes" -> 1200, "12K points" ->
+    12000), or None."""
+    m = LABELLED_SCORE.search(text)
+    return parse_count(m.group(1)) if m else None
+
+
+def _post_part(flat: str, start: int) -> str:
+    """The post's own part of a thread page, from `start` (its title) to where the comments begin: the one
+    place a labelled count is the post's score and not a comment's."""
+    end = COMMENTS_START.search(flat, start)
+    return flat[start : end.start() if end else len(flat)]
+
+
 def parse_age_days(text: str) -> float | None:
     m = AGE.search(text)
     if not m:
@@ -85,6 +111,10 @@ def parse_reddit(markdown: str, url: str, title_hint: str | None = None) -> Pars
             rest = ln[6:].strip() or next((x for x in lines[i + 1 : i + 3] if x), "")
             score = parse_count(rest.split()[0]) if rest.split() else None
             break
+    if score is None:  # no "Upvote N" control: a mirror or share page that writes "1,200 upvotes"
+        flat = markdown.replace("\n", " ")
+        at = flat.find(f"# {title}")
+        score = labelled_score(_post_part(flat, max(at, 0)))
     comments = None
     m = re.search(r"\[?\s*(\d[\d.,]*[kKmM]?)\s*(?:\\\s*)*\s*Go to comments", markdown.replace("\n", " "))
     if m:
@@ -116,10 +146,10 @@ def parse_old_reddit(markdown: str, url: str, title_hint: str | None = None) -> 
     title = title or _strip_site(title_hint)
     if not title:
         return None
-    score = None
-    m = re.search(r"(\d[\d,]*)\s+points?\s*\(\s*\d+%\s*upvoted\)", flat, re.I)
-    if m:
-        score = parse_count(m.group(1))
+    # the sidebar's "N points (96% upvoted)", else the post's own "1,200 points" / "1.2k upvotes" (its vote
+    # column comes before the title: from the top of the page to where the comments start)
+    m = re.search(rf"({COUNT})\s+points?\s*\(\s*\d+%\s*upvoted\)", flat, re.I)
+    score = parse_count(m.group(1)) if m else labelled_score(_post_part(flat, 0))
     m = re.search(r"\[(\d[\d,]*)\s+comments?\]", flat, re.I)
     comments = parse_count(m.group(1)) if m else (0 if re.search(r"\[comment\]\(", flat) else None)
     age = parse_age_days(sub.group(1)) if sub else None
@@ -136,7 +166,7 @@ def parse_hackernews(markdown: str, url: str, title_hint: str | None = None) -> 
     title = title or _strip_site(title_hint)
     if not title:
         return None
-    m = re.search(r"(\d[\d,]*)\s+points?\s+by", flat)
+    m = re.search(rf"({COUNT})\s+points?\s+by", flat)
     score = parse_count(m.group(1)) if m else None
     m = re.search(r"\[(\d[\d,]*)(?:\s|&nbsp;|\xa0)+comments?\]", flat)
     if m:

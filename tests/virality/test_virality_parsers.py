@@ -5,6 +5,7 @@ from fake_forums import hn_page, make_threads, old_reddit_page, reddit_page
 
 from services.virality.parsers import (
     is_thread_url,
+    labelled_score,
     parse_age_days,
     parse_count,
     parse_hackernews,
@@ -101,3 +102,70 @@ def test_dispatch_by_host_and_thread_urls() -> None:
     assert is_thread_url("https://news.ycombinator.com/item?id=1")
     assert not is_thread_url("https://news.ycombinator.com/user?id=pg")
     assert parse_thread("# x", "https://example.com/a") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1,200 upvotes", 1200),
+        ("1.2k upvotes", 1200),
+        ("12K points", 12000),
+        ("1 point", 1),
+        ("3.4M upvotes", 3_400_000),
+        ("1,234 points (96% upvoted)", 1234),
+        ("(96% upvoted)", None),
+        ("Upvote", None),
+        ("v12 points", None),
+    ],
+)
+def test_labelled_scores(text: str, value: int | None) -> None:
+    assert labelled_score(text) == value
+
+
+MIRROR = """[r/videos](https://www.reddit.com/r/videos/)
+
+•3 mo. ago
+
+# I filmed a cooking video with one phone
+
+Shot it on my phone over a weekend.
+
+{score_line} · 318 comments
+
+Sort by: Best
+
+[someone](https://www.reddit.com/user/someone/) •2y ago
+
+Great pacing. 57 points
+"""
+
+
+@pytest.mark.parametrize(
+    "score_line, score", [("1,200 upvotes", 1200), ("1.2k upvotes", 1200), ("12K points", 12000)]
+)
+def test_a_reddit_page_that_writes_its_score_in_words(score_line: str, score: int) -> None:
+    post = parse_reddit(
+        MIRROR.format(score_line=score_line), "https://www.reddit.com/r/videos/comments/1abc23/x/"
+    )
+    assert post is not None and (post.score, post.comments) == (score, 318)
+
+
+def test_a_comment_score_is_never_taken_for_the_post() -> None:
+    post = parse_reddit(
+        MIRROR.format(score_line="no votes shown"), "https://www.reddit.com/r/videos/comments/1/x/"
+    )
+    assert post is not None and post.score is None  # the "57 points" below "Sort by:" is a comment's
+
+
+def test_old_reddit_without_the_sidebar_reads_the_labelled_score() -> None:
+    md = old_reddit_page("videos", "1abc23", "Garlic pasta in 60 seconds", 15321, 412, "4 days ago")
+    md = md.replace("15,321 points (92% upvoted)", "").replace("15.3k\n", "15.3k points\n")
+    post = parse_old_reddit(md, "https://old.reddit.com/r/videos/comments/1abc23/x/")
+    assert post is not None and post.score == 15300
+
+
+def test_hackernews_points_with_a_suffix() -> None:
+    md = hn_page("4242", "Show HN: a storyboard tool", 312, 12, "5 hours ago").replace(
+        "312 points", "1.2K points"
+    )
+    assert parse_hackernews(md, "https://news.ycombinator.com/item?id=4242").score == 1200

@@ -28,7 +28,6 @@ import math
 import time
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from shared.contracts import RunRecord, RunStatus, StageTiming, utcnow
@@ -37,6 +36,12 @@ from shared.errors import ConflictError, NotFoundError
 PK, SK, TTL = "pk", "sk", "ttl"
 GSI_NAME, GSI_PK, GSI_SK = "gsi1", "gsi1pk", "gsi1sk"
 RUNS_PARTITION = "RUNS"
+
+
+def _boto3_client(service: str) -> Any:
+    import boto3  # imported with the first client, not with this module (Lambda cold starts)
+
+    return boto3.client(service)
 
 
 def _is(exc: ClientError, *codes: str) -> bool:
@@ -53,7 +58,7 @@ class S3BlobStore:
             prefix += "/"
         self.bucket = bucket
         self.prefix = prefix
-        self.client = client or boto3.client("s3")
+        self.client = client or _boto3_client("s3")
 
     def _key(self, key: str) -> str:
         if key.startswith("/") or ".." in key.split("/"):
@@ -118,7 +123,7 @@ class DynamoStateStore:
 
     def __init__(self, table_name: str, client: Any = None) -> None:
         self.table = table_name
-        self.client = client or boto3.client("dynamodb")
+        self.client = client or _boto3_client("dynamodb")
 
     # ---- helpers
     @staticmethod

@@ -17,14 +17,9 @@ import json
 import time
 from functools import cache
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import (
     EventBridgeModel,
@@ -63,6 +58,11 @@ from shared.pipeline import INDEX_HTML, SCENES, STORYBOARD
 from shared.settings import audio_too_big
 from shared.stores import get_model
 from shared.storyboard import apply_board, finalize
+
+# Idempotency is imported where it is built, in _start_upload_once (it brings boto3 with it): Intake's first
+# event pays for it, the other lifecycle handlers never do.
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
 IDEMPOTENCY_TTL_S = 24 * 3600  # S3 -> EventBridge redeliveries arrive within minutes; a day is generous
 
@@ -197,6 +197,12 @@ def _start_upload(upload: dict[str, Any]) -> dict[str, Any]:
 def _start_upload_once() -> tuple[Any, IdempotencyConfig]:
     """_start_upload behind Powertools idempotency, keyed on bucket+key+etag (built on first use: the table
     name comes from the environment)."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
     persistence = DynamoDBPersistenceLayer(
         table_name=Env.load().table,
         key_attr=PK,

@@ -21,9 +21,12 @@ def utcnow() -> datetime:
 
 
 class Contract(BaseModel):
-    """Base for every contract: unknown fields are an error, so a typo never passes silently."""
+    """Base for every contract: unknown fields are an error, so a typo never passes silently.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    defer_build: a model's validator is built when it is first used, not at import; a Lambda handler imports
+    every contract and uses a few (cold start)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
 
 # --------------------------------------------------------------------------- transcript

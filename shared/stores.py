@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel
 
-from shared.contracts import RunRecord, RunStatus, utcnow
+from shared.contracts import RunRecord, RunStatus, StageTiming, utcnow
 from shared.errors import ConfigError, ConflictError, NotFoundError
 
 M = TypeVar("M", bound=BaseModel)
@@ -42,6 +42,10 @@ class RunStore(Protocol):
     def create(self, record: RunRecord) -> None: ...
     def get(self, run_id: str) -> RunRecord: ...
     def save(self, record: RunRecord, *, expect_status: RunStatus | None = None) -> None: ...
+    def record_stage(self, run_id: str, stage: str, timing: StageTiming) -> None:
+        """Write one stage's timing without touching the rest of the record (safe beside parallel stages)."""
+        ...
+
     def list(self, limit: int = 50) -> list[RunRecord]: ...
 
 
@@ -250,6 +254,15 @@ class SqliteStateStore:
                 "UPDATE runs SET status=?, body=? WHERE run_id=?",
                 (record.status.value, record.model_dump_json(), record.run_id),
             )
+
+    def record_stage(self, run_id: str, stage: str, timing: StageTiming) -> None:
+        with self._tx() as db:  # read and write in one transaction: a concurrent stage's entry is kept
+            row = db.execute("SELECT body FROM runs WHERE run_id=?", (run_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no run with id {run_id!r}")
+            record = RunRecord.model_validate_json(row[0])
+            record.stages[stage] = timing
+            db.execute("UPDATE runs SET body=? WHERE run_id=?", (record.model_dump_json(), run_id))
 
     def list(self, limit: int = 50) -> list[RunRecord]:
         rows = (

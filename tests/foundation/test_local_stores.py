@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.contracts import RunRecord, RunStatus, Transcript
+from shared.contracts import RunRecord, RunStatus, StageTiming, Transcript
 from shared.errors import ConflictError, NotFoundError
 from shared.stores import BlobStore, LocalBlobStore, SqliteStateStore, get_model, put_model
 
@@ -48,6 +48,20 @@ def test_run_store_lifecycle_and_conditional_save(tmp_path: Path) -> None:
     assert [r.run_id for r in store.list()] == ["b", "a"]
     with pytest.raises(NotFoundError):
         store.get("zzz")
+
+
+def test_record_stage_writes_one_entry(tmp_path: Path) -> None:
+    store = SqliteStateStore(tmp_path / "s.db")
+    store.create(record("a"))
+    store.record_stage("a", "images", StageTiming(status="running"))
+    store.record_stage("a", "virality", StageTiming(status="succeeded", seconds=1.5))
+    store.record_stage("a", "images", StageTiming(status="failed", detail="boom"))
+    stages = store.get("a").stages
+    assert stages["images"].status == "failed" and stages["images"].detail == "boom"
+    assert stages["virality"].status == "succeeded"
+    assert store.get("a").status == RunStatus.queued
+    with pytest.raises(NotFoundError):
+        store.record_stage("zzz", "images", StageTiming(status="running"))
 
 
 def test_policy_versions_are_optimistic(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
+from aws_cdk import Acknowledgment, CfnElement, CfnResource, Stack, Validations
 from constructs import IConstruct
 
 if TYPE_CHECKING:
@@ -56,7 +56,10 @@ def checkov_skip(construct: IConstruct, check: str, reason: str) -> None:
 
 
 def _ref(stack: Stack, construct: IConstruct, attr: str = "Arn") -> str:
-    return f"<{stack.get_logical_id(construct.node.default_child)}.{attr}>"
+    cfn = construct.node.default_child
+    if not isinstance(cfn, CfnElement):
+        raise TypeError(f"{construct.node.path}: no CloudFormation resource to refer to")
+    return f"<{stack.get_logical_id(cfn)}.{attr}>"
 
 
 def add_suppressions(stack: StoryreelStack) -> None:
@@ -72,10 +75,13 @@ def add_suppressions(stack: StoryreelStack) -> None:
             "arm64 wheels for CPython 3.13 but not 3.14, and every stage shares one runtime, one asset "
             "build and one Powertools layer",
         )
-        ack(fn.role, "IAM5[Resource::*]", XRAY)
+        role = fn.role
+        if role is None:
+            raise TypeError(f"{fn.node.path}: no execution role to acknowledge its policies on")
+        ack(role, "IAM5[Resource::*]", XRAY)
         for prefix in sorted(set(spec.s3_read) | set(spec.s3_write) | set(spec.s3_delete)):
-            ack(fn.role, f"IAM5[Resource::{bucket}/{prefix}*]", PREFIX.format(prefix=prefix))
-        ack(fn.role, f"IAM5[Resource::{table}/index/*]", INDEX)
+            ack(role, f"IAM5[Resource::{bucket}/{prefix}*]", PREFIX.format(prefix=prefix))
+        ack(role, f"IAM5[Resource::{table}/index/*]", INDEX)
 
     sm_role = stack.workflow.state_machine.role
     ack(

@@ -49,14 +49,16 @@ class Observability(Construct):
             made.add_alarm_action(action)
             return made
 
-        five_minutes = {"period": Duration.minutes(5), "statistic": "Sum"}
+        five_minutes = Duration.minutes(5)
         self.failed_executions = alarm(
             "FailedExecutions",
             "a storyreel run failed (Step Functions ExecutionsFailed >= 1 in 5 minutes)",
-            state_machine.metric_failed(**five_minutes),
+            state_machine.metric_failed(period=five_minutes, statistic="Sum"),
         )
         self.timed_out_executions = alarm(
-            "TimedOutExecutions", "a storyreel run timed out", state_machine.metric_timed_out(**five_minutes)
+            "TimedOutExecutions",
+            "a storyreel run timed out",
+            state_machine.metric_timed_out(period=five_minutes, statistic="Sum"),
         )
 
         dashboard = cloudwatch.Dashboard(self, "Dashboard")

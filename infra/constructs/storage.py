@@ -78,7 +78,9 @@ class Storage(Construct):
         )
         # Object Created -> default bus -> intake rule. Set natively on AWS::S3::Bucket rather than with
         # `event_bridge_enabled=True`, which deploys a custom-resource Lambda to write the same setting.
-        cfn_bucket: s3.CfnBucket = self.bucket.node.default_child
+        cfn_bucket = self.bucket.node.default_child
+        if not isinstance(cfn_bucket, s3.CfnBucket):
+            raise TypeError(f"{self.bucket.node.path}: no AWS::S3::Bucket to enable EventBridge on")
         cfn_bucket.add_property_override(
             "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
         )

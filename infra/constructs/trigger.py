@@ -86,17 +86,20 @@ class Triggers(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             retention_period=Duration.days(14),
         )
-        target_opts = {
-            "dead_letter_queue": self.dead_letters,
-            "retry_attempts": 4,
-            "max_event_age": Duration.hours(2),
-        }
+
+        def target(fn: lambda_.IFunction) -> targets.LambdaFunction:
+            return targets.LambdaFunction(
+                fn, dead_letter_queue=self.dead_letters, retry_attempts=4, max_event_age=Duration.hours(2)
+            )
+
         # EventBridge invokes both functions asynchronously: its dead-letter queue only catches events it
         # could not hand to Lambda; an invocation that Lambda accepted and that still fails after Lambda's own
         # two retries goes to the function's dead-letter queue, the same queue, instead of vanishing
         self.dead_lettered = (intake, render_rest)
         for fn in self.dead_lettered:
-            cfn_fn: lambda_.CfnFunction = fn.node.default_child
+            cfn_fn = fn.node.default_child
+            if not isinstance(cfn_fn, lambda_.CfnFunction):
+                raise TypeError(f"{fn.node.path}: no AWS::Lambda::Function to set the dead-letter queue on")
             cfn_fn.dead_letter_config = lambda_.CfnFunction.DeadLetterConfigProperty(
                 target_arn=self.dead_letters.queue_arn
             )
@@ -114,7 +117,7 @@ class Triggers(Construct):
                 {"BucketName": bucket.bucket_name},
                 require_detail={"bucket": {"name": [bucket.bucket_name]}},
             ),
-            targets=[targets.LambdaFunction(intake, **target_opts)],
+            targets=[target(intake)],
         )
         self.preview_rule = events.Rule(
             self,
@@ -122,5 +125,5 @@ class Triggers(Construct):
             description="a preview run finished with frames pending -> render the rest",
             event_bus=bus,
             event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=[PREVIEW_READY]),
-            targets=[targets.LambdaFunction(render_rest, **target_opts)],
+            targets=[target(render_rest)],
         )

@@ -121,8 +121,8 @@ def render_frames(
     if starts:
         reqs = [_request(run_id, *get_frame(plan, fid), context, config) for fid in starts]
         for res in provider.render(reqs):
-            if res.ok:
-                start_png[res.frame_id] = res.png  # type: ignore[assignment]
+            if res.ok and res.png is not None:  # ok means a PNG and no error; the second test narrows res.png
+                start_png[res.frame_id] = res.png
             on_result(res)
             results.append(res)
     if ends:

@@ -42,8 +42,8 @@ def render(
     def on_result(res: ImageResult) -> None:
         frame = get_frame(plan, res.frame_id)[1]
         key = frame_png_key(ctx, res.frame_id)
-        if res.ok:
-            ctx.blobs.put_bytes(key, res.png, "image/png")  # type: ignore[arg-type]
+        if res.ok and res.png is not None:  # ok means a PNG and no error; the second test narrows res.png
+            ctx.blobs.put_bytes(key, res.png, "image/png")
         updated = apply_result(
             frame,
             res,

@@ -35,7 +35,7 @@ from typing import Any
 
 from services.images.images import frame_order, get_image_provider
 from services.images.step import frames_now, outstanding, render
-from shared.contracts import ScenePlan, group_by_scene
+from shared.contracts import RunRecord, RunStatus, ScenePlan, StageTiming, group_by_scene
 from shared.errors import ConfigError, ProviderError, UserError
 from shared.pipeline import SCENES, RunContext
 from shared.settings import Settings, load_settings
@@ -103,6 +103,41 @@ def parse_frames(value: str | None, plan: ScenePlan, ctx: RunContext) -> list[st
         )
     wanted = set(ids)
     return [fid for fid in order if fid in wanted]
+
+
+class NoState:
+    """The worker's StateStore: it renders from and into the run's blobs and keeps no run record, policy or
+    cache (the state machine's stages do). Reads of the cache miss, writes to it are dropped; the rest fails."""
+
+    def _none(self, what: str) -> RuntimeError:
+        return RuntimeError(f"the GPU worker keeps no run state ({what})")
+
+    def create(self, record: RunRecord) -> None:
+        raise self._none("create")
+
+    def get(self, run_id: str) -> RunRecord:
+        raise self._none("get")
+
+    def save(self, record: RunRecord, *, expect_status: RunStatus | None = None) -> None:
+        raise self._none("save")
+
+    def record_stage(self, run_id: str, stage: str, timing: StageTiming) -> None:
+        raise self._none("record_stage")
+
+    def list(self, limit: int = 50) -> list[RunRecord]:
+        raise self._none("list")
+
+    def get_policy(self, name: str) -> tuple[dict[str, Any], int]:
+        raise self._none("get_policy")
+
+    def put_policy(self, name: str, state: dict[str, Any], expected_version: int) -> None:
+        raise self._none("put_policy")
+
+    def cache_get(self, key: str) -> dict[str, Any] | None:
+        return None
+
+    def cache_put(self, key: str, value: dict[str, Any], ttl_s: float) -> None:
+        return None
 
 
 def make_blobs(bucket: str | None, blob_dir: str | None) -> BlobStore:
@@ -210,7 +245,7 @@ def main(argv: Sequence[str] | None = None, *, overrides: dict[str, Any] | None 
                 run_id=args.run_id,
                 settings=worker_settings(args.config, os.environ),
                 blobs=make_blobs(args.bucket, args.blob_dir),
-                state=None,
+                state=NoState(),
                 progress=lambda stage, message: log.info("%s %s", stage, message),
                 overrides=dict(overrides or {}),
             )

@@ -36,8 +36,11 @@ class ImageResult:
 
 class ImageProvider(Protocol):
     name: str
-    model: str | None
     placeholder: bool  # True for the sketch renderer: a panel, not generated art
     supports_init_image: bool  # can derive the end frame from the start frame (img2img)
+
+    @property
+    def model(self) -> str | None:  # read-only: providers with a fixed or a required model hold a str
+        ...
 
     def render(self, requests: list[ImageRequest]) -> list[ImageResult]: ...

@@ -341,7 +341,9 @@ class DiffusersProvider:
     def guidance(self, loaded: Loaded) -> float:
         if self.config.guidance_scale is not None:
             return self.config.guidance_scale
-        if loaded.family == "lcm" and loaded.txt2img.unet.config.get("time_cond_proj_dim") is not None:
+        # diffusers registers a pipeline's components at runtime (register_modules): the class declares no unet
+        unet = loaded.txt2img.unet  # type: ignore[attr-defined]
+        if loaded.family == "lcm" and unet.config.get("time_cond_proj_dim") is not None:
             return 8.0  # a distilled LCM UNet takes its guidance as an embedding (no CFG pass)
         return FAMILIES[loaded.family].guidance
 
@@ -421,10 +423,14 @@ class DiffusersProvider:
             # img2img runs int(steps * strength) steps: keep at least one.
             kwargs["num_inference_steps"] = max(steps, math.ceil(1 / first.strength))
             kwargs["strength"] = first.strength
-            kwargs["image"] = [
-                Image.open(io.BytesIO(r.init_image)).convert("RGB").resize((r.width, r.height))  # type: ignore[arg-type]
-                for r in chunk
-            ]
+            init_images = []
+            for r in chunk:
+                if r.init_image is None:  # render() groups requests by init_image: a batch is all img2img
+                    raise ValueError(f"{r.frame_id}: no init image in an img2img batch")
+                init_images.append(
+                    Image.open(io.BytesIO(r.init_image)).convert("RGB").resize((r.width, r.height))
+                )
+            kwargs["image"] = init_images
         else:
             pipe = loaded.txt2img
             kind = "txt2img"

@@ -61,6 +61,14 @@ def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont | ImageFont.Im
     return ImageFont.load_default(size)
 
 
+def font_px(fnt: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> float:
+    """A font's size in pixels: Pillow built without FreeType loads a fixed bitmap font, which has no .size."""
+    if isinstance(fnt, ImageFont.FreeTypeFont):
+        return fnt.size
+    _, top, _, bottom = fnt.getbbox("Ag")
+    return bottom - top
+
+
 def camera_move(camera: str) -> str:
     """The camera text -> one of: in, out, left, right, up, down, orbit, static."""
     c = camera.lower()
@@ -426,8 +434,8 @@ class SketchRenderer:
         f = font(max(8, round(lay.base / 42)), bold=True)
         tw = draw.textlength(text, font=f)
         pad = max(2, lay.margin // 3)
-        draw.rectangle([x0 + pad, y1 - f.size - 3 * pad, x0 + 3 * pad + tw, y1 - pad], fill=INK)
-        draw.text((x0 + 2 * pad, y1 - f.size - 2 * pad), text, font=f, fill=hint)
+        draw.rectangle([x0 + pad, y1 - font_px(f) - 3 * pad, x0 + 3 * pad + tw, y1 - pad], fill=INK)
+        draw.text((x0 + 2 * pad, y1 - font_px(f) - 2 * pad), text, font=f, fill=hint)
 
     def _header(
         self, draw: ImageDraw.ImageDraw, lay: Layout, meta: dict, role: str, frame_id: str, palette
@@ -485,7 +493,7 @@ class SketchRenderer:
             facts.append(("TRANSITION", str(meta["transition"])))
         if meta.get("duration"):
             facts.append(("DURATION", f"{float(meta['duration']):g} s"))
-        line_h = round(max(body.size * 1.3, head.size * 1.15))
+        line_h = round(max(font_px(body) * 1.3, font_px(head) * 1.15))
         for key, value in facts:
             draw.text((x0, y), key, font=head, fill=(110, 110, 118))
             draw.text(
@@ -497,7 +505,7 @@ class SketchRenderer:
             y += line_h
         y += m // 2
         draw.text((x0, y), "PROMPT", font=head, fill=(110, 110, 118))
-        y += round(head.size * 1.4)
+        y += round(font_px(head) * 1.4)
         lines = _wrap(draw, req.prompt, body, x1 - x0)
         room = max(0, (y1 - y - 2 * line_h) // line_h)
         if len(lines) > room:

@@ -94,7 +94,7 @@ class _Group(click.Group):
     """Turns every error into one line on stderr and an exit code: 2 user error (click's usage errors too),
     1 crash, 130 Ctrl-C. STORYREEL_DEBUG=1 lets the traceback through."""
 
-    def main(  # type: ignore[override]
+    def main(
         self,
         args: Any = None,
         prog_name: str | None = None,
@@ -290,15 +290,15 @@ def images(
     state = _state()
     if bool(run_id) == from_latest:
         raise UserError("give a RUN_ID or --from-latest (one of them)")
-    if from_latest:
+    if run_id:  # then not from_latest (checked above)
+        record = state.get(run_id)
+        if record.status != RunStatus.succeeded:
+            raise UserError(f"run {record.run_id} is {record.status.value}; only a successful run has frames")
+    else:
         done = [r for r in state.list(limit=1000) if r.status == RunStatus.succeeded]
         if not done:
             raise NotFoundError("no successful run yet: run `storyreel run AUDIO` first")
         record = done[0]
-    else:
-        record = state.get(run_id)  # type: ignore[arg-type]
-        if record.status != RunStatus.succeeded:
-            raise UserError(f"run {record.run_id} is {record.status.value}; only a successful run has frames")
     options = dict(record.options)
     image_opts = dict(options.get("image_generation", {}))
     if image_provider:

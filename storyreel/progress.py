@@ -5,9 +5,12 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from shared.pipeline import STAGES
+
+if TYPE_CHECKING:
+    from rich.live import Live
 
 
 class Progress:
@@ -17,7 +20,7 @@ class Progress:
         self.rows: dict[str, str] = {}
         self._lock = threading.Lock()
         self._t0 = time.perf_counter()
-        self._live = None
+        self._live: Live | None = None
 
     # ---- context manager: starts/stops the live display
     def __enter__(self) -> Progress:

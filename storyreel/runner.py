@@ -28,7 +28,7 @@ from services.transcribe.audio import check_file_stat, check_input_file
 from services.virality import step as virality_step
 from shared.contracts import RunError, RunRecord, RunStatus, ScenePlan, StageTiming, group_by_scene, utcnow
 from shared.errors import InputError, NotFoundError, StoryreelError, UserError, first_line
-from shared.pipeline import INDEX_HTML, SCENES, STORYBOARD, RunContext
+from shared.pipeline import INDEX_HTML, SCENES, STORYBOARD, RunContext, StateStore
 from shared.settings import Settings, max_audio_bytes
 from shared.stores import LocalBlobStore, SqliteStateStore, get_model, local_state
 from shared.storyboard import apply_board, finalize
@@ -57,13 +57,14 @@ class StageFailed(Exception):
 class LocalRun:
     """One run's bookkeeping: the record, its stores, and a lock (virality reports from another thread)."""
 
-    def __init__(self, ctx: RunContext, record: RunRecord) -> None:
+    def __init__(self, ctx: RunContext, record: RunRecord, blobs: LocalBlobStore) -> None:
         self.ctx = ctx
         self.record = record
+        self.blobs = blobs  # ctx.blobs as the local store it is (the input audio is linked into it)
         self._lock = threading.Lock()
 
     @property
-    def state(self) -> SqliteStateStore:
+    def state(self) -> StateStore:
         return self.ctx.state
 
     def save(self) -> None:
@@ -114,7 +115,7 @@ class LocalRun:
         message = first_line(cause)
         with self._lock:
             self.record.status = RunStatus.failed
-            self.record.error = RunError(stage=exc.stage, message=message, kind=kind)  # type: ignore[arg-type]
+            self.record.error = RunError(stage=exc.stage, message=message, kind=kind)
         # A failed run must not look complete: drop a storyboard/page written early or by an earlier attempt.
         for name in (STORYBOARD, INDEX_HTML):
             self.ctx.blobs.delete(self.ctx.key(name))
@@ -213,7 +214,7 @@ def start_run(
         options=settings.model_dump(mode="json"),
     )
     state.create(record)
-    return LocalRun(ctx, record)
+    return LocalRun(ctx, record, blobs)
 
 
 class _Background:
@@ -281,7 +282,7 @@ def execute(run: LocalRun) -> RunRecord:
         where = "transcribe"
         with run.stage("transcribe") as t:
             source = Path(run.record.source)
-            audio_key = _store_audio(ctx.blobs, ctx.run_id, source, settings.pipeline.max_audio_minutes)
+            audio_key = _store_audio(run.blobs, ctx.run_id, source, settings.pipeline.max_audio_minutes)
             transcript = transcribe_step.run(ctx, audio_key)
             t.detail = f"{transcript.duration_s:.1f}s audio, {len(transcript.segments)} segments"
             if transcript.audio_warning is not None:
@@ -378,16 +379,17 @@ def open_run(
     if not (out_root / record.run_id).is_dir():
         raise NotFoundError(f"the output folder of run {record.run_id} is gone: {record.output_dir}")
     settings = settings or Settings.model_validate(record.options)
+    blobs = LocalBlobStore(out_root)
     ctx = RunContext(
         run_id=record.run_id,
         settings=settings,
-        blobs=LocalBlobStore(out_root),
+        blobs=blobs,
         state=state,
         overrides=dict(overrides or {}),
     )
     if progress is not None:
         ctx.progress = progress
-    return LocalRun(ctx, record)
+    return LocalRun(ctx, record, blobs)
 
 
 def outstanding_frames(run: LocalRun) -> list[str]:

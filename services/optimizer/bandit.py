@@ -329,7 +329,7 @@ def beliefs(state: dict[str, Any], prior_strength: float = 4.0) -> list[dict[str
                 acc[2] += st["n"]
     for lever, arms in LEVERS.items():
         for arm in arms:
-            s, f, n = pooled.get((lever, arm), [0.0, 0.0, 0])
+            s, f, pulls = pooled.get((lever, arm), [0.0, 0.0, 0])
             a, b = PRIOR_A + s, PRIOR_B + f
             rows.append(
                 {
@@ -339,7 +339,7 @@ def beliefs(state: dict[str, Any], prior_strength: float = 4.0) -> list[dict[str
                     "alpha": a,
                     "beta": b,
                     "mean": a / (a + b),
-                    "pulls": int(n),
+                    "pulls": int(pulls),
                 }
             )
     return rows

@@ -51,11 +51,14 @@ def get_evidence_source(config: ViralityConfig, cache: Any) -> EvidenceSource:
     provider=auto uses Firecrawl when FIRECRAWL_API_KEY or virality.firecrawl_api_url is set; otherwise no forum
     is asked (the local default stays offline) and the report says what to set."""
     from services.virality.evidence import ForumEvidence, Unconfigured
-    from services.virality.providers.base import firecrawl_configured
+    from services.virality.providers.base import ForumFetcher, firecrawl_configured
     from services.virality.providers.hackernews import HackerNewsSearch
     from services.virality.providers.reddit import RedditJSON
 
-    fallbacks = {"hackernews": HackerNewsSearch(config), "reddit": RedditJSON(config)}
+    fallbacks: dict[str, ForumFetcher] = {
+        "hackernews": HackerNewsSearch(config),
+        "reddit": RedditJSON(config),
+    }
     if config.provider == "public":
         return ForumEvidence(cache, None, fallbacks)
     if config.provider == "firecrawl" or firecrawl_configured(config):
@@ -87,7 +90,7 @@ def demand(posts: list[Evidence], forums_ok: int, config: ViralityConfig) -> Vir
         else "no post showed its age"
     )
     newest = sorted(posts, key=lambda p: p.age_days if p.age_days is not None else math.inf)
-    numbers = {
+    numbers: dict[str, float] = {
         "posts": len(posts),
         "forums_answered": forums_ok,
         "expected_posts": expected,
@@ -224,9 +227,9 @@ def score_variant(
             reason = "the brief has no keywords to search the forums for"
             not_evaluated = [NotEvaluated(component=name, reason=reason) for name in FORUM_WEIGHTS]
         elif not ok:
-            failed = _failures(statuses)
+            failures = _failures(statuses)
             not_evaluated = [
-                NotEvaluated(component=n, reason=f"no forum answered ({failed})") for n in FORUM_WEIGHTS
+                NotEvaluated(component=n, reason=f"no forum answered ({failures})") for n in FORUM_WEIGHTS
             ]
         else:
             forum_factor = (len(ok) / len(statuses)) * min(1.0, len(posts) / SUFFICIENT_POSTS)

@@ -79,7 +79,9 @@ def _xray_recorder() -> Any:
 tracer = Tracer(
     service=os.environ.get("POWERTOOLS_SERVICE_NAME", "storyreel"),
     auto_patch=False,
-    provider=_XRayOnFirstUse(),
+    # Powertools types provider= as its BaseProvider ABC, yet its own default provider is the X-Ray SDK's
+    # recorder, which is no BaseProvider either: the Tracer only calls the recorder's methods
+    provider=_XRayOnFirstUse(),  # type: ignore[arg-type]
 )
 
 

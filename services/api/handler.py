@@ -23,7 +23,7 @@ import re
 from datetime import datetime
 from http import HTTPStatus
 from pathlib import PurePosixPath
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
@@ -58,6 +58,9 @@ from shared.errors import ConflictError, NotFoundError, UserError
 from shared.pipeline import INDEX_HTML, SCENES, STORYBOARD
 from shared.settings import Settings
 from shared.stores import get_model
+
+if TYPE_CHECKING:  # for the annotations only: the handler's cold start does not load the OpenAPI models
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 API_TITLE = "storyreel API"
 API_VERSION = "1.0.0"
@@ -268,7 +271,7 @@ class ValidationErrorBody(ErrorBody):
     detail: list[dict[str, Any]] = Field(description="each bad field: loc (a path), msg, type")
 
 
-def _responses(*codes: int) -> dict[int, dict[str, Any]]:
+def _responses(*codes: int) -> dict[int, OpenAPIResponse]:
     """OpenAPI entries for the error answers a route can give (422 always: validation is on for every route).
     A request that sends a body (even a GET) can get 400/413/415 from refuse_body and parse_body."""
     codes = tuple(sorted({*codes, 400, 413, 415}))
@@ -279,18 +282,18 @@ def _responses(*codes: int) -> dict[int, dict[str, Any]]:
         413: "body too large",
         415: "body is not JSON (Content-Type application/json or application/*+json, charset utf-8 if given)",
     }
-    return {
+    responses: dict[int, OpenAPIResponse] = {
         code: {
             "description": what[code],
             "content": {"application/json": {"schema": ErrorBody.model_json_schema()}},
         }
         for code in codes
-    } | {
-        422: {
-            "description": "a parameter or the body does not fit the schema",
-            "content": {"application/json": {"schema": ValidationErrorBody.model_json_schema()}},
-        }
     }
+    responses[422] = {
+        "description": "a parameter or the body does not fit the schema",
+        "content": {"application/json": {"schema": ValidationErrorBody.model_json_schema()}},
+    }
+    return responses
 
 
 # --------------------------------------------------------------------------- errors and limits

@@ -827,8 +827,10 @@ class _SceneWriter:
         style = self.v["hook_style"]
         low = unit.low if unit else ""
         if style == "question":
-            if re.match(r"^(?:ever wondered|what if|have you|do you|did you|why do|how do|can you)\b", low):
-                return _sentence_case(unit.text.rstrip(".!?")) + "?"  # type: ignore[union-attr]
+            if unit is not None and re.match(
+                r"^(?:ever wondered|what if|have you|do you|did you|why do|how do|can you)\b", low
+            ):
+                return _sentence_case(unit.text.rstrip(".!?")) + "?"
             if intent == "educate":
                 return f"Do you know the secret to {subject}?"
             if intent == "document":

@@ -22,7 +22,8 @@ import json
 import logging
 import math
 import re
-from typing import Annotated, Any
+from collections.abc import Set
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, create_model
 
@@ -33,6 +34,9 @@ from shared.contracts import CreativeContext, Frame, Scene, ScenePlan, Transcrip
 from shared.creative import resolve_variant
 from shared.errors import ProviderError
 from shared.settings import LLMConfig
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 log = logging.getLogger("storyreel.scenes.openai")
 
@@ -77,7 +81,7 @@ DRAFT_CONFIG = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 
 def _draft(
-    contract: type[BaseModel], name: str, *, exclude: set[str] = frozenset(), **extra: Any
+    contract: type[BaseModel], name: str, *, exclude: Set[str] = frozenset(), **extra: Any
 ) -> type[BaseModel]:
     """A copy of a contract for the model to fill: every field required, same types, ranges and descriptions,
     no defaults (strict structured outputs require every key)."""
@@ -115,7 +119,8 @@ PlanDraft = _draft(
     ScenePlan,
     "ScenePlanDraft",
     exclude={"variant", "scenes"},
-    scenes=(list[SceneDraft], Field(description="the scenes in the order they play")),
+    # SceneDraft is a class made at runtime (create_model), which mypy sees as a variable, not a type
+    scenes=(list[SceneDraft], Field(description="the scenes in the order they play")),  # type: ignore[valid-type]
 )
 
 _SECONDS_TEXT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:s|secs?|seconds?)?", re.IGNORECASE)
@@ -160,7 +165,7 @@ class OpenAIPlanner:
 
     # ------------------------------------------------------------------ the two stages
     def extract_context(self, transcript: Transcript) -> CreativeContext:
-        messages = [
+        messages: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": SYSTEM_PROMPT},
             {"role": "user", "content": f"{CONTEXT_TASK}\n\n{_delimited(transcript)}"},
         ]
@@ -175,7 +180,7 @@ class OpenAIPlanner:
     ) -> ScenePlan:
         chosen = resolve_variant(variant)
         planning = {"creative_context": context.model_dump(mode="json"), "creative_choices": chosen}
-        messages = [
+        messages: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": SYSTEM_PROMPT},
             {
                 "role": "user",
@@ -213,7 +218,9 @@ class OpenAIPlanner:
         return self._structured("scenes", messages, PlanDraft, build)
 
     # ------------------------------------------------------------------ one structured call + one repair
-    def _structured(self, stage: str, messages: list[dict], draft: type[BaseModel], build: Any) -> Any:
+    def _structured(
+        self, stage: str, messages: list[ChatCompletionMessageParam], draft: type[BaseModel], build: Any
+    ) -> Any:
         problem = ""
         for attempt in (1, 2):
             content, result, problem = self._call(stage, messages, draft, build)
@@ -237,7 +244,7 @@ class OpenAIPlanner:
         )
 
     def _call(
-        self, stage: str, messages: list[dict], draft: type[BaseModel], build: Any
+        self, stage: str, messages: list[ChatCompletionMessageParam], draft: type[BaseModel], build: Any
     ) -> tuple[str, Any, str]:
         """One request. Returns (raw content, built contract or None, validation problem)."""
         import openai

@@ -31,9 +31,13 @@ def one_run(workdir: Path) -> dict[str, float]:
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     env = {**os.environ, "PIP_NO_CACHE_DIR": "1"}
     t0 = time.perf_counter()
-    subprocess.run(["make", "-s", ".venv/.installed-core"], cwd=clone, env=env, check=True, capture_output=True)
+    subprocess.run(
+        ["make", "-s", ".venv/.installed-core"], cwd=clone, env=env, check=True, capture_output=True
+    )
     t1 = time.perf_counter()
-    out = subprocess.run(["make", "-s", "demo"], cwd=clone, env=env, check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        ["make", "-s", "demo"], cwd=clone, env=env, check=True, capture_output=True, text=True
+    )
     t2 = time.perf_counter()
     if not re.search(r"^run \S+: succeeded$", out.stdout, re.M):
         raise SystemExit(f"make demo did not succeed:\n{out.stdout}\n{out.stderr}")

@@ -40,9 +40,10 @@ demo: $(DEMO_STAMP) ## run the example brief through the full local pipeline (no
 test: sysdeps $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff
+lint: $(STAMP) ## ruff (lint + format check) and mypy ([tool.mypy] in pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

@@ -43,14 +43,14 @@ test: sysdeps $(STAMP) ## run the whole test suite
 lint: $(STAMP) ## ruff (lint + format check) and mypy ([tool.mypy] in pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+	$(BIN)/python scripts/typecheck.py
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 schema: $(STAMP) ## regenerate shared/schema/storyboard.schema.json from the models
-	$(BIN)/python -m shared.schema
+	$(BIN)/python -m storyreel.shared.schema
 
 bench-local: $(STAMP) sysdeps ## 60 s spoken brief through the local pipeline; table -> bench/results/
 	$(BIN)/python bench/local_pipeline.py

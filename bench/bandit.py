@@ -40,11 +40,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.optimizer import bandit
-from services.optimizer.step import POLICY_NAME, update_policy
-from shared.creative import LEVERS
-from shared.settings import OptimizerConfig
-from shared.stores import SqliteStateStore
+from storyreel.services.optimizer import bandit
+from storyreel.services.optimizer.step import POLICY_NAME, update_policy
+from storyreel.shared.creative import LEVERS
+from storyreel.shared.settings import OptimizerConfig
+from storyreel.shared.stores import SqliteStateStore
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BASE = 0.22

@@ -28,10 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bandit as bench  # bench/bandit.py: audiences, baselines, simulate
-
-from services.optimizer import bandit
-from shared.creative import LEVERS
-from shared.settings import OptimizerConfig
+from storyreel.services.optimizer import bandit
+from storyreel.shared.creative import LEVERS
+from storyreel.shared.settings import OptimizerConfig
 
 RESULTS = Path(__file__).resolve().parent / "results"
 Params = list[tuple[float, float]]

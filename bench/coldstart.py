@@ -68,7 +68,7 @@ t1 = time.perf_counter()
 assert callable(handler)
 first_ms = None
 if {first_use!r}:
-    from shared.aws_runtime import client
+    from storyreel.shared.aws_runtime import client
     t2 = time.perf_counter()
     client("dynamodb")
     first_ms = (time.perf_counter() - t2) * 1000

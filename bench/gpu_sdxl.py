@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from services.images.providers.diffusers import Optimizations, optimize_pipeline  # noqa: E402
+from storyreel.services.images.providers.diffusers import Optimizations, optimize_pipeline  # noqa: E402
 
 # --------------------------------------------------------------------------- architectures
 # SDXL 1.0 base, as published in stabilityai/stable-diffusion-xl-base-1.0 (unet/, vae/, text_encoder/,

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from shared.pipeline import STAGES  # noqa: E402
+from storyreel.shared.pipeline import STAGES  # noqa: E402
 
 BRIEF = ROOT / "bench" / "briefs" / "brief-60s.txt"
 RESULTS = ROOT / "bench" / "results"

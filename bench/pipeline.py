@@ -30,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from services.images.providers.base import ImageRequest, ImageResult  # noqa: E402
-from shared.contracts import (  # noqa: E402
+from storyreel.services.images.providers.base import ImageRequest, ImageResult  # noqa: E402
+from storyreel.shared.contracts import (  # noqa: E402
     CreativeContext,
     Evidence,
     Frame,
@@ -41,7 +41,7 @@ from shared.contracts import (  # noqa: E402
     SourceStatus,
     Transcript,
 )
-from shared.settings import ViralityConfig, load_settings  # noqa: E402
+from storyreel.shared.settings import ViralityConfig, load_settings  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 BRIEF = (
@@ -198,7 +198,8 @@ def make_speech(dest: Path) -> Path:
 
 
 def run_preset(preset: str, audio: Path, tmp: Path, rng: random.Random) -> dict:
-    from shared.stores import SqliteStateStore
+    from storyreel.shared.stores import SqliteStateStore
+
     from storyreel.runner import run_pipeline
 
     settings = load_settings(preset=preset, cli={"optimizer": {"enabled": True}}, environ={})

@@ -22,10 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from services.images.providers.base import ImageRequest  # noqa: E402
-from services.images.providers.sketch import SketchRenderer  # noqa: E402
-from services.scenes.providers.local import LocalPlanner  # noqa: E402
-from shared.contracts import Segment, Transcript  # noqa: E402
+from storyreel.services.images.providers.base import ImageRequest  # noqa: E402
+from storyreel.services.images.providers.sketch import SketchRenderer  # noqa: E402
+from storyreel.services.scenes.providers.local import LocalPlanner  # noqa: E402
+from storyreel.shared.contracts import Segment, Transcript  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 

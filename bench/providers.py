@@ -22,8 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from services.images.providers.base import ImageRequest  # noqa: E402
-from shared.settings import ImageGenerationConfig  # noqa: E402
+from storyreel.services.images.providers.base import ImageRequest  # noqa: E402
+from storyreel.shared.settings import ImageGenerationConfig  # noqa: E402
+
 from tests.providers.fakes import FakeOpenAI, FakeReplicate, FakeStability  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -65,14 +66,14 @@ def vendor(name: str, latency: float):
 def provider_for(name: str, concurrency: int):
     config = ImageGenerationConfig(provider=name, concurrency=concurrency, timeout_s=120, max_retries=2)
     if name == "replicate":
-        from services.images.providers.replicate import ReplicateProvider
+        from storyreel.services.images.providers.replicate import ReplicateProvider
 
         return ReplicateProvider(config)
     if name == "stability":
-        from services.images.providers.stability import StabilityProvider
+        from storyreel.services.images.providers.stability import StabilityProvider
 
         return StabilityProvider(config)
-    from services.images.providers.openai import OpenAIImagesProvider
+    from storyreel.services.images.providers.openai import OpenAIImagesProvider
 
     return OpenAIImagesProvider(config)
 

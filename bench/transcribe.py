@@ -51,9 +51,9 @@ def one(wav: Path, workers: int, option_set: str) -> dict[str, float | str | int
     """One cold measurement (runs in its own process)."""
     t0 = time.perf_counter()
     c0 = time.process_time()
-    from services.transcribe.audio import check_audio
-    from services.transcribe.providers.sphinx import SphinxTranscriber
-    from shared.settings import TranscriptionConfig
+    from storyreel.services.transcribe.audio import check_audio
+    from storyreel.services.transcribe.providers.sphinx import SphinxTranscriber
+    from storyreel.shared.settings import TranscriptionConfig
 
     t_import = time.perf_counter()
     config = TranscriptionConfig(workers=workers)
@@ -62,7 +62,7 @@ def one(wav: Path, workers: int, option_set: str) -> dict[str, float | str | int
     t_checked = time.perf_counter()
     transcript = transcriber.transcribe(wav, None)
     t_done = time.perf_counter()
-    from services.transcribe.providers import sphinx
+    from storyreel.services.transcribe.providers import sphinx
 
     worker_cpus = [_cpu_of(pid) for pool in sphinx._pools.values() for pid in pool._processes]
     main_cpu = time.process_time() - c0

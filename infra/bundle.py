@@ -1,7 +1,8 @@
 """Build the Lambda code assets without Docker: `python -m infra.bundle [--out .lambda-assets] [--no-deps]`.
 
 For every asset group in infra.functions.ASSET_GROUPS this writes `<out>/<group>/` holding
-- `shared/` and `services/` (minus `services/images/gpu`, caches and tests), and
+- `storyreel/shared/` and `storyreel/services/` (minus `services/images/gpu`, caches and tests): the
+  packages as they are installed (setup.py maps the folders under the one name `storyreel`), and
 - the group's third-party dependencies pip-installed for the Lambda platform (manylinux2014 aarch64,
   CPython 3.13, wheels only): infra.functions.LAMBDA_BASE plus the group's packages
   (infra.functions.ASSET_GROUPS), pinned as pyproject.toml pins them. Powertools comes from the AWS-managed layer and boto3 from the runtime.
@@ -51,10 +52,13 @@ def requirements(group: str, pyproject: Path = ROOT / "pyproject.toml") -> list[
 
 
 def copy_sources(dest: Path, root: Path = ROOT) -> None:
-    """shared/ + services/ (no GPU worker, no caches) into dest."""
-    dest.mkdir(parents=True, exist_ok=True)
+    """shared/ + services/ (no GPU worker, no caches) into dest/storyreel/, as installed. The CLI's own
+    modules stay out: the asset's storyreel/__init__.py is an empty package marker."""
+    pkg = dest / "storyreel"
+    pkg.mkdir(parents=True, exist_ok=True)
+    (pkg / "__init__.py").write_text("")
     for package in SOURCE_PACKAGES:
-        target = dest / package
+        target = pkg / package
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(root / package, target, ignore=EXCLUDE)

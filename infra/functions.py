@@ -76,7 +76,7 @@ class LambdaSpec:
 FUNCTIONS: tuple[LambdaSpec, ...] = (
     LambdaSpec(
         "Transcribe",
-        "services.transcribe.handler.handler",
+        "storyreel.services.transcribe.handler.handler",
         "transcribe",
         "transcribe",
         "audio -> transcript.json",
@@ -87,7 +87,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
     ),
     LambdaSpec(
         "Context",
-        "services.scenes.handler.context_handler",
+        "storyreel.services.scenes.handler.context_handler",
         "scenes",
         "context",
         "transcript -> creative context",
@@ -97,7 +97,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
     ),
     LambdaSpec(
         "Choose",
-        "services.optimizer.handler.choose_handler",
+        "storyreel.services.optimizer.handler.choose_handler",
         "optimizer",
         "optimizer",
         "bandit picks the creative variant",
@@ -106,7 +106,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
     ),
     LambdaSpec(
         "Scenes",
-        "services.scenes.handler.scenes_handler",
+        "storyreel.services.scenes.handler.scenes_handler",
         "scenes",
         "scenes",
         "context -> scenes with keyframe prompts",
@@ -116,7 +116,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
     ),
     LambdaSpec(
         "Images",
-        "services.images.handler.handler",
+        "storyreel.services.images.handler.handler",
         "images",
         "images",
         "one Map item: one scene's keyframes from an API provider",
@@ -126,7 +126,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
     ),
     LambdaSpec(
         "Virality",
-        "services.virality.handler.handler",
+        "storyreel.services.virality.handler.handler",
         "virality",
         "virality",
         "virality report with forum evidence",
@@ -136,7 +136,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
     ),
     LambdaSpec(
         "Learn",
-        "services.optimizer.handler.learn_handler",
+        "storyreel.services.optimizer.handler.learn_handler",
         "optimizer",
         "optimizer",
         "bandit update from the predicted reward",
@@ -145,7 +145,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
     ),
     LambdaSpec(
         "Finalize",
-        "services.api.lifecycle.finalize_handler",
+        "storyreel.services.api.lifecycle.finalize_handler",
         "api",
         "lifecycle",
         "storyboard.json + index.html, run succeeded, PreviewReady event",
@@ -155,7 +155,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
     ),
     LambdaSpec(
         "Fail",
-        "services.api.lifecycle.fail_handler",
+        "storyreel.services.api.lifecycle.fail_handler",
         "api",
         "lifecycle",
         "marks the run failed with its cause (drops a stale storyboard page)",
@@ -165,7 +165,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
     ),
     LambdaSpec(
         "Intake",
-        "services.api.lifecycle.intake_handler",
+        "storyreel.services.api.lifecycle.intake_handler",
         "api",
         "lifecycle",
         "S3 upload event -> run + execution (idempotent)",
@@ -175,7 +175,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
     ),
     LambdaSpec(
         "RenderRest",
-        "services.api.lifecycle.render_rest_handler",
+        "storyreel.services.api.lifecycle.render_rest_handler",
         "api",
         "lifecycle",
         "PreviewReady -> an execution rendering the pending frames",
@@ -184,7 +184,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
     ),
     LambdaSpec(
         "Api",
-        "services.api.handler.handler",
+        "storyreel.services.api.handler.handler",
         "api",
         "api",
         "REST API (Powertools APIGatewayRestResolver)",

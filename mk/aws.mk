@@ -3,7 +3,7 @@
 .PHONY: openapi openapi-check test-aws
 
 openapi: $(STAMP) ## regenerate services/api/openapi.json from the API resolver (commit it; CI fails on drift)
-	$(BIN)/python -m services.api.openapi
+	$(BIN)/python -m storyreel.services.api.openapi
 
 openapi-check: $(STAMP) ## fail when services/api/openapi.json differs from the resolver
 	$(BIN)/python -m pytest tests/aws/test_openapi.py -q -k committed

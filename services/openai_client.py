@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from shared.errors import ConfigError, ProviderError
+from storyreel.shared.errors import ConfigError, ProviderError
 
 if TYPE_CHECKING:
     from openai import OpenAI

@@ -26,16 +26,15 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any, Literal
 
+import storyreel.shared.errors as shared_errors
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
-
-import shared.errors as shared_errors
-from shared.aws_stores import DynamoStateStore, S3BlobStore
-from shared.contracts import RunRecord, StageTiming, group_by_scene, utcnow
-from shared.errors import ConfigError, StoryreelError
-from shared.pipeline import RunContext
-from shared.settings import PRESETS, Settings, load_settings, validate_settings
+from storyreel.shared.aws_stores import DynamoStateStore, S3BlobStore
+from storyreel.shared.contracts import RunRecord, StageTiming, group_by_scene, utcnow
+from storyreel.shared.errors import ConfigError, StoryreelError
+from storyreel.shared.pipeline import RunContext
+from storyreel.shared.settings import PRESETS, Settings, load_settings, validate_settings
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "storyreel"))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "storyreel"))
@@ -166,7 +165,7 @@ def new_run_id() -> str:
 def load_secrets() -> list[str]:
     """The provider keys the stack grants this function, via the one loader (shared/secrets.py). A secret that
     cannot be read is logged and skipped: only the provider that needs it fails, naming its variable."""
-    from shared.secrets import load_provider_keys
+    from storyreel.shared.secrets import load_provider_keys
 
     return load_provider_keys(
         on_unreadable=lambda message: logger.warning("provider key not loaded: " + message)

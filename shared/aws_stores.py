@@ -29,9 +29,8 @@ import time
 from typing import Any
 
 from botocore.exceptions import ClientError
-
-from shared.contracts import RunRecord, RunStatus, StageTiming, utcnow
-from shared.errors import ConflictError, NotFoundError
+from storyreel.shared.contracts import RunRecord, RunStatus, StageTiming, utcnow
+from storyreel.shared.errors import ConflictError, NotFoundError
 
 PK, SK, TTL = "pk", "sk", "ttl"
 GSI_NAME, GSI_PK, GSI_SK = "gsi1", "gsi1pk", "gsi1sk"

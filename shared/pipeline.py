@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from shared.contracts import Frame, OptimizerDecision, ScenePlan, Usage
-from shared.settings import Settings
-from shared.stores import BlobStore, CacheStore, PolicyStore, RunStore, get_optional_model
+from storyreel.shared.contracts import Frame, OptimizerDecision, ScenePlan, Usage
+from storyreel.shared.settings import Settings
+from storyreel.shared.stores import BlobStore, CacheStore, PolicyStore, RunStore, get_optional_model
 
 # Stage names as they appear in run records, timings tables and the state machine.
 STAGES = ("setup", "transcribe", "context", "choose", "scenes", "images", "virality", "optimizer", "finalize")

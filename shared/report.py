@@ -11,8 +11,8 @@ import html
 import re
 from collections.abc import Iterable
 
-from shared import colors
-from shared.contracts import (
+from storyreel.shared import colors
+from storyreel.shared.contracts import (
     CreativeContext,
     Frame,
     FrameStatus,

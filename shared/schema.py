@@ -1,4 +1,4 @@
-"""Generate the JSON Schema of storyboard.json from the models: `python -m shared.schema` (make schema).
+"""Generate the JSON Schema of storyboard.json from the models: `python -m storyreel.shared.schema` (make schema).
 
 The generated file is shipped in shared/schema/ and a test fails when it drifts from the models.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from shared.contracts import Storyboard
+from storyreel.shared.contracts import Storyboard
 
 SCHEMA_PATH = Path(__file__).parent / "schema" / "storyboard.schema.json"
 

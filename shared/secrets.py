@@ -17,7 +17,7 @@ import json
 import os
 from collections.abc import Callable, MutableMapping
 
-from shared.errors import ConfigError
+from storyreel.shared.errors import ConfigError
 
 # environment variable the SDK reads -> environment variable naming the secret that holds it
 SECRET_ENV: dict[str, str] = {

@@ -14,8 +14,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-from shared.errors import ConfigError
+from storyreel.shared.errors import ConfigError
 
 ENV_PREFIX = "STORYREEL_"
 PresetName = Literal["preview", "quick", "full"]

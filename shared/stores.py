@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel
-
-from shared.contracts import RunRecord, RunStatus, StageTiming, utcnow
-from shared.errors import ConfigError, ConflictError, NotFoundError
+from storyreel.shared.contracts import RunRecord, RunStatus, StageTiming, utcnow
+from storyreel.shared.errors import ConfigError, ConflictError, NotFoundError
 
 M = TypeVar("M", bound=BaseModel)
 

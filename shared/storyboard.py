@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from shared.contracts import (
+from storyreel.shared.contracts import (
     CreativeContext,
     FrameCounts,
     FrameStatus,
@@ -21,7 +21,7 @@ from shared.contracts import (
     Usage,
     ViralityReport,
 )
-from shared.pipeline import (
+from storyreel.shared.pipeline import (
     CONTEXT,
     DECISION,
     INDEX_HTML,
@@ -32,8 +32,8 @@ from shared.pipeline import (
     RunContext,
     load_frame,
 )
-from shared.report import render_html
-from shared.stores import get_model, get_optional_model, put_model
+from storyreel.shared.report import render_html
+from storyreel.shared.stores import get_model, get_optional_model, put_model
 
 
 def _optional(ctx: RunContext, name: str, cls):

@@ -15,11 +15,18 @@ from typing import Any, get_args
 import click
 from pydantic import ValidationError
 
-from shared.contracts import Engagement, RunRecord, RunStatus
-from shared.errors import NotFoundError, StoryreelError, UserError, first_line
-from shared.pipeline import INDEX_HTML, STORYBOARD
-from shared.settings import PRESETS, ImageProvider, LLMConfig, Settings, TranscriptionConfig, load_settings
-from shared.stores import SqliteStateStore, local_state
+from storyreel.shared.contracts import Engagement, RunRecord, RunStatus
+from storyreel.shared.errors import NotFoundError, StoryreelError, UserError, first_line
+from storyreel.shared.pipeline import INDEX_HTML, STORYBOARD
+from storyreel.shared.settings import (
+    PRESETS,
+    ImageProvider,
+    LLMConfig,
+    Settings,
+    TranscriptionConfig,
+    load_settings,
+)
+from storyreel.shared.stores import SqliteStateStore, local_state
 
 # The choices are the settings' own types, so a new provider needs no second list here.
 TRANSCRIBERS = get_args(TranscriptionConfig.model_fields["provider"].annotation)
@@ -381,7 +388,7 @@ def show(run_id: str, as_json: bool) -> None:
 @click.option("--shares", type=click.IntRange(min=0), default=0)
 def feedback(run_id: str, views: int, likes: int, comments: int, shares: int) -> None:
     """Record real engagement for a run; the optimizer learns from it."""
-    from services.optimizer.step import feedback as record_feedback
+    from storyreel.services.optimizer.step import feedback as record_feedback
 
     state = _state()
     record = state.get(run_id)
@@ -404,7 +411,7 @@ def feedback(run_id: str, views: int, likes: int, comments: int, shares: int) ->
 @click.option("--config", "config_file", type=click.Path(path_type=Path))
 def policy(config_file: Path | None) -> None:
     """Print the optimizer's current beliefs about each creative lever."""
-    from services.optimizer.policy import describe
+    from storyreel.services.optimizer.policy import describe
 
     click.echo(describe(_state(), load_settings(config_file).optimizer))
 

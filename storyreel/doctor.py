@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from shared.settings import Settings
+from storyreel.shared.settings import Settings
 
 Status = Literal["ok", "missing", "fail", "unused", "local"]
 CHECK_TIMEOUT_S = 10.0
@@ -42,7 +42,7 @@ def _uses(settings: Settings) -> dict[str, list[str]]:
 
 
 def _openai_live(environ: Mapping[str, str]) -> str:
-    from services.openai_client import make_client
+    from storyreel.services.openai_client import make_client
 
     client = make_client(CHECK_TIMEOUT_S, 0, environ=environ)
     ids = [m.id for m in client.models.list().data]
@@ -53,15 +53,15 @@ def _openai_live(environ: Mapping[str, str]) -> str:
 def _where(provider: str, settings: Settings, environ: Mapping[str, str]) -> str:
     """The base URL a provider's client will use (config key > the vendor's variable > the vendor's default)."""
     if provider == "openai":
-        from services.openai_client import effective_base_url
+        from storyreel.services.openai_client import effective_base_url
 
         return effective_base_url(None, environ)
     if provider == "replicate":
-        from services.images.providers.replicate import DEFAULT_BASE_URL
+        from storyreel.services.images.providers.replicate import DEFAULT_BASE_URL
 
         env = environ.get("REPLICATE_BASE_URL")
     else:
-        from services.images.providers.stability import DEFAULT_BASE_URL
+        from storyreel.services.images.providers.stability import DEFAULT_BASE_URL
 
         env = environ.get("STABILITY_BASE_URL")
     return (settings.image_generation.base_url or env or DEFAULT_BASE_URL).rstrip("/")
@@ -71,7 +71,7 @@ def _replicate_live(environ: Mapping[str, str], base_url: str | None) -> str:
     # A plain GET: the replicate SDK always wraps its transport in a retrying one, and a check must not retry.
     import httpx
 
-    from services.images.providers.replicate import DEFAULT_BASE_URL
+    from storyreel.services.images.providers.replicate import DEFAULT_BASE_URL
 
     base = (base_url or environ.get("REPLICATE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
     resp = httpx.get(
@@ -91,7 +91,7 @@ def _replicate_live(environ: Mapping[str, str], base_url: str | None) -> str:
 def _stability_live(environ: Mapping[str, str], base_url: str | None) -> str:
     import httpx
 
-    from services.images.providers.stability import DEFAULT_BASE_URL
+    from storyreel.services.images.providers.stability import DEFAULT_BASE_URL
 
     base = (base_url or environ.get("STABILITY_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
     resp = httpx.get(
@@ -100,7 +100,7 @@ def _stability_live(environ: Mapping[str, str], base_url: str | None) -> str:
         timeout=CHECK_TIMEOUT_S,
     )
     if resp.status_code != 200:
-        from services.images.providers.stability import error_message
+        from storyreel.services.images.providers.stability import error_message
 
         raise RuntimeError(error_message(resp))
     resp.json()
@@ -109,11 +109,11 @@ def _stability_live(environ: Mapping[str, str], base_url: str | None) -> str:
 
 def _explain(provider: str, exc: Exception) -> str:
     if provider == "openai":
-        from services.openai_client import explain
+        from storyreel.services.openai_client import explain
 
         return explain(exc)
     if provider == "replicate":
-        from services.images.providers.replicate import explain
+        from storyreel.services.images.providers.replicate import explain
 
         return explain(exc)
     return str(exc)
@@ -207,7 +207,7 @@ FORUMS_USED_FOR = "virality evidence"
 def _forum_checks(settings: Settings, environ: Mapping[str, str], *, live: bool) -> list[Check]:
     """The forum-evidence source `virality.provider` resolves to (the same choice get_evidence_source makes)."""
     config = settings.virality
-    from services.virality.providers.base import firecrawl_configured, firecrawl_url_setting
+    from storyreel.services.virality.providers.base import firecrawl_configured, firecrawl_url_setting
 
     key = environ.get("FIRECRAWL_API_KEY")
     firecrawl_set = firecrawl_configured(config, environ)
@@ -236,10 +236,10 @@ def _forum_checks(settings: Settings, environ: Mapping[str, str], *, live: bool)
             )
         ]
     used_for = f"{FORUMS_USED_FOR} ({config.provider})"
-    from shared.errors import ConfigError
+    from storyreel.shared.errors import ConfigError
 
     try:
-        from services.virality.providers.firecrawl import check_config
+        from storyreel.services.virality.providers.firecrawl import check_config
 
         api_url = check_config(config, key, environ)
     except ConfigError as exc:
@@ -267,10 +267,10 @@ def _public_checks(settings: Settings, *, live: bool) -> list[Check]:
     """One one-result search per public forum API the configured forums need, through the real fetchers."""
     import threading
 
-    from services.virality.providers.base import Deadline, Forum, parse_forum
-    from services.virality.providers.hackernews import HackerNewsSearch
-    from services.virality.providers.reddit import RedditJSON
-    from shared.errors import ConfigError
+    from storyreel.services.virality.providers.base import Deadline, Forum, parse_forum
+    from storyreel.services.virality.providers.hackernews import HackerNewsSearch
+    from storyreel.services.virality.providers.reddit import RedditJSON
+    from storyreel.shared.errors import ConfigError
 
     config = settings.virality
     used_for = f"{FORUMS_USED_FOR} (public)"
@@ -313,7 +313,7 @@ def _timed(provider: str, used_for: str, fn: Callable[[], str]) -> Check:
     import requests
     from firecrawl.v2.utils.error_handler import FirecrawlError
 
-    from shared.errors import StoryreelError
+    from storyreel.shared.errors import StoryreelError
 
     errors = (StoryreelError, requests.RequestException, ValueError, FirecrawlError)
     return _run_check(provider, used_for, fn, errors, _forum_error)

@@ -7,7 +7,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, TextIO
 
-from shared.pipeline import STAGES
+from storyreel.shared.pipeline import STAGES
 
 if TYPE_CHECKING:
     from rich.live import Live

@@ -20,18 +20,26 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from services.images import step as images_step
-from services.optimizer import step as optimizer_step
-from services.scenes import step as scenes_step
-from services.transcribe import step as transcribe_step
-from services.transcribe.audio import check_file_stat, check_input_file
-from services.virality import step as virality_step
-from shared.contracts import RunError, RunRecord, RunStatus, ScenePlan, StageTiming, group_by_scene, utcnow
-from shared.errors import InputError, NotFoundError, StoryreelError, UserError, first_line
-from shared.pipeline import INDEX_HTML, SCENES, STORYBOARD, RunContext, StateStore
-from shared.settings import Settings, max_audio_bytes
-from shared.stores import LocalBlobStore, SqliteStateStore, get_model, local_state
-from shared.storyboard import apply_board, finalize
+from storyreel.services.images import step as images_step
+from storyreel.services.optimizer import step as optimizer_step
+from storyreel.services.scenes import step as scenes_step
+from storyreel.services.transcribe import step as transcribe_step
+from storyreel.services.transcribe.audio import check_file_stat, check_input_file
+from storyreel.services.virality import step as virality_step
+from storyreel.shared.contracts import (
+    RunError,
+    RunRecord,
+    RunStatus,
+    ScenePlan,
+    StageTiming,
+    group_by_scene,
+    utcnow,
+)
+from storyreel.shared.errors import InputError, NotFoundError, StoryreelError, UserError, first_line
+from storyreel.shared.pipeline import INDEX_HTML, SCENES, STORYBOARD, RunContext, StateStore
+from storyreel.shared.settings import Settings, max_audio_bytes
+from storyreel.shared.stores import LocalBlobStore, SqliteStateStore, get_model, local_state
+from storyreel.shared.storyboard import apply_board, finalize
 
 Progress = Callable[[str, str], None]
 RUN_JSON = "run.json"  # a snapshot of the run record beside the outputs (status, timings, error)
@@ -247,10 +255,10 @@ class _Background:
 def preflight(ctx: RunContext) -> None:
     """Build every provider the run will use before any work starts, so a missing key or an impossible
     provider is reported in a second, not after the transcription has run."""
-    from services.images.images import get_image_provider
-    from services.scenes.planner import get_planner
-    from services.transcribe.transcribe import get_transcriber
-    from services.virality.virality import get_evidence_source
+    from storyreel.services.images.images import get_image_provider
+    from storyreel.services.scenes.planner import get_planner
+    from storyreel.services.transcribe.transcribe import get_transcriber
+    from storyreel.services.virality.virality import get_evidence_source
 
     s, ov = ctx.settings, ctx.overrides
     if "transcriber" not in ov:

@@ -7,10 +7,9 @@ import time
 from pathlib import Path
 
 from PIL import Image
-
-from services.images.providers.base import ImageRequest, ImageResult
-from shared.contracts import CreativeContext, Frame, Scene, ScenePlan, Segment, Transcript
-from shared.errors import InputError
+from storyreel.services.images.providers.base import ImageRequest, ImageResult
+from storyreel.shared.contracts import CreativeContext, Frame, Scene, ScenePlan, Segment, Transcript
+from storyreel.shared.errors import InputError
 
 
 class FakeTranscriber:

@@ -70,7 +70,7 @@ class StageFunctions(Construct):
 
     def _code(self, spec: LambdaSpec) -> lambda_.Code:
         path = self.cfg.lambda_assets / spec.asset
-        if not (path / "shared").is_dir() or not (path / "services").is_dir():
+        if not (path / "storyreel" / "shared").is_dir() or not (path / "storyreel" / "services").is_dir():
             raise FileNotFoundError(
                 f"Lambda asset {path} is missing or incomplete: run `make lambda-assets` "
                 "(or `python -m infra.bundle`) before synth"

@@ -35,10 +35,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from services.images import step as images_step
-from services.optimizer import step as optimizer_step
-from shared.aws_runtime import (
+from storyreel.services.images import step as images_step
+from storyreel.services.optimizer import step as optimizer_step
+from storyreel.shared.aws_runtime import (
     API_UPLOAD_PREFIX,
     RUN_ID_PATTERN,
     Env,
@@ -53,11 +52,11 @@ from shared.aws_runtime import (
     state,
     uploads,
 )
-from shared.contracts import Engagement, FrameCounts, RunError, RunRecord, RunStatus, ScenePlan
-from shared.errors import ConflictError, NotFoundError, UserError
-from shared.pipeline import INDEX_HTML, SCENES, STORYBOARD
-from shared.settings import Settings
-from shared.stores import get_model
+from storyreel.shared.contracts import Engagement, FrameCounts, RunError, RunRecord, RunStatus, ScenePlan
+from storyreel.shared.errors import ConflictError, NotFoundError, UserError
+from storyreel.shared.pipeline import INDEX_HTML, SCENES, STORYBOARD
+from storyreel.shared.settings import Settings
+from storyreel.shared.stores import get_model
 
 if TYPE_CHECKING:  # for the annotations only: the handler's cold start does not load the OpenAPI models
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse

@@ -28,9 +28,8 @@ from aws_lambda_powertools.utilities.parser.models import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
-
-from services.images import step as images_step
-from shared.aws_runtime import (
+from storyreel.services.images import step as images_step
+from storyreel.shared.aws_runtime import (
     API_UPLOAD_PREFIX,
     RUN_PREFIX,
     UPLOAD_PREFIX,
@@ -51,13 +50,13 @@ from shared.aws_runtime import (
     run_settings,
     state,
 )
-from shared.aws_stores import PK, SK, TTL
-from shared.contracts import RunError, RunRecord, RunStatus, ScenePlan, StageTiming, utcnow
-from shared.errors import ConfigError, ConflictError, NotFoundError, UserError
-from shared.pipeline import INDEX_HTML, SCENES, STORYBOARD
-from shared.settings import audio_too_big
-from shared.stores import get_model
-from shared.storyboard import apply_board, finalize
+from storyreel.shared.aws_stores import PK, SK, TTL
+from storyreel.shared.contracts import RunError, RunRecord, RunStatus, ScenePlan, StageTiming, utcnow
+from storyreel.shared.errors import ConfigError, ConflictError, NotFoundError, UserError
+from storyreel.shared.pipeline import INDEX_HTML, SCENES, STORYBOARD
+from storyreel.shared.settings import audio_too_big
+from storyreel.shared.stores import get_model
+from storyreel.shared.storyboard import apply_board, finalize
 
 # Idempotency is imported where it is built, in _start_upload_once (it brings boto3 with it): Intake's first
 # event pays for it, the other lifecycle handlers never do.

@@ -1,4 +1,4 @@
-"""Write the OpenAPI document generated from the API resolver: `python -m services.api.openapi [path]`.
+"""Write the OpenAPI document generated from the API resolver: `python -m storyreel.services.api.openapi [path]`.
 
 The committed copy (services/api/openapi.json) is checked against a fresh one in tests (drift fails CI)."""
 
@@ -12,7 +12,7 @@ DOCUMENT = Path(__file__).with_name("openapi.json")
 
 
 def render() -> str:
-    from services.api.handler import openapi_json
+    from storyreel.services.api.handler import openapi_json
 
     return json.dumps(json.loads(openapi_json()), indent=2, sort_keys=True) + "\n"
 

@@ -10,10 +10,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from services.images import step as images_step
-from shared.aws_runtime import ImagesEvent, lambda_entry, run_context, stage
-from shared.contracts import scene_of
+from storyreel.services.images import step as images_step
+from storyreel.shared.aws_runtime import ImagesEvent, lambda_entry, run_context, stage
+from storyreel.shared.contracts import scene_of
 
 
 @lambda_entry

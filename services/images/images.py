@@ -5,32 +5,32 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from services.images.providers.base import ImageProvider, ImageRequest, ImageResult
-from shared.contracts import CreativeContext, Frame, FrameStatus, Scene, ScenePlan, frame_id
-from shared.errors import ConfigError
-from shared.settings import ImageGenerationConfig
+from storyreel.services.images.providers.base import ImageProvider, ImageRequest, ImageResult
+from storyreel.shared.contracts import CreativeContext, Frame, FrameStatus, Scene, ScenePlan, frame_id
+from storyreel.shared.errors import ConfigError
+from storyreel.shared.settings import ImageGenerationConfig
 
 
 def get_image_provider(config: ImageGenerationConfig) -> ImageProvider:
     name = config.provider
     if name == "sketch":
-        from services.images.providers.sketch import SketchRenderer
+        from storyreel.services.images.providers.sketch import SketchRenderer
 
         return SketchRenderer()
     if name == "replicate":
-        from services.images.providers.replicate import ReplicateProvider
+        from storyreel.services.images.providers.replicate import ReplicateProvider
 
         return ReplicateProvider(config)
     if name == "stability":
-        from services.images.providers.stability import StabilityProvider
+        from storyreel.services.images.providers.stability import StabilityProvider
 
         return StabilityProvider(config)
     if name == "openai":
-        from services.images.providers.openai import OpenAIImagesProvider
+        from storyreel.services.images.providers.openai import OpenAIImagesProvider
 
         return OpenAIImagesProvider(config)
     if name == "diffusers":
-        from services.images.providers.diffusers import DiffusersProvider
+        from storyreel.services.images.providers.diffusers import DiffusersProvider
 
         return DiffusersProvider(config)
     if name == "batch":

@@ -6,11 +6,17 @@ never overwrite each other; finalize folds them into storyboard.json.
 
 from __future__ import annotations
 
-from services.images.images import apply_result, frame_order, get_frame, get_image_provider, render_frames
-from services.images.providers.base import ImageResult
-from shared.contracts import CreativeContext, FrameStatus, ScenePlan
-from shared.pipeline import CONTEXT, SCENES, RunContext, frame_png_key, frame_result_key, load_frame
-from shared.stores import get_model, get_optional_bytes, put_model
+from storyreel.services.images.images import (
+    apply_result,
+    frame_order,
+    get_frame,
+    get_image_provider,
+    render_frames,
+)
+from storyreel.services.images.providers.base import ImageResult
+from storyreel.shared.contracts import CreativeContext, FrameStatus, ScenePlan
+from storyreel.shared.pipeline import CONTEXT, SCENES, RunContext, frame_png_key, frame_result_key, load_frame
+from storyreel.shared.stores import get_model, get_optional_bytes, put_model
 
 
 def frames_now(ctx: RunContext, plan: ScenePlan) -> list[str]:

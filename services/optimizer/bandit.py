@@ -22,7 +22,7 @@ import math
 import random
 from typing import Any
 
-from shared.creative import LEVERS
+from storyreel.shared.creative import LEVERS
 
 SCHEMA = 1
 GRID = 256  # integration points for the exploration probability

@@ -10,9 +10,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from services.optimizer import step as optimizer_step
-from shared.aws_runtime import StageEvent, lambda_entry, run_context, stage
+from storyreel.services.optimizer import step as optimizer_step
+from storyreel.shared.aws_runtime import StageEvent, lambda_entry, run_context, stage
 
 
 @lambda_entry

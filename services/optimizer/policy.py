@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.optimizer import bandit
-from services.optimizer.step import POLICY_NAME
-from shared.settings import OptimizerConfig
+from storyreel.services.optimizer import bandit
+from storyreel.services.optimizer.step import POLICY_NAME
+from storyreel.shared.settings import OptimizerConfig
 
 
 def describe(state_store: Any, config: OptimizerConfig | None = None) -> str:

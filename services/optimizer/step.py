@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from services.creative_vocab import format_family
-from services.optimizer import bandit
-from shared.contracts import (
+from storyreel.services.creative_vocab import format_family
+from storyreel.services.optimizer import bandit
+from storyreel.shared.contracts import (
     ArmPosterior,
     CreativeContext,
     Engagement,
@@ -27,11 +27,11 @@ from shared.contracts import (
     RunRecord,
     ViralityReport,
 )
-from shared.creative import DEFAULT_VARIANT
-from shared.errors import ConflictError, NotFoundError
-from shared.pipeline import CONTEXT, DECISION, VIRALITY, RunContext
-from shared.settings import OptimizerConfig
-from shared.stores import get_model, get_optional_model, put_model
+from storyreel.shared.creative import DEFAULT_VARIANT
+from storyreel.shared.errors import ConflictError, NotFoundError
+from storyreel.shared.pipeline import CONTEXT, DECISION, VIRALITY, RunContext
+from storyreel.shared.settings import OptimizerConfig
+from storyreel.shared.stores import get_model, get_optional_model, put_model
 
 POLICY_NAME = "creative-levers"
 MAX_ATTEMPTS = 100

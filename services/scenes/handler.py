@@ -12,10 +12,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from services.images import step as images_step
-from services.scenes import step as scenes_step
-from shared.aws_runtime import StageEvent, lambda_entry, run_context, scene_items, stage
+from storyreel.services.images import step as images_step
+from storyreel.services.scenes import step as scenes_step
+from storyreel.shared.aws_runtime import StageEvent, lambda_entry, run_context, scene_items, stage
 
 
 @lambda_entry

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from shared.contracts import CreativeContext, ScenePlan, Transcript
-from shared.settings import LLMConfig
+from storyreel.shared.contracts import CreativeContext, ScenePlan, Transcript
+from storyreel.shared.settings import LLMConfig
 
 
 class Planner(Protocol):
@@ -20,10 +20,10 @@ class Planner(Protocol):
 
 def get_planner(config: LLMConfig) -> Planner:
     if config.provider == "openai":
-        from services.scenes.providers.openai import OpenAIPlanner
+        from storyreel.services.scenes.providers.openai import OpenAIPlanner
 
         return OpenAIPlanner(config)
-    from services.scenes.providers.local import LocalPlanner
+    from storyreel.services.scenes.providers.local import LocalPlanner
 
     return LocalPlanner()
 

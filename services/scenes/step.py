@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from services.scenes.planner import check_plan, get_planner
-from shared.contracts import CreativeContext, FrameStatus, ScenePlan, Transcript
-from shared.pipeline import CONTEXT, SCENES, TRANSCRIPT, RunContext, chosen_variant
-from shared.stores import get_model, put_model
+from storyreel.services.scenes.planner import check_plan, get_planner
+from storyreel.shared.contracts import CreativeContext, FrameStatus, ScenePlan, Transcript
+from storyreel.shared.pipeline import CONTEXT, SCENES, TRANSCRIPT, RunContext, chosen_variant
+from storyreel.shared.stores import get_model, put_model
 
 
 def _planner(ctx: RunContext):

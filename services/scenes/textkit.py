@@ -11,8 +11,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from services.creative_vocab import tokens
-from services.scenes.lexicon import (
+from storyreel.services.creative_vocab import tokens
+from storyreel.services.scenes.lexicon import (
     FILLER_PHRASES,
     INTENSIFIERS,
     NEGATIONS,
@@ -23,7 +23,7 @@ from services.scenes.lexicon import (
     TENS,
     words,
 )
-from shared.contracts import Segment, Transcript
+from storyreel.shared.contracts import Segment, Transcript
 
 PAUSE_S = 0.35  # a gap this long between timed segments ends a sentence when the text has no punctuation
 MAX_UNIT_WORDS = 28  # an unpunctuated stretch longer than this is cut at its discourse markers

@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from shared.contracts import AudioWarning
-from shared.errors import ConfigError, InputError, ProviderError
-from shared.settings import audio_too_big
+from storyreel.shared.contracts import AudioWarning
+from storyreel.shared.errors import ConfigError, InputError, ProviderError
+from storyreel.shared.settings import audio_too_big
 
 SAMPLE_RATE = 16_000
 _FRAME_S = 0.01  # energy frames for splitting: 10 ms

@@ -6,9 +6,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from services.transcribe import step as transcribe_step
-from shared.aws_runtime import TranscribeEvent, lambda_entry, run_context, stage
+from storyreel.services.transcribe import step as transcribe_step
+from storyreel.shared.aws_runtime import TranscribeEvent, lambda_entry, run_context, stage
 
 
 @lambda_entry

@@ -5,10 +5,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from services.transcribe.transcribe import get_transcriber, transcribe
-from shared.contracts import Transcript
-from shared.pipeline import TRANSCRIPT, RunContext
-from shared.stores import put_model
+from storyreel.services.transcribe.transcribe import get_transcriber, transcribe
+from storyreel.shared.contracts import Transcript
+from storyreel.shared.pipeline import TRANSCRIPT, RunContext
+from storyreel.shared.stores import put_model
 
 
 def run(ctx: RunContext, audio_key: str) -> Transcript:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from shared.contracts import Transcript
-from shared.settings import TranscriptionConfig
+from storyreel.shared.contracts import Transcript
+from storyreel.shared.settings import TranscriptionConfig
 
 
 class Transcriber(Protocol):
@@ -17,10 +17,10 @@ class Transcriber(Protocol):
 
 def get_transcriber(config: TranscriptionConfig) -> Transcriber:
     if config.provider == "openai":
-        from services.transcribe.providers.openai import OpenAITranscriber
+        from storyreel.services.transcribe.providers.openai import OpenAITranscriber
 
         return OpenAITranscriber(config)
-    from services.transcribe.providers.sphinx import SphinxTranscriber
+    from storyreel.services.transcribe.providers.sphinx import SphinxTranscriber
 
     return SphinxTranscriber(config)
 
@@ -33,12 +33,12 @@ def transcribe(
     Raises InputError with a one-line reason for every input a user can get wrong. Audio that ends early or
     decodes with errors is transcribed as far as it goes, with `audio_warning` saying so.
     """
-    from services.transcribe.audio import check_audio
+    from storyreel.services.transcribe.audio import check_audio
 
     info = check_audio(audio_path, max_minutes=max_minutes)
     transcript = transcriber.transcribe(audio_path, config.language)
     if not transcript.text.strip():
-        from shared.errors import InputError
+        from storyreel.shared.errors import InputError
 
         raise InputError(f"no speech found in {audio_path.name}")
     if info.warning is not None:

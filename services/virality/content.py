@@ -19,13 +19,13 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from services.creative_vocab import duration_source, planned_duration, statistic_in, tokens
-from services.creative_vocab import format_family as _format_family
-from services.scenes import lexicon
-from services.scenes.textkit import Unit
-from services.scenes.textkit import sentences as brief_sentences
-from shared.contracts import CreativeContext, Evidence, Segment, Transcript, ViralityComponent
-from shared.creative import resolve_variant
+from storyreel.services.creative_vocab import duration_source, planned_duration, statistic_in, tokens
+from storyreel.services.creative_vocab import format_family as _format_family
+from storyreel.services.scenes import lexicon
+from storyreel.services.scenes.textkit import Unit
+from storyreel.services.scenes.textkit import sentences as brief_sentences
+from storyreel.shared.contracts import CreativeContext, Evidence, Segment, Transcript, ViralityComponent
+from storyreel.shared.creative import resolve_variant
 
 POWER_WORDS = frozenset(
     [

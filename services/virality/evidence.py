@@ -16,10 +16,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
-from services.virality.providers.base import Deadline, Forum, ForumFetcher, SourceRefused, parse_forum
-from shared.contracts import Evidence, SourceStatus, Usage
-from shared.errors import ProviderError
-from shared.settings import ViralityConfig
+from storyreel.services.virality.providers.base import (
+    Deadline,
+    Forum,
+    ForumFetcher,
+    SourceRefused,
+    parse_forum,
+)
+from storyreel.shared.contracts import Evidence, SourceStatus, Usage
+from storyreel.shared.errors import ProviderError
+from storyreel.shared.settings import ViralityConfig
 
 CACHE_VERSION = "v1"
 STOPWORDS = frozenset(

@@ -7,9 +7,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from services.virality import step as virality_step
-from shared.aws_runtime import StageEvent, lambda_entry, run_context, stage
+from storyreel.services.virality import step as virality_step
+from storyreel.shared.aws_runtime import StageEvent, lambda_entry, run_context, stage
 
 
 @lambda_entry

@@ -18,8 +18,13 @@ import math
 import statistics
 from typing import Any, Protocol
 
-from services.virality.content import CONTENT_WEIGHTS, FORMAT_FIT_REASON, content_components, format_family
-from shared.contracts import (
+from storyreel.services.virality.content import (
+    CONTENT_WEIGHTS,
+    FORMAT_FIT_REASON,
+    content_components,
+    format_family,
+)
+from storyreel.shared.contracts import (
     CreativeContext,
     Evidence,
     NotEvaluated,
@@ -28,8 +33,8 @@ from shared.contracts import (
     ViralityComponent,
     ViralityReport,
 )
-from shared.creative import resolve_variant
-from shared.settings import ViralityConfig
+from storyreel.shared.creative import resolve_variant
+from storyreel.shared.settings import ViralityConfig
 
 FORUM_WEIGHTS = {"demand": 0.15, "engagement": 0.12, "saturation": 0.08}
 EVIDENCE_PER_COMPONENT = 5
@@ -50,10 +55,10 @@ def get_evidence_source(config: ViralityConfig, cache: Any) -> EvidenceSource:
 
     provider=auto uses Firecrawl when FIRECRAWL_API_KEY or virality.firecrawl_api_url is set; otherwise no forum
     is asked (the local default stays offline) and the report says what to set."""
-    from services.virality.evidence import ForumEvidence, Unconfigured
-    from services.virality.providers.base import ForumFetcher, firecrawl_configured
-    from services.virality.providers.hackernews import HackerNewsSearch
-    from services.virality.providers.reddit import RedditJSON
+    from storyreel.services.virality.evidence import ForumEvidence, Unconfigured
+    from storyreel.services.virality.providers.base import ForumFetcher, firecrawl_configured
+    from storyreel.services.virality.providers.hackernews import HackerNewsSearch
+    from storyreel.services.virality.providers.reddit import RedditJSON
 
     fallbacks: dict[str, ForumFetcher] = {
         "hackernews": HackerNewsSearch(config),
@@ -62,7 +67,7 @@ def get_evidence_source(config: ViralityConfig, cache: Any) -> EvidenceSource:
     if config.provider == "public":
         return ForumEvidence(cache, None, fallbacks)
     if config.provider == "firecrawl" or firecrawl_configured(config):
-        from services.virality.providers import firecrawl  # the SDK import is slow: only when used
+        from storyreel.services.virality.providers import firecrawl  # the SDK import is slow: only when used
 
         return ForumEvidence(cache, firecrawl.FirecrawlForums(config), fallbacks)
     return Unconfigured(
@@ -206,7 +211,7 @@ def score_variant(
     n_scenes: int = 5,
 ) -> ViralityReport:
     """The report for one variant given already gathered evidence (None: forum evidence turned off)."""
-    from services.virality.evidence import normalize_keywords
+    from storyreel.services.virality.evidence import normalize_keywords
 
     variant = resolve_variant(variant)
     components = content_components(transcript, context, variant, n_scenes)

@@ -23,10 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-
-from infra.functions import FUNCTIONS as INFRA_FUNCTIONS
-from services.images.providers.base import ImageRequest, ImageResult
-from shared.contracts import (
+from storyreel.services.images.providers.base import ImageRequest, ImageResult
+from storyreel.shared.contracts import (
     CreativeContext,
     Evidence,
     Frame,
@@ -39,8 +37,10 @@ from shared.contracts import (
     ViralityComponent,
     ViralityReport,
 )
-from shared.pipeline import DECISION, RunContext
-from shared.stores import put_model
+from storyreel.shared.pipeline import DECISION, RunContext
+from storyreel.shared.stores import put_model
+
+from infra.functions import FUNCTIONS as INFRA_FUNCTIONS
 
 REGION = "us-east-1"
 BUCKET = "storyreel-test"
@@ -239,16 +239,16 @@ def is_stub(fn: Any) -> bool:
 def install_fakes(monkeypatch, image_provider: FakeImages | None = None) -> dict[str, Any]:
     """Providers through RunContext.overrides; stubbed step internals (other branches are writing them) replaced
     by small fakes only while they are stubs. Returns the overrides (the local runner takes the same ones)."""
-    import services.optimizer.step as optimizer_step
-    import services.virality.step as virality_step
-    import shared.aws_runtime as runtime
+    import storyreel.services.optimizer.step as optimizer_step
+    import storyreel.services.virality.step as virality_step
+    import storyreel.shared.aws_runtime as runtime
 
     try:
-        import services.transcribe.audio  # noqa: F401
+        import storyreel.services.transcribe.audio  # noqa: F401
     except ModuleNotFoundError:
-        fake_audio = types.ModuleType("services.transcribe.audio")
+        fake_audio = types.ModuleType("storyreel.services.transcribe.audio")
         fake_audio.check_audio = lambda path, max_minutes: None
-        monkeypatch.setitem(sys.modules, "services.transcribe.audio", fake_audio)
+        monkeypatch.setitem(sys.modules, "storyreel.services.transcribe.audio", fake_audio)
     for module, name, fake in (
         (virality_step, "evaluate", fake_evaluate),
         (optimizer_step, "choose", fake_choose),
@@ -382,7 +382,7 @@ def upload_event(key: str, etag: str = "abc123") -> dict:
 
 
 def start_run(opts: dict, key: str = "uploads/brief.wav") -> str:
-    from services.api.lifecycle import intake_handler
+    from storyreel.services.api.lifecycle import intake_handler
 
     boto3.client("s3", region_name=REGION).put_object(
         Bucket=BUCKET, Key=key, Body=tiny_wav(), Metadata={"options": json.dumps(opts)}
@@ -465,7 +465,7 @@ def apigw_event(
 def call_api(
     method: str, path: str, body: Any = None, query: dict[str, str] | None = None
 ) -> tuple[int, Any]:
-    from services.api.handler import handler
+    from storyreel.services.api.handler import handler
 
     out = handler(apigw_event(method, path, body, query), FakeLambdaContext("storyreel-api"))
     text = out.get("body") or ""
@@ -482,8 +482,7 @@ def install_batch_bridge(monkeypatch, image_provider: Any, jobs: list | None = N
     that runs the real GPU worker (services/images/gpu/worker.py) in-process with the job's container
     environment and an injected image provider (no GPU, no model), and the job succeeds when it exits 0."""
     from moto.batch_simple.models import BatchSimpleBackend
-
-    from services.images.gpu import worker
+    from storyreel.services.images.gpu import worker
 
     def finish(self, include_start_attempt, job):
         self.backend._jobs[job.job_id] = job

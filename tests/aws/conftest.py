@@ -20,10 +20,9 @@ from aws_testkit import (
     substituted_definition,
 )
 from moto import mock_aws
-
-from services.api.lifecycle import _start_upload_once
-from shared.aws_runtime import PREVIEW_READY, reset_clients
-from shared.aws_stores import create_table
+from storyreel.services.api.lifecycle import _start_upload_once
+from storyreel.shared.aws_runtime import PREVIEW_READY, reset_clients
+from storyreel.shared.aws_stores import create_table
 
 
 @pytest.fixture

@@ -8,10 +8,9 @@ from typing import Any
 import boto3
 import pytest
 from aws_testkit import BUCKET, REGION, FakeLambdaContext, apigw_event, call_api, tiny_wav, upload_event, wait
-
-from services.api.handler import MAX_BODY_BYTES
-from shared.aws_runtime import state
-from shared.contracts import RunStatus
+from storyreel.services.api.handler import MAX_BODY_BYTES
+from storyreel.shared.aws_runtime import state
+from storyreel.shared.contracts import RunStatus
 
 
 def test_create_run_then_upload_starts_it(machine):
@@ -27,7 +26,7 @@ def test_create_run_then_upload_starts_it(machine):
     assert f"uploads/api/{run_id}/brief.m4a" in upload["url"] and "Signature" in upload["url"]
 
     # the client PUTs the audio; S3 -> EventBridge -> intake starts the run created above
-    from services.api.lifecycle import intake_handler
+    from storyreel.services.api.lifecycle import intake_handler
 
     boto3.client("s3", region_name=REGION).put_object(Bucket=BUCKET, Key=upload["key"], Body=tiny_wav())
     out = intake_handler(upload_event(upload["key"]), FakeLambdaContext("storyreel-intake"))
@@ -112,7 +111,7 @@ def test_images_and_feedback_need_a_finished_run(aws):
 
 
 def test_feedback_goes_to_the_optimizer(aws, monkeypatch):
-    import services.optimizer.step as optimizer_step
+    import storyreel.services.optimizer.step as optimizer_step
 
     run_id = call_api("POST", "/runs", {})[1]["run_id"]
     record = state().get(run_id)
@@ -138,7 +137,7 @@ def send(
     method: str, path: str, raw: str | None, content_type: str | None = "application/json"
 ) -> tuple[int, Any]:
     """The Lambda handler with a raw body and Content-Type (None: no such header); the answer must be JSON."""
-    from services.api.handler import handler
+    from storyreel.services.api.handler import handler
 
     event = apigw_event(method, path, raw)
     for field in ("headers", "multiValueHeaders"):
@@ -187,7 +186,7 @@ def test_hostile_bodies_are_400_in_the_error_shape(aws, raw, needle, path):
 
 
 def test_bodies_at_the_parser_bounds_pass(aws):
-    from services.api.handler import MAX_JSON_DEPTH, MAX_NUMBER_CHARS
+    from storyreel.services.api.handler import MAX_JSON_DEPTH, MAX_NUMBER_CHARS
 
     params = _nested(MAX_JSON_DEPTH - 3, "{")  # the body, options and image_generation are 3 levels
     raw = '{"options": {"image_generation": {"params": ' + params + "}}}"
@@ -222,8 +221,8 @@ def test_engagement_counts_are_strict_bounded_integers(aws, body, field):
 
 
 def test_engagement_counts_up_to_the_maximum_are_accepted(aws, monkeypatch):
-    import services.optimizer.step as optimizer_step
-    from shared.contracts import MAX_ENGAGEMENT_COUNT
+    import storyreel.services.optimizer.step as optimizer_step
+    from storyreel.shared.contracts import MAX_ENGAGEMENT_COUNT
 
     run_id = call_api("POST", "/runs", {})[1]["run_id"]
     record = state().get(run_id)
@@ -312,8 +311,7 @@ def test_other_media_types_are_415_in_the_error_shape(aws, content_type, path):
 
 def test_powertools_own_4xx_are_in_the_error_shape(aws):
     from aws_lambda_powertools.event_handler.exceptions import BadRequestError, ServiceError
-
-    from services.api.handler import app
+    from storyreel.services.api.handler import app
 
     for method, path in [
         ("GET", "/nothing"),

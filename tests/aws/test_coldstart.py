@@ -104,14 +104,14 @@ class Context:
 with mock_aws():
     boto3.client("s3").create_bucket(Bucket="storyreel-coldstart")
     boto3.client("secretsmanager").create_secret(Name="storyreel/openai", SecretString="sk-test")
-    from shared.aws_stores import create_table
+    from storyreel.shared.aws_stores import create_table
 
     create_table(boto3.client("dynamodb"), "storyreel-coldstart")
     import os
 
     os.environ["_X_AMZN_TRACE_ID"] = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-    from services.scenes import handler
-    import shared.aws_runtime as rt
+    from storyreel.services.scenes import handler
+    import storyreel.shared.aws_runtime as rt
 
     rt.tracer.provider.configure(emitter=Emitter())
     try:

@@ -8,15 +8,14 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.parser import ValidationError
 from aws_testkit import BUS, REGION, FakeImages, FakeLambdaContext, install_fakes, tiny_wav
-
-from services.api import lifecycle
-from services.images import handler as images_handler
-from services.optimizer import handler as optimizer_handler
-from services.scenes import handler as scenes_handler
-from services.transcribe import handler as transcribe_handler
-from services.virality import handler as virality_handler
-from shared.aws_runtime import PREVIEW_READY, blobs, resolve_settings, state
-from shared.contracts import Frame, FrameStatus, RunRecord, RunStatus, Transcript
+from storyreel.services.api import lifecycle
+from storyreel.services.images import handler as images_handler
+from storyreel.services.optimizer import handler as optimizer_handler
+from storyreel.services.scenes import handler as scenes_handler
+from storyreel.services.transcribe import handler as transcribe_handler
+from storyreel.services.virality import handler as virality_handler
+from storyreel.shared.aws_runtime import PREVIEW_READY, blobs, resolve_settings, state
+from storyreel.shared.contracts import Frame, FrameStatus, RunRecord, RunStatus, Transcript
 
 CTX = FakeLambdaContext()
 
@@ -90,7 +89,7 @@ def test_each_stage_writes_its_blob_and_timing(stages):
 
 
 def test_a_failed_frame_is_recorded_and_does_not_fail_the_item(stages, monkeypatch):
-    import shared.aws_runtime as runtime
+    import storyreel.shared.aws_runtime as runtime
 
     monkeypatch.setitem(runtime.OVERRIDES, "image_provider", FakeImages(fail={"s1-end"}))
     run_id = new_run({"pipeline": {"scenes": 3}})
@@ -134,7 +133,7 @@ def test_preview_without_background_render_sends_no_event(stages):
     ],
 )
 def test_fail_handler_marks_the_run_failed_with_stage_and_cause(aws, error, stage, kind, message):
-    from shared.contracts import StageTiming
+    from storyreel.shared.contracts import StageTiming
 
     run_id = new_run({})
     state().record_stage(
@@ -159,7 +158,7 @@ def test_events_are_validated(aws):
 
 
 def test_preview_ready_event_goes_to_the_bus(aws):
-    from shared.aws_runtime import Env, preview_ready
+    from storyreel.shared.aws_runtime import Env, preview_ready
 
     sqs = boto3.client("sqs", region_name=REGION)
     queue = sqs.create_queue(QueueName="q")["QueueUrl"]
@@ -199,8 +198,7 @@ def test_provider_keys_come_from_secrets_manager(aws, monkeypatch):
     import os
 
     from aws_lambda_powertools.utilities import parameters
-
-    from shared.aws_runtime import load_secrets
+    from storyreel.shared.aws_runtime import load_secrets
 
     sm = boto3.client("secretsmanager", region_name=REGION)
     sm.create_secret(Name="storyreel/openai", SecretString=json.dumps({"OPENAI_API_KEY": "sk-doc-format"}))

@@ -24,8 +24,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-
-from services.api.openapi import DOCUMENT, render
+from storyreel.services.api.openapi import DOCUMENT, render
 
 schema = schemathesis.openapi.from_path(DOCUMENT)
 # both: requests the document allows, and requests it does not (wrong types, missing fields, out of range);
@@ -43,7 +42,7 @@ def test_committed_document_matches_the_resolver():
 
 def invoke(case) -> schemathesis.Response:
     """Serialise the case like an HTTP client would, hand it to the Lambda as API Gateway does, wrap the answer."""
-    from services.api.handler import handler
+    from storyreel.services.api.handler import handler
 
     kwargs = case.as_transport_kwargs(base_url="http://api.test")
     request = requests.Request(
@@ -199,8 +198,8 @@ content_types = st.one_of(
 def succeeded_run(aws) -> str:
     """A run marked succeeded, so feedback and images reach their route (the optimizer then has no decision for
     it: 404); one for every example of the test (the fixture is set up once)."""
-    from shared.aws_runtime import state
-    from shared.contracts import RunStatus
+    from storyreel.shared.aws_runtime import state
+    from storyreel.shared.contracts import RunStatus
 
     run_id = invoke_raw("POST", "/runs", "{}", "application/json")[1]["run_id"]
     record = state().get(run_id)
@@ -213,7 +212,7 @@ def invoke_raw(
     method: str, path: str, raw: str | None, content_type: str | None, base64_encoded: bool = False
 ) -> tuple[int, Any]:
     """The Lambda handler with a raw body and Content-Type (None: no such header); the answer must be JSON."""
-    from services.api.handler import handler
+    from storyreel.services.api.handler import handler
 
     event = apigw_event(method, path, raw)
     for field in ("headers", "multiValueHeaders"):
@@ -255,7 +254,7 @@ def test_nothing_a_user_sends_is_a_server_error(
 def test_engagement_counts_are_integers_only(succeeded_run, views):
     """A count is a JSON integer in 0..10^11: anything else (true, "100", 1.0, null, a list) is refused before the
     route; a count that fits gets to the optimizer (which has no decision for this run: 404)."""
-    from shared.contracts import MAX_ENGAGEMENT_COUNT
+    from storyreel.shared.contracts import MAX_ENGAGEMENT_COUNT
 
     raw = json.dumps({"views": views})
     status, body = invoke_raw("POST", f"/runs/{succeeded_run}/feedback", raw, "application/json")

@@ -9,9 +9,8 @@ from pathlib import Path
 import boto3
 import pytest
 from aws_testkit import BUCKET, REGION, start_run, tiny_wav, wait
-
-from shared.aws_runtime import run_settings, state
-from shared.stores import SqliteStateStore
+from storyreel.shared.aws_runtime import run_settings, state
+from storyreel.shared.stores import SqliteStateStore
 
 # Fields that record when or how long, not what: they differ between any two runs.
 VOLATILE = {
@@ -60,7 +59,8 @@ def _local_blobs(out_dir: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("combo", list(COMBOS))
 def test_state_machine_and_local_runner_give_the_same_stage_outputs(machine, tmp_path, monkeypatch, combo):
-    import shared.aws_runtime as runtime
+    import storyreel.shared.aws_runtime as runtime
+
     import storyreel.runner as runner
 
     # the real local planner on both sides (deterministic, offline); speech recognition and image rendering

@@ -8,9 +8,8 @@ import json
 import pytest
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from aws_testkit import ROOT, FakeLambdaContext
-
-from services.api.lifecycle import FailEvent, PreviewReadyEvent
-from shared.aws_runtime import FinalizeEvent, ImagesEvent, StageEvent, TranscribeEvent
+from storyreel.services.api.lifecycle import FailEvent, PreviewReadyEvent
+from storyreel.shared.aws_runtime import FinalizeEvent, ImagesEvent, StageEvent, TranscribeEvent
 
 EVENTS = ROOT / "events"
 MODELS = {
@@ -35,7 +34,7 @@ def test_stage_sample_events_parse(name):
 
 @pytest.mark.parametrize("path", sorted(EVENTS.glob("api*.json")), ids=lambda p: p.stem)
 def test_api_sample_events_are_answered(aws, path):
-    from services.api.handler import handler
+    from storyreel.services.api.handler import handler
 
     out = handler(json.loads(path.read_text()), FakeLambdaContext("storyreel-api"))
     # the sample run does not exist in a fresh account: 404 for the run routes, 2xx for the rest

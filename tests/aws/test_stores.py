@@ -7,11 +7,17 @@ from datetime import timedelta
 import boto3
 import pytest
 from aws_testkit import BUCKET, REGION, TABLE
-
-from shared.aws_stores import DynamoStateStore, S3BlobStore
-from shared.contracts import RunRecord, RunStatus, StageTiming, utcnow
-from shared.errors import ConflictError, NotFoundError
-from shared.stores import BlobStore, CacheStore, LocalBlobStore, PolicyStore, RunStore, SqliteStateStore
+from storyreel.shared.aws_stores import DynamoStateStore, S3BlobStore
+from storyreel.shared.contracts import RunRecord, RunStatus, StageTiming, utcnow
+from storyreel.shared.errors import ConflictError, NotFoundError
+from storyreel.shared.stores import (
+    BlobStore,
+    CacheStore,
+    LocalBlobStore,
+    PolicyStore,
+    RunStore,
+    SqliteStateStore,
+)
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])

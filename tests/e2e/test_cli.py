@@ -241,7 +241,8 @@ def test_unknown_run_id(home: Path) -> None:
 def test_stage_crash_exits_1_and_marks_the_run(
     tmp_path: Path, speech: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import services.scenes.planner as planner
+    import storyreel.services.scenes.planner as planner
+
     from storyreel.cli import cli as app
     from tests.fakes import FakePlanner
 
@@ -249,7 +250,7 @@ def test_stage_crash_exits_1_and_marks_the_run(
     result = CliRunner().invoke(app, ["run", str(speech), "--no-virality", "--out", str(tmp_path)])
     assert result.exit_code == 1
     assert "storyreel: error: stage scenes failed: RuntimeError: planner exploded" in result.output
-    from shared.stores import local_state
+    from storyreel.shared.stores import local_state
 
     rec = local_state().list(1)[0]
     assert rec.status.value == "failed" and rec.error.stage == "scenes"

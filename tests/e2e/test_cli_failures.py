@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from storyreel.shared.contracts import RunStatus
+from storyreel.shared.stores import local_state
 
-from shared.contracts import RunStatus
-from shared.stores import local_state
 from storyreel.cli import cli as app
 from tests.fakes import FakeImageProvider, FakePlanner, FakeTranscriber
 
@@ -27,7 +27,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "brief.wav"
 
 @pytest.fixture(autouse=True)
 def _instant_transcript(monkeypatch: pytest.MonkeyPatch) -> None:
-    import services.transcribe.transcribe as transcribe
+    import storyreel.services.transcribe.transcribe as transcribe
 
     monkeypatch.setattr(transcribe, "get_transcriber", lambda config: FakeTranscriber())
 
@@ -44,7 +44,7 @@ def error_lines(stderr: str) -> list[str]:
 def test_every_frame_failing_completes_the_run_but_exits_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import services.images.images as images
+    import storyreel.services.images.images as images
 
     failing = FakeImageProvider(fail={f"s{i}-{r}" for i in range(1, 6) for r in ("start", "end")})
     monkeypatch.setattr(images, "get_image_provider", lambda config: failing)
@@ -79,7 +79,7 @@ def test_unusable_home_is_a_user_error(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_ctrl_c_marks_the_run_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import services.scenes.planner as planner
+    import storyreel.services.scenes.planner as planner
 
     class Interrupting(FakePlanner):
         def write_scenes(self, *a, **k):
@@ -96,7 +96,7 @@ def test_ctrl_c_marks_the_run_failed(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_virality_failing_after_the_early_storyboard_removes_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import services.virality.step as virality_step
+    import storyreel.services.virality.step as virality_step
 
     def slow_then_broken(ctx):
         # Fail only once scenes + images have finished and written the early storyboard (a fixed sleep lost

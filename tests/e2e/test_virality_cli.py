@@ -19,7 +19,8 @@ FORUMS = ("reddit:r/videos", "reddit:r/youtube", "hackernews")
 @pytest.fixture(autouse=True)
 def _instant_transcript(monkeypatch: pytest.MonkeyPatch) -> None:
     """This file is about forum evidence: the example's own text stands in for its (slow) recognition."""
-    import services.transcribe.transcribe as transcribe
+    import storyreel.services.transcribe.transcribe as transcribe
+
     from tests.fakes import FakeTranscriber
 
     text = (Path(__file__).resolve().parents[2] / "examples" / "brief.txt").read_text()

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import boto3
 import pytest
+import storyreel.shared.settings as settings_module
 from moto import mock_aws
+from storyreel.shared.contracts import RunRecord, RunStatus
+from storyreel.shared.errors import InputError
+from storyreel.shared.stores import LocalBlobStore
 
-import shared.settings as settings_module
-from shared.contracts import RunRecord, RunStatus
-from shared.errors import InputError
-from shared.stores import LocalBlobStore
 from storyreel import runner
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "brief.wav"
@@ -91,9 +91,9 @@ BUCKET = TABLE = "storyreel-bounds"
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch):
-    from services.api.lifecycle import _start_upload_once
-    from shared.aws_runtime import reset_clients
-    from shared.aws_stores import create_table
+    from storyreel.services.api.lifecycle import _start_upload_once
+    from storyreel.shared.aws_runtime import reset_clients
+    from storyreel.shared.aws_stores import create_table
 
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -129,8 +129,8 @@ def _run_objects(s3) -> list[str]:
 
 
 def test_intake_refuses_an_upload_past_the_bound_before_copying(aws, monkeypatch: pytest.MonkeyPatch) -> None:
-    from services.api.lifecycle import _start_upload
-    from shared.aws_runtime import state
+    from storyreel.services.api.lifecycle import _start_upload
+    from storyreel.shared.aws_runtime import state
 
     monkeypatch.setattr(settings_module, "AUDIO_OVERHEAD_BYTES", 0)
     options = json.dumps({"pipeline": {"max_audio_minutes": 0.01}})  # 230 kB
@@ -146,9 +146,9 @@ def test_intake_refuses_an_upload_past_the_bound_before_copying(aws, monkeypatch
 
 
 def test_intake_refuses_an_api_upload_past_the_bound(aws, monkeypatch: pytest.MonkeyPatch) -> None:
-    from services.api.lifecycle import _start_upload
-    from shared.aws_runtime import state
-    from shared.settings import load_settings
+    from storyreel.services.api.lifecycle import _start_upload
+    from storyreel.shared.aws_runtime import state
+    from storyreel.shared.settings import load_settings
 
     monkeypatch.setattr(settings_module, "AUDIO_OVERHEAD_BYTES", 0)
     settings = load_settings(cli={"pipeline": {"max_audio_minutes": 0.01}}, environ={})

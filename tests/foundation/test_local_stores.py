@@ -4,10 +4,9 @@ import threading
 from pathlib import Path
 
 import pytest
-
-from shared.contracts import RunRecord, RunStatus, StageTiming, Transcript
-from shared.errors import ConflictError, NotFoundError
-from shared.stores import BlobStore, LocalBlobStore, SqliteStateStore, get_model, put_model
+from storyreel.shared.contracts import RunRecord, RunStatus, StageTiming, Transcript
+from storyreel.shared.errors import ConflictError, NotFoundError
+from storyreel.shared.stores import BlobStore, LocalBlobStore, SqliteStateStore, get_model, put_model
 
 
 def record(run_id: str = "r1") -> RunRecord:
@@ -95,7 +94,7 @@ def test_policy_concurrent_increments_lose_nothing(tmp_path: Path) -> None:
 
 
 def test_cache_ttl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import shared.stores as stores
+    import storyreel.shared.stores as stores
 
     store = SqliteStateStore(tmp_path / "s.db")
     now = [1000.0]
@@ -107,7 +106,7 @@ def test_cache_ttl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_home_is_overridable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from shared.stores import storyreel_home
+    from storyreel.shared.stores import storyreel_home
 
     monkeypatch.setenv("STORYREEL_HOME", str(tmp_path / "h"))
     assert storyreel_home() == tmp_path / "h"
@@ -124,7 +123,7 @@ def test_list_walks_only_the_prefix_folder(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("make", ["file", "not-sqlite"])
 def test_unusable_home_is_a_config_error(tmp_path: Path, make: str) -> None:
-    from shared.errors import ConfigError
+    from storyreel.shared.errors import ConfigError
 
     if make == "file":
         home = tmp_path / "home"

@@ -7,11 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from storyreel.shared.contracts import FrameStatus, RunStatus, Storyboard
+from storyreel.shared.errors import InputError
+from storyreel.shared.settings import load_settings
+from storyreel.shared.stores import local_state
 
-from shared.contracts import FrameStatus, RunStatus, Storyboard
-from shared.errors import InputError
-from shared.settings import load_settings
-from shared.stores import local_state
 from storyreel.runner import StageFailed, open_run, render_outstanding, run_pipeline
 from tests.fakes import FakeImageProvider, FakePlanner, FakeTranscriber
 

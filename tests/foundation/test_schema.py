@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from shared.schema import SCHEMA_PATH, render
+from storyreel.shared.schema import SCHEMA_PATH, render
 
 
 def test_shipped_schema_matches_the_models() -> None:

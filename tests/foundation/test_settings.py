@@ -3,9 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from shared.errors import ConfigError
-from shared.settings import PRESETS, env_overrides, load_settings, max_audio_bytes
+from storyreel.shared.errors import ConfigError
+from storyreel.shared.settings import PRESETS, env_overrides, load_settings, max_audio_bytes
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -114,7 +114,7 @@ def tiny_sdxl(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def image_config(tiny_sdxl: Path):
-    from shared.settings import ImageGenerationConfig
+    from storyreel.shared.settings import ImageGenerationConfig
 
     return ImageGenerationConfig(
         provider="diffusers",

@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
-from services.images.providers.base import ImageRequest
-from services.images.providers.diffusers import (
+from storyreel.services.images.providers.base import ImageRequest
+from storyreel.services.images.providers.diffusers import (
     DiffusersProvider,
     detect_family,
     load_pipelines,
@@ -18,8 +17,9 @@ from services.images.providers.diffusers import (
     pick_dtype,
     resolve_model,
 )
-from shared.errors import ConfigError
-from shared.settings import ImageGenerationConfig
+from storyreel.shared.errors import ConfigError
+from storyreel.shared.settings import ImageGenerationConfig
+
 from tests.gpu.conftest import TINY_SIZE
 
 
@@ -201,7 +201,7 @@ def test_family_picks_scheduler_steps_and_guidance(image_config) -> None:
 def test_model_from_s3_is_synced_once_then_loaded_locally(image_config, tiny_sdxl: Path, tmp_path) -> None:
     boto3 = pytest.importorskip("boto3")
     moto = pytest.importorskip("moto")
-    from services.images.providers.diffusers import sync_s3_model
+    from storyreel.services.images.providers.diffusers import sync_s3_model
 
     with moto.mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
@@ -230,7 +230,7 @@ def test_model_from_s3_is_synced_once_then_loaded_locally(image_config, tiny_sdx
 
 
 def test_a_provider_resolves_its_model_once_not_per_render(image_config, monkeypatch) -> None:
-    import services.images.providers.diffusers as diffusers
+    import storyreel.services.images.providers.diffusers as diffusers
 
     calls = []
     real = diffusers.resolve_model

@@ -52,7 +52,7 @@ def test_image_runs_the_worker_as_a_non_root_user_on_cuda() -> None:
     assert user and user[-1].split(":")[0] not in ("root", "0")
     assert names.index("USER") < names.index("ENTRYPOINT")
     entry = json.loads(dict(ins)["ENTRYPOINT"])  # exec form, so SIGTERM reaches python directly
-    assert entry == ["python", "-m", "services.images.gpu.worker"]
+    assert entry == ["python", "-m", "storyreel.services.images.gpu.worker"]
     assert "HEALTHCHECK" not in names  # a batch job
 
 

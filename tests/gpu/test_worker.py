@@ -11,15 +11,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from services.images import step
-from services.images.gpu import worker
-from services.images.images import frame_seed
-from services.images.providers.diffusers import DiffusersProvider
-from shared.contracts import CreativeContext, Frame, FrameStatus, Scene, ScenePlan
-from shared.pipeline import CONTEXT, SCENES, RunContext
-from shared.settings import Settings
-from shared.stores import LocalBlobStore, get_model, put_model
+from storyreel.services.images import step
+from storyreel.services.images.gpu import worker
+from storyreel.services.images.images import frame_seed
+from storyreel.services.images.providers.diffusers import DiffusersProvider
+from storyreel.shared.contracts import CreativeContext, Frame, FrameStatus, Scene, ScenePlan
+from storyreel.shared.pipeline import CONTEXT, SCENES, RunContext
+from storyreel.shared.settings import Settings
+from storyreel.shared.stores import LocalBlobStore, get_model, put_model
 
 REPO = Path(__file__).resolve().parents[2]
 RUN = "run-gpu-1"
@@ -206,7 +205,9 @@ def test_s3_blobs_come_from_shared_aws_stores(monkeypatch) -> None:
         def __init__(self, bucket: str, prefix: str = "") -> None:
             made.append((bucket, prefix))
 
-    monkeypatch.setitem(sys.modules, "shared.aws_stores", types.SimpleNamespace(S3BlobStore=FakeS3BlobStore))
+    monkeypatch.setitem(
+        sys.modules, "storyreel.shared.aws_stores", types.SimpleNamespace(S3BlobStore=FakeS3BlobStore)
+    )
     assert isinstance(worker.make_blobs("storyreel-data", None), FakeS3BlobStore)
     assert made == [("storyreel-data", "runs/")]
 
@@ -217,7 +218,7 @@ def test_worker_process_stops_on_sigterm_with_exit_143(tmp_path, blobs, config_f
     put_model(blobs, f"{RUN}/{SCENES}", plan(4))
     env = {k: v for k, v in os.environ.items() if not k.startswith("STORYREEL_")}
     env.update(PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))
-    cmd = [sys.executable, "-m", "services.images.gpu.worker", "--run-id", RUN, "--frames", "all"]
+    cmd = [sys.executable, "-m", "storyreel.services.images.gpu.worker", "--run-id", RUN, "--frames", "all"]
     cmd += ["--blob-dir", str(blobs.root), "--config", str(config_file)]
     proc = subprocess.Popen(
         cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

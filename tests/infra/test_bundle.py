@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from storyreel.shared.settings import Settings, env_overrides
 
 from infra.bundle import copy_sources, requirements
 from infra.config import InfraConfig
 from infra.functions import ASSET_GROUPS, FUNCTIONS
-from shared.settings import Settings, env_overrides
 
 
 def test_every_function_uses_a_known_asset_group():
@@ -45,7 +45,12 @@ def test_copy_sources_takes_shared_and_services_but_not_the_gpu_worker(tmp_path)
     dest = tmp_path / "asset"
     copy_sources(dest, root=root)
     files = {p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()}
-    assert files == {"shared/contracts.py", "services/images/handler.py"}
+    # as installed: under the one package name (setup.py maps shared/ and services/ there)
+    assert files == {
+        "storyreel/__init__.py",
+        "storyreel/shared/contracts.py",
+        "storyreel/services/images/handler.py",
+    }
 
 
 @pytest.mark.parametrize(

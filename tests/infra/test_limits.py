@@ -95,7 +95,7 @@ def test_every_function_fits_lambdas_250_mb_with_its_layers(real_assets, powerto
     sizes = {}
     for spec in FUNCTIONS:
         code = tree_bytes(real_assets / spec.asset)
-        assert (real_assets / spec.asset / "services").is_dir() and code > MB, spec.id
+        assert (real_assets / spec.asset / "storyreel" / "services").is_dir() and code > MB, spec.id
         sizes[spec.id] = (code, code + layer)
     report = ", ".join(f"{fid} {total / MB:.1f}" for fid, (_, total) in sizes.items())
     print(f"code + Powertools layer ({layer / MB:.1f} MB), MB: {report}")
@@ -181,9 +181,8 @@ def _execution_arn(name: str) -> str:
 
 def test_no_state_payload_of_a_10_scene_storyboard_reaches_256_kb(machine):
     from aws_testkit import FakeLambdaContext, blob, start_run, wait
-
-    from services.api.lifecycle import render_rest_handler
-    from shared.contracts import Storyboard, ViralityReport
+    from storyreel.services.api.lifecycle import render_rest_handler
+    from storyreel.shared.contracts import Storyboard, ViralityReport
 
     full = start_run(EVERY_OPTION, key="uploads/full.wav")
     done = wait(full, timeout=180)

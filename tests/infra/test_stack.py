@@ -241,8 +241,9 @@ def test_every_handler_in_the_stack_imports_and_is_callable() -> None:
 
 
 def test_the_api_and_its_waf_refuse_bodies_at_the_same_size() -> None:
+    from storyreel.services.api.handler import MAX_BODY_BYTES as HANDLER_LIMIT
+
     from infra.constructs.api import MAX_BODY_BYTES as WAF_LIMIT
-    from services.api.handler import MAX_BODY_BYTES as HANDLER_LIMIT
 
     assert WAF_LIMIT == HANDLER_LIMIT
 

@@ -42,3 +42,35 @@ def test_a_provider_sdk_missing_is_one_line_naming_the_extra(tmp_path: Path) -> 
     assert len(lines) == 1, result.stderr
     assert "pip install 'storyreel[providers]'" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_the_wheel_installs_one_top_level_package(tmp_path: Path) -> None:
+    """shared/ and services/ are mapped under storyreel (setup.py); infra/ is a repository tool, not installed."""
+    import zipfile
+
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (wheel,) = tmp_path.glob("storyreel-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/", 1)[0] for n in names}
+    assert tops == {"storyreel", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}, tops
+    for module in ("storyreel/shared/contracts.py", "storyreel/services/api/handler.py", "storyreel/cli.py"):
+        assert module in names, module
+    # package data travels too: the ASL is infra's, but the OpenAPI document and the schema are the services'
+    assert "storyreel/services/api/openapi.json" in names
+    assert "storyreel/shared/schema/storyboard.schema.json" in names

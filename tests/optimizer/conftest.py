@@ -3,11 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from shared.contracts import CreativeContext
-from shared.pipeline import CONTEXT, RunContext
-from shared.settings import Settings
-from shared.stores import LocalBlobStore, SqliteStateStore, put_model
+from storyreel.shared.contracts import CreativeContext
+from storyreel.shared.pipeline import CONTEXT, RunContext
+from storyreel.shared.settings import Settings
+from storyreel.shared.stores import LocalBlobStore, SqliteStateStore, put_model
 
 
 @pytest.fixture

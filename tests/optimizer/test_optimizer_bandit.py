@@ -4,9 +4,8 @@ import json
 import random
 
 import pytest
-
-from services.optimizer import bandit
-from shared.creative import LEVERS
+from storyreel.services.optimizer import bandit
+from storyreel.shared.creative import LEVERS
 
 CTX = {"format": "tutorial", "tone": "positive"}
 BEST = {
@@ -113,7 +112,7 @@ def test_learns_a_different_best_arm_per_context() -> None:
 
 
 def test_beta_quantiles_match_known_values() -> None:
-    from services.optimizer import bandit
+    from storyreel.services.optimizer import bandit
 
     lo, hi = bandit.beta_quantiles(2, 2, (0.05, 0.95))
     assert lo == pytest.approx(0.1354, abs=0.003) and hi == pytest.approx(0.8646, abs=0.003)

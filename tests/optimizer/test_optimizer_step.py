@@ -3,14 +3,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
-from services.optimizer import bandit, policy, step
-from shared.contracts import CreativeContext, Engagement, OptimizerDecision, ViralityReport
-from shared.creative import DEFAULT_VARIANT, LEVERS
-from shared.errors import NotFoundError
-from shared.pipeline import DECISION, VIRALITY
-from shared.settings import Settings
-from shared.stores import get_model, put_model
+from storyreel.services.optimizer import bandit, policy, step
+from storyreel.shared.contracts import CreativeContext, Engagement, OptimizerDecision, ViralityReport
+from storyreel.shared.creative import DEFAULT_VARIANT, LEVERS
+from storyreel.shared.errors import NotFoundError
+from storyreel.shared.pipeline import DECISION, VIRALITY
+from storyreel.shared.settings import Settings
+from storyreel.shared.stores import get_model, put_model
 
 
 def _arm(state, run_id: str, lever: str):

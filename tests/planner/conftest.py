@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 from planner_helpers import RAMBLING_BRIEF, asr_transcript
-
-from services.scenes.providers.local import LocalPlanner
-from shared.contracts import Transcript
+from storyreel.services.scenes.providers.local import LocalPlanner
+from storyreel.shared.contracts import Transcript
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.images import step as images_step
-from services.images.providers.base import ImageRequest, ImageResult
-from services.images.providers.sketch import SketchRenderer
-from services.scenes import step as scenes_step
-from services.scenes.providers.local import LocalPlanner
-from shared.contracts import (
+from storyreel.services.images import step as images_step
+from storyreel.services.images.providers.base import ImageRequest, ImageResult
+from storyreel.services.images.providers.sketch import SketchRenderer
+from storyreel.services.scenes import step as scenes_step
+from storyreel.services.scenes.providers.local import LocalPlanner
+from storyreel.shared.contracts import (
     ArmPosterior,
     Evidence,
     NotEvaluated,
@@ -25,10 +25,10 @@ from shared.contracts import (
     ViralityComponent,
     ViralityReport,
 )
-from shared.pipeline import DECISION, TRANSCRIPT, VIRALITY, RunContext
-from shared.settings import Settings
-from shared.stores import LocalBlobStore, put_model
-from shared.storyboard import finalize
+from storyreel.shared.pipeline import DECISION, TRANSCRIPT, VIRALITY, RunContext
+from storyreel.shared.settings import Settings
+from storyreel.shared.stores import LocalBlobStore, put_model
+from storyreel.shared.storyboard import finalize
 
 # A real brief as people speak it: rambling, fillers, punctuated (an ASR service that punctuates).
 RAMBLING_BRIEF = (

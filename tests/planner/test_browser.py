@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 from planner_helpers import build_run
-
-from shared.contracts import FrameStatus, Storyboard
+from storyreel.shared.contracts import FrameStatus, Storyboard
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from services.scenes.providers.local import LocalPlanner
-from services.scenes.textkit import clean, sentences, target_duration
-from shared.colors import COLORS
-from shared.contracts import Segment, Transcript
+from storyreel.services.scenes.providers.local import LocalPlanner
+from storyreel.services.scenes.textkit import clean, sentences, target_duration
+from storyreel.shared.colors import COLORS
+from storyreel.shared.contracts import Segment, Transcript
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -138,7 +137,7 @@ def test_same_transcript_same_context_and_plan_across_processes(planner, ramblin
     plan = planner.write_scenes(rambling, planner.extract_context(rambling), {}, 6).model_dump_json()
     assert planner.extract_context(rambling).model_dump_json() == here
     code = (
-        "import sys,json;from services.scenes.providers.local import LocalPlanner;from shared.contracts import Transcript;"
+        "import sys,json;from storyreel.services.scenes.providers.local import LocalPlanner;from storyreel.shared.contracts import Transcript;"
         "t=Transcript.model_validate_json(sys.stdin.read());p=LocalPlanner();c=p.extract_context(t);"
         "print(json.dumps([c.model_dump_json(), p.write_scenes(t,c,{},6).model_dump_json()]))"
     )
@@ -158,7 +157,7 @@ def test_same_transcript_same_context_and_plan_across_processes(planner, ramblin
 
 
 def test_local_planner_is_the_default():
-    from services.scenes.planner import get_planner
-    from shared.settings import LLMConfig
+    from storyreel.services.scenes.planner import get_planner
+    from storyreel.shared.settings import LLMConfig
 
     assert isinstance(get_planner(LLMConfig()), LocalPlanner)

@@ -8,13 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
-
-from services.scenes.lexicon import AUDIENCE_NOUNS, MOOD_WORDS
-from services.scenes.providers.local import LocalPlanner
-from services.scenes.textkit import is_duration_or_number, tokens
-from shared import colors
-from shared.contracts import CreativeContext, ScenePlan, Transcript
-from shared.settings import TranscriptionConfig
+from storyreel.services.scenes.lexicon import AUDIENCE_NOUNS, MOOD_WORDS
+from storyreel.services.scenes.providers.local import LocalPlanner
+from storyreel.services.scenes.textkit import is_duration_or_number, tokens
+from storyreel.shared import colors
+from storyreel.shared.contracts import CreativeContext, ScenePlan, Transcript
+from storyreel.shared.settings import TranscriptionConfig
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SOURDOUGH = "sixty second video about baking sourdough bread at home, warm and cozy, for beginners"
@@ -33,7 +32,7 @@ def example_text() -> Transcript:
 @pytest.fixture(scope="session")
 def example_asr() -> Transcript:
     """The real local transcriber on the example audio, once per session (a few seconds)."""
-    from services.transcribe.providers.sphinx import SphinxTranscriber
+    from storyreel.services.transcribe.providers.sphinx import SphinxTranscriber
 
     return SphinxTranscriber(TranscriptionConfig(workers=1)).transcribe(EXAMPLES / "brief.wav", None)
 

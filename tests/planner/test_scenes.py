@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from services.scenes.planner import check_plan
-from services.scenes.providers.local import GRADE, LOOK
-from shared.contracts import Transcript
-from shared.creative import DEFAULT_VARIANT, LEVERS
+from storyreel.services.scenes.planner import check_plan
+from storyreel.services.scenes.providers.local import GRADE, LOOK
+from storyreel.shared.contracts import Transcript
+from storyreel.shared.creative import DEFAULT_VARIANT, LEVERS
 
 
 @pytest.fixture
@@ -251,8 +250,8 @@ def test_any_text_gives_a_valid_plan():
     plan has the scenes asked for, positive durations, and prompts."""
     import random
 
-    from services.scenes.providers.local import LocalPlanner
-    from shared.contracts import Segment
+    from storyreel.services.scenes.providers.local import LocalPlanner
+    from storyreel.shared.contracts import Segment
 
     vocab = [
         "i",

@@ -7,11 +7,10 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
-
-from services.images.images import frame_order, get_image_provider, render_frames
-from services.images.providers.base import ImageRequest
-from services.images.providers.sketch import MARK, Layout, SketchRenderer, camera_move
-from shared.settings import ImageGenerationConfig
+from storyreel.services.images.images import frame_order, get_image_provider, render_frames
+from storyreel.services.images.providers.base import ImageRequest
+from storyreel.services.images.providers.sketch import MARK, Layout, SketchRenderer, camera_move
+from storyreel.shared.settings import ImageGenerationConfig
 
 META = {
     "scene_index": 2,

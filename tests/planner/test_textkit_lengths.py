@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 import pytest
-
-from services.scenes.textkit import spoken_durations, strip_durations
+from storyreel.services.scenes.textkit import spoken_durations, strip_durations
 
 
 @pytest.mark.parametrize(

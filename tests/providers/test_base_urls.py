@@ -9,16 +9,16 @@ from __future__ import annotations
 import json
 
 import pytest
+from storyreel.services.images.providers.openai import OpenAIImagesProvider
+from storyreel.services.images.providers.replicate import ReplicateProvider
+from storyreel.services.openai_client import effective_base_url
+from storyreel.services.scenes.providers.openai import OpenAIPlanner
+from storyreel.services.virality.providers.base import firecrawl_configured
+from storyreel.services.virality.providers.firecrawl import FirecrawlForums, check_config
+from storyreel.shared.contracts import Transcript
+from storyreel.shared.errors import ConfigError
+from storyreel.shared.settings import ImageGenerationConfig, LLMConfig, Settings, ViralityConfig
 
-from services.images.providers.openai import OpenAIImagesProvider
-from services.images.providers.replicate import ReplicateProvider
-from services.openai_client import effective_base_url
-from services.scenes.providers.openai import OpenAIPlanner
-from services.virality.providers.base import firecrawl_configured
-from services.virality.providers.firecrawl import FirecrawlForums, check_config
-from shared.contracts import Transcript
-from shared.errors import ConfigError
-from shared.settings import ImageGenerationConfig, LLMConfig, Settings, ViralityConfig
 from storyreel.doctor import run_doctor
 from tests.providers.fakes import CONTEXT, FakeFirecrawl
 from tests.providers.test_wire_images import reqs

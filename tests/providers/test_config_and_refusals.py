@@ -9,17 +9,17 @@ from collections.abc import Callable
 
 import pytest
 from click.testing import CliRunner
+from storyreel.services.images.images import get_image_provider
+from storyreel.services.images.providers.openai import OpenAIImagesProvider
+from storyreel.services.images.providers.replicate import ReplicateProvider
+from storyreel.services.images.providers.stability import StabilityProvider
+from storyreel.services.scenes.providers.openai import OpenAIPlanner
+from storyreel.services.transcribe.providers.openai import OpenAITranscriber
+from storyreel.services.virality.providers.firecrawl import FirecrawlForums
+from storyreel.services.virality.virality import get_evidence_source
+from storyreel.shared.errors import ConfigError
+from storyreel.shared.settings import ImageGenerationConfig, LLMConfig, TranscriptionConfig, ViralityConfig
 
-from services.images.images import get_image_provider
-from services.images.providers.openai import OpenAIImagesProvider
-from services.images.providers.replicate import ReplicateProvider
-from services.images.providers.stability import StabilityProvider
-from services.scenes.providers.openai import OpenAIPlanner
-from services.transcribe.providers.openai import OpenAITranscriber
-from services.virality.providers.firecrawl import FirecrawlForums
-from services.virality.virality import get_evidence_source
-from shared.errors import ConfigError
-from shared.settings import ImageGenerationConfig, LLMConfig, TranscriptionConfig, ViralityConfig
 from storyreel.cli import cli
 from tests.providers.fakes import openai_error, planning_reply, replicate_error, stability_error
 from tests.providers.test_wire_images import cfg, reqs

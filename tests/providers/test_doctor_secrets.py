@@ -7,10 +7,10 @@ import json
 import boto3
 import pytest
 from moto import mock_aws
+from storyreel.shared.errors import ConfigError
+from storyreel.shared.secrets import load_provider_keys
+from storyreel.shared.settings import Settings
 
-from shared.errors import ConfigError
-from shared.secrets import load_provider_keys
-from shared.settings import Settings
 from storyreel.doctor import format_checks, run_doctor
 from tests.providers.fakes import FakeFirecrawl, firecrawl_error, openai_error, replicate_error
 from tests.virality.fake_forums import FakeServer as ForumServer

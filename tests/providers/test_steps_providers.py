@@ -7,14 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
+from storyreel.services.images import step as images_step
+from storyreel.services.scenes import step as scenes_step
+from storyreel.services.transcribe import step as transcribe_step
+from storyreel.shared.contracts import Frame, FrameStatus, Usage
+from storyreel.shared.pipeline import RunContext
+from storyreel.shared.settings import Settings
+from storyreel.shared.stores import LocalBlobStore, get_model
 
-from services.images import step as images_step
-from services.scenes import step as scenes_step
-from services.transcribe import step as transcribe_step
-from shared.contracts import Frame, FrameStatus, Usage
-from shared.pipeline import RunContext
-from shared.settings import Settings
-from shared.stores import LocalBlobStore, get_model
 from tests.providers.fakes import openai_error, planning_reply, stability_error
 
 

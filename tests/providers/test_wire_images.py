@@ -5,14 +5,14 @@ from __future__ import annotations
 import base64
 
 import pytest
+from storyreel.services.images.providers._common import PNG_MAGIC
+from storyreel.services.images.providers.base import ImageRequest
+from storyreel.services.images.providers.openai import OpenAIImagesProvider
+from storyreel.services.images.providers.replicate import ReplicateProvider
+from storyreel.services.images.providers.stability import StabilityProvider
+from storyreel.shared.errors import ConfigError
+from storyreel.shared.settings import ImageGenerationConfig
 
-from services.images.providers._common import PNG_MAGIC
-from services.images.providers.base import ImageRequest
-from services.images.providers.openai import OpenAIImagesProvider
-from services.images.providers.replicate import ReplicateProvider
-from services.images.providers.stability import StabilityProvider
-from shared.errors import ConfigError
-from shared.settings import ImageGenerationConfig
 from tests.providers.fakes import Reply, openai_error, replicate_error, stability_error, tiny_png
 
 

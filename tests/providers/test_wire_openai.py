@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from storyreel.services.scenes.providers.openai import CLOSE, OPEN, SYSTEM_PROMPT, OpenAIPlanner
+from storyreel.services.transcribe.providers.openai import OpenAITranscriber
+from storyreel.shared.contracts import CreativeContext, Transcript
+from storyreel.shared.errors import ConfigError, ProviderError
+from storyreel.shared.settings import LLMConfig, TranscriptionConfig
 
-from services.scenes.providers.openai import CLOSE, OPEN, SYSTEM_PROMPT, OpenAIPlanner
-from services.transcribe.providers.openai import OpenAITranscriber
-from shared.contracts import CreativeContext, Transcript
-from shared.errors import ConfigError, ProviderError
-from shared.settings import LLMConfig, TranscriptionConfig
 from tests.providers.fakes import CONTEXT, Reply, openai_error, plan_json, write_wav
 
 TRANSCRIPT = Transcript(text="We want a 30 second Instagram video about our coffee roastery.", duration_s=4.0)
@@ -62,7 +62,7 @@ def test_gpt4o_transcribe_asks_json_and_spans_the_whole_file(openai_server, shor
 
 
 def test_files_over_the_limit_are_cut_at_silences_and_stitched(openai_server, tmp_path: Path) -> None:
-    from services.transcribe.audio import decode_pcm, split_at_silences
+    from storyreel.services.transcribe.audio import decode_pcm, split_at_silences
 
     audio = write_wav(
         tmp_path / "long.wav",
@@ -311,7 +311,7 @@ def test_formats_the_api_does_not_take_are_sent_as_flac(
 ) -> None:
     import subprocess
 
-    from services.transcribe.audio import ffmpeg_exe
+    from storyreel.services.transcribe.audio import ffmpeg_exe
 
     aiff = tmp_path / "brief.aiff"
     subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(short_wav), str(aiff)], check=True)
@@ -343,8 +343,8 @@ def test_transcription_faults_are_clear_errors(openai_server, short_wav: Path, f
 
 
 def test_a_call_without_reported_usage_costs_unknown_not_zero(monkeypatch) -> None:
-    from services.scenes.providers.openai import OpenAIPlanner
-    from shared.settings import LLMConfig
+    from storyreel.services.scenes.providers.openai import OpenAIPlanner
+    from storyreel.shared.settings import LLMConfig
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     planner = OpenAIPlanner(LLMConfig(model="gpt-4o"))

@@ -89,7 +89,7 @@ def convert(src: Path, fmt: str) -> Path:
 
 
 def pcm_of(path: Path) -> np.ndarray:
-    from services.transcribe.audio import decode_pcm
+    from storyreel.services.transcribe.audio import decode_pcm
 
     return np.asarray(decode_pcm(path))
 

@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from speechkit import FORMATS, Speech, pcm_of
-
-from services.transcribe import audio
-from services.transcribe.audio import (
+from storyreel.services.transcribe import audio
+from storyreel.services.transcribe.audio import (
     SAMPLE_RATE,
     check_audio,
     check_input_file,
@@ -24,8 +23,8 @@ from services.transcribe.audio import (
     split_at_silences,
     wav_declared_seconds,
 )
-from shared.errors import InputError
-from shared.settings import max_audio_bytes
+from storyreel.shared.errors import InputError
+from storyreel.shared.settings import max_audio_bytes
 
 
 @pytest.fixture(autouse=True)
@@ -387,8 +386,9 @@ def test_a_wav_with_only_its_header_is_damaged_not_silent(speech: Speech, tmp_pa
 
 
 def test_the_transcript_carries_the_warning(speech: Speech, tmp_path: Path) -> None:
-    from services.transcribe.transcribe import transcribe
-    from shared.settings import TranscriptionConfig
+    from storyreel.services.transcribe.transcribe import transcribe
+    from storyreel.shared.settings import TranscriptionConfig
+
     from tests.fakes import FakeTranscriber
 
     cut = _cut(speech.formats["wav"], tmp_path / "cut.wav", speech.formats["wav"].stat().st_size // 2)

@@ -18,13 +18,12 @@ from speechkit import (
     recall,
     words,
 )
-
-from services.transcribe import audio
-from services.transcribe.providers.sphinx import CHUNK_S, SphinxTranscriber, Word, phrases
-from services.transcribe.transcribe import transcribe
-from shared.contracts import Transcript
-from shared.errors import InputError, UserError
-from shared.settings import TranscriptionConfig
+from storyreel.services.transcribe import audio
+from storyreel.services.transcribe.providers.sphinx import CHUNK_S, SphinxTranscriber, Word, phrases
+from storyreel.services.transcribe.transcribe import transcribe
+from storyreel.shared.contracts import Transcript
+from storyreel.shared.errors import InputError, UserError
+from storyreel.shared.settings import TranscriptionConfig
 
 # Content-word recall on espeak-ng speech is 0.53-0.74 (see speechkit.recall); garbage decodes score <= 0.03.
 MIN_RECALL = 0.35
@@ -123,7 +122,7 @@ def test_long_audio_segments_sit_where_the_speech_is(speech: Speech, long_serial
 
 
 def test_parallel_workers_give_the_same_transcript(speech: Speech, long_serial: Transcript) -> None:
-    from services.transcribe.providers import sphinx
+    from storyreel.services.transcribe.providers import sphinx
 
     assert len(pcm_of(speech.long)) > sphinx.POOL_MIN_AUDIO_S * 16000  # long enough for the pool
     two = SphinxTranscriber(TranscriptionConfig(workers=2)).transcribe(speech.long, None)
@@ -173,7 +172,7 @@ def test_without_worker_processes_it_says_so_and_decodes_here(
     speech: Speech, long_serial: Transcript, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """AWS Lambda has no /dev/shm, so no process pool: the same transcript, and a warning saying why."""
-    from services.transcribe.providers import sphinx
+    from storyreel.services.transcribe.providers import sphinx
 
     def no_pool(workers: int, options: dict) -> None:
         raise OSError(38, "Function not implemented")

@@ -9,9 +9,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_forums import FakeServer, FakeWeb
-
-from shared.contracts import CreativeContext, Transcript
-from shared.stores import SqliteStateStore
+from storyreel.shared.contracts import CreativeContext, Transcript
+from storyreel.shared.stores import SqliteStateStore
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from shared.settings import ViralityConfig
+from storyreel.shared.settings import ViralityConfig
 
 
 # --------------------------------------------------------------------------- real-shaped thread pages

@@ -3,9 +3,9 @@ sentences (with their time span when the transcript is timed) or the planned sto
 
 from __future__ import annotations
 
-from services.scenes.providers.local import LocalPlanner
-from services.virality.content import content_components
-from shared.contracts import Segment, Transcript
+from storyreel.services.scenes.providers.local import LocalPlanner
+from storyreel.services.virality.content import content_components
+from storyreel.shared.contracts import Segment, Transcript
 
 TIMED = Transcript(
     # as speech recognition writes it: no punctuation, so the sentences come from the timed segments
@@ -46,7 +46,7 @@ def test_untimed_transcripts_link_the_transcript_without_a_span() -> None:
 
 
 def test_the_page_links_run_files_and_nothing_else_relative() -> None:
-    from shared.report import _link
+    from storyreel.shared.report import _link
 
     assert '<a href="transcript.json#t=0.0,2.7">' in _link("transcript.json#t=0.0,2.7", "the opening line")
     assert '<a href="scenes.json">' in _link("scenes.json", "planned length")

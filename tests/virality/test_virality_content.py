@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from services.virality.content import content_components, format_family, hook, length_fit
-from services.virality.virality import evaluate, evaluate_variants, get_evidence_source
-from shared.contracts import CreativeContext
-from shared.settings import ViralityConfig
+from storyreel.services.virality.content import content_components, format_family, hook, length_fit
+from storyreel.services.virality.virality import evaluate, evaluate_variants, get_evidence_source
+from storyreel.shared.contracts import CreativeContext
+from storyreel.shared.settings import ViralityConfig
 
 
 def test_components_are_deterministic_bounded_and_explained(transcript, context) -> None:
@@ -72,7 +72,7 @@ def test_no_keywords_means_forums_not_evaluated(transcript) -> None:
     ctx = CreativeContext(
         title="t", subject="s", intent="i", vibe="v", content_style="vlog", target_audience="a"
     )
-    from services.virality.evidence import Unconfigured
+    from storyreel.services.virality.evidence import Unconfigured
 
     report = evaluate(transcript, ctx, {}, Unconfigured("x"), ViralityConfig())
     assert all("no keywords" in n.reason for n in report.not_evaluated if n.component != "format_fit")

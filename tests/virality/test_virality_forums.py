@@ -7,8 +7,7 @@ import time
 
 import pytest
 from fake_forums import forum_config, make_threads
-
-from services.virality.virality import evaluate, get_evidence_source
+from storyreel.services.virality.virality import evaluate, get_evidence_source
 
 FORUMS = ["reddit:r/videos", "hackernews"]
 
@@ -139,10 +138,10 @@ def test_cache_hit_and_expiry(fake_web, transcript, context, state, monkeypatch)
     _evaluate(fake_web, transcript, shuffled, state)
     assert len(fake_web.web.requests) == n
     # expiry: a day and an hour later the 24-hour entries are stale and the forums are asked again
-    import shared.stores
+    import storyreel.shared.stores
 
     later = time.time() + 25 * 3600
-    monkeypatch.setattr(shared.stores.time, "time", lambda: later)
+    monkeypatch.setattr(storyreel.shared.stores.time, "time", lambda: later)
     third = _evaluate(fake_web, transcript, context, state, cache_ttl_hours=1.0)
     assert not any(s.cached for s in third.sources)
     assert len(fake_web.web.requests) == n + 2

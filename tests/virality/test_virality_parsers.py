@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import pytest
 from fake_forums import hn_page, make_threads, old_reddit_page, reddit_page
-
-from services.virality.parsers import (
+from storyreel.services.virality.parsers import (
     is_thread_url,
     labelled_score,
     parse_age_days,

@@ -7,18 +7,17 @@ from __future__ import annotations
 import itertools
 
 import pytest
-
-from services import creative_vocab
-from services.scenes import textkit
-from services.scenes.lexicon import STYLE_CUES, STYLE_FOR_INTENT
-from services.scenes.providers import local
-from services.scenes.providers.local import LocalPlanner
-from services.virality import content
-from services.virality.content import content_components, format_family, hook, length_fit
-from services.virality.virality import evaluate
-from shared.contracts import Transcript
-from shared.creative import LEVERS
-from shared.settings import ViralityConfig
+from storyreel.services import creative_vocab
+from storyreel.services.scenes import textkit
+from storyreel.services.scenes.lexicon import STYLE_CUES, STYLE_FOR_INTENT
+from storyreel.services.scenes.providers import local
+from storyreel.services.scenes.providers.local import LocalPlanner
+from storyreel.services.virality import content
+from storyreel.services.virality.content import content_components, format_family, hook, length_fit
+from storyreel.services.virality.virality import evaluate
+from storyreel.shared.contracts import Transcript
+from storyreel.shared.creative import LEVERS
+from storyreel.shared.settings import ViralityConfig
 
 NO_LENGTH = (
     "A TikTok about our new hot sauce. Open with a close up of the bottle. Then show the sauce dripping on "

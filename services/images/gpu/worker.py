@@ -1,7 +1,7 @@
 """GPU worker: render a run's keyframes with diffusers SDXL in one process (an AWS Batch job, ECS task, or a
 local GPU box).
 
-    python -m services.images.gpu.worker --run-id RUN [--frames all|now|s1-start,s1-end,...]
+    python -m storyreel.services.images.gpu.worker --run-id RUN [--frames all|now|s1-start,s1-end,...]
                                          [--bucket B | --blob-dir DIR] [--config FILE]
 
 Every option can come from the environment instead (AWS Batch passes container environment or
@@ -33,13 +33,13 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from services.images.images import frame_order, get_image_provider
-from services.images.step import frames_now, outstanding, render
-from shared.contracts import RunRecord, RunStatus, ScenePlan, StageTiming, group_by_scene
-from shared.errors import ConfigError, ProviderError, UserError
-from shared.pipeline import SCENES, RunContext
-from shared.settings import Settings, load_settings
-from shared.stores import BlobStore, LocalBlobStore, get_model
+from storyreel.services.images.images import frame_order, get_image_provider
+from storyreel.services.images.step import frames_now, outstanding, render
+from storyreel.shared.contracts import RunRecord, RunStatus, ScenePlan, StageTiming, group_by_scene
+from storyreel.shared.errors import ConfigError, ProviderError, UserError
+from storyreel.shared.pipeline import SCENES, RunContext
+from storyreel.shared.settings import Settings, load_settings
+from storyreel.shared.stores import BlobStore, LocalBlobStore, get_model
 
 log = logging.getLogger("storyreel.images.worker")
 
@@ -145,7 +145,7 @@ def make_blobs(bucket: str | None, blob_dir: str | None) -> BlobStore:
         return LocalBlobStore(blob_dir)
     if bucket:
         try:
-            from shared.aws_stores import S3BlobStore
+            from storyreel.shared.aws_stores import S3BlobStore
         except ImportError as exc:
             raise ConfigError(f"S3 blob store unavailable ({exc}); install storyreel[aws]") from exc
         return S3BlobStore(bucket, prefix="runs/")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 import threading
 
-from shared.contracts import Usage
-from shared.retry import retry_after_seconds as shared_retry_after
+from storyreel.shared.contracts import Usage
+from storyreel.shared.retry import retry_after_seconds as shared_retry_after
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_RETRY_AFTER_S = 120.0

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from services.images.providers.base import ImageRequest, ImageResult
-from shared.errors import ConfigError, ProviderError
-from shared.settings import ImageGenerationConfig
+from storyreel.services.images.providers.base import ImageRequest, ImageResult
+from storyreel.shared.errors import ConfigError, ProviderError
+from storyreel.shared.settings import ImageGenerationConfig
 
 if TYPE_CHECKING:
     import torch

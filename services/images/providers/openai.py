@@ -15,11 +15,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from services.images.providers._common import AccountRefusal, nearest_ratio, to_png
-from services.images.providers.base import ImageRequest, ImageResult
-from services.openai_client import explain, make_client
-from shared.contracts import Usage
-from shared.settings import ImageGenerationConfig
+from storyreel.services.images.providers._common import AccountRefusal, nearest_ratio, to_png
+from storyreel.services.images.providers.base import ImageRequest, ImageResult
+from storyreel.services.openai_client import explain, make_client
+from storyreel.shared.contracts import Usage
+from storyreel.shared.settings import ImageGenerationConfig
 
 DEFAULT_MODEL = "gpt-image-1"
 SIZES = {

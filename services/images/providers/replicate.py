@@ -23,12 +23,11 @@ import time
 from typing import Any
 
 import httpx
-
-from services.images.providers._common import AccountRefusal, image_usage, nearest_ratio, to_png
-from services.images.providers.base import ImageRequest, ImageResult
-from shared.contracts import Usage
-from shared.errors import ConfigError
-from shared.settings import ImageGenerationConfig
+from storyreel.services.images.providers._common import AccountRefusal, image_usage, nearest_ratio, to_png
+from storyreel.services.images.providers.base import ImageRequest, ImageResult
+from storyreel.shared.contracts import Usage
+from storyreel.shared.errors import ConfigError
+from storyreel.shared.settings import ImageGenerationConfig
 
 DEFAULT_MODEL = "black-forest-labs/flux-schnell"
 TERMINAL = ("succeeded", "failed", "canceled")

@@ -19,9 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
-
-from services.images.providers.base import ImageRequest, ImageResult
-from shared import colors
+from storyreel.services.images.providers.base import ImageRequest, ImageResult
+from storyreel.shared import colors
 
 MARK = "SKETCH — placeholder, not generated art"
 PAPER = (246, 243, 236)

@@ -20,8 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-
-from services.images.providers._common import (
+from storyreel.services.images.providers._common import (
     AccountRefusal,
     backoff_seconds,
     image_usage,
@@ -29,10 +28,10 @@ from services.images.providers._common import (
     retry_after_seconds,
     to_png,
 )
-from services.images.providers.base import ImageRequest, ImageResult
-from shared.contracts import Usage
-from shared.errors import ConfigError
-from shared.settings import ImageGenerationConfig
+from storyreel.services.images.providers.base import ImageRequest, ImageResult
+from storyreel.shared.contracts import Usage
+from storyreel.shared.errors import ConfigError
+from storyreel.shared.settings import ImageGenerationConfig
 
 DEFAULT_BASE_URL = "https://api.stability.ai"
 DEFAULT_MODEL = "core"

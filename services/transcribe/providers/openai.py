@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from services.openai_client import make_client, openai_errors, provider_error
-from shared.contracts import Segment, Transcript, Usage
-from shared.errors import ProviderError
-from shared.settings import TranscriptionConfig
+from storyreel.services.openai_client import make_client, openai_errors, provider_error
+from storyreel.shared.contracts import Segment, Transcript, Usage
+from storyreel.shared.errors import ProviderError
+from storyreel.shared.settings import TranscriptionConfig
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # the audio API's documented limit
 # 16 kHz mono int16 is 32 kB/s raw: a 10-minute FLAC chunk is under 19.2 MB even if it does not compress at all.
@@ -138,7 +138,7 @@ class OpenAITranscriber:
         return transcript
 
     def _duration(self, audio_path: Path) -> float:
-        from services.transcribe.audio import decode_pcm
+        from storyreel.services.transcribe.audio import decode_pcm
 
         return len(decode_pcm(audio_path)) / SAMPLE_RATE
 
@@ -163,7 +163,7 @@ class OpenAITranscriber:
             ) from exc
 
     def _chunked(self, audio_path: Path, language: str | None) -> tuple[Transcript, int]:
-        from services.transcribe.audio import decode_pcm, encode_chunk, split_at_silences
+        from storyreel.services.transcribe.audio import decode_pcm, encode_chunk, split_at_silences
 
         pcm = decode_pcm(audio_path)
         duration = len(pcm) / SAMPLE_RATE

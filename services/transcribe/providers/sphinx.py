@@ -28,13 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from services.transcribe.audio import SAMPLE_RATE, decode_pcm, split_at_silences
-from services.transcribe.providers import sphinx_worker
-from services.transcribe.providers.sphinx_worker import Word
-from shared.contracts import Segment, Transcript
-from shared.errors import ProviderError, UserError
-from shared.settings import TranscriptionConfig
+from storyreel.services.transcribe.audio import SAMPLE_RATE, decode_pcm, split_at_silences
+from storyreel.services.transcribe.providers import sphinx_worker
+from storyreel.services.transcribe.providers.sphinx_worker import Word
+from storyreel.shared.contracts import Segment, Transcript
+from storyreel.shared.errors import ProviderError, UserError
+from storyreel.shared.settings import TranscriptionConfig
 
 MODEL = "pocketsphinx-en-us"
 CHUNK_S = 10.0  # longest chunk; cuts go in the quietest stretch of its second half
@@ -45,7 +44,7 @@ MIN_PAUSE_S = 0.3  # a silence this long between words ends a phrase (segment)
 POOL_MIN_AUDIO_S = 30.0
 # pocketsphinx options that trade a little search for a lot of speed (see the module docstring).
 FAST_OPTIONS: dict[str, Any] = {"fwdflat": False, "maxhmmpf": 1500}
-_WORKER_MODULE = "services.transcribe.providers.sphinx_worker"
+_WORKER_MODULE = "storyreel.services.transcribe.providers.sphinx_worker"
 log = logging.getLogger(__name__)
 
 

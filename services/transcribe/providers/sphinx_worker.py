@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from shared.errors import ProviderError
+from storyreel.shared.errors import ProviderError
 
 FRAME_RATE = 100  # pocketsphinx frames per second (its -frate default)
 _ALT_PRON = re.compile(r"\(\d+\)$")  # "the(2)": the dictionary's second pronunciation of "the"

@@ -10,10 +10,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeVar
 
-from shared.contracts import Evidence
-from shared.errors import ConfigError, ProviderError
-from shared.retry import retry_after_seconds  # noqa: F401 - the forum fetchers import it from here
-from shared.settings import ViralityConfig
+from storyreel.shared.contracts import Evidence
+from storyreel.shared.errors import ConfigError, ProviderError
+from storyreel.shared.retry import retry_after_seconds  # noqa: F401 - the forum fetchers import it from here
+from storyreel.shared.settings import ViralityConfig
 
 T = TypeVar("T")
 

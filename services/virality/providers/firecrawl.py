@@ -29,9 +29,8 @@ from firecrawl.v2.utils.error_handler import (
     UnauthorizedError,
     WebsiteNotSupportedError,
 )
-
-from services.virality.parsers import is_thread_url, parse_thread
-from services.virality.providers.base import (
+from storyreel.services.virality.parsers import is_thread_url, parse_thread
+from storyreel.services.virality.providers.base import (
     Deadline,
     Forum,
     RateLimited,
@@ -40,9 +39,9 @@ from services.virality.providers.base import (
     retry_after_seconds,
     with_retries,
 )
-from shared.contracts import Evidence
-from shared.errors import ConfigError, ProviderError
-from shared.settings import ViralityConfig
+from storyreel.shared.contracts import Evidence
+from storyreel.shared.errors import ConfigError, ProviderError
+from storyreel.shared.settings import ViralityConfig
 
 DEFAULT_API_URL = "https://api.firecrawl.dev"
 NAME = "firecrawl"

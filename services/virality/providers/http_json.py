@@ -8,10 +8,15 @@ import time
 from typing import Any
 
 import httpx
-
-from services.virality.providers.base import Deadline, Forum, RateLimited, retry_after_seconds, with_retries
-from shared.errors import ProviderError
-from shared.settings import ViralityConfig
+from storyreel.services.virality.providers.base import (
+    Deadline,
+    Forum,
+    RateLimited,
+    retry_after_seconds,
+    with_retries,
+)
+from storyreel.shared.errors import ProviderError
+from storyreel.shared.settings import ViralityConfig
 
 
 def get_json(

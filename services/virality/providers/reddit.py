@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 import time
 
-from services.virality.providers.base import Deadline, Forum
-from services.virality.providers.http_json import PublicJSONSearch, age_days, as_int
-from shared.contracts import Evidence
-from shared.errors import ProviderError
+from storyreel.services.virality.providers.base import Deadline, Forum
+from storyreel.services.virality.providers.http_json import PublicJSONSearch, age_days, as_int
+from storyreel.shared.contracts import Evidence
+from storyreel.shared.errors import ProviderError
 
 PUBLIC = "https://www.reddit.com"
 

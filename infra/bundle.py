@@ -64,7 +64,8 @@ def copy_sources(dest: Path, root: Path = ROOT) -> None:
         shutil.copytree(root / package, target, ignore=EXCLUDE)
 
 
-def install_deps(group: str, dest: Path) -> None:
+def pip_install_for_lambda(target: Path, requirements: list[str], *, upgrade: bool = True) -> None:
+    """pip-install wheels for the Lambda platform (arm64, CPython LAMBDA_PYTHON) into target."""
     cmd = [
         sys.executable,
         "-m",
@@ -79,12 +80,16 @@ def install_deps(group: str, dest: Path) -> None:
         "--python-version",
         LAMBDA_PYTHON,
         "--only-binary=:all:",
-        "--upgrade",
+        *(["--upgrade"] if upgrade else []),
         "--target",
-        str(dest),
-        *requirements(group),
+        str(target),
+        *requirements,
     ]
     subprocess.run(cmd, check=True)
+
+
+def install_deps(group: str, dest: Path) -> None:
+    pip_install_for_lambda(dest, requirements(group))
     # bytecode caches are rebuilt on the Lambda anyway
     for cache in dest.rglob("__pycache__"):
         shutil.rmtree(cache, ignore_errors=True)

@@ -4,6 +4,7 @@ sys.path)."""
 from __future__ import annotations
 
 import ast
+import base64
 import contextlib
 import functools
 import inspect
@@ -574,3 +575,24 @@ def create_gpu_queue() -> dict[str, str]:
         containerProperties={"image": "storyreel-gpu:latest", "vcpus": 4, "memory": 15360, "command": []},
     )["jobDefinitionArn"]
     return {"GpuJobQueueArn": queue, "GpuJobDefinitionArn": definition}
+
+
+def invoke_raw(
+    method: str, path: str, raw: str | None, content_type: str | None, base64_encoded: bool = False
+) -> tuple[int, Any]:
+    """The API Lambda handler with a raw body and Content-Type (None: no such header). Never a 5xx, and
+    every answer is JSON."""
+    from storyreel.services.api.handler import handler
+
+    event = apigw_event(method, path, raw)
+    for field in ("headers", "multiValueHeaders"):
+        event[field].pop("Content-Type")
+    if content_type is not None:
+        event["headers"]["Content-Type"] = content_type
+        event["multiValueHeaders"]["Content-Type"] = [content_type]
+    if base64_encoded and raw is not None:
+        event["body"] = base64.b64encode(raw.encode("utf-8", "surrogatepass")).decode()
+        event["isBase64Encoded"] = True
+    out = handler(event, FakeLambdaContext("storyreel-api"))
+    assert out["statusCode"] < 500, out
+    return out["statusCode"], json.loads(out["body"])  # every answer is JSON

@@ -7,7 +7,17 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_testkit import BUCKET, REGION, FakeLambdaContext, apigw_event, call_api, tiny_wav, upload_event, wait
+from aws_testkit import (
+    BUCKET,
+    REGION,
+    FakeLambdaContext,
+    apigw_event,
+    call_api,
+    invoke_raw,
+    tiny_wav,
+    upload_event,
+    wait,
+)
 from storyreel.services.api.handler import MAX_BODY_BYTES
 from storyreel.shared.aws_runtime import state
 from storyreel.shared.contracts import RunStatus
@@ -136,17 +146,7 @@ def test_feedback_goes_to_the_optimizer(aws, monkeypatch):
 def send(
     method: str, path: str, raw: str | None, content_type: str | None = "application/json"
 ) -> tuple[int, Any]:
-    """The Lambda handler with a raw body and Content-Type (None: no such header); the answer must be JSON."""
-    from storyreel.services.api.handler import handler
-
-    event = apigw_event(method, path, raw)
-    for field in ("headers", "multiValueHeaders"):
-        event[field].pop("Content-Type")
-    if content_type is not None:
-        event["headers"]["Content-Type"] = content_type
-        event["multiValueHeaders"]["Content-Type"] = [content_type]
-    out = handler(event, FakeLambdaContext("storyreel-api"))
-    return out["statusCode"], json.loads(out["body"])
+    return invoke_raw(method, path, raw, content_type)
 
 
 def assert_error_shape(status: int, body: Any) -> None:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 import requests
 import schemathesis
-from aws_testkit import FakeLambdaContext, apigw_event
+from aws_testkit import FakeLambdaContext, apigw_event, invoke_raw
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -206,26 +205,6 @@ def succeeded_run(aws) -> str:
     record.status = RunStatus.succeeded
     state().save(record)
     return run_id
-
-
-def invoke_raw(
-    method: str, path: str, raw: str | None, content_type: str | None, base64_encoded: bool = False
-) -> tuple[int, Any]:
-    """The Lambda handler with a raw body and Content-Type (None: no such header); the answer must be JSON."""
-    from storyreel.services.api.handler import handler
-
-    event = apigw_event(method, path, raw)
-    for field in ("headers", "multiValueHeaders"):
-        event[field].pop("Content-Type")
-    if content_type is not None:
-        event["headers"]["Content-Type"] = content_type
-        event["multiValueHeaders"]["Content-Type"] = [content_type]
-    if base64_encoded and raw is not None:
-        event["body"] = base64.b64encode(raw.encode("utf-8", "surrogatepass")).decode()
-        event["isBase64Encoded"] = True
-    out = handler(event, FakeLambdaContext("storyreel-api"))
-    assert out["statusCode"] < 500, out
-    return out["statusCode"], json.loads(out["body"])  # every answer is JSON
 
 
 @given(

@@ -19,14 +19,13 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from infra_testkit import ROOT, deployed, locked, tree_bytes
 
-from infra.bundle import LAMBDA_PLATFORM, LAMBDA_PYTHON, build
+from infra.bundle import LAMBDA_PLATFORM, LAMBDA_PYTHON, build, pip_install_for_lambda
 from infra.functions import FUNCTIONS
 
 MB = 1024 * 1024
@@ -57,27 +56,7 @@ def powertools_layer() -> Path:
         if not (out / ".complete").is_file():
             shutil.rmtree(out, ignore_errors=True)
             target = out / "python"
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "--platform",
-                    LAMBDA_PLATFORM,
-                    "--implementation",
-                    "cp",
-                    "--python-version",
-                    LAMBDA_PYTHON,
-                    "--only-binary=:all:",
-                    "--target",
-                    str(target),
-                    f"aws-lambda-powertools[all]=={version}",
-                ],
-                check=True,
-            )
+            pip_install_for_lambda(target, [f"aws-lambda-powertools[all]=={version}"], upgrade=False)
             for pattern in LAYER_PRUNE:
                 for path in target.glob(pattern):
                     shutil.rmtree(path) if path.is_dir() else path.unlink()

@@ -40,9 +40,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from storyreel.services.brief.levers import LEVERS
 from storyreel.services.optimizer import bandit
 from storyreel.services.optimizer.step import POLICY_NAME, update_policy
-from storyreel.shared.creative import LEVERS
 from storyreel.shared.settings import OptimizerConfig
 from storyreel.shared.stores import SqliteStateStore
 

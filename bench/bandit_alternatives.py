@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bandit as bench  # bench/bandit.py: audiences, baselines, simulate
+from storyreel.services.brief.levers import LEVERS
 from storyreel.services.optimizer import bandit
-from storyreel.shared.creative import LEVERS
 from storyreel.shared.settings import OptimizerConfig
 
 RESULTS = Path(__file__).resolve().parent / "results"

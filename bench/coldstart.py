@@ -11,7 +11,7 @@ For every function in infra.functions.FUNCTIONS:
   over the handlers and the baselines (one run of each per round, after one untimed round that writes the
   bytecode caches), so a burst of load from elsewhere on the machine is spread over all of them, not charged
   to one;
-- first client: in the same interpreter, right after the import, `shared.aws_runtime.client("dynamodb")`: what
+- first client: in the same interpreter, right after the import, `shared.aws.env.client("dynamodb")`: what
   every handler's first event pays before its own work (importing boto3, the X-Ray recorder and its patches,
   building a client). Work moved out of the import shows up here, not nowhere;
 - as deployed: the import again, from a copy of the code asset as `make lambda-assets` ships it: `shared/`,
@@ -68,7 +68,7 @@ t1 = time.perf_counter()
 assert callable(handler)
 first_ms = None
 if {first_use!r}:
-    from storyreel.shared.aws_runtime import client
+    from storyreel.shared.aws.env import client
     t2 = time.perf_counter()
     client("dynamodb")
     first_ms = (time.perf_counter() - t2) * 1000
@@ -450,7 +450,7 @@ def _markdown(rows: list[dict], meta: dict, baselines: dict[str, float | None]) 
         f"This machine ran the third-party baselines {speed}x as long as the machine the goal was set on "
         "(geometric mean over the baselines below, against the first run's); `scaled` is the import divided by "
         "that. `first client` is what the first event pays next, in the same interpreter: "
-        '`shared.aws_runtime.client("dynamodb")` (boto3, the X-Ray recorder and its patches, a client). '
+        '`shared.aws.env.client("dynamodb")` (boto3, the X-Ray recorder and its patches, a client). '
         "`as deployed` imports from a copy of the asset without bytecode caches, as Lambda gets it.",
         "",
         "| function | handler | asset MB (zip) | import ms (median / min) | goal | scaled ms | goal (scaled) "

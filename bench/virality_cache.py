@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests" / "virality"))
 
 import storyreel.services.virality.providers.firecrawl  # noqa: E402, F401  (the SDK import is not part of a run's time)
 from fake_forums import FakeServer, FakeWeb, forum_config, make_threads  # noqa: E402
-from storyreel.services.virality.virality import evaluate, get_evidence_source  # noqa: E402
+from storyreel.services.virality.score import evaluate, get_evidence_source  # noqa: E402
 from storyreel.shared.contracts import CreativeContext, Transcript  # noqa: E402
 from storyreel.shared.stores import SqliteStateStore  # noqa: E402
 

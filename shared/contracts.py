@@ -152,23 +152,6 @@ class ScenePlan(Contract):
     hook: str = Field(default="", description="the opening line the plan leads with")
 
 
-def frame_id(scene_index: int, role: str) -> str:
-    return f"s{scene_index}-{role}"
-
-
-def scene_of(fid: str) -> str:
-    """ "s3-end" -> "s3": the scene a frame belongs to."""
-    return fid.split("-")[0]
-
-
-def group_by_scene(frame_ids: list[str]) -> list[list[str]]:
-    """Frames grouped by scene, in the order given: a scene's end frame renders after (and from) its start."""
-    groups: dict[str, list[str]] = {}
-    for fid in frame_ids:
-        groups.setdefault(scene_of(fid), []).append(fid)
-    return list(groups.values())
-
-
 # --------------------------------------------------------------------------- virality
 class Evidence(Contract):
     source: str = Field(description="forum or site, e.g. reddit:r/videos, hackernews")

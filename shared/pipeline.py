@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from storyreel.shared.contracts import Frame, OptimizerDecision, ScenePlan, Usage
+from storyreel.shared.contracts import Frame, FrameStatus, OptimizerDecision, ScenePlan, Usage
+from storyreel.shared.ids import frame_id, parse_frame_id
 from storyreel.shared.settings import Settings
 from storyreel.shared.stores import BlobStore, CacheStore, PolicyStore, RunStore, get_optional_model
 
@@ -67,6 +68,23 @@ class RunContext:
             self.blobs.put_bytes(self.key(f"usage/{stage}.json"), body, "application/json")
 
 
+# --------------------------------------------------------------------------- a run's keyframes
+def frame_order(plan: ScenePlan) -> list[str]:
+    """Keyframes in storyboard order: s1-start, s1-end, s2-start, ..."""
+    return [frame_id(s.index, role) for s in plan.scenes for role in ("start", "end")]
+
+
+def frames_now(ctx: RunContext, plan: ScenePlan) -> list[str]:
+    """The frames this run renders now: the first N by the settings' budget (limit_images / limit_scenes)."""
+    order = frame_order(plan)
+    return order[: ctx.settings.image_budget(len(order))]
+
+
+def outstanding(ctx: RunContext, plan: ScenePlan) -> list[str]:
+    """Frames that are not rendered yet: pending (left by a preview), skipped, or failed."""
+    return [fid for fid in frame_order(plan) if load_frame(ctx, plan, fid).status != FrameStatus.rendered]
+
+
 # --------------------------------------------------------------------------- shared reads of a run's blobs
 def frame_result_key(ctx: RunContext, fid: str) -> str:
     return ctx.key(f"frames/{fid}.json")
@@ -81,8 +99,8 @@ def load_frame(ctx: RunContext, plan: ScenePlan, fid: str) -> Frame:
     recorded = get_optional_model(ctx.blobs, frame_result_key(ctx, fid), Frame)
     if recorded is not None:
         return recorded
-    index, role = fid[1:].split("-")
-    scene = plan.scenes[int(index) - 1]
+    index, role = parse_frame_id(fid)
+    scene = plan.scenes[index - 1]
     return scene.start_frame if role == "start" else scene.end_frame
 
 

@@ -18,7 +18,7 @@ from storyreel.shared.errors import ConfigError
 
 ENV_PREFIX = "STORYREEL_"
 PresetName = Literal["preview", "quick", "full"]
-ImageProvider = Literal["sketch", "replicate", "stability", "openai", "diffusers", "batch"]
+ImageProviderName = Literal["sketch", "replicate", "stability", "openai", "diffusers", "batch"]
 # Names the seed used for its providers, mapped onto ours.
 _PROVIDER_ALIASES = {"local": "sketch", "sdxl": "diffusers", "dalle": "openai", "dall-e": "openai"}
 
@@ -77,7 +77,7 @@ class PipelineConfig(_Section):
 
 
 class ImageGenerationConfig(_Section):
-    provider: ImageProvider = "sketch"
+    provider: ImageProviderName = "sketch"
     model: str | None = None
     limit_scenes: Annotated[int, Field(ge=0)] | None = None
     concurrency: Annotated[int, Field(ge=1, le=64)] = 10

@@ -1,5 +1,5 @@
 """Stores behind small protocols: blobs (a directory locally, S3 in the cloud) and run state
-(SQLite locally, DynamoDB in the cloud). The cloud versions live in shared/aws_stores.py and fit the same
+(SQLite locally, DynamoDB in the cloud). The cloud versions live in shared/aws/stores.py and fit the same
 protocols, so the stage code never knows which one it has.
 
 Blob keys are relative to a run's base: `{run_id}/transcript.json`, `{run_id}/frames/s1-start.png`.

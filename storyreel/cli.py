@@ -20,7 +20,7 @@ from storyreel.shared.errors import NotFoundError, StoryreelError, UserError, fi
 from storyreel.shared.pipeline import INDEX_HTML, STORYBOARD
 from storyreel.shared.settings import (
     PRESETS,
-    ImageProvider,
+    ImageProviderName,
     LLMConfig,
     Settings,
     TranscriptionConfig,
@@ -183,7 +183,7 @@ def cli() -> None:
 @click.option("--llm", type=click.Choice(LLMS))
 @click.option(
     "--image-provider",
-    type=click.Choice(get_args(ImageProvider)),
+    type=click.Choice(get_args(ImageProviderName)),
 )
 @click.option("--model", help="Image model (e.g. bytedance/sdxl-lightning-4step, gpt-image-1, a local path).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("runs"), show_default=True)
@@ -285,7 +285,7 @@ def _print_done(record: RunRecord) -> None:
 @cli.command()
 @click.argument("run_id", required=False)
 @click.option("--from-latest", is_flag=True, help="Use the most recent successful run.")
-@click.option("--image-provider", type=click.Choice([p for p in get_args(ImageProvider) if p != "batch"]))
+@click.option("--image-provider", type=click.Choice([p for p in get_args(ImageProviderName) if p != "batch"]))
 @click.option("--model")
 @click.option("--json", "as_json", is_flag=True)
 def images(

@@ -42,7 +42,7 @@ def _uses(settings: Settings) -> dict[str, list[str]]:
 
 
 def _openai_live(environ: Mapping[str, str]) -> str:
-    from storyreel.services.openai_client import make_client
+    from storyreel.shared.openai_client import make_client
 
     client = make_client(CHECK_TIMEOUT_S, 0, environ=environ)
     ids = [m.id for m in client.models.list().data]
@@ -53,7 +53,7 @@ def _openai_live(environ: Mapping[str, str]) -> str:
 def _where(provider: str, settings: Settings, environ: Mapping[str, str]) -> str:
     """The base URL a provider's client will use (config key > the vendor's variable > the vendor's default)."""
     if provider == "openai":
-        from storyreel.services.openai_client import effective_base_url
+        from storyreel.shared.openai_client import effective_base_url
 
         return effective_base_url(None, environ)
     if provider == "replicate":
@@ -109,7 +109,7 @@ def _stability_live(environ: Mapping[str, str], base_url: str | None) -> str:
 
 def _explain(provider: str, exc: Exception) -> str:
     if provider == "openai":
-        from storyreel.services.openai_client import explain
+        from storyreel.shared.openai_client import explain
 
         return explain(exc)
     if provider == "replicate":

@@ -11,42 +11,31 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from storyreel.services.finalize import step as finalize_step
+from storyreel.services.finalize.step import finalize
+from storyreel.services.finalize.storyboard import apply_board
 from storyreel.services.images import step as images_step
 from storyreel.services.optimizer import step as optimizer_step
 from storyreel.services.scenes import step as scenes_step
 from storyreel.services.transcribe import step as transcribe_step
 from storyreel.services.transcribe.audio import check_file_stat, check_input_file
 from storyreel.services.virality import step as virality_step
-from storyreel.shared.contracts import (
-    RunError,
-    RunRecord,
-    RunStatus,
-    ScenePlan,
-    StageTiming,
-    group_by_scene,
-    utcnow,
-)
+from storyreel.shared.contracts import RunRecord, RunStatus, ScenePlan, StageTiming, utcnow
 from storyreel.shared.errors import InputError, NotFoundError, StoryreelError, UserError, first_line
-from storyreel.shared.pipeline import INDEX_HTML, SCENES, STORYBOARD, RunContext, StateStore
+from storyreel.shared.ids import group_by_scene, new_run_id
+from storyreel.shared.pipeline import SCENES, RunContext, StateStore, outstanding
 from storyreel.shared.settings import Settings, max_audio_bytes
 from storyreel.shared.stores import LocalBlobStore, SqliteStateStore, get_model, local_state
-from storyreel.shared.storyboard import apply_board, finalize
 
 Progress = Callable[[str, str], None]
 RUN_JSON = "run.json"  # a snapshot of the run record beside the outputs (status, timings, error)
-
-
-def new_run_id() -> str:
-    return f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
 
 
 class Interrupted(UserError):
@@ -122,11 +111,8 @@ class LocalRun:
         kind = cause.kind if isinstance(cause, StoryreelError) else "internal"
         message = first_line(cause)
         with self._lock:
-            self.record.status = RunStatus.failed
-            self.record.error = RunError(stage=exc.stage, message=message, kind=kind)
-        # A failed run must not look complete: drop a storyboard/page written early or by an earlier attempt.
-        for name in (STORYBOARD, INDEX_HTML):
-            self.ctx.blobs.delete(self.ctx.key(name))
+            finalize_step.mark_failed(self.record, exc.stage, message, kind)
+        finalize_step.withdraw(self.ctx.blobs, self.ctx.run_id)
         if exc.stage == "transcribe" and isinstance(cause, InputError):
             for key in self.ctx.blobs.list(self.ctx.key("audio/")):  # a rejected input is not kept
                 self.ctx.blobs.delete(key)
@@ -255,10 +241,10 @@ class _Background:
 def preflight(ctx: RunContext) -> None:
     """Build every provider the run will use before any work starts, so a missing key or an impossible
     provider is reported in a second, not after the transcription has run."""
-    from storyreel.services.images.images import get_image_provider
+    from storyreel.services.images.render import get_image_provider
     from storyreel.services.scenes.planner import get_planner
-    from storyreel.services.transcribe.transcribe import get_transcriber
-    from storyreel.services.virality.virality import get_evidence_source
+    from storyreel.services.transcribe.recognize import get_transcriber
+    from storyreel.services.virality.score import get_evidence_source
 
     s, ov = ctx.settings, ctx.overrides
     if "transcriber" not in ov:
@@ -402,7 +388,7 @@ def open_run(
 
 def outstanding_frames(run: LocalRun) -> list[str]:
     plan = get_model(run.ctx.blobs, run.ctx.key(SCENES), ScenePlan)
-    return images_step.outstanding(run.ctx, plan)
+    return outstanding(run.ctx, plan)
 
 
 def render_outstanding(

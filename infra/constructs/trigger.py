@@ -18,7 +18,7 @@ from constructs import Construct
 
 STATEMACHINE_DIR = Path(__file__).resolve().parent.parent / "statemachine"
 UPLOAD_PATTERN_FILE = STATEMACHINE_DIR / "upload_rule_pattern.json"
-EVENT_SOURCE = "storyreel"  # what shared.aws_runtime.put_events sends as Source
+EVENT_SOURCE = "storyreel"  # what shared.aws.events.put_events sends as Source
 PREVIEW_READY = "PreviewReady"
 _PATTERN_FIELDS = {
     "source": "source",

@@ -35,26 +35,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from storyreel.services.images import step as images_step
 from storyreel.services.optimizer import step as optimizer_step
-from storyreel.shared.aws_runtime import (
-    API_UPLOAD_PREFIX,
-    RUN_ID_PATTERN,
-    Env,
-    blobs,
-    lambda_entry,
-    metrics,
-    new_run_id,
-    preview_ready,
-    resolve_settings,
-    run_context,
-    run_settings,
-    state,
-    uploads,
-)
+from storyreel.shared.aws.context import resolve_settings, run_context, run_settings
+from storyreel.shared.aws.env import API_UPLOAD_PREFIX, Env, blobs, state, uploads
+from storyreel.shared.aws.events import preview_ready
+from storyreel.shared.aws.observability import lambda_entry, metrics
 from storyreel.shared.contracts import Engagement, FrameCounts, RunError, RunRecord, RunStatus, ScenePlan
 from storyreel.shared.errors import ConflictError, NotFoundError, UserError
-from storyreel.shared.pipeline import INDEX_HTML, SCENES, STORYBOARD
+from storyreel.shared.ids import RUN_ID_PATTERN, new_run_id
+from storyreel.shared.pipeline import INDEX_HTML, SCENES, STORYBOARD, frame_order, outstanding
 from storyreel.shared.settings import Settings
 from storyreel.shared.stores import get_model
 
@@ -488,9 +477,9 @@ def render_images(
         raise ConflictError(f"run {run_id} is {record.status.value}: frames render after it succeeded")
     plan = get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)
     if request.frames is None:
-        frames = images_step.outstanding(ctx, plan)
+        frames = outstanding(ctx, plan)
     else:
-        known = set(images_step.frame_order(plan))
+        known = set(frame_order(plan))
         unknown = [f for f in request.frames if f not in known]
         if unknown:
             raise UserError(f"run {run_id} has no frame(s) {', '.join(unknown)} ({len(plan.scenes)} scenes)")

@@ -11,8 +11,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from storyreel.services.images import step as images_step
-from storyreel.shared.aws_runtime import ImagesEvent, lambda_entry, run_context, stage
-from storyreel.shared.contracts import scene_of
+from storyreel.shared.aws.context import run_context, stage
+from storyreel.shared.aws.events import ImagesEvent
+from storyreel.shared.aws.observability import lambda_entry
+from storyreel.shared.ids import scene_of
 
 
 @lambda_entry

@@ -6,28 +6,16 @@ never overwrite each other; finalize folds them into storyboard.json.
 
 from __future__ import annotations
 
-from storyreel.services.images.images import (
+from storyreel.services.images.providers.base import ImageResult
+from storyreel.services.images.render import (
     apply_result,
-    frame_order,
     get_frame,
     get_image_provider,
     render_frames,
 )
-from storyreel.services.images.providers.base import ImageResult
-from storyreel.shared.contracts import CreativeContext, FrameStatus, ScenePlan
-from storyreel.shared.pipeline import CONTEXT, SCENES, RunContext, frame_png_key, frame_result_key, load_frame
+from storyreel.shared.contracts import CreativeContext, ScenePlan
+from storyreel.shared.pipeline import CONTEXT, SCENES, RunContext, frame_png_key, frame_result_key, frames_now
 from storyreel.shared.stores import get_model, get_optional_bytes, put_model
-
-
-def frames_now(ctx: RunContext, plan: ScenePlan) -> list[str]:
-    """The frames this run renders now: the first N by the settings' budget (limit_images / limit_scenes)."""
-    order = frame_order(plan)
-    return order[: ctx.settings.image_budget(len(order))]
-
-
-def outstanding(ctx: RunContext, plan: ScenePlan) -> list[str]:
-    """Frames that are not rendered yet: pending (left by a preview), skipped, or failed."""
-    return [fid for fid in frame_order(plan) if load_frame(ctx, plan, fid).status != FrameStatus.rendered]
 
 
 def render(

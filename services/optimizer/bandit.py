@@ -1,4 +1,4 @@
-"""Contextual Thompson sampling over the creative levers (shared/creative.py LEVERS), as pure functions over a
+"""Contextual Thompson sampling over the creative levers (services/brief/levers.py LEVERS), as pure functions over a
 JSON-able state dict (stored through the PolicyStore: SQLite locally, DynamoDB in the cloud).
 
 Model (why this one: docs/optimizer.md)
@@ -22,7 +22,7 @@ import math
 import random
 from typing import Any
 
-from storyreel.shared.creative import LEVERS
+from storyreel.services.brief.levers import LEVERS
 
 SCHEMA = 1
 GRID = 256  # integration points for the exploration probability

@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from storyreel.services.creative_vocab import format_family
+from storyreel.services.brief.levers import DEFAULT_VARIANT
+from storyreel.services.brief.vocab import format_family
 from storyreel.services.optimizer import bandit
 from storyreel.shared.contracts import (
     ArmPosterior,
@@ -27,7 +28,6 @@ from storyreel.shared.contracts import (
     RunRecord,
     ViralityReport,
 )
-from storyreel.shared.creative import DEFAULT_VARIANT
 from storyreel.shared.errors import ConflictError, NotFoundError
 from storyreel.shared.pipeline import CONTEXT, DECISION, VIRALITY, RunContext
 from storyreel.shared.settings import OptimizerConfig

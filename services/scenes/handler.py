@@ -12,9 +12,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from storyreel.services.images import step as images_step
 from storyreel.services.scenes import step as scenes_step
-from storyreel.shared.aws_runtime import StageEvent, lambda_entry, run_context, scene_items, stage
+from storyreel.shared.aws.context import run_context, stage
+from storyreel.shared.aws.events import StageEvent
+from storyreel.shared.aws.execution import scene_items
+from storyreel.shared.aws.observability import lambda_entry
+from storyreel.shared.pipeline import frames_now
 
 
 @lambda_entry
@@ -32,7 +35,7 @@ def scenes_handler(event: StageEvent, context: LambdaContext) -> dict[str, Any]:
     ctx, _ = run_context(event.run_id)
     with stage(ctx, "scenes"):
         plan = scenes_step.scenes(ctx)
-    now = images_step.frames_now(ctx, plan)
+    now = frames_now(ctx, plan)
     return {
         "run_id": event.run_id,
         "items": scene_items(event.run_id, now),

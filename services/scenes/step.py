@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from storyreel.services.scenes.planner import check_plan, get_planner
+from storyreel.services.scenes.planner import get_planner
+from storyreel.services.scenes.providers.base import check_plan
 from storyreel.shared.contracts import CreativeContext, FrameStatus, ScenePlan, Transcript
 from storyreel.shared.pipeline import CONTEXT, SCENES, TRANSCRIPT, RunContext, chosen_variant
 from storyreel.shared.stores import get_model, put_model

@@ -7,7 +7,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from storyreel.services.transcribe import step as transcribe_step
-from storyreel.shared.aws_runtime import TranscribeEvent, lambda_entry, run_context, stage
+from storyreel.shared.aws.context import run_context, stage
+from storyreel.shared.aws.events import TranscribeEvent
+from storyreel.shared.aws.observability import lambda_entry
 
 
 @lambda_entry

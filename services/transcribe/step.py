@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from storyreel.services.transcribe.transcribe import get_transcriber, transcribe
+from storyreel.services.transcribe.recognize import get_transcriber, transcribe
 from storyreel.shared.contracts import Transcript
 from storyreel.shared.pipeline import TRANSCRIPT, RunContext
 from storyreel.shared.stores import put_model

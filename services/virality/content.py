@@ -9,8 +9,8 @@ score only through what it measurably does to the storyboard (docs/virality.md, 
   length was asked);
 - hook: a statistic hook on a brief with no statistic is written as a placeholder, and scores as one.
 
-Words, sentences, statistics and the length come from the planner's own vocabulary (services/creative_vocab.py,
-services/scenes/textkit.py), so this report never quotes a length or a statistic the storyboard does not have.
+Words, sentences, statistics and the length come from the planner's own vocabulary (services/brief/vocab.py,
+services/brief/textkit.py), so this report never quotes a length or a statistic the storyboard does not have.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from storyreel.services.creative_vocab import duration_source, planned_duration, statistic_in, tokens
-from storyreel.services.creative_vocab import format_family as _format_family
-from storyreel.services.scenes import lexicon
-from storyreel.services.scenes.textkit import Unit
-from storyreel.services.scenes.textkit import sentences as brief_sentences
+from storyreel.services.brief import lexicon
+from storyreel.services.brief.levers import resolve_variant
+from storyreel.services.brief.textkit import Unit
+from storyreel.services.brief.textkit import sentences as brief_sentences
+from storyreel.services.brief.vocab import duration_source, planned_duration, statistic_in, tokens
+from storyreel.services.brief.vocab import format_family as _format_family
 from storyreel.shared.contracts import CreativeContext, Evidence, Segment, Transcript, ViralityComponent
-from storyreel.shared.creative import resolve_variant
 
 POWER_WORDS = frozenset(
     [
@@ -113,7 +113,7 @@ EMOTION_WORDS = frozenset(
         "desperate",
     ]
 )
-# The planner's own lists (services/scenes/lexicon.py): what it strips as filler is what clarity counts.
+# The planner's own lists (services/brief/lexicon.py): what it strips as filler is what clarity counts.
 INTENSIFIERS = lexicon.INTENSIFIERS
 FILLERS = lexicon.FILLER_PHRASES
 
@@ -146,7 +146,7 @@ SHORT_FORM = (15.0, 60.0)
 
 def format_family(context: CreativeContext) -> str:
     """The content style folded to a format family (tutorial, vlog, product, story, entertainment, other): the
-    optimizer's context feature. The planner's own styles map by table (services/creative_vocab.py)."""
+    optimizer's context feature. The planner's own styles map by table (services/brief/vocab.py)."""
     return _format_family(context.content_style, context.intent)
 
 

@@ -150,7 +150,7 @@ def cache_key(forum: Forum, keywords: list[str], limit: int) -> str:
 
 
 class ForumEvidence:
-    """The EvidenceSource used by the virality stage (see services/virality/virality.py)."""
+    """The EvidenceSource used by the virality stage (see services/virality/score.py)."""
 
     name = "forums"
 

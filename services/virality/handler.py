@@ -8,7 +8,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from storyreel.services.virality import step as virality_step
-from storyreel.shared.aws_runtime import StageEvent, lambda_entry, run_context, stage
+from storyreel.shared.aws.context import run_context, stage
+from storyreel.shared.aws.events import StageEvent
+from storyreel.shared.aws.observability import lambda_entry
 
 
 @lambda_entry

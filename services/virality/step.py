@@ -5,7 +5,7 @@ Needs the context only (not scenes or images), so the runner and the state machi
 
 from __future__ import annotations
 
-from storyreel.services.virality.virality import evaluate, get_evidence_source
+from storyreel.services.virality.score import evaluate, get_evidence_source
 from storyreel.shared.contracts import CreativeContext, Transcript, ViralityReport
 from storyreel.shared.pipeline import CONTEXT, TRANSCRIPT, VIRALITY, RunContext, chosen_variant
 from storyreel.shared.stores import get_model, put_model

@@ -242,7 +242,7 @@ def install_fakes(monkeypatch, image_provider: FakeImages | None = None) -> dict
     by small fakes only while they are stubs. Returns the overrides (the local runner takes the same ones)."""
     import storyreel.services.optimizer.step as optimizer_step
     import storyreel.services.virality.step as virality_step
-    import storyreel.shared.aws_runtime as runtime
+    import storyreel.shared.aws.context as runtime
 
     try:
         import storyreel.services.transcribe.audio  # noqa: F401
@@ -383,7 +383,7 @@ def upload_event(key: str, etag: str = "abc123") -> dict:
 
 
 def start_run(opts: dict, key: str = "uploads/brief.wav") -> str:
-    from storyreel.services.api.lifecycle import intake_handler
+    from storyreel.services.intake.handler import handler as intake_handler
 
     boto3.client("s3", region_name=REGION).put_object(
         Bucket=BUCKET, Key=key, Body=tiny_wav(), Metadata={"options": json.dumps(opts)}

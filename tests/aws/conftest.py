@@ -20,9 +20,10 @@ from aws_testkit import (
     substituted_definition,
 )
 from moto import mock_aws
-from storyreel.services.api.lifecycle import _start_upload_once
-from storyreel.shared.aws_runtime import PREVIEW_READY, reset_clients
-from storyreel.shared.aws_stores import create_table
+from storyreel.services.intake.step import start_upload_once as _start_upload_once
+from storyreel.shared.aws.env import reset_clients
+from storyreel.shared.aws.events import PREVIEW_READY
+from storyreel.shared.aws.stores import create_table
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from aws_testkit import (
     wait,
 )
 from storyreel.services.api.handler import MAX_BODY_BYTES
-from storyreel.shared.aws_runtime import state
+from storyreel.shared.aws.env import state
 from storyreel.shared.contracts import RunStatus
 
 
@@ -36,7 +36,7 @@ def test_create_run_then_upload_starts_it(machine):
     assert f"uploads/api/{run_id}/brief.m4a" in upload["url"] and "Signature" in upload["url"]
 
     # the client PUTs the audio; S3 -> EventBridge -> intake starts the run created above
-    from storyreel.services.api.lifecycle import intake_handler
+    from storyreel.services.intake.handler import handler as intake_handler
 
     boto3.client("s3", region_name=REGION).put_object(Bucket=BUCKET, Key=upload["key"], Body=tiny_wav())
     out = intake_handler(upload_event(upload["key"]), FakeLambdaContext("storyreel-intake"))

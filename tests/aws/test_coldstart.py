@@ -68,7 +68,7 @@ def test_a_handler_import_leaves_the_sdks_to_the_first_event(spec) -> None:
     code = (
         "import importlib, json\n"
         f"handler = getattr(importlib.import_module({spec.module!r}), {spec.function!r})\n"
-        "import shared.aws_runtime as rt\n"
+        "import storyreel.shared.aws.observability as rt\n"
         f"print(json.dumps({{'loaded': [m for m in {FIRST_EVENT_ONLY!r} if m in sys.modules],"
         " 'tracing': not rt.tracer.disabled}))\n"
     )
@@ -104,14 +104,14 @@ class Context:
 with mock_aws():
     boto3.client("s3").create_bucket(Bucket="storyreel-coldstart")
     boto3.client("secretsmanager").create_secret(Name="storyreel/openai", SecretString="sk-test")
-    from storyreel.shared.aws_stores import create_table
+    from storyreel.shared.aws.stores import create_table
 
     create_table(boto3.client("dynamodb"), "storyreel-coldstart")
     import os
 
     os.environ["_X_AMZN_TRACE_ID"] = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
     from storyreel.services.scenes import handler
-    import storyreel.shared.aws_runtime as rt
+    import storyreel.shared.aws.observability as rt
 
     rt.tracer.provider.configure(emitter=Emitter())
     try:

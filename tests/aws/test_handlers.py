@@ -8,13 +8,15 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.parser import ValidationError
 from aws_testkit import BUS, REGION, FakeImages, FakeLambdaContext, install_fakes, tiny_wav
-from storyreel.services.api import lifecycle
+from storyreel.services.finalize import handler as finalize_handler
 from storyreel.services.images import handler as images_handler
 from storyreel.services.optimizer import handler as optimizer_handler
 from storyreel.services.scenes import handler as scenes_handler
 from storyreel.services.transcribe import handler as transcribe_handler
 from storyreel.services.virality import handler as virality_handler
-from storyreel.shared.aws_runtime import PREVIEW_READY, blobs, resolve_settings, state
+from storyreel.shared.aws.context import resolve_settings
+from storyreel.shared.aws.env import blobs, state
+from storyreel.shared.aws.events import PREVIEW_READY
 from storyreel.shared.contracts import Frame, FrameStatus, RunRecord, RunStatus, Transcript
 
 CTX = FakeLambdaContext()
@@ -73,7 +75,7 @@ def test_each_stage_writes_its_blob_and_timing(stages):
     optimizer_handler.learn_handler({"run_id": run_id}, CTX)
     assert state().get(run_id).stages["optimizer"].status == "succeeded"
 
-    done = lifecycle.finalize_handler({"run_id": run_id}, CTX)
+    done = finalize_handler.handler({"run_id": run_id}, CTX)
     assert done["status"] == "succeeded" and done["background_render"] == ["s2-end", "s3-start", "s3-end"]
     record = state().get(run_id)
     assert record.status == RunStatus.succeeded
@@ -85,11 +87,11 @@ def test_each_stage_writes_its_blob_and_timing(stages):
     assert record.title == "Trail shoe teaser" and record.variant == variant
 
     # a retried finalize (Step Functions retries on a Lambda service error) is harmless
-    assert lifecycle.finalize_handler({"run_id": run_id}, CTX)["status"] == "succeeded"
+    assert finalize_handler.handler({"run_id": run_id}, CTX)["status"] == "succeeded"
 
 
 def test_a_failed_frame_is_recorded_and_does_not_fail_the_item(stages, monkeypatch):
-    import storyreel.shared.aws_runtime as runtime
+    import storyreel.shared.aws.context as runtime
 
     monkeypatch.setitem(runtime.OVERRIDES, "image_provider", FakeImages(fail={"s1-end"}))
     run_id = new_run({"pipeline": {"scenes": 3}})
@@ -105,7 +107,7 @@ def test_preview_without_background_render_sends_no_event(stages):
     for item in through_scenes(run_id)["items"]:
         images_handler.handler(item, CTX)
     virality_handler.handler({"run_id": run_id}, CTX)
-    assert lifecycle.finalize_handler({"run_id": run_id}, CTX)["background_render"] == []
+    assert finalize_handler.handler({"run_id": run_id}, CTX)["background_render"] == []
 
 
 @pytest.mark.parametrize(
@@ -141,7 +143,7 @@ def test_fail_handler_marks_the_run_failed_with_stage_and_cause(aws, error, stag
     )
     if kind == "internal":
         state().record_stage(run_id, "context", StageTiming(status="running"))  # killed by the timeout
-    out = lifecycle.fail_handler({"run_id": run_id, "error": error}, CTX)
+    out = finalize_handler.fail_handler({"run_id": run_id, "error": error}, CTX)
     assert out["stage"] == stage
     record = state().get(run_id)
     assert record.status == RunStatus.failed
@@ -158,7 +160,8 @@ def test_events_are_validated(aws):
 
 
 def test_preview_ready_event_goes_to_the_bus(aws):
-    from storyreel.shared.aws_runtime import Env, preview_ready
+    from storyreel.shared.aws.env import Env
+    from storyreel.shared.aws.events import preview_ready
 
     sqs = boto3.client("sqs", region_name=REGION)
     queue = sqs.create_queue(QueueName="q")["QueueUrl"]
@@ -185,7 +188,7 @@ def test_a_failed_background_render_leaves_the_run_succeeded(aws):
         "Error": "States.TaskFailed",
         "Cause": json.dumps({"errorMessage": "boom", "errorType": "RuntimeError"}),
     }
-    out = lifecycle.fail_handler({"run_id": run_id, "mode": "render", "error": error}, CTX)
+    out = finalize_handler.fail_handler({"run_id": run_id, "mode": "render", "error": error}, CTX)
     assert out["stage"] == "render_rest"
     record = state().get(run_id)
     assert record.status == RunStatus.succeeded and record.error is None
@@ -198,7 +201,7 @@ def test_provider_keys_come_from_secrets_manager(aws, monkeypatch):
     import os
 
     from aws_lambda_powertools.utilities import parameters
-    from storyreel.shared.aws_runtime import load_secrets
+    from storyreel.shared.aws.context import load_secrets
 
     sm = boto3.client("secretsmanager", region_name=REGION)
     sm.create_secret(Name="storyreel/openai", SecretString=json.dumps({"OPENAI_API_KEY": "sk-doc-format"}))
@@ -226,7 +229,7 @@ def test_finalize_keeps_the_run_succeeded_when_the_render_request_cannot_be_sent
         images_handler.handler(item, CTX)
     virality_handler.handler({"run_id": run_id}, CTX)
     monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")
-    out = lifecycle.finalize_handler({"run_id": run_id}, CTX)
+    out = finalize_handler.handler({"run_id": run_id}, CTX)
     assert out["status"] == "succeeded" and out["background_render"] == []
     record = state().get(run_id)
     assert record.status == RunStatus.succeeded

@@ -197,7 +197,7 @@ content_types = st.one_of(
 def succeeded_run(aws) -> str:
     """A run marked succeeded, so feedback and images reach their route (the optimizer then has no decision for
     it: 404); one for every example of the test (the fixture is set up once)."""
-    from storyreel.shared.aws_runtime import state
+    from storyreel.shared.aws.env import state
     from storyreel.shared.contracts import RunStatus
 
     run_id = invoke_raw("POST", "/runs", "{}", "application/json")[1]["run_id"]

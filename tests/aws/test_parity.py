@@ -9,7 +9,8 @@ from pathlib import Path
 import boto3
 import pytest
 from aws_testkit import BUCKET, REGION, start_run, tiny_wav, wait
-from storyreel.shared.aws_runtime import run_settings, state
+from storyreel.shared.aws.context import run_settings
+from storyreel.shared.aws.env import state
 from storyreel.shared.stores import SqliteStateStore
 
 # Fields that record when or how long, not what: they differ between any two runs.
@@ -59,7 +60,7 @@ def _local_blobs(out_dir: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("combo", list(COMBOS))
 def test_state_machine_and_local_runner_give_the_same_stage_outputs(machine, tmp_path, monkeypatch, combo):
-    import storyreel.shared.aws_runtime as runtime
+    import storyreel.shared.aws.context as runtime
 
     import storyreel.runner as runner
 

@@ -8,8 +8,9 @@ import json
 import pytest
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from aws_testkit import ROOT, FakeLambdaContext
-from storyreel.services.api.lifecycle import FailEvent, PreviewReadyEvent
-from storyreel.shared.aws_runtime import FinalizeEvent, ImagesEvent, StageEvent, TranscribeEvent
+from storyreel.services.finalize.handler import FailEvent
+from storyreel.services.intake.handler import PreviewReadyEvent
+from storyreel.shared.aws.events import FinalizeEvent, ImagesEvent, StageEvent, TranscribeEvent
 
 EVENTS = ROOT / "events"
 MODELS = {

@@ -8,7 +8,7 @@ import json
 import boto3
 import pytest
 from aws_testkit import REGION, FakeImages, blob, start_run, wait
-from storyreel.shared.aws_runtime import state
+from storyreel.shared.aws.env import state
 from storyreel.shared.contracts import RunStatus, Storyboard, ViralityReport
 from storyreel.shared.errors import InputError
 
@@ -94,7 +94,7 @@ def test_every_fast_mode_branch(machine, images, virality):
 
 
 def test_failing_task_fails_the_run_with_its_cause(machine, monkeypatch):
-    import storyreel.shared.aws_runtime as runtime
+    import storyreel.shared.aws.context as runtime
 
     class Mute:
         name = "mute"
@@ -116,7 +116,7 @@ def test_failing_task_fails_the_run_with_its_cause(machine, monkeypatch):
 
 
 def test_failure_inside_the_parallel_branch_fails_the_run(machine, monkeypatch):
-    import storyreel.shared.aws_runtime as runtime
+    import storyreel.shared.aws.context as runtime
 
     class Broken(FakeImages):
         def render(self, requests):
@@ -150,7 +150,7 @@ def preview_ready_event(
 
 def test_background_render_runs_the_render_mode_and_refreshes_the_storyboard(machine):
     from aws_testkit import FakeLambdaContext
-    from storyreel.services.api.lifecycle import render_rest_handler
+    from storyreel.services.intake.handler import render_rest_handler
 
     run_id = start_run(options("preview", "off"))
     assert wait(run_id)["status"] == "SUCCEEDED"
@@ -189,9 +189,9 @@ def test_background_render_runs_the_render_mode_and_refreshes_the_storyboard(mac
 
 
 def test_a_failing_background_render_keeps_the_run_succeeded(machine, monkeypatch):
-    import storyreel.shared.aws_runtime as runtime
+    import storyreel.shared.aws.context as runtime
     from aws_testkit import FakeLambdaContext
-    from storyreel.services.api.lifecycle import render_rest_handler
+    from storyreel.services.intake.handler import render_rest_handler
 
     run_id = start_run(options("preview", "off"))
     assert wait(run_id)["status"] == "SUCCEEDED"
@@ -213,7 +213,7 @@ def test_a_failing_background_render_keeps_the_run_succeeded(machine, monkeypatc
 
 def test_a_redelivered_render_event_starts_nothing(machine, monkeypatch):
     from aws_testkit import FakeLambdaContext
-    from storyreel.services.api.lifecycle import render_rest_handler
+    from storyreel.services.intake.handler import render_rest_handler
 
     run_id = start_run(options("preview", "off"))
     assert wait(run_id)["status"] == "SUCCEEDED"
@@ -273,7 +273,7 @@ def test_gpu_provider_renders_in_one_batch_job(aws, monkeypatch):
 
     # the background render of the rest goes to the GPU queue too
     from aws_testkit import FakeLambdaContext
-    from storyreel.services.api.lifecycle import render_rest_handler
+    from storyreel.services.intake.handler import render_rest_handler
 
     event = preview_ready_event(run_id, [])
     assert render_rest_handler(event, FakeLambdaContext("storyreel-render-rest"))["frames"] == [

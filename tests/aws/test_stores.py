@@ -7,7 +7,7 @@ from datetime import timedelta
 import boto3
 import pytest
 from aws_testkit import BUCKET, REGION, TABLE
-from storyreel.shared.aws_stores import DynamoStateStore, S3BlobStore
+from storyreel.shared.aws.stores import DynamoStateStore, S3BlobStore
 from storyreel.shared.contracts import RunRecord, RunStatus, StageTiming, utcnow
 from storyreel.shared.errors import ConflictError, NotFoundError
 from storyreel.shared.stores import (

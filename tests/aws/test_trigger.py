@@ -9,8 +9,8 @@ from pathlib import Path
 import boto3
 import pytest
 from aws_testkit import BUCKET, REGION, ROOT, FakeLambdaContext, tiny_wav, upload_event, wait
-from storyreel.services.api.lifecycle import intake_handler
-from storyreel.shared.aws_runtime import state
+from storyreel.services.intake.handler import handler as intake_handler
+from storyreel.shared.aws.env import state
 from storyreel.shared.contracts import RunStatus
 
 PATTERN = ROOT / "infra" / "statemachine" / "upload_rule_pattern.json"

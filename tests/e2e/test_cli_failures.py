@@ -27,7 +27,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "brief.wav"
 
 @pytest.fixture(autouse=True)
 def _instant_transcript(monkeypatch: pytest.MonkeyPatch) -> None:
-    import storyreel.services.transcribe.transcribe as transcribe
+    import storyreel.services.transcribe.recognize as transcribe
 
     monkeypatch.setattr(transcribe, "get_transcriber", lambda config: FakeTranscriber())
 
@@ -44,7 +44,7 @@ def error_lines(stderr: str) -> list[str]:
 def test_every_frame_failing_completes_the_run_but_exits_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import storyreel.services.images.images as images
+    import storyreel.services.images.render as images
 
     failing = FakeImageProvider(fail={f"s{i}-{r}" for i in range(1, 6) for r in ("start", "end")})
     monkeypatch.setattr(images, "get_image_provider", lambda config: failing)

@@ -19,7 +19,7 @@ FORUMS = ("reddit:r/videos", "reddit:r/youtube", "hackernews")
 @pytest.fixture(autouse=True)
 def _instant_transcript(monkeypatch: pytest.MonkeyPatch) -> None:
     """This file is about forum evidence: the example's own text stands in for its (slow) recognition."""
-    import storyreel.services.transcribe.transcribe as transcribe
+    import storyreel.services.transcribe.recognize as transcribe
 
     from tests.fakes import FakeTranscriber
 

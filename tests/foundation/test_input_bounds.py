@@ -91,9 +91,9 @@ BUCKET = TABLE = "storyreel-bounds"
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch):
-    from storyreel.services.api.lifecycle import _start_upload_once
-    from storyreel.shared.aws_runtime import reset_clients
-    from storyreel.shared.aws_stores import create_table
+    from storyreel.services.intake.step import start_upload_once as _start_upload_once
+    from storyreel.shared.aws.env import reset_clients
+    from storyreel.shared.aws.stores import create_table
 
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -129,8 +129,8 @@ def _run_objects(s3) -> list[str]:
 
 
 def test_intake_refuses_an_upload_past_the_bound_before_copying(aws, monkeypatch: pytest.MonkeyPatch) -> None:
-    from storyreel.services.api.lifecycle import _start_upload
-    from storyreel.shared.aws_runtime import state
+    from storyreel.services.intake.step import start_upload as _start_upload
+    from storyreel.shared.aws.env import state
 
     monkeypatch.setattr(settings_module, "AUDIO_OVERHEAD_BYTES", 0)
     options = json.dumps({"pipeline": {"max_audio_minutes": 0.01}})  # 230 kB
@@ -146,8 +146,8 @@ def test_intake_refuses_an_upload_past_the_bound_before_copying(aws, monkeypatch
 
 
 def test_intake_refuses_an_api_upload_past_the_bound(aws, monkeypatch: pytest.MonkeyPatch) -> None:
-    from storyreel.services.api.lifecycle import _start_upload
-    from storyreel.shared.aws_runtime import state
+    from storyreel.services.intake.step import start_upload as _start_upload
+    from storyreel.shared.aws.env import state
     from storyreel.shared.settings import load_settings
 
     monkeypatch.setattr(settings_module, "AUDIO_OVERHEAD_BYTES", 0)

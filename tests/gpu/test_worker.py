@@ -13,10 +13,10 @@ import pytest
 import yaml
 from storyreel.services.images import step
 from storyreel.services.images.gpu import worker
-from storyreel.services.images.images import frame_seed
 from storyreel.services.images.providers.diffusers import DiffusersProvider
+from storyreel.services.images.render import frame_seed
 from storyreel.shared.contracts import CreativeContext, Frame, FrameStatus, Scene, ScenePlan
-from storyreel.shared.pipeline import CONTEXT, SCENES, RunContext
+from storyreel.shared.pipeline import CONTEXT, SCENES, RunContext, frame_order, outstanding
 from storyreel.shared.settings import Settings
 from storyreel.shared.stores import LocalBlobStore, get_model, put_model
 
@@ -100,7 +100,7 @@ def test_step_render_writes_each_frame_with_its_seed(blobs, image_config, pipeli
             )
             assert f.render_seconds is not None and f.render_seconds > 0
             assert blobs.get_bytes(f"{RUN}/frames/s{i}-{role}.png").startswith(b"\x89PNG")
-    assert step.outstanding(ctx, get_model(blobs, f"{RUN}/{SCENES}", ScenePlan)) == []
+    assert outstanding(ctx, get_model(blobs, f"{RUN}/{SCENES}", ScenePlan)) == []
 
     # re-rendering from the recorded seeds gives the same pictures
     first = {r.frame_id: r.png for r in results}
@@ -206,7 +206,7 @@ def test_s3_blobs_come_from_shared_aws_stores(monkeypatch) -> None:
             made.append((bucket, prefix))
 
     monkeypatch.setitem(
-        sys.modules, "storyreel.shared.aws_stores", types.SimpleNamespace(S3BlobStore=FakeS3BlobStore)
+        sys.modules, "storyreel.shared.aws.stores", types.SimpleNamespace(S3BlobStore=FakeS3BlobStore)
     )
     assert isinstance(worker.make_blobs("storyreel-data", None), FakeS3BlobStore)
     assert made == [("storyreel-data", "runs/")]
@@ -234,5 +234,5 @@ def test_worker_process_stops_on_sigterm_with_exit_143(tmp_path, blobs, config_f
     assert proc.wait(timeout=120) == 143, "".join(lines)
     log = "".join(lines)
     assert "done=2/8" in log and "SIGTERM received" in log and "left for the retry" in log
-    left = [fid for fid in step.frame_order(plan(4)) if not blobs.exists(f"{RUN}/frames/{fid}.png")]
+    left = [fid for fid in frame_order(plan(4)) if not blobs.exists(f"{RUN}/frames/{fid}.png")]
     assert left and "s1-start" not in left and "s1-end" not in left

@@ -160,7 +160,7 @@ def _execution_arn(name: str) -> str:
 
 def test_no_state_payload_of_a_10_scene_storyboard_reaches_256_kb(machine):
     from aws_testkit import FakeLambdaContext, blob, start_run, wait
-    from storyreel.services.api.lifecycle import render_rest_handler
+    from storyreel.services.intake.handler import render_rest_handler
     from storyreel.shared.contracts import Storyboard, ViralityReport
 
     full = start_run(EVERY_OPTION, key="uploads/full.wav")

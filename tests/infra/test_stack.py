@@ -153,7 +153,7 @@ def test_upload_rule_matches_uploads_on_the_bucket_and_targets_intake(synth):
 def test_preview_ready_rule_on_the_storyreel_bus_starts_the_background_render(synth):
     stack = synth.stack
     rule = synth.resources[synth.logical_id(stack.triggers.preview_rule)]["Properties"]
-    # what shared.aws_runtime.put_events sends: Source "storyreel", DetailType "PreviewReady"
+    # what shared.aws.events.put_events sends: Source "storyreel", DetailType "PreviewReady"
     assert rule["EventPattern"] == {"source": ["storyreel"], "detail-type": ["PreviewReady"]}
     assert rule["EventBusName"] == {"Ref": synth.logical_id(stack.bus)}
     (target,) = rule["Targets"]

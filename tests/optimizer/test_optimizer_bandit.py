@@ -4,8 +4,8 @@ import json
 import random
 
 import pytest
+from storyreel.services.brief.levers import LEVERS
 from storyreel.services.optimizer import bandit
-from storyreel.shared.creative import LEVERS
 
 CTX = {"format": "tutorial", "tone": "positive"}
 BEST = {

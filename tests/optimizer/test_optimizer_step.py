@@ -3,9 +3,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from storyreel.services.brief.levers import DEFAULT_VARIANT, LEVERS
 from storyreel.services.optimizer import bandit, policy, step
 from storyreel.shared.contracts import CreativeContext, Engagement, OptimizerDecision, ViralityReport
-from storyreel.shared.creative import DEFAULT_VARIANT, LEVERS
 from storyreel.shared.errors import NotFoundError
 from storyreel.shared.pipeline import DECISION, VIRALITY
 from storyreel.shared.settings import Settings

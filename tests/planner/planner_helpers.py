@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from storyreel.services.finalize.step import finalize
 from storyreel.services.images import step as images_step
 from storyreel.services.images.providers.base import ImageRequest, ImageResult
 from storyreel.services.images.providers.sketch import SketchRenderer
@@ -28,7 +29,6 @@ from storyreel.shared.contracts import (
 from storyreel.shared.pipeline import DECISION, TRANSCRIPT, VIRALITY, RunContext
 from storyreel.shared.settings import Settings
 from storyreel.shared.stores import LocalBlobStore, put_model
-from storyreel.shared.storyboard import finalize
 
 # A real brief as people speak it: rambling, fillers, punctuated (an ASR service that punctuates).
 RAMBLING_BRIEF = (

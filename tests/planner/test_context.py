@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from storyreel.services.brief.textkit import clean, sentences, target_duration
 from storyreel.services.scenes.providers.local import LocalPlanner
-from storyreel.services.scenes.textkit import clean, sentences, target_duration
 from storyreel.shared.colors import COLORS
 from storyreel.shared.contracts import Segment, Transcript
 

@@ -8,9 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
-from storyreel.services.scenes.lexicon import AUDIENCE_NOUNS, MOOD_WORDS
+from storyreel.services.brief.lexicon import AUDIENCE_NOUNS, MOOD_WORDS
+from storyreel.services.brief.textkit import is_duration_or_number, tokens
 from storyreel.services.scenes.providers.local import LocalPlanner
-from storyreel.services.scenes.textkit import is_duration_or_number, tokens
 from storyreel.shared import colors
 from storyreel.shared.contracts import CreativeContext, ScenePlan, Transcript
 from storyreel.shared.settings import TranscriptionConfig

@@ -7,8 +7,8 @@ from html.parser import HTMLParser
 
 import pytest
 from planner_helpers import HOSTILE, build_run
+from storyreel.services.finalize.page import render_html
 from storyreel.shared.contracts import Storyboard, Transcript
-from storyreel.shared.report import render_html
 
 
 class Collect(HTMLParser):

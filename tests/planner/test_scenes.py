@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from storyreel.services.scenes.planner import check_plan
+from storyreel.services.brief.levers import DEFAULT_VARIANT, LEVERS
+from storyreel.services.scenes.providers.base import check_plan
 from storyreel.services.scenes.providers.local import GRADE, LOOK
 from storyreel.shared.contracts import Transcript
-from storyreel.shared.creative import DEFAULT_VARIANT, LEVERS
 
 
 @pytest.fixture

@@ -7,9 +7,10 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
-from storyreel.services.images.images import frame_order, get_image_provider, render_frames
 from storyreel.services.images.providers.base import ImageRequest
 from storyreel.services.images.providers.sketch import MARK, Layout, SketchRenderer, camera_move
+from storyreel.services.images.render import get_image_provider, render_frames
+from storyreel.shared.pipeline import frame_order
 from storyreel.shared.settings import ImageGenerationConfig
 
 META = {

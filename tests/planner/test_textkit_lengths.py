@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from storyreel.services.scenes.textkit import spoken_durations, strip_durations
+from storyreel.services.brief.textkit import spoken_durations, strip_durations
 
 
 @pytest.mark.parametrize(

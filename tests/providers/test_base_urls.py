@@ -11,12 +11,12 @@ import json
 import pytest
 from storyreel.services.images.providers.openai import OpenAIImagesProvider
 from storyreel.services.images.providers.replicate import ReplicateProvider
-from storyreel.services.openai_client import effective_base_url
 from storyreel.services.scenes.providers.openai import OpenAIPlanner
 from storyreel.services.virality.providers.base import firecrawl_configured
 from storyreel.services.virality.providers.firecrawl import FirecrawlForums, check_config
 from storyreel.shared.contracts import Transcript
 from storyreel.shared.errors import ConfigError
+from storyreel.shared.openai_client import effective_base_url
 from storyreel.shared.settings import ImageGenerationConfig, LLMConfig, Settings, ViralityConfig
 
 from storyreel.doctor import run_doctor

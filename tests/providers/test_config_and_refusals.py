@@ -9,14 +9,14 @@ from collections.abc import Callable
 
 import pytest
 from click.testing import CliRunner
-from storyreel.services.images.images import get_image_provider
 from storyreel.services.images.providers.openai import OpenAIImagesProvider
 from storyreel.services.images.providers.replicate import ReplicateProvider
 from storyreel.services.images.providers.stability import StabilityProvider
+from storyreel.services.images.render import get_image_provider
 from storyreel.services.scenes.providers.openai import OpenAIPlanner
 from storyreel.services.transcribe.providers.openai import OpenAITranscriber
 from storyreel.services.virality.providers.firecrawl import FirecrawlForums
-from storyreel.services.virality.virality import get_evidence_source
+from storyreel.services.virality.score import get_evidence_source
 from storyreel.shared.errors import ConfigError
 from storyreel.shared.settings import ImageGenerationConfig, LLMConfig, TranscriptionConfig, ViralityConfig
 

@@ -11,7 +11,7 @@ from storyreel.services.images import step as images_step
 from storyreel.services.scenes import step as scenes_step
 from storyreel.services.transcribe import step as transcribe_step
 from storyreel.shared.contracts import Frame, FrameStatus, Usage
-from storyreel.shared.pipeline import RunContext
+from storyreel.shared.pipeline import RunContext, frame_order, outstanding
 from storyreel.shared.settings import Settings
 from storyreel.shared.stores import LocalBlobStore, get_model
 
@@ -52,7 +52,7 @@ def test_steps_with_production_providers(
     results = images_step.render(ctx)
 
     assert len(plan.scenes) == 3 and len(results) == 6
-    frames = {fid: get_model(blobs, f"r1/frames/{fid}.json", Frame) for fid in images_step.frame_order(plan)}
+    frames = {fid: get_model(blobs, f"r1/frames/{fid}.json", Frame) for fid in frame_order(plan)}
     failed = [fid for fid, f in frames.items() if f.status == FrameStatus.failed]
     assert len(failed) == 1, frames
     assert frames[failed[0]].error and frames[failed[0]].image_key is None
@@ -72,7 +72,7 @@ def test_steps_with_production_providers(
 
     # retrying just the failed frame renders it and records its own usage without overwriting the rest
     replicate_server.fail_prompts.clear()
-    retry = images_step.render(ctx, images_step.outstanding(ctx, plan))
+    retry = images_step.render(ctx, outstanding(ctx, plan))
     assert [r.frame_id for r in retry] == failed and retry[0].ok
     assert len([k for k in blobs.list("r1/usage/") if k.startswith("r1/usage/images.")]) == 2
 

@@ -386,7 +386,7 @@ def test_a_wav_with_only_its_header_is_damaged_not_silent(speech: Speech, tmp_pa
 
 
 def test_the_transcript_carries_the_warning(speech: Speech, tmp_path: Path) -> None:
-    from storyreel.services.transcribe.transcribe import transcribe
+    from storyreel.services.transcribe.recognize import transcribe
     from storyreel.shared.settings import TranscriptionConfig
 
     from tests.fakes import FakeTranscriber

@@ -20,7 +20,7 @@ from speechkit import (
 )
 from storyreel.services.transcribe import audio
 from storyreel.services.transcribe.providers.sphinx import CHUNK_S, SphinxTranscriber, Word, phrases
-from storyreel.services.transcribe.transcribe import transcribe
+from storyreel.services.transcribe.recognize import transcribe
 from storyreel.shared.contracts import Transcript
 from storyreel.shared.errors import InputError, UserError
 from storyreel.shared.settings import TranscriptionConfig

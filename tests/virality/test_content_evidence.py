@@ -46,7 +46,7 @@ def test_untimed_transcripts_link_the_transcript_without_a_span() -> None:
 
 
 def test_the_page_links_run_files_and_nothing_else_relative() -> None:
-    from storyreel.shared.report import _link
+    from storyreel.services.finalize.page import _link
 
     assert '<a href="transcript.json#t=0.0,2.7">' in _link("transcript.json#t=0.0,2.7", "the opening line")
     assert '<a href="scenes.json">' in _link("scenes.json", "planned length")

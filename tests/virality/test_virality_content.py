@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from storyreel.services.virality.content import content_components, format_family, hook, length_fit
-from storyreel.services.virality.virality import evaluate, evaluate_variants, get_evidence_source
+from storyreel.services.virality.score import evaluate, evaluate_variants, get_evidence_source
 from storyreel.shared.contracts import CreativeContext
 from storyreel.shared.settings import ViralityConfig
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 from fake_forums import forum_config, make_threads
-from storyreel.services.virality.virality import evaluate, get_evidence_source
+from storyreel.services.virality.score import evaluate, get_evidence_source
 
 FORUMS = ["reddit:r/videos", "hackernews"]
 

@@ -7,16 +7,16 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from storyreel.services import creative_vocab
-from storyreel.services.scenes import textkit
-from storyreel.services.scenes.lexicon import STYLE_CUES, STYLE_FOR_INTENT
+from storyreel.services.brief import textkit
+from storyreel.services.brief import vocab as creative_vocab
+from storyreel.services.brief.levers import LEVERS
+from storyreel.services.brief.lexicon import STYLE_CUES, STYLE_FOR_INTENT
 from storyreel.services.scenes.providers import local
 from storyreel.services.scenes.providers.local import LocalPlanner
 from storyreel.services.virality import content
 from storyreel.services.virality.content import content_components, format_family, hook, length_fit
-from storyreel.services.virality.virality import evaluate
+from storyreel.services.virality.score import evaluate
 from storyreel.shared.contracts import Transcript
-from storyreel.shared.creative import LEVERS
 from storyreel.shared.settings import ViralityConfig
 
 NO_LENGTH = (

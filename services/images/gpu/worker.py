@@ -33,11 +33,12 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from storyreel.services.images.images import frame_order, get_image_provider
-from storyreel.services.images.step import frames_now, outstanding, render
-from storyreel.shared.contracts import RunRecord, RunStatus, ScenePlan, StageTiming, group_by_scene
+from storyreel.services.images.render import get_image_provider
+from storyreel.services.images.step import render
+from storyreel.shared.contracts import RunRecord, RunStatus, ScenePlan, StageTiming
 from storyreel.shared.errors import ConfigError, ProviderError, UserError
-from storyreel.shared.pipeline import SCENES, RunContext
+from storyreel.shared.ids import group_by_scene
+from storyreel.shared.pipeline import SCENES, RunContext, frame_order, frames_now, outstanding
 from storyreel.shared.settings import Settings, load_settings
 from storyreel.shared.stores import BlobStore, LocalBlobStore, get_model
 
@@ -145,7 +146,7 @@ def make_blobs(bucket: str | None, blob_dir: str | None) -> BlobStore:
         return LocalBlobStore(blob_dir)
     if bucket:
         try:
-            from storyreel.shared.aws_stores import S3BlobStore
+            from storyreel.shared.aws.stores import S3BlobStore
         except ImportError as exc:
             raise ConfigError(f"S3 blob store unavailable ({exc}); install storyreel[aws]") from exc
         return S3BlobStore(bucket, prefix="runs/")

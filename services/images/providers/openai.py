@@ -17,8 +17,8 @@ from typing import Any
 
 from storyreel.services.images.providers._common import AccountRefusal, nearest_ratio, to_png
 from storyreel.services.images.providers.base import ImageRequest, ImageResult
-from storyreel.services.openai_client import explain, make_client
 from storyreel.shared.contracts import Usage
+from storyreel.shared.openai_client import explain, make_client
 from storyreel.shared.settings import ImageGenerationConfig
 
 DEFAULT_MODEL = "gpt-image-1"

@@ -21,6 +21,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 from storyreel.services.images.providers.base import ImageRequest, ImageResult
 from storyreel.shared import colors
+from storyreel.shared.ids import parse_frame_id
 
 MARK = "SKETCH — placeholder, not generated art"
 PAPER = (246, 243, 236)
@@ -442,7 +443,7 @@ class SketchRenderer:
         _, y0, x1, y1 = lay.header
         m = lay.margin
         big = font(max(8, round((y1 - y0) * 0.42)), bold=True)
-        scene = meta.get("scene_index") or frame_id[1:].split("-")[0]
+        scene = meta.get("scene_index") or parse_frame_id(frame_id)[0]
         badge = f"S{scene} · {role.upper()}"
         bw = draw.textlength(badge, font=big) + 2 * m
         badge_fill = _mix(palette[0], INK, 0.6)

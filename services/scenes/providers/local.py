@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from storyreel.services.creative_vocab import CTA_CUE, CTA_PHRASE, planned_duration, statistic_in
-from storyreel.services.scenes.lexicon import (
+from storyreel.services.brief.levers import resolve_variant
+from storyreel.services.brief.lexicon import (
     AUDIENCE_NOUNS,
     INTENT_CUES,
     MOOD_WORDS,
@@ -27,7 +27,7 @@ from storyreel.services.scenes.lexicon import (
     VIBE_PALETTES,
     words,
 )
-from storyreel.services.scenes.textkit import (
+from storyreel.services.brief.textkit import (
     Unit,
     clauses,
     is_duration_or_number,
@@ -38,9 +38,9 @@ from storyreel.services.scenes.textkit import (
     target_duration,
     tokens,
 )
+from storyreel.services.brief.vocab import CTA_CUE, CTA_PHRASE, planned_duration, statistic_in
 from storyreel.shared import colors
 from storyreel.shared.contracts import CreativeContext, Frame, Scene, ScenePlan, Transcript
-from storyreel.shared.creative import resolve_variant
 
 # --------------------------------------------------------------------------- cues
 _HOOK = re.compile(

@@ -26,12 +26,12 @@ from collections.abc import Set
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, create_model
-from storyreel.services.creative_vocab import planned_duration
-from storyreel.services.openai_client import make_client, openai_errors, provider_error
-from storyreel.services.scenes.planner import check_plan
+from storyreel.services.brief.levers import resolve_variant
+from storyreel.services.brief.vocab import planned_duration
+from storyreel.services.scenes.providers.base import check_plan
 from storyreel.shared.contracts import CreativeContext, Frame, Scene, ScenePlan, Transcript, Usage
-from storyreel.shared.creative import resolve_variant
 from storyreel.shared.errors import ProviderError
+from storyreel.shared.openai_client import make_client, openai_errors, provider_error
 from storyreel.shared.settings import LLMConfig
 
 if TYPE_CHECKING:

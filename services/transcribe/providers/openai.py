@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from storyreel.services.openai_client import make_client, openai_errors, provider_error
 from storyreel.shared.contracts import Segment, Transcript, Usage
 from storyreel.shared.errors import ProviderError
+from storyreel.shared.openai_client import make_client, openai_errors, provider_error
 from storyreel.shared.settings import TranscriptionConfig
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # the audio API's documented limit

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeVar
 
-from storyreel.shared.contracts import Evidence
+from storyreel.shared.contracts import Evidence, SourceStatus
 from storyreel.shared.errors import ConfigError, ProviderError
 from storyreel.shared.retry import retry_after_seconds  # noqa: F401 - the forum fetchers import it from here
 from storyreel.shared.settings import ViralityConfig
@@ -18,6 +18,14 @@ from storyreel.shared.settings import ViralityConfig
 T = TypeVar("T")
 
 FORUM_SPEC = re.compile(r"^(?:reddit:)?r/([A-Za-z0-9_]{2,21})$|^(hackernews|hn)$", re.I)
+
+
+class EvidenceSource(Protocol):
+    name: str
+
+    def gather(
+        self, keywords: list[str], config: ViralityConfig
+    ) -> tuple[list[Evidence], list[SourceStatus]]: ...
 
 
 @dataclass(frozen=True)

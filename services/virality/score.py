@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import math
 import statistics
-from typing import Any, Protocol
+from typing import Any
 
+from storyreel.services.brief.levers import resolve_variant
 from storyreel.services.virality.content import (
     CONTENT_WEIGHTS,
     FORMAT_FIT_REASON,
     content_components,
     format_family,
 )
+from storyreel.services.virality.providers.base import EvidenceSource
 from storyreel.shared.contracts import (
     CreativeContext,
     Evidence,
@@ -33,21 +35,12 @@ from storyreel.shared.contracts import (
     ViralityComponent,
     ViralityReport,
 )
-from storyreel.shared.creative import resolve_variant
 from storyreel.shared.settings import ViralityConfig
 
 FORUM_WEIGHTS = {"demand": 0.15, "engagement": 0.12, "saturation": 0.08}
 EVIDENCE_PER_COMPONENT = 5
 RECENCY_SCALE_DAYS = 180.0  # exp(-age/180): a post from this month ~0.85, from last year ~0.13
 SUFFICIENT_POSTS = 10
-
-
-class EvidenceSource(Protocol):
-    name: str
-
-    def gather(
-        self, keywords: list[str], config: ViralityConfig
-    ) -> tuple[list[Evidence], list[SourceStatus]]: ...
 
 
 def get_evidence_source(config: ViralityConfig, cache: Any) -> EvidenceSource:

@@ -1,4 +1,4 @@
-"""finalize: fold every stage's blobs into storyboard.json and index.html.
+"""The storyboard: every stage's blobs folded into one Storyboard (services/finalize/step.py writes it).
 
 Runs at the end of a run and again whenever frames land later (background render, `storyreel images`), so the
 page and the JSON always show the frames as they are.
@@ -24,16 +24,13 @@ from storyreel.shared.contracts import (
 from storyreel.shared.pipeline import (
     CONTEXT,
     DECISION,
-    INDEX_HTML,
     SCENES,
-    STORYBOARD,
     TRANSCRIPT,
     VIRALITY,
     RunContext,
     load_frame,
 )
-from storyreel.shared.report import render_html
-from storyreel.shared.stores import get_model, get_optional_model, put_model
+from storyreel.shared.stores import get_model, get_optional_model
 
 
 def _optional(ctx: RunContext, name: str, cls):
@@ -110,10 +107,3 @@ def apply_board(record: RunRecord, board: Storyboard) -> RunRecord:
     record.virality_score = board.virality.score if board.virality else None
     record.variant = board.decision.variant if board.decision else {}
     return record
-
-
-def finalize(ctx: RunContext, record: RunRecord) -> Storyboard:
-    board = assemble(ctx, record)
-    put_model(ctx.blobs, ctx.key(STORYBOARD), board)
-    ctx.blobs.put_bytes(ctx.key(INDEX_HTML), render_html(board).encode(), "text/html; charset=utf-8")
-    return board

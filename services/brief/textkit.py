@@ -11,8 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from storyreel.services.creative_vocab import tokens
-from storyreel.services.scenes.lexicon import (
+from storyreel.services.brief.lexicon import (
     FILLER_PHRASES,
     INTENSIFIERS,
     NEGATIONS,
@@ -23,6 +22,7 @@ from storyreel.services.scenes.lexicon import (
     TENS,
     words,
 )
+from storyreel.services.brief.vocab import tokens
 from storyreel.shared.contracts import Segment, Transcript
 
 PAUSE_S = 0.35  # a gap this long between timed segments ends a sentence when the text has no punctuation

@@ -6,8 +6,10 @@ import hashlib
 from collections.abc import Callable
 
 from storyreel.services.images.providers.base import ImageProvider, ImageRequest, ImageResult
-from storyreel.shared.contracts import CreativeContext, Frame, FrameStatus, Scene, ScenePlan, frame_id
+from storyreel.shared.contracts import CreativeContext, Frame, FrameStatus, Scene, ScenePlan
 from storyreel.shared.errors import ConfigError
+from storyreel.shared.ids import frame_id, parse_frame_id
+from storyreel.shared.pipeline import frame_order
 from storyreel.shared.settings import ImageGenerationConfig
 
 
@@ -41,11 +43,6 @@ def get_image_provider(config: ImageGenerationConfig) -> ImageProvider:
     raise ConfigError(f"unknown image provider {name!r} (sketch, diffusers, replicate, stability, openai)")
 
 
-def frame_order(plan: ScenePlan) -> list[str]:
-    """Keyframes in storyboard order: s1-start, s1-end, s2-start, ..."""
-    return [frame_id(s.index, role) for s in plan.scenes for role in ("start", "end")]
-
-
 def frame_seed(run_id: str, fid: str, base_seed: int | None) -> int:
     """A stable seed per frame: the same run and frame always get the same seed (re-render exactly)."""
     digest = hashlib.sha256(f"{base_seed if base_seed is not None else run_id}:{fid}".encode()).digest()
@@ -53,8 +50,8 @@ def frame_seed(run_id: str, fid: str, base_seed: int | None) -> int:
 
 
 def get_frame(plan: ScenePlan, fid: str) -> tuple[Scene, Frame]:
-    index, role = fid[1:].split("-")
-    scene = plan.scenes[int(index) - 1]
+    index, role = parse_frame_id(fid)
+    scene = plan.scenes[index - 1]
     return scene, scene.start_frame if role == "start" else scene.end_frame
 
 

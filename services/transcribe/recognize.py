@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
 
+from storyreel.services.transcribe.providers.base import Transcriber
 from storyreel.shared.contracts import Transcript
 from storyreel.shared.settings import TranscriptionConfig
-
-
-class Transcriber(Protocol):
-    name: str
-
-    def transcribe(self, audio_path: Path, language: str | None) -> Transcript: ...
 
 
 def get_transcriber(config: TranscriptionConfig) -> Transcriber:

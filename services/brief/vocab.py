@@ -86,7 +86,7 @@ def duration_source(pacing: str, n_scenes: int, target_s: float | None) -> str:
 
 # --------------------------------------------------------------------------- format families
 FORMAT_FAMILIES = ("tutorial", "vlog", "product", "story", "entertainment", "other")
-# Every content_style the local planner writes (services/scenes/lexicon.py STYLE_CUES and STYLE_FOR_INTENT),
+# Every content_style the local planner writes (services/brief/lexicon.py STYLE_CUES and STYLE_FOR_INTENT),
 # with or without its "short-form " prefix.
 STYLE_FAMILY: dict[str, str] = {
     "behind-the-scenes": "vlog",

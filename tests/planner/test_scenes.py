@@ -7,7 +7,7 @@ import re
 import pytest
 from storyreel.services.brief.levers import DEFAULT_VARIANT, LEVERS
 from storyreel.services.scenes.providers.base import check_plan
-from storyreel.services.scenes.providers.local import GRADE, LOOK
+from storyreel.services.scenes.vocabulary import GRADE, LOOK
 from storyreel.shared.contracts import Transcript
 
 

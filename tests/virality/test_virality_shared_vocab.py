@@ -11,7 +11,7 @@ from storyreel.services.brief import textkit
 from storyreel.services.brief import vocab as creative_vocab
 from storyreel.services.brief.levers import LEVERS
 from storyreel.services.brief.lexicon import STYLE_CUES, STYLE_FOR_INTENT
-from storyreel.services.scenes.providers import local
+from storyreel.services.scenes import writer
 from storyreel.services.scenes.providers.local import LocalPlanner
 from storyreel.services.virality import content
 from storyreel.services.virality.content import content_components, format_family, hook, length_fit
@@ -108,7 +108,7 @@ def planner_context_of_example():
 
 def test_one_definition_of_words_sentences_and_cta() -> None:
     assert textkit.tokens is creative_vocab.tokens
-    assert local.CTA_PHRASE is creative_vocab.CTA_PHRASE and local.CTA_CUE is creative_vocab.CTA_CUE
+    assert writer.CTA_PHRASE is creative_vocab.CTA_PHRASE and writer.CTA_CUE is creative_vocab.CTA_CUE
     t = Transcript(text="Hi there. A reel about tacos! Link in bio.", duration_s=3)
     assert content.sentences(t) == [u.text for u in textkit.sentences(t)]
     assert content.words("It's 40% lo-fi") == creative_vocab.tokens("It's 40% lo-fi")

@@ -9,13 +9,19 @@ its suppressions from each resource's CloudFormation Metadata, `{"checkov": {"sk
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
 
 from aws_cdk import Acknowledgment, CfnElement, CfnResource, Stack, Validations
-from constructs import IConstruct
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_batch as batch
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import IConstruct, Node
 
-if TYPE_CHECKING:
-    from infra.stack import StoryreelStack
+from infra.config import InfraConfig
+from infra.functions import LambdaSpec
 
 PACK = "AwsSolutions"
 ACKNOWLEDGED: list[tuple[str, str, str]] = []
@@ -34,6 +40,77 @@ INDEX = (
     "the table's own indexes (gsi1 lists runs by time); the grant names this table only, `index/*` is how "
     "DynamoDB addresses its indexes"
 )
+
+
+# What the acknowledgments read off the stack. infra/stack.py's StoryreelStack has all of it; typing it here
+# structurally keeps nag.py free of imports of the stack and of the constructs that call log_group_skips.
+class _Storage(Protocol):
+    @property
+    def bucket(self) -> IConstruct: ...
+    @property
+    def table(self) -> IConstruct: ...
+    @property
+    def access_logs(self) -> IConstruct: ...
+
+
+class _Functions(Protocol):
+    @property
+    def fn(self) -> Mapping[str, lambda_.Function]: ...
+    @property
+    def specs(self) -> Mapping[str, LambdaSpec]: ...
+    @property
+    def reserved_concurrency(self) -> Mapping[str, int | None]: ...
+
+
+class _Workflow(Protocol):
+    @property
+    def state_machine(self) -> sfn.StateMachine: ...
+
+
+class _Triggers(Protocol):
+    @property
+    def dead_letters(self) -> IConstruct: ...
+    @property
+    def dead_lettered(self) -> Iterable[IConstruct]: ...
+
+
+class _Api(Protocol):
+    @property
+    def rest_api(self) -> apigw.RestApi: ...
+    @property
+    def web_acl(self) -> wafv2.CfnWebACL | None: ...
+    @property
+    def methods(self) -> Sequence[IConstruct]: ...
+
+
+class _Gpu(Protocol):
+    @property
+    def job_role(self) -> IConstruct: ...
+    @property
+    def job_definition(self) -> batch.EcsJobDefinition: ...
+    @property
+    def compute_environment(self) -> IConstruct: ...
+
+
+class SuppressedStack(Protocol):
+    """The stack whose findings are acknowledged: its node, settings and the constructs nag.py names."""
+
+    @property
+    def node(self) -> Node: ...
+    @property
+    def cfg(self) -> InfraConfig: ...
+    @property
+    def storage(self) -> _Storage: ...
+    @property
+    def functions(self) -> _Functions: ...
+    @property
+    def workflow(self) -> _Workflow: ...
+    @property
+    def triggers(self) -> _Triggers: ...
+    @property
+    def api(self) -> _Api: ...
+    @property
+    def gpu(self) -> _Gpu | None: ...
 
 
 def ack(construct: IConstruct, rule: str, reason: str) -> None:
@@ -55,16 +132,16 @@ def checkov_skip(construct: IConstruct, check: str, reason: str) -> None:
     CHECKOV_SKIPPED.append((cfn.node.path, check, reason))
 
 
-def _ref(stack: Stack, construct: IConstruct, attr: str = "Arn") -> str:
+def _ref(construct: IConstruct, attr: str = "Arn") -> str:
     cfn = construct.node.default_child
     if not isinstance(cfn, CfnElement):
         raise TypeError(f"{construct.node.path}: no CloudFormation resource to refer to")
-    return f"<{stack.get_logical_id(cfn)}.{attr}>"
+    return f"<{Stack.of(cfn).get_logical_id(cfn)}.{attr}>"
 
 
-def add_suppressions(stack: StoryreelStack) -> None:
-    bucket = _ref(stack, stack.storage.bucket)
-    table = _ref(stack, stack.storage.table)
+def add_suppressions(stack: SuppressedStack) -> None:
+    bucket = _ref(stack.storage.bucket)
+    table = _ref(stack.storage.table)
 
     for spec_id, fn in stack.functions.fn.items():
         spec = stack.functions.specs[spec_id]
@@ -131,11 +208,11 @@ def add_suppressions(stack: StoryreelStack) -> None:
     add_checkov_skips(stack)
 
 
-def _gpu_suppressions(stack: StoryreelStack) -> None:
+def _gpu_suppressions(stack: SuppressedStack) -> None:
     gpu = stack.gpu
     assert gpu is not None
-    bucket = _ref(stack, stack.storage.bucket)
-    table = _ref(stack, stack.storage.table)
+    bucket = _ref(stack.storage.bucket)
+    table = _ref(stack.storage.table)
     ack(gpu.job_role, f"IAM5[Resource::{bucket}/runs/*]", PREFIX.format(prefix="runs/"))
     ack(gpu.job_role, f"IAM5[Resource::{table}/index/*]", INDEX)
     model_bucket, _, model_prefix = (stack.cfg.gpu_model_uri or "")[len("s3://") :].partition("/")
@@ -198,7 +275,7 @@ def log_group_skips(log_group: IConstruct) -> None:
     checkov_skip(log_group, "CKV_AWS_158", LOGS_KMS)
 
 
-def add_checkov_skips(stack: StoryreelStack) -> None:
+def add_checkov_skips(stack: SuppressedStack) -> None:
     dead_lettered = {fn.node.path for fn in stack.triggers.dead_lettered}
     for spec_id, fn in stack.functions.fn.items():
         spec = stack.functions.specs[spec_id]

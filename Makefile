@@ -44,6 +44,7 @@ lint: $(STAMP) ## ruff (lint + format check) and mypy ([tool.mypy] in pyproject.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python scripts/typecheck.py
+	$(BIN)/python scripts/lint_imports.py
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

@@ -14,7 +14,6 @@ Table -> stdout and bench/results/pipeline.md (+ .json).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform
@@ -24,24 +23,22 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from storyreel.services.images.providers.base import ImageRequest, ImageResult  # noqa: E402
-from storyreel.shared.contracts import (  # noqa: E402
-    CreativeContext,
-    Evidence,
-    Frame,
-    Scene,
-    ScenePlan,
-    Segment,
-    SourceStatus,
-    Transcript,
+from storyreel.shared.registry import Providers  # noqa: E402
+from storyreel.shared.settings import load_settings  # noqa: E402
+
+from testkit.fakes import (  # noqa: E402
+    FakeEvidence,
+    FakeImageProvider,
+    FakePlanner,
+    FakeTranscriber,
+    make_creative,
+    make_providers,
 )
-from storyreel.shared.settings import ViralityConfig, load_settings  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 BRIEF = (
@@ -69,6 +66,7 @@ class Draws:
         self.forums = [rng.uniform(*RANGES["forum"]) for _ in range(forums)]
         self.rendered: list[float] = []
         self._next_image = 0
+        self._next_forum = 0
         self._lock = threading.Lock()
 
     def image(self) -> float:
@@ -78,117 +76,50 @@ class Draws:
             self.rendered.append(value)
             return value
 
-
-class SlowTranscriber:
-    name = "bench-api"
-
-    def __init__(self, draws: Draws) -> None:
-        self.draws = draws
-
-    def transcribe(self, audio_path: Path, language: str | None) -> Transcript:
-        time.sleep(self.draws.transcribe)
-        return Transcript(
-            text=BRIEF, duration_s=12.0, segments=[Segment(start=0, end=12.0, text=BRIEF)], provider=self.name
-        )
+    def forum(self) -> float:
+        with self._lock:
+            value = self.forums[self._next_forum % len(self.forums)]
+            self._next_forum += 1
+            return value
 
 
-class SlowPlanner:
-    name = "bench-api"
-
-    def __init__(self, draws: Draws) -> None:
-        self.draws = draws
-
-    def extract_context(self, transcript: Transcript) -> CreativeContext:
-        time.sleep(self.draws.context)
-        return CreativeContext(
-            title="Roastery Morning",
-            subject="a small coffee roastery",
-            intent="sell",
-            vibe="warm and calm",
-            content_style="short-form story",
-            target_audience="coffee lovers",
-            visual_elements=["roaster drum", "beans", "cafe"],
-            color_palette=["amber", "cream"],
-            sound_preferences=["acoustic guitar"],
-            keywords=["coffee", "roastery", "espresso"],
-            tone="positive",
-            sentiment=0.6,
-            platform="instagram",
-            target_duration_s=30.0,
-        )
-
-    def write_scenes(
-        self, transcript: Transcript, context: CreativeContext, variant: dict[str, str], n_scenes: int
-    ) -> ScenePlan:
-        time.sleep(self.draws.scenes)
-        scenes = [
-            Scene(
-                index=i,
-                title=f"Beat {i}",
-                description=f"roastery beat {i}",
-                duration=30.0 / n_scenes,
-                start_frame=Frame(role="start", prompt=f"roastery beat {i}, opening shot, warm light"),
-                end_frame=Frame(role="end", prompt=f"roastery beat {i}, closing shot, warm light"),
-            )
-            for i in range(1, n_scenes + 1)
-        ]
-        return ScenePlan(scenes=scenes, variant=dict(variant), hook="Where does your coffee start?")
+# The fakes' context: what an API planner would read from BRIEF.
+CREATIVE = make_creative(
+    title="Roastery Morning",
+    subject="a small coffee roastery",
+    intent="sell",
+    vibe="warm and calm",
+    content_style="short-form story",
+    target_audience="coffee lovers",
+    visual_elements=["roaster drum", "beans", "cafe"],
+    color_palette=["amber", "cream"],
+    sound_preferences=["acoustic guitar"],
+    keywords=["coffee", "roastery", "espresso"],
+    tone="positive",
+    sentiment=0.6,
+    platform="instagram",
+    target_duration_s=30.0,
+)
 
 
-def _png() -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.new("RGB", (32, 18), (180, 120, 60)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-class SlowImages:
-    """An API image provider: each frame takes its drawn latency, `concurrency` frames in flight at once."""
-
-    name = "bench-api"
-    model = "bench-api-image"
-    placeholder = False
-    supports_init_image = False  # like flux-schnell, Stability core, gpt-image-1
-
-    def __init__(self, draws: Draws, concurrency: int) -> None:
-        self.draws, self.concurrency = draws, concurrency
-        self.png = _png()
-
-    def _one(self, req: ImageRequest) -> ImageResult:
-        seconds = self.draws.image()
-        time.sleep(seconds)
-        return ImageResult(req.frame_id, self.png, seconds, req.seed, model=self.model)
-
-    def render(self, requests: list[ImageRequest]) -> list[ImageResult]:
-        if not requests:
-            return []
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            return list(pool.map(self._one, requests))
-
-
-class SlowForums:
-    """Forum scraping: each forum takes its drawn latency; forums are fetched in parallel (as the pipeline does)."""
-
-    name = "bench-forums"
-
-    def __init__(self, draws: Draws) -> None:
-        self.draws = draws
-
-    def _one(self, i_forum: tuple[int, str]) -> tuple[Evidence, SourceStatus]:
-        i, forum = i_forum
-        seconds = self.draws.forums[i % len(self.draws.forums)]
-        time.sleep(seconds)
-        post = Evidence(source=forum, title=f"bench fixture post {i}", url=f"http://127.0.0.1/bench/{i}")
-        return post, SourceStatus(source=forum, ok=True, items=1, seconds=round(seconds, 3))
-
-    def gather(
-        self, keywords: list[str], config: ViralityConfig
-    ) -> tuple[list[Evidence], list[SourceStatus]]:
-        forums = list(config.forums)
-        with ThreadPoolExecutor(max_workers=max(1, len(forums))) as pool:
-            pairs = list(pool.map(self._one, enumerate(forums)))
-        return [p for p, _ in pairs], [s for _, s in pairs]
+def fakes(draws: Draws, concurrency: int) -> Providers:
+    """The API providers as testkit fakes that sleep the drawn latencies: the transcription, the context and
+    the scenes once each, every image its own (`concurrency` at once, like the API providers), every forum its
+    own (in parallel, as the evidence stage asks them)."""
+    return make_providers(
+        transcriber=FakeTranscriber(BRIEF, delay_s=draws.transcribe, name="bench-api"),
+        planner=FakePlanner(
+            creative=CREATIVE, delay_s=draws.context, scenes_delay_s=draws.scenes, name="bench-api"
+        ),
+        images=FakeImageProvider(
+            delay_s=draws.image,
+            concurrency=concurrency,
+            supports_init_image=False,  # like flux-schnell, Stability core, gpt-image-1
+            name="bench-api",
+            model="bench-api-image",
+        ),
+        evidence=FakeEvidence(delay_s=draws.forum, name="bench-forums"),
+    )
 
 
 def make_speech(dest: Path) -> Path:
@@ -207,12 +138,7 @@ def run_preset(preset: str, audio: Path, tmp: Path, rng: random.Random) -> dict:
     frames_now = settings.image_budget(frames_total)
     forums = len(settings.virality.forums)
     draws = Draws(rng, frames_total, forums)
-    overrides = {
-        "transcriber": SlowTranscriber(draws),
-        "planner": SlowPlanner(draws),
-        "image_provider": SlowImages(draws, settings.image_generation.concurrency),
-        "evidence_source": SlowForums(draws),
-    }
+    providers = fakes(draws, settings.image_generation.concurrency)
     state = SqliteStateStore(tmp / f"state-{preset}.sqlite")
     ready: list[float] = []
 
@@ -223,7 +149,7 @@ def run_preset(preset: str, audio: Path, tmp: Path, rng: random.Random) -> dict:
 
     t0 = time.perf_counter()
     record = run_pipeline(
-        audio, settings, tmp / f"runs-{preset}", state=state, overrides=overrides, progress=progress
+        audio, settings, tmp / f"runs-{preset}", state=state, providers=providers, progress=progress
     )
     complete = time.perf_counter() - t0
     wall = ready[0] - t0  # time to the storyboard: what the critical path bounds

@@ -4,23 +4,47 @@ cold-start bench. Plain Python (no CDK import) so the bundler and the bench star
 Each function names its handler (the contract with the runtime code), the asset group it is packaged
 from (the group decides which third-party SDKs are pip-installed next to `shared/` and `services/`),
 and exactly what it may touch: S3 prefixes to read/write, the Secrets Manager secrets it reads, and
-whether it starts executions or puts events. infra/ never imports the services' code.
+whether it starts executions or puts events.
+
+infra/ imports none of the stages' logic. It reads two declarations: the vendor key table (shared/secrets.py)
+and, for a function's secrets, the provider registries of the stages it hosts (`providers`, imported on first
+use of `secrets`, so importing this table stays fast: the registries bring in the settings and pydantic).
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
+from functools import cache
+
+from storyreel.shared.registry import Registry
+from storyreel.shared.secrets import VENDOR_KEYS
 
 RUNS = "runs/"
 UPLOADS = "uploads/"
 
 # Secrets Manager secret keys -> env var naming the secret (the runtime reads them with Powertools Parameters).
-SECRET_ENV = {
-    "openai": "STORYREEL_OPENAI_SECRET",
-    "replicate": "STORYREEL_REPLICATE_SECRET",
-    "stability": "STORYREEL_STABILITY_SECRET",
-    "firecrawl": "STORYREEL_FIRECRAWL_SECRET",
-}
+SECRET_ENV = {key.secret: key.pointer for key in VENDOR_KEYS}
+
+# The stage registries a function can host ("module:attribute", like a handler string).
+TRANSCRIBERS = "storyreel.services.transcribe.providers:TRANSCRIBERS"
+PLANNERS = "storyreel.services.scenes.providers:PLANNERS"
+IMAGE_PROVIDERS = "storyreel.services.images.providers:IMAGE_PROVIDERS"
+EVIDENCE_SOURCES = "storyreel.services.virality.sources:EVIDENCE_SOURCES"
+
+
+@cache
+def registry_secrets(refs: tuple[str, ...]) -> tuple[str, ...]:
+    """The secrets of every vendor key the named registries' providers can use, each once, in order."""
+    names: list[str] = []
+    for ref in refs:
+        module, _, attr = ref.partition(":")
+        registry = getattr(importlib.import_module(module), attr)
+        if not isinstance(registry, Registry):
+            raise TypeError(f"{ref} is a {type(registry).__name__}, not a provider Registry")
+        names += [name for name in registry.secrets() if name not in names]
+    return tuple(names)
+
 
 # What every Lambda asset installs: the part of pyproject's core dependencies that services/ and shared/
 # import (not the CLI's click/rich, nor the local pipeline's numpy/pocketsphinx/Pillow unless a group asks).
@@ -55,10 +79,15 @@ class LambdaSpec:
     s3_read: tuple[str, ...] = (RUNS,)
     s3_write: tuple[str, ...] = (RUNS,)
     s3_delete: tuple[str, ...] = ()
-    secrets: tuple[str, ...] = ()
+    providers: tuple[str, ...] = ()  # the stage registries whose providers it runs: it reads their keys
     in_state_machine: bool = False  # its ARN is a definition substitution; the state machine invokes it
     starts_executions: bool = False
     puts_events: bool = False
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The Secrets Manager secrets it may read (SECRET_ENV keys): the keys its providers can use."""
+        return registry_secrets(self.providers)
 
     @property
     def module(self) -> str:
@@ -82,7 +111,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
         "audio -> transcript.json",
         memory_mb=2048,  # ffmpeg decode + VAD over up to 30 min of PCM; more memory is also more CPU
         timeout_s=900,
-        secrets=("openai",),  # intake copies the upload to runs/<id>/audio.*: runs/ is enough
+        providers=(TRANSCRIBERS,),  # intake copies the upload to runs/<id>/audio.*: runs/ is enough
         in_state_machine=True,
     ),
     LambdaSpec(
@@ -92,7 +121,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
         "context",
         "transcript -> creative context",
         timeout_s=300,
-        secrets=("openai",),
+        providers=(PLANNERS,),
         in_state_machine=True,
     ),
     LambdaSpec(
@@ -111,7 +140,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
         "scenes",
         "context -> scenes with keyframe prompts",
         timeout_s=300,
-        secrets=("openai",),
+        providers=(PLANNERS,),
         in_state_machine=True,
     ),
     LambdaSpec(
@@ -121,7 +150,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
         "images",
         "one Map item: one scene's keyframes from an API provider",
         timeout_s=600,
-        secrets=("replicate", "stability", "openai"),
+        providers=(IMAGE_PROVIDERS,),
         in_state_machine=True,
     ),
     LambdaSpec(
@@ -131,7 +160,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
         "virality",
         "virality report with forum evidence",
         timeout_s=120,
-        secrets=("firecrawl",),
+        providers=(EVIDENCE_SOURCES,),
         in_state_machine=True,
     ),
     LambdaSpec(

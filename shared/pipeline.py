@@ -1,5 +1,7 @@
-"""What a stage step gets: the run id, its settings and the stores. Built by the local runner from the
-filesystem/SQLite and by a Lambda handler from S3/DynamoDB; the steps cannot tell the difference.
+"""What a stage step gets: the run id, its settings, the stores and any providers given to it. Built by the local
+runner from the filesystem/SQLite and by a Lambda handler from S3/DynamoDB; the steps cannot tell the difference.
+A step gets its provider with `ctx.provider(REGISTRY, config)`: the instance given for that registry
+(`RunContext.providers`, see shared/registry.py), else the one the settings name.
 
 Blob names inside a run (ARCHITECTURE.md "Storage"):
   audio.<ext>, transcript.json, context.json, decision.json, scenes.json,
@@ -12,10 +14,11 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
 
 from storyreel.shared.contracts import Frame, FrameStatus, OptimizerDecision, ScenePlan, Usage
 from storyreel.shared.ids import frame_id, parse_frame_id
+from storyreel.shared.registry import Chosen, Providers, Registry
 from storyreel.shared.settings import Settings
 from storyreel.shared.stores import BlobStore, CacheStore, PolicyStore, RunStore, get_optional_model
 
@@ -29,6 +32,10 @@ SCENES = "scenes.json"
 VIRALITY = "virality.json"
 STORYBOARD = "storyboard.json"
 INDEX_HTML = "index.html"
+
+
+C = TypeVar("C", bound=Chosen)
+P = TypeVar("P")
 
 
 class StateStore(RunStore, PolicyStore, CacheStore, Protocol):
@@ -46,11 +53,16 @@ class RunContext:
     blobs: BlobStore
     state: StateStore
     progress: Callable[[str, str], None] = field(default=_quiet)
-    # Providers can be injected (tests, benchmarks); None means "build from settings".
-    overrides: dict[str, Any] = field(default_factory=dict)
+    # Instances given instead of built from settings (benchmarks, tests, a worker reusing one loaded model).
+    providers: Providers = field(default_factory=Providers)
 
     def key(self, name: str) -> str:
         return f"{self.run_id}/{name}"
+
+    def provider(self, registry: Registry[C, P], config: C) -> P:
+        """The provider given for `registry`, else the one `config` names, built now."""
+        given = self.providers.get(registry)
+        return given if given is not None else registry.build(config)
 
     @contextmanager
     def usage_of(self, stage: str, provider: object) -> Iterator[None]:

@@ -16,16 +16,31 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
 
 from storyreel.shared.errors import ConfigError
 
-# environment variable the SDK reads -> environment variable naming the secret that holds it
-SECRET_ENV: dict[str, str] = {
-    "OPENAI_API_KEY": "STORYREEL_OPENAI_SECRET",
-    "REPLICATE_API_TOKEN": "STORYREEL_REPLICATE_SECRET",
-    "STABILITY_API_KEY": "STORYREEL_STABILITY_SECRET",
-    "FIRECRAWL_API_KEY": "STORYREEL_FIRECRAWL_SECRET",
-}
+
+@dataclass(frozen=True)
+class VendorKey:
+    """One vendor's key: the variable its SDK reads, and the secret the stack keeps it in (storyreel/<secret>,
+    named to the Lambda by the variable `pointer`). The stage registries name the key each provider needs."""
+
+    secret: str  # "openai": the secret's name under the stack's prefix, and the vendor doctor reports
+    env: str  # "OPENAI_API_KEY": what the SDK reads
+
+    @property
+    def pointer(self) -> str:
+        """The variable naming the secret that holds the key: STORYREEL_OPENAI_SECRET."""
+        return f"STORYREEL_{self.secret.upper()}_SECRET"
+
+
+OPENAI = VendorKey("openai", "OPENAI_API_KEY")
+REPLICATE = VendorKey("replicate", "REPLICATE_API_TOKEN")
+STABILITY = VendorKey("stability", "STABILITY_API_KEY")
+FIRECRAWL = VendorKey("firecrawl", "FIRECRAWL_API_KEY")
+# Every vendor key, once: the loader below reads them in this order; infra's secrets come from this table.
+VENDOR_KEYS: tuple[VendorKey, ...] = (OPENAI, REPLICATE, STABILITY, FIRECRAWL)
 DEFAULT_MAX_AGE_S = 300
 _GENERIC_FIELDS = ("api_key", "token", "key")
 # What this loader wrote, per variable: a variable still holding that value is ours and is refreshed on every
@@ -70,7 +85,8 @@ def load_provider_keys(
 
     environ = os.environ if environ is None else environ
     loaded: list[str] = []
-    for env_name, pointer_name in SECRET_ENV.items():
+    for vendor in VENDOR_KEYS:
+        env_name, pointer_name = vendor.env, vendor.pointer
         pointer = environ.get(pointer_name, "").strip()
         current = environ.get(env_name)
         if not pointer or (current and current != _WRITTEN.get(env_name)):

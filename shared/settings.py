@@ -18,7 +18,12 @@ from storyreel.shared.errors import ConfigError
 
 ENV_PREFIX = "STORYREEL_"
 PresetName = Literal["preview", "quick", "full"]
+# Provider names, one Literal per stage: each stage's registry (services/<stage>/providers) must declare exactly
+# these (checked at import), so a provider is added here and there.
+TranscriberName = Literal["local", "openai"]
+PlannerName = Literal["local", "openai"]
 ImageProviderName = Literal["sketch", "replicate", "stability", "openai", "diffusers", "batch"]
+EvidenceSourceName = Literal["auto", "firecrawl", "public"]
 # Names the seed used for its providers, mapped onto ours.
 _PROVIDER_ALIASES = {"local": "sketch", "sdxl": "diffusers", "dalle": "openai", "dall-e": "openai"}
 
@@ -121,7 +126,7 @@ class ImageGenerationConfig(_Section):
 
 
 class TranscriptionConfig(_Section):
-    provider: Literal["local", "openai"] = "local"
+    provider: TranscriberName = "local"
     model: str = "whisper-1"
     language: str | None = Field(default=None, description="ISO-639-1 hint, e.g. 'en'")
     timeout_s: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_S)] = 120.0
@@ -132,7 +137,7 @@ class TranscriptionConfig(_Section):
 
 
 class LLMConfig(_Section):
-    provider: Literal["local", "openai"] = "local"
+    provider: PlannerName = "local"
     model: str = "gpt-4o"
     temperature: Annotated[float, Field(ge=0, le=2)] = 0.4
     timeout_s: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_S)] = 60.0
@@ -151,7 +156,7 @@ class ViralityConfig(_Section):
     posts_per_forum: Annotated[int, Field(ge=1, le=50)] = 10
     firecrawl_api_url: str | None = None
     # Added by the virality work (additive, defaults keep older configs valid).
-    provider: Literal["auto", "firecrawl", "public"] = Field(
+    provider: EvidenceSourceName = Field(
         default="auto",
         description="auto: Firecrawl when FIRECRAWL_API_KEY or firecrawl_api_url is set, else no forum evidence; "
         "firecrawl: always Firecrawl (HN/Reddit JSON as fallbacks when it refuses a site); "

@@ -44,20 +44,23 @@ def _fail(message: str, code: int) -> None:
 EXIT_INTERRUPTED = 130
 
 # A slim install (`pip install storyreel`) runs the whole local pipeline; a production provider's SDK comes
-# with an extra. Top-level module -> the extra that installs it.
-EXTRA_OF_MODULE = {
-    "openai": "providers",
-    "replicate": "providers",
-    "firecrawl": "providers",
-    "boto3": "aws",
-    "botocore": "aws",
-    "aws_lambda_powertools": "aws",
-    "torch": "gpu",
-    "diffusers": "gpu",
-    "transformers": "gpu",
-    "safetensors": "gpu",
-    "accelerate": "gpu",
-}
+# with an extra, which its registry entry names (extra_of_module). The AWS runtime's modules are no provider's.
+AWS_MODULES = ("boto3", "botocore", "aws_lambda_powertools")
+
+
+def extra_of_module(module: str) -> str | None:
+    """The pip extra that installs top-level `module`, or None when no extra does."""
+    if module in AWS_MODULES:
+        return "aws"
+    from storyreel.services.images.providers import IMAGE_PROVIDERS
+    from storyreel.services.scenes.providers import PLANNERS
+    from storyreel.services.transcribe.providers import TRANSCRIBERS
+    from storyreel.services.virality.sources import EVIDENCE_SOURCES
+
+    for registry in (TRANSCRIBERS, PLANNERS, IMAGE_PROVIDERS, EVIDENCE_SOURCES):
+        if extra := registry.extra_of(module):
+            return extra
+    return None
 
 
 def _exit_for(exc: BaseException) -> tuple[str, int]:
@@ -73,10 +76,11 @@ def _exit_for(exc: BaseException) -> tuple[str, int]:
         return "interrupted (Ctrl-C)", EXIT_INTERRUPTED
     if isinstance(exc, UserError):
         return first_line(exc), EXIT_USER
-    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in EXTRA_OF_MODULE:
-        extra = EXTRA_OF_MODULE[(exc.name or "").split(".")[0]]
+    missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
+    extra = extra_of_module(missing.split(".")[0]) if missing else None
+    if extra is not None:
         return (
-            f"this needs the {exc.name!r} package, which storyreel's {extra!r} extra installs: "
+            f"this needs the {missing!r} package, which storyreel's {extra!r} extra installs: "
             f"pip install 'storyreel[{extra}]'",
             EXIT_USER,
         )

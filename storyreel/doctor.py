@@ -12,6 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from storyreel.services.images.providers import IMAGE_PROVIDERS
+from storyreel.services.scenes.providers import PLANNERS
+from storyreel.services.transcribe.providers import TRANSCRIBERS
+from storyreel.shared.secrets import VendorKey
 from storyreel.shared.settings import Settings
 
 Status = Literal["ok", "missing", "fail", "unused", "local"]
@@ -31,13 +35,26 @@ class Check:
         return self.status in ("ok", "unused", "local")
 
 
+def _vendors() -> tuple[VendorKey, ...]:
+    """The vendors the transcribers, planners and image providers can use, in the registries' order (forum
+    evidence has its own checks below)."""
+    keys = [*TRANSCRIBERS.keys(), *PLANNERS.keys(), *IMAGE_PROVIDERS.keys()]
+    return tuple(dict.fromkeys(keys))
+
+
 def _uses(settings: Settings) -> dict[str, list[str]]:
-    used: dict[str, list[str]] = {"openai": [], "replicate": [], "stability": [], "local": []}
-    used["openai" if settings.transcription.provider == "openai" else "local"].append("transcribe")
-    used["openai" if settings.llm.provider == "openai" else "local"].append("context+scenes")
+    """Vendor ("local": no vendor) -> what these settings use it for."""
+    used: dict[str, list[str]] = {key.secret: [] for key in _vendors()}
+    used["local"] = []
+
+    def use(key: VendorKey | None, what: str) -> None:
+        used[key.secret if key is not None else "local"].append(what)
+
+    use(TRANSCRIBERS.get(settings.transcription.provider).key, "transcribe")
+    use(PLANNERS.get(settings.llm.provider).key, "context+scenes")
     if settings.images_enabled:
         image = settings.image_generation.provider
-        used.setdefault(image if image in used else "local", []).append(f"images ({image})")
+        use(IMAGE_PROVIDERS.get(image).key, f"images ({image})")
     return used
 
 
@@ -159,27 +176,16 @@ def run_doctor(settings: Settings, environ: Mapping[str, str], *, live: bool = T
             Check("local", ", ".join(used["local"]), "local", "embedded defaults: no key, no network")
         )
 
-    vendors: list[tuple[str, str, bool, Callable[[], str]]] = [
-        (
-            "openai",
-            "OPENAI_API_KEY",
-            bool(environ.get("OPENAI_BASE_URL")),  # a local OpenAI-compatible server needs no key
-            lambda: _openai_live(environ),
-        ),
-        (
-            "replicate",
-            "REPLICATE_API_TOKEN",
-            False,
-            lambda: _replicate_live(environ, settings.image_generation.base_url),
-        ),
-        (
-            "stability",
-            "STABILITY_API_KEY",
-            False,
-            lambda: _stability_live(environ, settings.image_generation.base_url),
-        ),
-    ]
-    for provider, key, keyless_ok, probe in vendors:
+    # vendor -> its live check: every vendor the registries name needs one here
+    probes: dict[str, Callable[[], str]] = {
+        "openai": lambda: _openai_live(environ),
+        "replicate": lambda: _replicate_live(environ, settings.image_generation.base_url),
+        "stability": lambda: _stability_live(environ, settings.image_generation.base_url),
+    }
+    for vendor in _vendors():
+        provider, key, probe = vendor.secret, vendor.env, probes[vendor.secret]
+        # a local OpenAI-compatible server (OPENAI_BASE_URL) needs no key
+        keyless_ok = provider == "openai" and bool(environ.get("OPENAI_BASE_URL"))
         used_for = ", ".join(used.get(provider, [])) or "-"
         has_key = bool(environ.get(key)) or keyless_ok
         if used_for == "-":

@@ -16,21 +16,25 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from storyreel.services.finalize import step as finalize_step
 from storyreel.services.finalize.step import finalize
 from storyreel.services.finalize.storyboard import apply_board
 from storyreel.services.images import step as images_step
+from storyreel.services.images.providers import IMAGE_PROVIDERS
 from storyreel.services.optimizer import step as optimizer_step
 from storyreel.services.scenes import step as scenes_step
+from storyreel.services.scenes.providers import PLANNERS
 from storyreel.services.transcribe import step as transcribe_step
 from storyreel.services.transcribe.audio import check_file_stat, check_input_file
+from storyreel.services.transcribe.providers import TRANSCRIBERS
 from storyreel.services.virality import step as virality_step
+from storyreel.services.virality.sources import EVIDENCE_SOURCES, ForumSetup
 from storyreel.shared.contracts import RunRecord, RunStatus, ScenePlan, StageTiming, utcnow
 from storyreel.shared.errors import InputError, NotFoundError, StoryreelError, UserError, first_line
 from storyreel.shared.ids import group_by_scene, new_run_id
 from storyreel.shared.pipeline import SCENES, RunContext, StateStore, outstanding
+from storyreel.shared.registry import Providers
 from storyreel.shared.settings import Settings, max_audio_bytes
 from storyreel.shared.stores import LocalBlobStore, SqliteStateStore, get_model, local_state
 
@@ -177,12 +181,13 @@ def start_run(
     out_dir: Path,
     *,
     state: SqliteStateStore | None = None,
-    overrides: dict[str, Any] | None = None,
+    providers: Providers | None = None,
     progress: Progress | None = None,
     run_id: str | None = None,
 ) -> LocalRun:
     """Create the run record (queued) and its output folder. An input that cannot be used as a file (missing,
-    not a regular file, over the size bound) creates no run: it is refused by stat before anything reads it."""
+    not a regular file, over the size bound) creates no run: it is refused by stat before anything reads it.
+    `providers`: instances the run uses instead of building them from the settings (benchmarks, tests)."""
     audio = Path(audio)
     check_input_file(audio, settings.pipeline.max_audio_minutes)
     out_root = Path(out_dir).resolve()
@@ -196,9 +201,7 @@ def start_run(
     state = state or local_state()
     run_id = run_id or new_run_id()
     blobs = LocalBlobStore(out_root)
-    ctx = RunContext(
-        run_id=run_id, settings=settings, blobs=blobs, state=state, overrides=dict(overrides or {})
-    )
+    ctx = RunContext(run_id=run_id, settings=settings, blobs=blobs, state=state, providers=_own(providers))
     if progress is not None:
         ctx.progress = progress
     record = RunRecord(
@@ -209,6 +212,11 @@ def start_run(
     )
     state.create(record)
     return LocalRun(ctx, record, blobs)
+
+
+def _own(providers: Providers | None) -> Providers:
+    """The run's own copy of the caller's providers: preflight adds the ones it builds to it."""
+    return providers.copy() if providers is not None else Providers()
 
 
 class _Background:
@@ -240,22 +248,14 @@ class _Background:
 
 def preflight(ctx: RunContext) -> None:
     """Build every provider the run will use before any work starts, so a missing key or an impossible
-    provider is reported in a second, not after the transcription has run."""
-    from storyreel.services.images.render import get_image_provider
-    from storyreel.services.scenes.planner import get_planner
-    from storyreel.services.transcribe.recognize import get_transcriber
-    from storyreel.services.virality.score import get_evidence_source
-
-    s, ov = ctx.settings, ctx.overrides
-    if "transcriber" not in ov:
-        ov["transcriber"] = get_transcriber(s.transcription)
-    if "planner" not in ov:
-        ov["planner"] = get_planner(s.llm)
-    renders = s.image_budget(2 * s.pipeline.scenes) > 0 or s.pipeline.background_full_render
-    if renders and "image_provider" not in ov:
-        ov["image_provider"] = get_image_provider(s.image_generation)
-    if s.pipeline.virality_evaluation and "evidence_source" not in ov:
-        ov["evidence_source"] = get_evidence_source(s.virality, ctx.state)
+    provider is reported in a second, not after the transcription has run. The run then uses these."""
+    s, given = ctx.settings, ctx.providers
+    given.add(TRANSCRIBERS, ctx.provider(TRANSCRIBERS, s.transcription))
+    given.add(PLANNERS, ctx.provider(PLANNERS, s.llm))
+    if s.image_budget(2 * s.pipeline.scenes) > 0 or s.pipeline.background_full_render:
+        given.add(IMAGE_PROVIDERS, ctx.provider(IMAGE_PROVIDERS, s.image_generation))
+    if s.pipeline.virality_evaluation:
+        given.add(EVIDENCE_SOURCES, ctx.provider(EVIDENCE_SOURCES, ForumSetup(s.virality, ctx.state)))
 
 
 def execute(run: LocalRun) -> RunRecord:
@@ -271,7 +271,8 @@ def execute(run: LocalRun) -> RunRecord:
         with run.stage("setup") as t:
             preflight(ctx)
             t.detail = ", ".join(
-                f"{k}={getattr(v, 'name', type(v).__name__)}" for k, v in ctx.overrides.items()
+                f"{kind}={getattr(provider, 'name', type(provider).__name__)}"
+                for kind, provider in ctx.providers.named()
             )
         where = "transcribe"
         with run.stage("transcribe") as t:
@@ -349,13 +350,13 @@ def run_pipeline(
     out_dir: Path,
     *,
     state: SqliteStateStore | None = None,
-    overrides: dict[str, Any] | None = None,
+    providers: Providers | None = None,
     progress: Progress | None = None,
     run_id: str | None = None,
 ) -> RunRecord:
     """Create a run and execute it; returns the final record (raises StageFailed if a stage failed)."""
     run = start_run(
-        audio, settings, out_dir, state=state, overrides=overrides, progress=progress, run_id=run_id
+        audio, settings, out_dir, state=state, providers=providers, progress=progress, run_id=run_id
     )
     return execute(run)
 
@@ -366,7 +367,7 @@ def open_run(
     state: SqliteStateStore,
     *,
     settings: Settings | None = None,
-    overrides: dict[str, Any] | None = None,
+    providers: Providers | None = None,
     progress: Progress | None = None,
 ) -> LocalRun:
     out_root = Path(record.output_dir).parent
@@ -379,7 +380,7 @@ def open_run(
         settings=settings,
         blobs=blobs,
         state=state,
-        overrides=dict(overrides or {}),
+        providers=_own(providers),
     )
     if progress is not None:
         ctx.progress = progress

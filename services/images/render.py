@@ -7,40 +7,9 @@ from collections.abc import Callable
 
 from storyreel.services.images.providers.base import ImageProvider, ImageRequest, ImageResult
 from storyreel.shared.contracts import CreativeContext, Frame, FrameStatus, Scene, ScenePlan
-from storyreel.shared.errors import ConfigError
 from storyreel.shared.ids import frame_id, parse_frame_id
 from storyreel.shared.pipeline import frame_order
 from storyreel.shared.settings import ImageGenerationConfig
-
-
-def get_image_provider(config: ImageGenerationConfig) -> ImageProvider:
-    name = config.provider
-    if name == "sketch":
-        from storyreel.services.images.providers.sketch import SketchRenderer
-
-        return SketchRenderer()
-    if name == "replicate":
-        from storyreel.services.images.providers.replicate import ReplicateProvider
-
-        return ReplicateProvider(config)
-    if name == "stability":
-        from storyreel.services.images.providers.stability import StabilityProvider
-
-        return StabilityProvider(config)
-    if name == "openai":
-        from storyreel.services.images.providers.openai import OpenAIImagesProvider
-
-        return OpenAIImagesProvider(config)
-    if name == "diffusers":
-        from storyreel.services.images.providers.diffusers import DiffusersProvider
-
-        return DiffusersProvider(config)
-    if name == "batch":
-        raise ConfigError(
-            "image provider 'batch' renders in an AWS Batch job; locally use --image-provider diffusers (GPU) "
-            "or an API provider (replicate, stability, openai)"
-        )
-    raise ConfigError(f"unknown image provider {name!r} (sketch, diffusers, replicate, stability, openai)")
 
 
 def frame_seed(run_id: str, fid: str, base_seed: int | None) -> int:

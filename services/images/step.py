@@ -6,13 +6,9 @@ never overwrite each other; finalize folds them into storyboard.json.
 
 from __future__ import annotations
 
+from storyreel.services.images.providers import IMAGE_PROVIDERS
 from storyreel.services.images.providers.base import ImageResult
-from storyreel.services.images.render import (
-    apply_result,
-    get_frame,
-    get_image_provider,
-    render_frames,
-)
+from storyreel.services.images.render import apply_result, get_frame, render_frames
 from storyreel.shared.contracts import CreativeContext, ScenePlan
 from storyreel.shared.pipeline import CONTEXT, SCENES, RunContext, frame_png_key, frame_result_key, frames_now
 from storyreel.shared.stores import get_model, get_optional_bytes, put_model
@@ -28,7 +24,7 @@ def render(
     ids = frames_now(ctx, plan) if frame_ids is None else frame_ids
     if not ids:
         return []
-    provider = ctx.overrides.get("image_provider") or get_image_provider(ctx.settings.image_generation)
+    provider = ctx.provider(IMAGE_PROVIDERS, ctx.settings.image_generation)
 
     def load_png(fid: str) -> bytes | None:
         return get_optional_bytes(ctx.blobs, frame_png_key(ctx, fid))

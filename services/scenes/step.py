@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from storyreel.services.scenes.planner import get_planner
-from storyreel.services.scenes.providers.base import check_plan
+from storyreel.services.scenes.providers import PLANNERS
+from storyreel.services.scenes.providers.base import Planner, check_plan
 from storyreel.shared.contracts import CreativeContext, FrameStatus, ScenePlan, Transcript
 from storyreel.shared.pipeline import CONTEXT, SCENES, TRANSCRIPT, RunContext, chosen_variant
 from storyreel.shared.stores import get_model, put_model
 
 
-def _planner(ctx: RunContext):
-    return ctx.overrides.get("planner") or get_planner(ctx.settings.llm)
+def _planner(ctx: RunContext) -> Planner:
+    return ctx.provider(PLANNERS, ctx.settings.llm)
 
 
 def context(ctx: RunContext) -> CreativeContext:

@@ -9,16 +9,6 @@ from storyreel.shared.contracts import Transcript
 from storyreel.shared.settings import TranscriptionConfig
 
 
-def get_transcriber(config: TranscriptionConfig) -> Transcriber:
-    if config.provider == "openai":
-        from storyreel.services.transcribe.providers.openai import OpenAITranscriber
-
-        return OpenAITranscriber(config)
-    from storyreel.services.transcribe.providers.sphinx import SphinxTranscriber
-
-    return SphinxTranscriber(config)
-
-
 def transcribe(
     audio_path: Path, config: TranscriptionConfig, max_minutes: float, transcriber: Transcriber
 ) -> Transcript:

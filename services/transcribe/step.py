@@ -5,14 +5,15 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from storyreel.services.transcribe.recognize import get_transcriber, transcribe
+from storyreel.services.transcribe.providers import TRANSCRIBERS
+from storyreel.services.transcribe.recognize import transcribe
 from storyreel.shared.contracts import Transcript
 from storyreel.shared.pipeline import TRANSCRIPT, RunContext
 from storyreel.shared.stores import put_model
 
 
 def run(ctx: RunContext, audio_key: str) -> Transcript:
-    transcriber = ctx.overrides.get("transcriber") or get_transcriber(ctx.settings.transcription)
+    transcriber = ctx.provider(TRANSCRIBERS, ctx.settings.transcription)
     local = getattr(ctx.blobs, "local_path", None)
     max_minutes = ctx.settings.pipeline.max_audio_minutes
     with ctx.usage_of("transcribe", transcriber):

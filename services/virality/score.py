@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from typing import Any
+from typing import TYPE_CHECKING
 
 from storyreel.services.brief.levers import resolve_variant
 from storyreel.services.virality.content import (
@@ -26,6 +26,7 @@ from storyreel.services.virality.content import (
     format_family,
 )
 from storyreel.services.virality.providers.base import EvidenceSource
+from storyreel.services.virality.sources import EVIDENCE_SOURCES, ForumSetup
 from storyreel.shared.contracts import (
     CreativeContext,
     Evidence,
@@ -37,36 +38,19 @@ from storyreel.shared.contracts import (
 )
 from storyreel.shared.settings import ViralityConfig
 
+if TYPE_CHECKING:
+    from storyreel.shared.stores import CacheStore
+
 FORUM_WEIGHTS = {"demand": 0.15, "engagement": 0.12, "saturation": 0.08}
 EVIDENCE_PER_COMPONENT = 5
 RECENCY_SCALE_DAYS = 180.0  # exp(-age/180): a post from this month ~0.85, from last year ~0.13
 SUFFICIENT_POSTS = 10
 
 
-def get_evidence_source(config: ViralityConfig, cache: Any) -> EvidenceSource:
-    """The forum evidence source the settings ask for (cache: a CacheStore, or None for no caching).
-
-    provider=auto uses Firecrawl when FIRECRAWL_API_KEY or virality.firecrawl_api_url is set; otherwise no forum
-    is asked (the local default stays offline) and the report says what to set."""
-    from storyreel.services.virality.evidence import ForumEvidence, Unconfigured
-    from storyreel.services.virality.providers.base import ForumFetcher, firecrawl_configured
-    from storyreel.services.virality.providers.hackernews import HackerNewsSearch
-    from storyreel.services.virality.providers.reddit import RedditJSON
-
-    fallbacks: dict[str, ForumFetcher] = {
-        "hackernews": HackerNewsSearch(config),
-        "reddit": RedditJSON(config),
-    }
-    if config.provider == "public":
-        return ForumEvidence(cache, None, fallbacks)
-    if config.provider == "firecrawl" or firecrawl_configured(config):
-        from storyreel.services.virality.providers import firecrawl  # the SDK import is slow: only when used
-
-        return ForumEvidence(cache, firecrawl.FirecrawlForums(config), fallbacks)
-    return Unconfigured(
-        "no forum evidence provider configured: set FIRECRAWL_API_KEY or virality.firecrawl_api_url, "
-        "or virality.provider: public"
-    )
+def get_evidence_source(config: ViralityConfig, cache: CacheStore | None) -> EvidenceSource:
+    """The forum evidence source `virality.provider` names (cache: where forum answers are kept, None for no
+    caching); "auto" resolves in the registry (services/virality/providers)."""
+    return EVIDENCE_SOURCES.build(ForumSetup(config, cache))
 
 
 # --------------------------------------------------------------------------- forum components

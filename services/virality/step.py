@@ -5,7 +5,8 @@ Needs the context only (not scenes or images), so the runner and the state machi
 
 from __future__ import annotations
 
-from storyreel.services.virality.score import evaluate, get_evidence_source
+from storyreel.services.virality.score import evaluate
+from storyreel.services.virality.sources import EVIDENCE_SOURCES, ForumSetup
 from storyreel.shared.contracts import CreativeContext, Transcript, ViralityReport
 from storyreel.shared.pipeline import CONTEXT, TRANSCRIPT, VIRALITY, RunContext, chosen_variant
 from storyreel.shared.stores import get_model, put_model
@@ -17,7 +18,7 @@ def run(ctx: RunContext) -> ViralityReport:
     variant = chosen_variant(ctx)
     source = None
     if ctx.settings.pipeline.virality_evaluation:
-        source = ctx.overrides.get("evidence_source") or get_evidence_source(ctx.settings.virality, ctx.state)
+        source = ctx.provider(EVIDENCE_SOURCES, ForumSetup(ctx.settings.virality, ctx.state))
     report = evaluate(
         transcript, creative, variant, source, ctx.settings.virality, n_scenes=ctx.settings.pipeline.scenes
     )

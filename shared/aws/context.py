@@ -23,9 +23,6 @@ from storyreel.shared.errors import ConfigError, StoryreelError
 from storyreel.shared.pipeline import RunContext
 from storyreel.shared.settings import PRESETS, Settings, load_settings, validate_settings
 
-# Providers injected into every RunContext the handlers build (tests only; empty in Lambda).
-OVERRIDES: dict[str, Any] = {}
-
 
 def load_secrets() -> list[str]:
     """The provider keys the stack grants this function, via the one loader (shared/secrets.py). A secret that
@@ -66,7 +63,6 @@ def run_context(run_id: str, env: Env | None = None) -> tuple[RunContext, RunRec
         settings=run_settings(record),
         blobs=blobs(env),
         state=store,
-        overrides=dict(OVERRIDES),
     )
     return ctx, record
 

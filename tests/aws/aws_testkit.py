@@ -3,11 +3,9 @@ sys.path)."""
 
 from __future__ import annotations
 
-import ast
 import base64
 import contextlib
 import functools
-import inspect
 import io
 import json
 import os
@@ -15,33 +13,29 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
-import types
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
-from storyreel.services.images.providers.base import ImageRequest, ImageResult
-from storyreel.shared.contracts import (
-    CreativeContext,
-    Evidence,
-    Frame,
-    OptimizerDecision,
-    Scene,
-    ScenePlan,
-    Segment,
-    SourceStatus,
-    Transcript,
-    ViralityComponent,
-    ViralityReport,
-)
-from storyreel.shared.pipeline import DECISION, RunContext
-from storyreel.shared.stores import put_model
+from storyreel.services.images.providers import IMAGE_PROVIDERS
+from storyreel.services.scenes.providers import PLANNERS
+from storyreel.services.transcribe.providers import TRANSCRIBERS
+from storyreel.services.virality.sources import EVIDENCE_SOURCES
 
 from infra.functions import FUNCTIONS as INFRA_FUNCTIONS
+from testkit.fakes import (
+    BRIEF,
+    FakeEvidence,
+    FakeImageProvider,
+    FakePlanner,
+    FakeTranscriber,
+    make_providers,
+    use_provider,
+)
 
 REGION = "us-east-1"
 BUCKET = "storyreel-test"
@@ -105,167 +99,26 @@ def tiny_wav() -> bytes:
         return out.read_bytes()
 
 
-# --------------------------------------------------------------------------- fakes (deterministic, tiny)
-BRIEF = (
-    "We want a sixty second video for young runners about our new trail shoe. "
-    "Start with a question, show the mud and the mountains, end on the logo. Keep it upbeat."
-)
+# --------------------------------------------------------------------------- the fakes every handler builds
+@dataclass
+class Fakes:
+    """The fake providers the handlers build while installed (testkit/fakes.py)."""
+
+    transcriber: FakeTranscriber
+    planner: FakePlanner
+    images: FakeImageProvider
+    evidence: FakeEvidence
 
 
-class FakeTranscriber:
-    name = "fake"
-
-    def transcribe(self, audio_path: Path, language: str | None) -> Transcript:
-        return Transcript(
-            text=BRIEF, duration_s=12.0, segments=[Segment(start=0, end=12, text=BRIEF)], provider="fake"
-        )
-
-
-class FakePlanner:
-    name = "fake"
-
-    def extract_context(self, transcript: Transcript) -> CreativeContext:
-        return CreativeContext(
-            title="Trail shoe teaser",
-            subject="trail shoe",
-            intent="sell",
-            vibe="upbeat",
-            content_style="short-form story",
-            target_audience="young runners",
-            keywords=["trail", "running", "shoe"],
-            color_palette=["mud brown", "sky blue"],
-        )
-
-    def write_scenes(self, transcript, context, variant, n_scenes) -> ScenePlan:
-        scenes = [
-            Scene(
-                index=i,
-                title=f"Scene {i}",
-                description=f"scene {i} of the trail shoe",
-                start_frame=Frame(
-                    role="start", prompt=f"scene {i} start, {variant.get('hook_style', 'plain')}"
-                ),
-                end_frame=Frame(role="end", prompt=f"scene {i} end"),
-                duration=4.0,
-            )
-            for i in range(1, n_scenes + 1)
-        ]
-        return ScenePlan(scenes=scenes, variant=variant, hook="Ever run through mud?")
-
-
-PNG_1x1 = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000100"
-    "0005fe02fea35f0f0000000049454e44ae426082"
-)
-
-
-class FakeImages:
-    name = "fake"
-    model = "fake-1"
-    placeholder = False
-    supports_init_image = True
-
-    def __init__(self, fail: set[str] | None = None) -> None:
-        self.fail = fail or set()
-
-    def render(self, requests: list[ImageRequest]) -> list[ImageResult]:
-        return [
-            ImageResult(r.frame_id, None, 0.0, r.seed, error="refused by fake")
-            if r.frame_id in self.fail
-            else ImageResult(r.frame_id, PNG_1x1, 0.0, r.seed, model=self.model)
-            for r in requests
-        ]
-
-
-class FakeEvidence:
-    name = "fake-forums"
-
-    def gather(self, keywords, config):
-        ev = [
-            Evidence(source="hackernews", title=f"{k} thread", url=f"https://example.test/{k}")
-            for k in keywords
-        ]
-        return ev, [SourceStatus(source="hackernews", ok=True, items=len(ev))]
-
-
-def fake_evaluate(transcript, context, variant, source, config) -> ViralityReport:
-    evidence, sources = source.gather(context.keywords, config) if source else ([], [])
-    comp = ViralityComponent(name="hook", score=60.0, weight=1.0, explanation="opens with a question")
-    forum = [ViralityComponent(name="forums", score=50.0, weight=1.0, explanation="fake", evidence=evidence)]
-    return ViralityReport(
-        score=55.0 if source else 60.0,
-        confidence=0.5,
-        components=[comp, *(forum if source else [])],
-        sources=sources,
-        variant=variant,
-        method="content+forums" if source else "content-only",
-    )
-
-
-def fake_choose(ctx: RunContext) -> OptimizerDecision:
-    decision = OptimizerDecision(variant={"hook_style": "question"})
-    put_model(ctx.blobs, ctx.key(DECISION), decision)
-    return decision
-
-
-def fake_learn(ctx: RunContext) -> None:
-    policy, version = ctx.state.get_policy("thompson")
-    policy["updates"] = policy.get("updates", 0) + 1
-    ctx.state.put_policy("thompson", policy, version)
-
-
-def fake_feedback(state, run_id, engagement, config=None, record=None) -> None:
-    policy, version = state.get_policy("thompson")
-    policy.setdefault("feedback", {})[run_id] = engagement.views
-    state.put_policy("thompson", policy, version)
-
-
-def is_stub(fn: Any) -> bool:
-    """True when a function's body is only `raise NotImplementedError` (the foundation's placeholders)."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError):
-        return False
-    body = [
-        n for n in tree.body[0].body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))
-    ]
-    return (
-        len(body) == 1
-        and isinstance(body[0], ast.Raise)
-        and "NotImplementedError" in ast.unparse(body[0].exc or ast.Constant(None))
-    )
-
-
-def install_fakes(monkeypatch, image_provider: FakeImages | None = None) -> dict[str, Any]:
-    """Providers through RunContext.overrides; stubbed step internals (other branches are writing them) replaced
-    by small fakes only while they are stubs. Returns the overrides (the local runner takes the same ones)."""
-    import storyreel.services.optimizer.step as optimizer_step
-    import storyreel.services.virality.step as virality_step
-    import storyreel.shared.aws.context as runtime
-
-    try:
-        import storyreel.services.transcribe.audio  # noqa: F401
-    except ModuleNotFoundError:
-        fake_audio = types.ModuleType("storyreel.services.transcribe.audio")
-        fake_audio.check_audio = lambda path, max_minutes: None
-        monkeypatch.setitem(sys.modules, "storyreel.services.transcribe.audio", fake_audio)
-    for module, name, fake in (
-        (virality_step, "evaluate", fake_evaluate),
-        (optimizer_step, "choose", fake_choose),
-        (optimizer_step, "learn", fake_learn),
-        (optimizer_step, "feedback", fake_feedback),
-    ):
-        if is_stub(getattr(module, name)):
-            monkeypatch.setattr(module, name, fake)
-    overrides = {
-        "transcriber": FakeTranscriber(),
-        "planner": FakePlanner(),
-        "image_provider": image_provider or FakeImages(),
-        "evidence_source": FakeEvidence(),
-    }
-    monkeypatch.setattr(runtime, "OVERRIDES", overrides)
-    return overrides
+def install_fakes(monkeypatch, image_provider: FakeImageProvider | None = None) -> Fakes:
+    """Every stage registry builds its fake, whatever the run's settings choose, until the test ends (the local
+    runner in the same test builds them too). Returns the fakes, to inspect or to replace one by one."""
+    fakes = Fakes(FakeTranscriber(), FakePlanner(), image_provider or FakeImageProvider(), FakeEvidence())
+    use_provider(monkeypatch, TRANSCRIBERS, fakes.transcriber)
+    use_provider(monkeypatch, PLANNERS, fakes.planner)
+    use_provider(monkeypatch, IMAGE_PROVIDERS, fakes.images)
+    use_provider(monkeypatch, EVIDENCE_SOURCES, fakes.evidence)
+    return fakes
 
 
 # --------------------------------------------------------------------------- moto Lambda -> in-process handlers
@@ -478,7 +331,7 @@ def call_api(
 
 
 # --------------------------------------------------------------------------- moto Batch -> the real GPU worker
-def install_batch_bridge(monkeypatch, image_provider: Any, jobs: list | None = None) -> None:
+def install_batch_bridge(monkeypatch, image_provider: FakeImageProvider, jobs: list | None = None) -> None:
     """moto's docker-free Batch backend marks a job finished in BatchSimpleBackend._mark_job_as_finished; here
     that runs the real GPU worker (services/images/gpu/worker.py) in-process with the job's container
     environment and an injected image provider (no GPU, no model), and the job succeeds when it exits 0."""
@@ -495,7 +348,7 @@ def install_batch_bridge(monkeypatch, image_provider: Any, jobs: list | None = N
         if jobs is not None:
             jobs.append(env)
         with _patched_environ({**os.environ, **env}):
-            code = worker.main([], overrides={"image_provider": image_provider})
+            code = worker.main([], providers=make_providers(images=image_provider))
         job._mark_stopped(success=code == 0)
 
     monkeypatch.setattr(BatchSimpleBackend, "_mark_job_as_finished", finish)

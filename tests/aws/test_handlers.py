@@ -7,9 +7,10 @@ import json
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.parser import ValidationError
-from aws_testkit import BUS, REGION, FakeImages, FakeLambdaContext, install_fakes, tiny_wav
+from aws_testkit import BUS, REGION, FakeLambdaContext, install_fakes, tiny_wav
 from storyreel.services.finalize import handler as finalize_handler
 from storyreel.services.images import handler as images_handler
+from storyreel.services.images.providers import IMAGE_PROVIDERS
 from storyreel.services.optimizer import handler as optimizer_handler
 from storyreel.services.scenes import handler as scenes_handler
 from storyreel.services.transcribe import handler as transcribe_handler
@@ -18,6 +19,8 @@ from storyreel.shared.aws.context import resolve_settings
 from storyreel.shared.aws.env import blobs, state
 from storyreel.shared.aws.events import PREVIEW_READY
 from storyreel.shared.contracts import Frame, FrameStatus, RunRecord, RunStatus, Transcript
+
+from testkit.fakes import FakeImageProvider, use_provider
 
 CTX = FakeLambdaContext()
 
@@ -91,15 +94,13 @@ def test_each_stage_writes_its_blob_and_timing(stages):
 
 
 def test_a_failed_frame_is_recorded_and_does_not_fail_the_item(stages, monkeypatch):
-    import storyreel.shared.aws.context as runtime
-
-    monkeypatch.setitem(runtime.OVERRIDES, "image_provider", FakeImages(fail={"s1-end"}))
+    use_provider(monkeypatch, IMAGE_PROVIDERS, FakeImageProvider(fail={"s1-end"}))
     run_id = new_run({"pipeline": {"scenes": 3}})
     item = through_scenes(run_id)["items"][0]
     out = images_handler.handler(item, CTX)
     assert out == {"run_id": run_id, "rendered": ["s1-start"], "failed": ["s1-end"]}
     frame = Frame.model_validate_json(blobs().get_bytes(f"{run_id}/frames/s1-end.json"))
-    assert frame.status == FrameStatus.failed and frame.error == "refused by fake"
+    assert frame.status == FrameStatus.failed and frame.error == "content policy refusal"
 
 
 def test_preview_without_background_render_sends_no_event(stages):

@@ -9,9 +9,13 @@ from pathlib import Path
 import boto3
 import pytest
 from aws_testkit import BUCKET, REGION, start_run, tiny_wav, wait
+from storyreel.services.scenes.providers import PLANNERS
+from storyreel.services.scenes.providers.local import LocalPlanner
 from storyreel.shared.aws.context import run_settings
 from storyreel.shared.aws.env import state
 from storyreel.shared.stores import SqliteStateStore
+
+from testkit.fakes import use_provider
 
 # Fields that record when or how long, not what: they differ between any two runs.
 VOLATILE = {
@@ -60,13 +64,12 @@ def _local_blobs(out_dir: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("combo", list(COMBOS))
 def test_state_machine_and_local_runner_give_the_same_stage_outputs(machine, tmp_path, monkeypatch, combo):
-    import storyreel.shared.aws.context as runtime
-
     import storyreel.runner as runner
 
     # the real local planner on both sides (deterministic, offline); speech recognition and image rendering
-    # stay faked (seconds of CPU each), forum evidence too (network)
-    monkeypatch.delitem(runtime.OVERRIDES, "planner")
+    # stay faked (seconds of CPU each), forum evidence too (network): the fakes `machine` installed in the
+    # registries serve the handlers and the local runner alike
+    use_provider(monkeypatch, PLANNERS, LocalPlanner())
 
     options = {"pipeline": {"scenes": 3}, "image_generation": {"seed": 11}}
     options["pipeline"].update(COMBOS[combo])
@@ -82,7 +85,6 @@ def test_state_machine_and_local_runner_give_the_same_stage_outputs(machine, tmp
         run_settings(state().get(run_id)),
         out_dir,
         state=SqliteStateStore(tmp_path / "state.sqlite3"),
-        overrides=dict(runtime.OVERRIDES),
         run_id=run_id,  # the optimizer's draw and the frame seeds derive from the run id
     )
     local = _local_blobs(out_dir)

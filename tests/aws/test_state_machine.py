@@ -7,10 +7,14 @@ import json
 
 import boto3
 import pytest
-from aws_testkit import REGION, FakeImages, blob, start_run, wait
+from aws_testkit import REGION, blob, start_run, wait
+from storyreel.services.images.providers import IMAGE_PROVIDERS
+from storyreel.services.transcribe.providers import TRANSCRIBERS
 from storyreel.shared.aws.env import state
 from storyreel.shared.contracts import RunStatus, Storyboard, ViralityReport
 from storyreel.shared.errors import InputError
+
+from testkit.fakes import FakeImageProvider, FakeTranscriber, use_provider
 
 IMAGES = {
     "skip": {"pipeline": {"skip_image_generation": True}},
@@ -94,15 +98,7 @@ def test_every_fast_mode_branch(machine, images, virality):
 
 
 def test_failing_task_fails_the_run_with_its_cause(machine, monkeypatch):
-    import storyreel.shared.aws.context as runtime
-
-    class Mute:
-        name = "mute"
-
-        def transcribe(self, audio_path, language):
-            raise InputError("no speech found in audio.wav")
-
-    monkeypatch.setitem(runtime.OVERRIDES, "transcriber", Mute())
+    use_provider(monkeypatch, TRANSCRIBERS, FakeTranscriber(error=InputError("no speech found in audio.wav")))
     run_id = start_run(options("all", "off"))
     done = wait(run_id)
     assert done["status"] == "FAILED"
@@ -116,13 +112,11 @@ def test_failing_task_fails_the_run_with_its_cause(machine, monkeypatch):
 
 
 def test_failure_inside_the_parallel_branch_fails_the_run(machine, monkeypatch):
-    import storyreel.shared.aws.context as runtime
-
-    class Broken(FakeImages):
+    class Broken(FakeImageProvider):
         def render(self, requests):
             raise RuntimeError("GPU fell off the bus")
 
-    monkeypatch.setitem(runtime.OVERRIDES, "image_provider", Broken())
+    use_provider(monkeypatch, IMAGE_PROVIDERS, Broken())
     run_id = start_run(options("all", "on"))
     done = wait(run_id)
     assert done["status"] == "FAILED"
@@ -189,18 +183,17 @@ def test_background_render_runs_the_render_mode_and_refreshes_the_storyboard(mac
 
 
 def test_a_failing_background_render_keeps_the_run_succeeded(machine, monkeypatch):
-    import storyreel.shared.aws.context as runtime
     from aws_testkit import FakeLambdaContext
     from storyreel.services.intake.handler import render_rest_handler
 
     run_id = start_run(options("preview", "off"))
     assert wait(run_id)["status"] == "SUCCEEDED"
 
-    class Broken(FakeImages):
+    class Broken(FakeImageProvider):
         def render(self, requests):
             raise RuntimeError("provider exploded")
 
-    monkeypatch.setitem(runtime.OVERRIDES, "image_provider", Broken())
+    use_provider(monkeypatch, IMAGE_PROVIDERS, Broken())
     event = preview_ready_event(run_id, [])
     render_rest_handler(event, FakeLambdaContext("storyreel-render-rest"))
     done = wait(run_id, name=f"{run_id}-render-{event['id']}")
@@ -244,10 +237,10 @@ def test_gpu_provider_renders_in_one_batch_job(aws, monkeypatch):
         substituted_definition,
     )
 
-    overrides = install_fakes(monkeypatch)
+    fakes = install_fakes(monkeypatch)
     install_lambda_bridge(monkeypatch)
     jobs: list = []
-    install_batch_bridge(monkeypatch, overrides["image_provider"], jobs)
+    install_batch_bridge(monkeypatch, fakes.images, jobs)
     arns = create_functions([name for name, _ in FUNCTIONS.values()])
     monkeypatch.setenv(
         "STATE_MACHINE_ARN", create_state_machine(substituted_definition(arns, create_gpu_queue()))

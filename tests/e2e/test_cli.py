@@ -241,12 +241,12 @@ def test_unknown_run_id(home: Path) -> None:
 def test_stage_crash_exits_1_and_marks_the_run(
     tmp_path: Path, speech: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import storyreel.services.scenes.planner as planner
+    from storyreel.services.scenes.providers import PLANNERS
 
     from storyreel.cli import cli as app
-    from tests.fakes import FakePlanner
+    from testkit.fakes import FakePlanner, use_provider
 
-    monkeypatch.setattr(planner, "get_planner", lambda config: FakePlanner(fail_scenes=True))
+    use_provider(monkeypatch, PLANNERS, FakePlanner(fail_scenes=True))
     result = CliRunner().invoke(app, ["run", str(speech), "--no-virality", "--out", str(tmp_path)])
     assert result.exit_code == 1
     assert "storyreel: error: stage scenes failed: RuntimeError: planner exploded" in result.output

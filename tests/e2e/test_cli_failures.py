@@ -16,20 +16,21 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from storyreel.services.images.providers import IMAGE_PROVIDERS
+from storyreel.services.scenes.providers import PLANNERS
+from storyreel.services.transcribe.providers import TRANSCRIBERS
 from storyreel.shared.contracts import RunStatus
 from storyreel.shared.stores import local_state
 
 from storyreel.cli import cli as app
-from tests.fakes import FakeImageProvider, FakePlanner, FakeTranscriber
+from testkit.fakes import FakeImageProvider, FakePlanner, FakeTranscriber, use_provider
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "brief.wav"
 
 
 @pytest.fixture(autouse=True)
 def _instant_transcript(monkeypatch: pytest.MonkeyPatch) -> None:
-    import storyreel.services.transcribe.recognize as transcribe
-
-    monkeypatch.setattr(transcribe, "get_transcriber", lambda config: FakeTranscriber())
+    use_provider(monkeypatch, TRANSCRIBERS, FakeTranscriber())
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
@@ -44,10 +45,8 @@ def error_lines(stderr: str) -> list[str]:
 def test_every_frame_failing_completes_the_run_but_exits_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import storyreel.services.images.render as images
-
     failing = FakeImageProvider(fail={f"s{i}-{r}" for i in range(1, 6) for r in ("start", "end")})
-    monkeypatch.setattr(images, "get_image_provider", lambda config: failing)
+    use_provider(monkeypatch, IMAGE_PROVIDERS, failing)
     code, out, err = invoke("run", str(EXAMPLE), "--no-virality", "--out", str(tmp_path), "--json")
     assert code == 1
     [line] = error_lines(err)
@@ -79,13 +78,11 @@ def test_unusable_home_is_a_user_error(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_ctrl_c_marks_the_run_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import storyreel.services.scenes.planner as planner
-
     class Interrupting(FakePlanner):
         def write_scenes(self, *a, **k):
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(planner, "get_planner", lambda config: Interrupting())
+    use_provider(monkeypatch, PLANNERS, Interrupting())
     code, _, err = invoke("run", str(EXAMPLE), "--no-virality", "--out", str(tmp_path))
     assert code == 130 and error_lines(err) == ["storyreel: error: interrupted (Ctrl-C)"]
     record = local_state().list(1)[0]

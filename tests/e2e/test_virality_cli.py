@@ -19,12 +19,12 @@ FORUMS = ("reddit:r/videos", "reddit:r/youtube", "hackernews")
 @pytest.fixture(autouse=True)
 def _instant_transcript(monkeypatch: pytest.MonkeyPatch) -> None:
     """This file is about forum evidence: the example's own text stands in for its (slow) recognition."""
-    import storyreel.services.transcribe.recognize as transcribe
+    from storyreel.services.transcribe.providers import TRANSCRIBERS
 
-    from tests.fakes import FakeTranscriber
+    from testkit.fakes import FakeTranscriber, use_provider
 
     text = (Path(__file__).resolve().parents[2] / "examples" / "brief.txt").read_text()
-    monkeypatch.setattr(transcribe, "get_transcriber", lambda config: FakeTranscriber(text))
+    use_provider(monkeypatch, TRANSCRIBERS, FakeTranscriber(text))
 
 
 @pytest.fixture

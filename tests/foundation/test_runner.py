@@ -13,7 +13,7 @@ from storyreel.shared.settings import load_settings
 from storyreel.shared.stores import local_state
 
 from storyreel.runner import StageFailed, open_run, render_outstanding, run_pipeline
-from tests.fakes import FakeImageProvider, FakePlanner, FakeTranscriber
+from testkit.fakes import FakeImageProvider, FakePlanner, FakeTranscriber, make_providers
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +24,19 @@ def audio(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return p
 
 
-def go(audio: Path, tmp_path: Path, cli: dict | None = None, **overrides):
+def go(audio: Path, tmp_path: Path, cli: dict | None = None, **fakes):
+    """Run with fakes for transcription, planning and images (`fakes` replaces them by name)."""
     settings = load_settings(cli=cli or {}, environ={})
-    ov = {"transcriber": FakeTranscriber(), "planner": FakePlanner(), "image_provider": FakeImageProvider()}
-    ov.update(overrides)
-    return run_pipeline(audio, settings, tmp_path / "out", state=local_state(), overrides=ov), ov
+    given = {
+        "transcriber": FakeTranscriber(),
+        "planner": FakePlanner(),
+        "images": FakeImageProvider(),
+        **fakes,
+    }
+    record = run_pipeline(
+        audio, settings, tmp_path / "out", state=local_state(), providers=make_providers(**given)
+    )
+    return record, given
 
 
 def board_of(record) -> Storyboard:
@@ -66,10 +74,14 @@ def test_full_run_writes_every_output(audio: Path, tmp_path: Path) -> None:
         "finalize",
     }
     assert all(t.status == "succeeded" and t.seconds is not None for t in record.stages.values())
+    # the providers the run used: the ones given, then the one built from the settings (no forum key: none)
+    assert record.stages["setup"].detail == (
+        "transcriber=fake, planner=fake, image_provider=fake-images, evidence_source=none"
+    )
     assert record.frames.rendered == 10 and record.frames.pending == 0
     # start frames in one call, then end frames derived from them
-    assert ov["image_provider"].calls[0] == [f"s{i}-start" for i in range(1, 6)]
-    assert all(ov["image_provider"].init_images[f"s{i}-end"] for i in range(1, 6))
+    assert ov["images"].calls[0] == [f"s{i}-start" for i in range(1, 6)]
+    assert all(ov["images"].init_images[f"s{i}-end"] for i in range(1, 6))
     board = board_of(record)
     assert board.status == RunStatus.succeeded and len(board.scenes) == 5
     assert local_state().get(record.run_id).status == RunStatus.succeeded
@@ -79,7 +91,7 @@ def test_preview_skips_images_and_forum_evidence(audio: Path, tmp_path: Path) ->
     record, ov = go(audio, tmp_path, {"preset": "preview"})
     assert record.status == RunStatus.succeeded
     assert record.stages["images"].status == "skipped"
-    assert ov["image_provider"].calls == []
+    assert ov["images"].calls == []
     board = board_of(record)
     assert all(f.status == FrameStatus.skipped for s in board.scenes for f in s.frames())
     assert board.virality is not None
@@ -97,26 +109,26 @@ def test_limit_images_then_render_the_rest(audio: Path, tmp_path: Path) -> None:
     assert any("not rendered yet" in n for n in board.notes)
 
     run = open_run(
-        local_state().get(record.run_id), local_state(), overrides={"image_provider": ov["image_provider"]}
+        local_state().get(record.run_id), local_state(), providers=make_providers(images=ov["images"])
     )
     ok, failed = render_outstanding(run)
     assert (ok, failed) == (9, 0)
     board = board_of(run.record)
     assert board.frames.rendered == 10 and not any("not rendered yet" in n for n in board.notes)
     # s1-end was derived from the start frame rendered in the first call
-    assert ov["image_provider"].init_images["s1-end"]
+    assert ov["images"].init_images["s1-end"]
 
 
 def test_one_failed_frame_does_not_fail_the_run(audio: Path, tmp_path: Path) -> None:
     provider = FakeImageProvider(fail={"s2-start"})
-    record, _ = go(audio, tmp_path, image_provider=provider)
+    record, _ = go(audio, tmp_path, images=provider)
     assert record.status == RunStatus.succeeded
     assert record.frames.failed == 1 and record.frames.rendered == 9
     frame = board_of(record).scenes[1].start_frame
     assert frame.status == FrameStatus.failed and "content policy" in (frame.error or "")
     # a retry renders just the failed frame
     provider.fail.clear()
-    run = open_run(local_state().get(record.run_id), local_state(), overrides={"image_provider": provider})
+    run = open_run(local_state().get(record.run_id), local_state(), providers=make_providers(images=provider))
     assert render_outstanding(run) == (1, 0)
     assert provider.calls[-1] == ["s2-start"]
 
@@ -150,9 +162,9 @@ def test_missing_audio_creates_no_run(tmp_path: Path) -> None:
 
 def test_out_dir_can_change_between_runs(audio: Path, tmp_path: Path) -> None:
     settings = load_settings(cli={"preset": "preview"}, environ={})
-    ov = {"transcriber": FakeTranscriber(), "planner": FakePlanner()}
-    a = run_pipeline(audio, settings, tmp_path / "one", overrides=ov)
-    b = run_pipeline(audio, settings, tmp_path / "two", overrides=ov)
+    given = make_providers(transcriber=FakeTranscriber(), planner=FakePlanner())
+    a = run_pipeline(audio, settings, tmp_path / "one", providers=given)
+    b = run_pipeline(audio, settings, tmp_path / "two", providers=given)
     ids = [r.run_id for r in local_state().list()]
     assert ids == [b.run_id, a.run_id]
     assert Path(a.output_dir).parent.name == "one" and Path(b.output_dir).parent.name == "two"

@@ -20,13 +20,15 @@ from storyreel.shared.pipeline import CONTEXT, SCENES, RunContext, frame_order, 
 from storyreel.shared.settings import Settings
 from storyreel.shared.stores import LocalBlobStore, get_model, put_model
 
+from testkit.fakes import make_creative, make_providers
+
 REPO = Path(__file__).resolve().parents[2]
 RUN = "run-gpu-1"
 
 
 def context() -> CreativeContext:
     """The pipeline always writes the context before the scenes; the worker's runs have one too."""
-    return CreativeContext(
+    return make_creative(
         title="Tiny",
         subject="a red cube",
         intent="test",
@@ -124,7 +126,7 @@ def test_worker_sigterm_keeps_finished_frames_and_a_retry_renders_only_the_rest(
     args = ["--run-id", RUN, "--blob-dir", str(blobs.root), "--config", str(config_file), "--frames", "all"]
     previous = signal.getsignal(signal.SIGTERM)
     provider = InterruptedOnce(image_config.model_copy(update={"max_batch": 1}))
-    assert worker.main(args, overrides={"image_provider": provider}) == worker.EXIT_INTERRUPTED
+    assert worker.main(args, providers=make_providers(images=provider)) == worker.EXIT_INTERRUPTED
     assert signal.getsignal(signal.SIGTERM) is previous  # handler restored
     # the batch in flight finished (scene 1: its start frame, then its end frame from it); nothing else ran
     assert pipeline_calls == [("StableDiffusionXLPipeline", 1), ("StableDiffusionXLImg2ImgPipeline", 1)]

@@ -3,10 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from storyreel.shared.contracts import CreativeContext
 from storyreel.shared.pipeline import CONTEXT, RunContext
 from storyreel.shared.settings import Settings
 from storyreel.shared.stores import LocalBlobStore, SqliteStateStore, put_model
+
+from testkit.fakes import make_creative
 
 
 @pytest.fixture
@@ -20,15 +21,7 @@ def make_ctx(tmp_path: Path, state: SqliteStateStore):
 
     def make(run_id: str, settings: Settings | None = None, tone: str = "positive") -> RunContext:
         ctx = RunContext(run_id=run_id, settings=settings or Settings(), blobs=blobs, state=state)
-        context = CreativeContext(
-            title="t",
-            subject="garlic pasta",
-            intent="educate",
-            vibe="warm",
-            content_style="tutorial",
-            target_audience="home cooks",
-            tone=tone,
-        )
+        context = make_creative(subject="garlic pasta", target_audience="home cooks", tone=tone)
         put_model(blobs, ctx.key(CONTEXT), context)
         return ctx
 

@@ -30,6 +30,8 @@ from storyreel.shared.pipeline import DECISION, TRANSCRIPT, VIRALITY, RunContext
 from storyreel.shared.settings import Settings
 from storyreel.shared.stores import LocalBlobStore, put_model
 
+from testkit.fakes import make_providers
+
 # A real brief as people speak it: rambling, fillers, punctuated (an ASR service that punctuates).
 RAMBLING_BRIEF = (
     "Okay, um, so this is a brief for a sixty second TikTok about our new oat milk latte. "
@@ -96,7 +98,7 @@ def build_run(
         settings=settings,
         blobs=blobs,
         state=None,
-        overrides={"planner": LocalPlanner(), "image_provider": FailOne(fail) if fail else SketchRenderer()},
+        providers=make_providers(planner=LocalPlanner(), images=FailOne(fail) if fail else SketchRenderer()),
     )
     put_model(blobs, ctx.key(TRANSCRIPT), transcript)
     scenes_step.context(ctx)

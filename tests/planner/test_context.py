@@ -157,7 +157,7 @@ def test_same_transcript_same_context_and_plan_across_processes(planner, ramblin
 
 
 def test_local_planner_is_the_default():
-    from storyreel.services.scenes.planner import get_planner
+    from storyreel.services.scenes.providers import PLANNERS
     from storyreel.shared.settings import LLMConfig
 
-    assert isinstance(get_planner(LLMConfig()), LocalPlanner)
+    assert isinstance(PLANNERS.build(LLMConfig()), LocalPlanner)

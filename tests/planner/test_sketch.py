@@ -7,9 +7,10 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
+from storyreel.services.images.providers import IMAGE_PROVIDERS
 from storyreel.services.images.providers.base import ImageRequest
 from storyreel.services.images.providers.sketch import MARK, Layout, SketchRenderer, camera_move
-from storyreel.services.images.render import get_image_provider, render_frames
+from storyreel.services.images.render import render_frames
 from storyreel.shared.pipeline import frame_order
 from storyreel.shared.settings import ImageGenerationConfig
 
@@ -49,7 +50,7 @@ def test_panel_is_a_png_at_the_requested_size():
 
 
 def test_provider_flags_say_placeholder():
-    r = get_image_provider(ImageGenerationConfig())
+    r = IMAGE_PROVIDERS.build(ImageGenerationConfig())
     assert isinstance(r, SketchRenderer)
     assert (r.name, r.model, r.placeholder, r.supports_init_image) == ("sketch", "sketch-v1", True, True)
     assert "placeholder, not generated art" in MARK

@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 import pytest
 from click.testing import CliRunner
+from storyreel.services.images.providers import IMAGE_PROVIDERS
 from storyreel.services.images.providers.openai import OpenAIImagesProvider
 from storyreel.services.images.providers.replicate import ReplicateProvider
 from storyreel.services.images.providers.stability import StabilityProvider
-from storyreel.services.images.render import get_image_provider
 from storyreel.services.scenes.providers.openai import OpenAIPlanner
 from storyreel.services.transcribe.providers.openai import OpenAITranscriber
 from storyreel.services.virality.providers.firecrawl import FirecrawlForums
@@ -97,7 +97,7 @@ def test_construction_with_keys_sends_nothing(no_network, monkeypatch) -> None:
     monkeypatch.setenv("STABILITY_API_KEY", "sk-x")
     monkeypatch.setenv("FIRECRAWL_API_KEY", "fc-x")
     for provider in ("openai", "replicate", "stability"):
-        assert get_image_provider(ImageGenerationConfig(provider=provider)).name == provider
+        assert IMAGE_PROVIDERS.build(ImageGenerationConfig(provider=provider)).name == provider
     OpenAIPlanner(LLMConfig(provider="openai"))
     OpenAITranscriber(TranscriptionConfig(provider="openai"))
     assert get_evidence_source(ViralityConfig(provider="firecrawl"), None).primary.name == "firecrawl"
@@ -113,7 +113,7 @@ def test_self_hosted_firecrawl_needs_no_key_but_a_real_url(no_network, monkeypat
 
 def test_batch_image_provider_is_a_config_error_locally() -> None:
     with pytest.raises(ConfigError) as err:
-        get_image_provider(ImageGenerationConfig(provider="batch"))
+        IMAGE_PROVIDERS.build(ImageGenerationConfig(provider="batch"))
     assert str(err.value).startswith(
         "image provider 'batch' renders in an AWS Batch job; locally use --image-provider diffusers (GPU) "
         "or an API provider"

@@ -389,7 +389,7 @@ def test_the_transcript_carries_the_warning(speech: Speech, tmp_path: Path) -> N
     from storyreel.services.transcribe.recognize import transcribe
     from storyreel.shared.settings import TranscriptionConfig
 
-    from tests.fakes import FakeTranscriber
+    from testkit.fakes import FakeTranscriber
 
     cut = _cut(speech.formats["wav"], tmp_path / "cut.wav", speech.formats["wav"].stat().st_size // 2)
     transcript = transcribe(cut, TranscriptionConfig(), 30, FakeTranscriber())

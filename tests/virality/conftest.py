@@ -12,6 +12,8 @@ from fake_forums import FakeServer, FakeWeb
 from storyreel.shared.contracts import CreativeContext, Transcript
 from storyreel.shared.stores import SqliteStateStore
 
+from testkit.fakes import make_creative
+
 
 @pytest.fixture(autouse=True)
 def _no_firecrawl_url(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,7 +47,7 @@ def transcript() -> Transcript:
 
 @pytest.fixture
 def context() -> CreativeContext:
-    return CreativeContext(
+    return make_creative(
         title="One pan garlic pasta",
         subject="garlic pasta",
         intent="educate",

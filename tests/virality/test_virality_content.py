@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from storyreel.services.virality.content import content_components, format_family, hook, length_fit
 from storyreel.services.virality.score import evaluate, evaluate_variants, get_evidence_source
-from storyreel.shared.contracts import CreativeContext
 from storyreel.shared.settings import ViralityConfig
+
+from testkit.fakes import make_creative
 
 
 def test_components_are_deterministic_bounded_and_explained(transcript, context) -> None:
@@ -29,9 +30,7 @@ def test_variant_changes_the_score_where_it_should(transcript, context) -> None:
 
 
 def test_format_family() -> None:
-    ctx = CreativeContext(
-        title="t", subject="s", intent="sell", vibe="v", content_style="product demo", target_audience="a"
-    )
+    ctx = make_creative(intent="sell", content_style="product demo")
     assert format_family(ctx) == "product"
 
 
@@ -69,9 +68,7 @@ def test_several_variants_scored_against_one_gathering(transcript, context) -> N
 
 
 def test_no_keywords_means_forums_not_evaluated(transcript) -> None:
-    ctx = CreativeContext(
-        title="t", subject="s", intent="i", vibe="v", content_style="vlog", target_audience="a"
-    )
+    ctx = make_creative(intent="i", content_style="vlog")
     from storyreel.services.virality.evidence import Unconfigured
 
     report = evaluate(transcript, ctx, {}, Unconfigured("x"), ViralityConfig())

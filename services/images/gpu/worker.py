@@ -33,12 +33,13 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from storyreel.services.images.render import get_image_provider
+from storyreel.services.images.providers import IMAGE_PROVIDERS
 from storyreel.services.images.step import render
 from storyreel.shared.contracts import RunRecord, RunStatus, ScenePlan, StageTiming
 from storyreel.shared.errors import ConfigError, ProviderError, UserError
 from storyreel.shared.ids import group_by_scene
 from storyreel.shared.pipeline import SCENES, RunContext, frame_order, frames_now, outstanding
+from storyreel.shared.registry import Providers
 from storyreel.shared.settings import Settings, load_settings
 from storyreel.shared.stores import BlobStore, LocalBlobStore, get_model
 
@@ -181,8 +182,8 @@ def run_frames(ctx: RunContext, requested: list[str], stop: StopFlag, plan: Scen
     )
     if not todo:
         return EXIT_OK
-    provider = ctx.overrides.get("image_provider") or get_image_provider(ctx.settings.image_generation)
-    ctx.overrides["image_provider"] = provider  # one provider (and one loaded pipeline) for every batch
+    provider = ctx.provider(IMAGE_PROVIDERS, ctx.settings.image_generation)
+    ctx.providers.add(IMAGE_PROVIDERS, provider)  # one provider (and one loaded pipeline) for every batch
     failed = 0
     started = time.perf_counter()
     while todo:
@@ -232,7 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None, *, overrides: dict[str, Any] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, providers: Providers | None = None) -> int:
+    """The worker's entry point. `providers`: instances to render with instead of the settings' (the image
+    provider of a bench or an in-process run)."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stdout
     )
@@ -248,7 +251,7 @@ def main(argv: Sequence[str] | None = None, *, overrides: dict[str, Any] | None 
                 blobs=make_blobs(args.bucket, args.blob_dir),
                 state=NoState(),
                 progress=lambda stage, message: log.info("%s %s", stage, message),
-                overrides=dict(overrides or {}),
+                providers=providers.copy() if providers is not None else Providers(),
             )
             plan = get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)
             return run_frames(ctx, parse_frames(args.frames, plan, ctx), stop, plan)

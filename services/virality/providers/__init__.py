@@ -1,1 +1,2 @@
-"""Providers: one module per outside service, plus the embedded default."""
+"""Providers: one module per outside service (Firecrawl, HN Algolia, Reddit JSON). The stage's registry of
+evidence sources built from them is services/virality/sources.py."""

@@ -25,7 +25,9 @@ sys.path.insert(0, str(ROOT))
 from storyreel.services.images.providers.base import ImageRequest  # noqa: E402
 from storyreel.shared.settings import ImageGenerationConfig  # noqa: E402
 
-from tests.providers.fakes import FakeOpenAI, FakeReplicate, FakeStability  # noqa: E402
+from testkit.vendors.openai import FakeOpenAI  # noqa: E402
+from testkit.vendors.replicate import FakeReplicate  # noqa: E402
+from testkit.vendors.stability import FakeStability  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 

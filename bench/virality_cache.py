@@ -17,13 +17,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "virality"))
 
 import storyreel.services.virality.providers.firecrawl  # noqa: E402, F401  (the SDK import is not part of a run's time)
-from fake_forums import FakeServer, FakeWeb, forum_config, make_threads  # noqa: E402
 from storyreel.services.virality.score import evaluate, get_evidence_source  # noqa: E402
 from storyreel.shared.contracts import CreativeContext, Transcript  # noqa: E402
 from storyreel.shared.stores import SqliteStateStore  # noqa: E402
+
+from testkit.vendors.firecrawl import FakeFirecrawl, forum_config  # noqa: E402
+from testkit.vendors.forums import FakeWeb, make_threads  # noqa: E402
 
 FORUMS = ["reddit:r/videos", "reddit:r/youtube", "reddit:r/videoediting", "hackernews"]
 TRANSCRIPT = Transcript(
@@ -59,7 +60,7 @@ def main() -> None:
     web = FakeWeb(latency_s=latency, inline_markdown=False)  # search, then one scrape per thread
     for forum in [*FORUMS, "reddit:r/Cooking"]:
         web.add(make_threads(forum, 5))
-    server = FakeServer(web)
+    server = FakeFirecrawl(web).start()
     rows: dict[str, list[tuple[float, int, int]]] = {}
     try:
         for rep in range(repeats):
@@ -80,18 +81,18 @@ def main() -> None:
                         time_budget_s=20,
                         request_timeout_s=10,
                     )
-                    before = len(web.requests)
+                    before = len(server.requests)
                     t0 = time.perf_counter()
                     report = evaluate(
                         TRANSCRIPT, context(keywords), {}, get_evidence_source(config, cache), config
                     )
                     wall = time.perf_counter() - t0
                     ok = sum(1 for s in report.sources if s.ok)
-                    rows.setdefault(label, []).append((wall, len(web.requests) - before, ok))
+                    rows.setdefault(label, []).append((wall, len(server.requests) - before, ok))
                     assert report.method == "content+forums", report.not_evaluated
             print(f"repeat {rep + 1}/{repeats} done", file=sys.stderr)
     finally:
-        server.close()
+        server.stop()
 
     lines = [
         "# Virality evidence: cold vs cached",

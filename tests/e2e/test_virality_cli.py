@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from storyreel.cli import cli as app
-from tests.virality.fake_forums import FakeServer, FakeWeb, make_threads
+from testkit.vendors.firecrawl import FakeFirecrawl
+from testkit.vendors.forums import FakeWeb, make_threads
 
 FORUMS = ("reddit:r/videos", "reddit:r/youtube", "hackernews")
 
@@ -32,9 +33,8 @@ def server():
     web = FakeWeb()
     for forum in FORUMS:
         web.add(make_threads(forum, 4))
-    srv = FakeServer(web)
-    yield srv
-    srv.close()
+    with FakeFirecrawl(web) as srv:
+        yield srv
 
 
 def config(tmp_path: Path, url: str, forums=FORUMS) -> Path:
@@ -69,7 +69,7 @@ def run(tmp_path: Path, cfg: Path) -> dict:
     return json.loads((Path(summary["output_dir"]) / "virality.json").read_text())
 
 
-def test_virality_cites_evidence_and_caches(tmp_path: Path, server: FakeServer) -> None:
+def test_virality_cites_evidence_and_caches(tmp_path: Path, server: FakeFirecrawl) -> None:
     cfg = config(tmp_path, server.url)
     report = run(tmp_path, cfg)
     served = {t.url for ts in server.web.threads.values() for t in ts}
@@ -81,9 +81,9 @@ def test_virality_cites_evidence_and_caches(tmp_path: Path, server: FakeServer) 
     assert all(s["ok"] for s in report["sources"])
     assert report["score"] is not None and 0 <= report["score"] <= 100
 
-    before = len(server.web.requests)
+    before = len(server.requests)
     again = run(tmp_path, cfg)
-    assert len(server.web.requests) == before  # served from the cache: no request reached the server
+    assert len(server.requests) == before  # served from the cache: no request reached the server
     assert all(s["cached"] for s in again["sources"])
 
     # the variant may differ between runs (the optimizer explores); the forum components must not
@@ -94,7 +94,7 @@ def test_virality_cites_evidence_and_caches(tmp_path: Path, server: FakeServer) 
     assert forum(again) == forum(report)
 
 
-def test_a_failing_forum_is_named_and_lowers_confidence(tmp_path: Path, server: FakeServer) -> None:
+def test_a_failing_forum_is_named_and_lowers_confidence(tmp_path: Path, server: FakeFirecrawl) -> None:
     forums = ("reddit:r/videoediting", "hackernews")
     server.web.malformed.add("news.ycombinator.com")
     bad = run(tmp_path / "b", config(tmp_path, server.url, forums=forums))

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.providers.fakes import FakeOpenAI, FakeReplicate, FakeStability, write_wav
+from testkit.vendors.media import write_wav
+from testkit.vendors.openai import FakeOpenAI
+from testkit.vendors.replicate import FakeReplicate
+from testkit.vendors.stability import FakeStability
 
 VENDOR_ENV = (
     "OPENAI_API_KEY",

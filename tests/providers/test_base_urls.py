@@ -20,7 +20,8 @@ from storyreel.shared.openai_client import effective_base_url
 from storyreel.shared.settings import ImageGenerationConfig, LLMConfig, Settings, ViralityConfig
 
 from storyreel.doctor import run_doctor
-from tests.providers.fakes import CONTEXT, FakeFirecrawl
+from testkit.vendors.firecrawl import FakeFirecrawl
+from testkit.vendors.openai import CONTEXT
 from tests.providers.test_wire_images import reqs
 
 NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing answers there

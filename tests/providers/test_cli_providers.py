@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from storyreel.cli import cli
-from tests.providers.fakes import planning_reply
+from testkit.vendors.openai import planning_reply
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,9 @@ from storyreel.shared.errors import ConfigError
 from storyreel.shared.settings import ImageGenerationConfig, LLMConfig, TranscriptionConfig, ViralityConfig
 
 from storyreel.cli import cli
-from tests.providers.fakes import openai_error, planning_reply, replicate_error, stability_error
+from testkit.vendors.openai import openai_error, planning_reply
+from testkit.vendors.replicate import replicate_error
+from testkit.vendors.stability import stability_error
 from tests.providers.test_wire_images import cfg, reqs
 
 

@@ -12,9 +12,10 @@ from storyreel.shared.secrets import load_provider_keys
 from storyreel.shared.settings import Settings
 
 from storyreel.doctor import format_checks, run_doctor
-from tests.providers.fakes import FakeFirecrawl, firecrawl_error, openai_error, replicate_error
-from tests.virality.fake_forums import FakeServer as ForumServer
-from tests.virality.fake_forums import FakeWeb
+from testkit.vendors.firecrawl import FakeFirecrawl, firecrawl_error
+from testkit.vendors.forums import FakeForums, FakeWeb
+from testkit.vendors.openai import openai_error
+from testkit.vendors.replicate import replicate_error
 
 
 def settings(**kw) -> Settings:
@@ -152,9 +153,8 @@ def firecrawl_server():
 
 @pytest.fixture
 def forums_server():
-    server = ForumServer(FakeWeb())
-    yield server
-    server.close()
+    with FakeForums(FakeWeb()) as server:
+        yield server
 
 
 def forum_check(checks, name: str):
@@ -229,8 +229,8 @@ def test_public_forums_live_check_each_api(forums_server) -> None:
     assert hn.status == "ok" and hn.detail.startswith("hackernews answered")
     assert reddit.status == "ok" and reddit.detail.startswith("reddit:r/videos answered")
     assert hn.used_for == reddit.used_for == "virality evidence (public)"
-    assert forums_server.web.count("/api/v1/search") == 1
-    assert forums_server.web.count("/r/videos/search.json") == 1
+    assert len(forums_server.seen("/api/v1/search")) == 1
+    assert len(forums_server.seen("/r/videos/search.json")) == 1
 
 
 def test_public_forum_down_fails(forums_server) -> None:

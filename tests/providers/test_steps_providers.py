@@ -15,7 +15,8 @@ from storyreel.shared.pipeline import RunContext, frame_order, outstanding
 from storyreel.shared.settings import Settings
 from storyreel.shared.stores import LocalBlobStore, get_model
 
-from tests.providers.fakes import openai_error, planning_reply, stability_error
+from testkit.vendors.openai import openai_error, planning_reply
+from testkit.vendors.stability import stability_error
 
 
 @pytest.mark.parametrize("image_provider", ["replicate", "stability", "openai"])

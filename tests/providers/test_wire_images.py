@@ -13,7 +13,11 @@ from storyreel.services.images.providers.stability import StabilityProvider
 from storyreel.shared.errors import ConfigError
 from storyreel.shared.settings import ImageGenerationConfig
 
-from tests.providers.fakes import Reply, openai_error, replicate_error, stability_error, tiny_png
+from testkit.vendors.media import tiny_png
+from testkit.vendors.openai import openai_error
+from testkit.vendors.replicate import replicate_error
+from testkit.vendors.server import Reply
+from testkit.vendors.stability import stability_error
 
 
 def reqs(

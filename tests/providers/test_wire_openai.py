@@ -12,7 +12,9 @@ from storyreel.shared.contracts import CreativeContext, Transcript
 from storyreel.shared.errors import ConfigError, ProviderError
 from storyreel.shared.settings import LLMConfig, TranscriptionConfig
 
-from tests.providers.fakes import CONTEXT, Reply, openai_error, plan_json, write_wav
+from testkit.vendors.media import write_wav
+from testkit.vendors.openai import CONTEXT, openai_error, plan_json
+from testkit.vendors.server import Reply
 
 TRANSCRIPT = Transcript(text="We want a 30 second Instagram video about our coffee roastery.", duration_s=4.0)
 

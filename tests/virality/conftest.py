@@ -1,18 +1,15 @@
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from fake_forums import FakeServer, FakeWeb
 from storyreel.shared.contracts import CreativeContext, Transcript
 from storyreel.shared.stores import SqliteStateStore
 
 from testkit.fakes import make_creative
+from testkit.vendors.firecrawl import FakeFirecrawl
+from testkit.vendors.forums import FakeWeb
 
 
 @pytest.fixture(autouse=True)
@@ -22,10 +19,9 @@ def _no_firecrawl_url(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def fake_web() -> Iterator[FakeServer]:
-    server = FakeServer(FakeWeb())
-    yield server
-    server.close()
+def fake_web() -> Iterator[FakeFirecrawl]:
+    with FakeFirecrawl(FakeWeb()) as server:
+        yield server
 
 
 @pytest.fixture

@@ -6,8 +6,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from fake_forums import forum_config, make_threads
 from storyreel.services.virality.score import evaluate, get_evidence_source
+
+from testkit.vendors.firecrawl import forum_config
+from testkit.vendors.forums import make_threads
 
 FORUMS = ["reddit:r/videos", "hackernews"]
 
@@ -41,7 +43,7 @@ def test_every_component_links_evidence_that_matches_the_served_pages(fake_web, 
     assert forum["demand"].numbers["posts"] == 10
     scores = sorted(t.score for t in served.values())
     assert forum["engagement"].numbers["median_upvotes"] == (scores[4] + scores[5]) / 2
-    assert fake_web.web.count("/v2/search") == 2 and fake_web.web.count("/v2/scrape") == 0
+    assert len(fake_web.seen("/v2/search")) == 2 and len(fake_web.seen("/v2/scrape")) == 0
     assert report.confidence == pytest.approx(1.0)
 
 
@@ -49,7 +51,7 @@ def test_results_without_markdown_are_scraped(fake_web, transcript, context) -> 
     _seed(fake_web, 3)
     fake_web.web.inline_markdown = False
     report = _evaluate(fake_web, transcript, context)
-    assert fake_web.web.count("/v2/scrape") == 6
+    assert len(fake_web.seen("/v2/scrape")) == 6
     assert next(c for c in report.components if c.name == "demand").numbers["posts"] == 6
 
 
@@ -74,7 +76,7 @@ def test_429_with_retry_after_is_honoured(fake_web, transcript, context) -> None
     fake_web.web.retry_after = "0"
     report = _evaluate(fake_web, transcript, context)
     assert all(s.ok for s in report.sources)
-    assert fake_web.web.count("/v2/search") == 3  # one 429, then the answer
+    assert len(fake_web.seen("/v2/search")) == 3  # one 429, then the answer
 
 
 def test_429_beyond_the_budget_names_the_source_and_lowers_confidence(fake_web, transcript, context) -> None:
@@ -128,15 +130,15 @@ def test_all_sources_failing_leaves_a_content_only_score(fake_web, transcript, c
 def test_cache_hit_and_expiry(fake_web, transcript, context, state, monkeypatch) -> None:
     _seed(fake_web)
     first = _evaluate(fake_web, transcript, context, state)
-    n = len(fake_web.web.requests)
+    n = len(fake_web.requests)
     second = _evaluate(fake_web, transcript, context, state)
-    assert len(fake_web.web.requests) == n  # served from the cache
+    assert len(fake_web.requests) == n  # served from the cache
     assert all(s.cached for s in second.sources)
     assert second.score == first.score
     # same keywords in another order and case -> same cache entry
     shuffled = context.model_copy(update={"keywords": ["Garlic Pasta", "cooking video"]})
     _evaluate(fake_web, transcript, shuffled, state)
-    assert len(fake_web.web.requests) == n
+    assert len(fake_web.requests) == n
     # expiry: a day and an hour later the 24-hour entries are stale and the forums are asked again
     import storyreel.shared.stores
 
@@ -144,7 +146,7 @@ def test_cache_hit_and_expiry(fake_web, transcript, context, state, monkeypatch)
     monkeypatch.setattr(storyreel.shared.stores.time, "time", lambda: later)
     third = _evaluate(fake_web, transcript, context, state, cache_ttl_hours=1.0)
     assert not any(s.cached for s in third.sources)
-    assert len(fake_web.web.requests) == n + 2
+    assert len(fake_web.requests) == n + 2
 
 
 def test_failed_forums_are_not_cached(fake_web, transcript, context, state) -> None:
@@ -171,7 +173,7 @@ def test_limit_forums_topic_subreddits_and_concurrency(fake_web, transcript, con
         "hackernews",
         "reddit:r/Cooking",
     ]
-    assert fake_web.web.max_in_flight <= 2
+    assert fake_web.peak_in_flight <= 2
     limited = config.model_copy(update={"limit_forums": 2})
     report = evaluate(transcript, context, {}, get_evidence_source(limited, None), limited)
     assert [s.source for s in report.sources] == ["reddit:r/videos", "reddit:r/youtube"]
@@ -199,7 +201,7 @@ def test_public_provider_uses_only_the_json_apis(fake_web, transcript, context) 
     served = _seed(fake_web)
     report = _evaluate(fake_web, transcript, context, provider="public")
     assert {s.via for s in report.sources} == {"reddit-json", "hn-algolia"}
-    assert fake_web.web.count("/v2/search") == 0
+    assert len(fake_web.seen("/v2/search")) == 0
     forum_parts = [c for c in report.components if c.name in ("demand", "engagement", "saturation")]
     assert forum_parts
     for comp in forum_parts:  # the content components cite the brief itself, not forum pages
@@ -215,7 +217,7 @@ def test_firecrawl_url_from_the_vendor_variable_alone(fake_web, transcript, cont
     report = _evaluate(fake_web, transcript, context, firecrawl_api_url=None, provider="auto")
     assert report.method == "content+forums"
     assert all(s.via == "firecrawl" and s.ok for s in report.sources)
-    assert fake_web.web.count("/v2/search") == 2
+    assert len(fake_web.seen("/v2/search")) == 2
 
 
 def test_the_config_key_wins_over_firecrawl_api_url(fake_web, transcript, context, monkeypatch) -> None:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from fake_forums import hn_page, make_threads, old_reddit_page, reddit_page
 from storyreel.services.virality.parsers import (
     is_thread_url,
     labelled_score,
@@ -12,6 +11,8 @@ from storyreel.services.virality.parsers import (
     parse_reddit,
     parse_thread,
 )
+
+from testkit.vendors.forums import hn_page, make_threads, old_reddit_page, reddit_page
 
 
 @pytest.mark.parametrize(

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fake_forums import forum_config, make_threads
 from storyreel.services.virality import step
 from storyreel.shared.contracts import OptimizerDecision
 from storyreel.shared.pipeline import CONTEXT, DECISION, TRANSCRIPT, VIRALITY, RunContext
 from storyreel.shared.settings import Settings
 from storyreel.shared.stores import LocalBlobStore, get_model, put_model
+
+from testkit.vendors.firecrawl import forum_config
+from testkit.vendors.forums import make_threads
 
 
 def test_step_scores_the_decided_variant_with_cached_forum_evidence(

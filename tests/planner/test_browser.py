@@ -85,8 +85,13 @@ def test_page_loads_clean_and_shows_every_frame(served):
                 assert "Pending — not rendered yet" in slots.nth(i).inner_text()
             failed = page.locator("[data-status=failed]")
             assert failed.count() == 1 and "Failed" in failed.inner_text()
-            assert page.title().endswith("storyreel")
-            assert page.locator("section.scene").count() == 5
+            # what the planner wrote, as storyboard.json has it, as the page text (escaping undone), scenes in order
+            assert page.title() == " ".join(f"{board.title} · storyreel".split())  # as browsers tidy it
+            assert page.locator("h1").text_content() == board.title
+            assert page.locator(".hook").text_content() == board.hook
+            headings = page.locator("section.scene h3").all_text_contents()
+            scenes = sorted(board.scenes, key=lambda s: s.index)
+            assert len(scenes) == 5 and headings == [f"{s.index}. {s.title}" for s in scenes]
         finally:
             browser.close()
     assert problems == []

@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 EXTRAS  ?= providers,aws,gpu,infra,dev
 PYTEST_ARGS ?=
 
-.PHONY: help install sysdeps demo test lint fmt schema bench bench-local clean
+.PHONY: help install sysdeps demo test unit lint fmt schema bench bench-local clean
 
 help:
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -39,6 +39,9 @@ demo: $(DEMO_STAMP) ## run the example brief through the full local pipeline (no
 
 test: sysdeps $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+unit: sysdeps $(STAMP) ## the fast tests: no browser, state machine, synth, checkov, speech or diffusers (-m "not slow")
+	$(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy ([tool.mypy] in pyproject.toml)
 	$(BIN)/ruff check .

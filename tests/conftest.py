@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 
@@ -10,3 +12,49 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("STORYREEL_HOME", str(tmp_path_factory.mktemp("home")))
     for name in ("OPENAI_API_KEY", "REPLICATE_API_TOKEN", "STABILITY_API_KEY", "FIRECRAWL_API_KEY"):
         monkeypatch.delenv(name, raising=False)
+
+
+# `make unit` runs `-m "not slow"`: everything below is marked slow here, by what it needs, so no test file has
+# to remember to. A test is slow when it uses one of these fixtures (directly or through another fixture) ...
+SLOW_FIXTURES = {
+    "machine": "the state machine in moto (tests/aws/conftest.py)",
+    "synth": "a CDK synth",
+    "synth_batch": "a CDK synth",
+    "speech": "speech generated with espeak-ng, ffmpeg and sox",
+    "speech_wav": "speech generated with espeak-ng",
+    "example_asr": "pocketsphinx over the example brief",
+    "tiny_sdxl": "a tiny diffusers model",
+    "real_assets": "the Lambda assets, pip-installed for the Lambda platform",
+    "powertools_layer": "the Powertools layer, pip-installed for the Lambda platform",
+}
+# ... or lives in one of these files (they run the tools themselves) ...
+SLOW_FILES = {
+    "aws/test_state_machine.py": "the state machine in moto",
+    "infra/test_asl.py": "asl-validator (node)",
+    "infra/test_checks.py": "checkov and cfn-lint",
+    "infra/test_gpu.py": "CDK apps (jsii runs node)",
+    "gpu/test_bench.py": "diffusers and torch",
+    "install/test_slim_install.py": "a wheel build and fresh interpreters",
+}
+# ... or carries one of these markers, or is a property-based test (hypothesis draws up to hundreds of cases).
+SLOW_MARKERS = {"browser": "headless Chromium"}
+
+
+def slow_reason(item: pytest.Item) -> str | None:
+    """Why `item` is left out of `make unit`, or None when it is not."""
+    rel = item.path.relative_to(Path(__file__).parent).as_posix()
+    if rel in SLOW_FILES:
+        return SLOW_FILES[rel]
+    fixtures = getattr(item, "fixturenames", ())
+    reason = next((why for name, why in SLOW_FIXTURES.items() if name in fixtures), None)
+    if reason is None:
+        reason = next((why for name, why in SLOW_MARKERS.items() if item.get_closest_marker(name)), None)
+    if reason is None and getattr(getattr(item, "function", None), "is_hypothesis_test", False):
+        reason = "hypothesis examples"
+    return reason
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if slow_reason(item) is not None:
+            item.add_marker(pytest.mark.slow)

@@ -43,7 +43,7 @@ test: sysdeps $(STAMP) ## run the whole test suite
 unit: sysdeps $(STAMP) ## the fast tests: no browser, state machine, synth, checkov, speech or diffusers (-m "not slow")
 	$(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff (lint + format check) and mypy ([tool.mypy] in pyproject.toml)
+lint: $(STAMP) ## ruff (lint + format check), mypy ([tool.mypy]) and the import contracts ([tool.importlinter])
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python scripts/typecheck.py

@@ -8,14 +8,14 @@ whether it starts executions or puts events.
 
 infra/ imports none of the stages' logic. It reads two declarations: the vendor key table (shared/secrets.py)
 and, for a function's secrets, the provider registries of the stages it hosts (`providers`, imported on first
-use of `secrets`, so importing this table stays fast: the registries bring in the settings and pydantic).
+use of `secrets` in `stage_secrets`, so importing this table stays fast).
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from functools import cache
+from typing import Literal
 
 from storyreel.shared.registry import Registry
 from storyreel.shared.secrets import VENDOR_KEYS
@@ -26,23 +26,30 @@ UPLOADS = "uploads/"
 # Secrets Manager secret keys -> env var naming the secret (the runtime reads them with Powertools Parameters).
 SECRET_ENV = {key.secret: key.pointer for key in VENDOR_KEYS}
 
-# The stage registries a function can host ("module:attribute", like a handler string).
-TRANSCRIBERS = "storyreel.services.transcribe.providers:TRANSCRIBERS"
-PLANNERS = "storyreel.services.scenes.providers:PLANNERS"
-IMAGE_PROVIDERS = "storyreel.services.images.providers:IMAGE_PROVIDERS"
-EVIDENCE_SOURCES = "storyreel.services.virality.sources:EVIDENCE_SOURCES"
+# The stages whose providers a function runs: it is granted the vendor keys those providers can use.
+ProviderStage = Literal["transcribe", "scenes", "images", "virality"]
 
 
 @cache
-def registry_secrets(refs: tuple[str, ...]) -> tuple[str, ...]:
-    """The secrets of every vendor key the named registries' providers can use, each once, in order."""
+def stage_secrets(stages: tuple[ProviderStage, ...]) -> tuple[str, ...]:
+    """The secrets of every vendor key the named stages' providers can use, each once, in order."""
+    # Imported on first use, not with this table: the registries bring in the settings and pydantic. They are
+    # declarations (provider name -> factory, vendor key), and the only services code infra reads: the
+    # import contract in pyproject allows exactly these four imports.
+    from storyreel.services.images.providers import IMAGE_PROVIDERS
+    from storyreel.services.scenes.providers import PLANNERS
+    from storyreel.services.transcribe.providers import TRANSCRIBERS
+    from storyreel.services.virality.sources import EVIDENCE_SOURCES
+
+    registries: dict[ProviderStage, Registry] = {
+        "transcribe": TRANSCRIBERS,
+        "scenes": PLANNERS,
+        "images": IMAGE_PROVIDERS,
+        "virality": EVIDENCE_SOURCES,
+    }
     names: list[str] = []
-    for ref in refs:
-        module, _, attr = ref.partition(":")
-        registry = getattr(importlib.import_module(module), attr)
-        if not isinstance(registry, Registry):
-            raise TypeError(f"{ref} is a {type(registry).__name__}, not a provider Registry")
-        names += [name for name in registry.secrets() if name not in names]
+    for stage in stages:
+        names += [name for name in registries[stage].secrets() if name not in names]
     return tuple(names)
 
 
@@ -79,7 +86,7 @@ class LambdaSpec:
     s3_read: tuple[str, ...] = (RUNS,)
     s3_write: tuple[str, ...] = (RUNS,)
     s3_delete: tuple[str, ...] = ()
-    providers: tuple[str, ...] = ()  # the stage registries whose providers it runs: it reads their keys
+    providers: tuple[ProviderStage, ...] = ()  # the stages whose providers it runs: it reads their keys
     in_state_machine: bool = False  # its ARN is a definition substitution; the state machine invokes it
     starts_executions: bool = False
     puts_events: bool = False
@@ -87,7 +94,7 @@ class LambdaSpec:
     @property
     def secrets(self) -> tuple[str, ...]:
         """The Secrets Manager secrets it may read (SECRET_ENV keys): the keys its providers can use."""
-        return registry_secrets(self.providers)
+        return stage_secrets(self.providers)
 
     @property
     def module(self) -> str:
@@ -111,7 +118,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
         "audio -> transcript.json",
         memory_mb=2048,  # ffmpeg decode + VAD over up to 30 min of PCM; more memory is also more CPU
         timeout_s=900,
-        providers=(TRANSCRIBERS,),  # intake copies the upload to runs/<id>/audio.*: runs/ is enough
+        providers=("transcribe",),  # intake copies the upload to runs/<id>/audio.*: runs/ is enough
         in_state_machine=True,
     ),
     LambdaSpec(
@@ -121,7 +128,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
         "context",
         "transcript -> creative context",
         timeout_s=300,
-        providers=(PLANNERS,),
+        providers=("scenes",),
         in_state_machine=True,
     ),
     LambdaSpec(
@@ -140,7 +147,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
         "scenes",
         "context -> scenes with keyframe prompts",
         timeout_s=300,
-        providers=(PLANNERS,),
+        providers=("scenes",),
         in_state_machine=True,
     ),
     LambdaSpec(
@@ -150,7 +157,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
         "images",
         "one Map item: one scene's keyframes from an API provider",
         timeout_s=600,
-        providers=(IMAGE_PROVIDERS,),
+        providers=("images",),
         in_state_machine=True,
     ),
     LambdaSpec(
@@ -160,7 +167,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
         "virality",
         "virality report with forum evidence",
         timeout_s=120,
-        providers=(EVIDENCE_SOURCES,),
+        providers=("virality",),
         in_state_machine=True,
     ),
     LambdaSpec(

@@ -55,6 +55,10 @@ def slow_reason(item: pytest.Item) -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    moved = sorted(rel for rel in SLOW_FILES if not (here / rel).is_file())
+    if moved:  # a renamed file would quietly join `make unit`
+        raise pytest.UsageError(f"tests/conftest.py SLOW_FILES names no such file: {', '.join(moved)}")
     for item in items:
         if slow_reason(item) is not None:
             item.add_marker(pytest.mark.slow)

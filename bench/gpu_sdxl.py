@@ -104,7 +104,7 @@ PUBLISHED_PARAMETERS = {
     "text_encoder_2": 694_659_840,
 }
 
-# The same shapes at toy size (as tests/gpu builds), for --tiny.
+# The same shapes at toy size (as tests/images/gpu builds), for --tiny.
 TINY_UNET: dict[str, Any] = {
     **{
         k: SDXL_UNET[k]

@@ -2,7 +2,7 @@
 .PHONY: test-gpu lint-dockerfile bench-gpu bench-gpu-smoke
 
 test-gpu: $(STAMP) ## CPU tests of the diffusers provider and GPU worker (tiny random SDXL)
-	$(BIN)/python -m pytest tests/gpu -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/images/gpu -q $(PYTEST_ARGS)
 
 lint-dockerfile: $(STAMP) ## hadolint the GPU worker's Dockerfile
 	$(BIN)/hadolint services/images/gpu/Dockerfile

@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from storyreel.services.scenes.providers.local import LocalPlanner
+from storyreel.shared.contracts import Transcript
+
+from testkit.briefs import RAMBLING_BRIEF, asr_transcript
 
 
 @pytest.fixture(autouse=True)
@@ -12,6 +16,22 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("STORYREEL_HOME", str(tmp_path_factory.mktemp("home")))
     for name in ("OPENAI_API_KEY", "REPLICATE_API_TOKEN", "STABILITY_API_KEY", "FIRECRAWL_API_KEY"):
         monkeypatch.delenv(name, raising=False)
+
+
+# The briefs the scene, image and page tests share (testkit/briefs.py).
+@pytest.fixture
+def rambling() -> Transcript:
+    return Transcript(text=RAMBLING_BRIEF, duration_s=45.0, provider="test")
+
+
+@pytest.fixture
+def asr() -> Transcript:
+    return asr_transcript()
+
+
+@pytest.fixture
+def planner() -> LocalPlanner:
+    return LocalPlanner()
 
 
 # `make unit` runs `-m "not slow"`: everything below is marked slow here, by what it needs, so no test file has
@@ -33,7 +53,7 @@ SLOW_FILES = {
     "infra/test_asl.py": "asl-validator (node)",
     "infra/test_checks.py": "checkov and cfn-lint",
     "infra/test_gpu.py": "CDK apps (jsii runs node)",
-    "gpu/test_bench.py": "diffusers and torch",
+    "images/gpu/test_bench.py": "diffusers and torch",
     "install/test_slim_install.py": "a wheel build and fresh interpreters",
 }
 # ... or carries one of these markers, or is a property-based test (hypothesis draws up to hundreds of cases).

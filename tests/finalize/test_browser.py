@@ -9,8 +9,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from planner_helpers import build_run
 from storyreel.shared.contracts import FrameStatus, Storyboard
+
+from testkit.briefs import build_run
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

@@ -12,9 +12,10 @@ from html import escape
 from html.parser import HTMLParser
 
 import pytest
-from planner_helpers import HOSTILE, build_run
 from storyreel.services.finalize.page import render_html
 from storyreel.shared.contracts import Storyboard, Transcript
+
+from testkit.briefs import HOSTILE, build_run
 
 
 class Collect(HTMLParser):

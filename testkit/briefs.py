@@ -1,6 +1,5 @@
-"""Briefs the planner tests read, and a builder for a real run folder (stage seams + sketch frames + page).
-
-A plain module (not conftest) so test files import it by a name no other test directory uses."""
+"""Briefs the scene, image and page tests read, and a builder for a real run folder (stage seams + sketch frames
++ page)."""
 
 from __future__ import annotations
 

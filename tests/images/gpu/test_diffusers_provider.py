@@ -20,7 +20,7 @@ from storyreel.services.images.providers.diffusers import (
 from storyreel.shared.errors import ConfigError
 from storyreel.shared.settings import ImageGenerationConfig
 
-from tests.gpu.conftest import TINY_SIZE
+from tests.images.gpu.conftest import TINY_SIZE
 
 
 def req(fid: str, seed: int, **kw) -> ImageRequest:

@@ -22,7 +22,7 @@ from storyreel.shared.stores import LocalBlobStore, get_model, put_model
 
 from testkit.fakes import make_creative, make_providers
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 RUN = "run-gpu-1"
 
 

@@ -117,6 +117,25 @@ class FrameStatus(StrEnum):
     skipped = "skipped"  # images were turned off for this run
 
 
+class FrameVersion(Contract):
+    """One kept rendering of a keyframe (`storyreel regenerate` adds one; `storyreel use` makes one current)."""
+
+    version: int = Field(ge=1, description="1 is the first rendering; each re-render adds the next")
+    created_at: datetime = Field(default_factory=utcnow)
+    prompt: str
+    negative_prompt: str = ""
+    image_key: str | None = Field(
+        default=None, description="blob key of this version's PNG, relative to the run"
+    )
+    status: FrameStatus
+    error: str | None = None
+    seed: int | None = None
+    provider: str | None = None
+    model: str | None = None
+    placeholder: bool = False
+    render_seconds: float | None = None
+
+
 class Frame(Contract):
     role: Literal["start", "end"]
     prompt: str
@@ -129,6 +148,12 @@ class Frame(Contract):
     model: str | None = None
     placeholder: bool = Field(default=False, description="true for the sketch renderer: not generated art")
     render_seconds: float | None = None
+    version: int | None = Field(
+        default=None, description="which of `versions` is current (None: never re-rendered, no history kept)"
+    )
+    versions: list[FrameVersion] = Field(
+        default_factory=list, description="every kept rendering of this frame, oldest first"
+    )
 
 
 class Scene(Contract):
@@ -141,6 +166,9 @@ class Scene(Contract):
     duration: float = Field(gt=0, description="seconds")
     camera: str = ""
     narration: str = Field(default="", description="the part of the brief this scene comes from")
+    locked: bool = Field(
+        default=False, description="re-planning keeps this scene, in its position, and its frames"
+    )
 
     def frames(self) -> list[Frame]:
         return [self.start_frame, self.end_frame]
@@ -150,6 +178,21 @@ class ScenePlan(Contract):
     scenes: list[Scene] = Field(min_length=1)
     variant: dict[str, str] = Field(default_factory=dict)
     hook: str = Field(default="", description="the opening line the plan leads with")
+
+
+# --------------------------------------------------------------------------- edits
+EditAction = Literal["edit", "insert", "move", "delete", "lock", "unlock", "regenerate", "use", "replan"]
+
+
+class Edit(Contract):
+    """One change a person made to a run after it finished (edits.json, listed in storyboard.json)."""
+
+    at: datetime = Field(default_factory=utcnow)
+    action: EditAction
+    target: str = Field(description="what changed: a scene (s3), a frame (s3-end) or the run (transcript)")
+    changes: dict[str, str] = Field(
+        default_factory=dict, description="field -> its new value (as text); a move names from/to"
+    )
 
 
 # --------------------------------------------------------------------------- virality
@@ -316,4 +359,7 @@ class Storyboard(Contract):
     hook: str = Field(default="", description="the opening line the scene plan leads with")
     variant: dict[str, str] = Field(
         default_factory=dict, description="the creative variant the scenes were written with"
+    )
+    edits: list[Edit] = Field(
+        default_factory=list, description="every change made after the run (edit, regenerate, use, replan)"
     )

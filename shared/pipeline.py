@@ -5,7 +5,8 @@ A step gets its provider with `ctx.provider(REGISTRY, config)`: the instance giv
 
 Blob names inside a run (ARCHITECTURE.md "Storage"):
   audio.<ext>, transcript.json, context.json, decision.json, scenes.json,
-  frames/s{n}-{start|end}.png (+ .json: the frame's result), virality.json, storyboard.json, index.html
+  frames/s{n}-{start|end}.png (+ .json: the frame's result), virality.json, storyboard.json, index.html,
+  edits.json and frames/s{n}-{role}.v{N}.png (kept versions, services/edit)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ DECISION = "decision.json"
 SCENES = "scenes.json"
 VIRALITY = "virality.json"
 STORYBOARD = "storyboard.json"
+EDITS = "edits.json"  # the changes made after the run (services/edit)
 INDEX_HTML = "index.html"
 
 

@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 import click
 from pydantic import ValidationError
@@ -27,6 +27,9 @@ from storyreel.shared.settings import (
     load_settings,
 )
 from storyreel.shared.stores import SqliteStateStore, local_state
+
+if TYPE_CHECKING:
+    from storyreel.runner import LocalRun
 
 # The choices are the settings' own types, so a new provider needs no second list here.
 TRANSCRIBERS = get_args(TranscriptionConfig.model_fields["provider"].annotation)
@@ -432,6 +435,154 @@ def doctor(config_file: Path | None, offline: bool) -> None:
     click.echo(format_checks(checks))
     if any(not c.ok for c in checks):  # a failed live check or a missing key of a provider in use
         sys.exit(EXIT_STAGE_FAILED)
+
+
+# --------------------------------------------------------------------------- editing a finished run
+def _editable(run_id: str, image_provider: str | None = None) -> LocalRun:
+    """The finished run `run_id` from the run index, opened for editing; a UserError (one line) otherwise."""
+    from storyreel.runner import open_run
+    from storyreel.services.edit.step import check_editable
+
+    state = _state()
+    record = state.get(run_id)  # NotFoundError: unknown run
+    check_editable(record)
+    options = dict(record.options)
+    image_opts = dict(options.get("image_generation", {}))
+    if image_provider:
+        image_opts["provider"] = image_provider
+    pipeline_opts = {**options.get("pipeline", {}), "skip_image_generation": False, "limit_images": None}
+    settings = Settings.model_validate({**options, "image_generation": image_opts, "pipeline": pipeline_opts})
+    return open_run(record, state, settings=settings)
+
+
+def _saved(local_run: LocalRun, what: str) -> None:
+    local_run.save()
+    click.echo(f"run {local_run.record.run_id}: {what}; {Path(local_run.record.output_dir) / INDEX_HTML}")
+
+
+@cli.command()
+@click.argument("run_id")
+@click.option("--scene", "index", type=int, required=True, help="The scene (1-based) to change.")
+@click.option("--description")
+@click.option("--title")
+@click.option("--start-prompt")
+@click.option("--end-prompt")
+@click.option("--negative-prompt", help="Both frames' negative prompt.")
+@click.option("--duration", type=float, help="Seconds.")
+@click.option("--transition")
+@click.option("--camera", help="The camera note.")
+@click.option("--move-to", type=int, help="Move the scene to this position.")
+@click.option("--insert", is_flag=True, help="Insert a new scene at --scene (needs --description).")
+@click.option("--delete", is_flag=True, help="Delete the scene.")
+@click.option("--lock/--unlock", default=None, help="Lock: re-planning keeps the scene and its frames.")
+def edit(
+    run_id: str,
+    index: int,
+    move_to: int | None,
+    insert: bool,
+    delete: bool,
+    lock: bool | None,
+    **fields: Any,
+) -> None:
+    """Edit a scene of a finished run: its text, length, position; insert, delete, lock."""
+    from storyreel.services.edit.step import SceneEdit, edit_scene
+
+    local_run = _editable(run_id)
+    changes = {name: value for name, value in fields.items() if value is not None}
+    what = SceneEdit(changes=changes, move_to=move_to, delete=delete, insert=insert, lock=lock)
+    edit_scene(local_run.ctx, local_run.record, index, what)
+    _saved(local_run, f"scene {index} edited")
+
+
+@cli.command()
+@click.argument("run_id")
+@click.argument("frame_ids", nargs=-1, required=True)
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), help="Render with this seed.")
+@click.option("--prompt", help="The new prompt of the named frames.")
+@click.option("--with-end", is_flag=True, help="Re-derive each named start frame's end frame from it.")
+@click.option("--image-provider", type=click.Choice([p for p in get_args(ImageProviderName) if p != "batch"]))
+def regenerate(
+    run_id: str,
+    frame_ids: tuple[str, ...],
+    seed: int | None,
+    prompt: str | None,
+    with_end: bool,
+    image_provider: str | None,
+) -> None:
+    """Render frames again as new versions (the earlier ones are kept: storyreel versions)."""
+    from storyreel.services.edit.step import regenerate as regenerate_frames
+    from storyreel.shared.errors import ProviderError
+
+    local_run = _editable(run_id, image_provider)
+    try:
+        regenerate_frames(
+            local_run.ctx, local_run.record, list(frame_ids), seed=seed, prompt=prompt, with_end=with_end
+        )
+    except ProviderError:
+        local_run.save()  # the frames that did render are saved; the failed ones kept their current version
+        raise
+    _saved(local_run, f"{', '.join(frame_ids)} rendered again")
+
+
+@cli.command()
+@click.argument("run_id")
+@click.argument("frame_id")
+@click.option("--json", "as_json", is_flag=True)
+def versions(run_id: str, frame_id: str, as_json: bool) -> None:
+    """List a frame's kept versions (* marks the current one)."""
+    from storyreel.services.edit.step import versions as frame_versions
+
+    local_run = _editable(run_id)
+    current, kept = frame_versions(local_run.ctx, frame_id)
+    if as_json:
+        rows = [v.model_dump(mode="json") for v in kept]
+        click.echo(json.dumps({"frame_id": frame_id, "current": current, "versions": rows}, indent=2))
+        return
+    if not kept:
+        click.echo(f"{frame_id}: not rendered yet (no versions)")
+    for v in kept:
+        mark = "*" if v.version == current else " "
+        where = v.image_key or v.error or ""
+        click.echo(f"{mark} v{v.version}  {v.status.value:8}  seed {v.seed}  {v.provider or '-'}  {where}")
+        click.echo(f"      {v.prompt}")
+
+
+@cli.command()
+@click.argument("run_id")
+@click.argument("frame_id")
+@click.argument("version", type=click.IntRange(min=1))
+def use(run_id: str, frame_id: str, version: int) -> None:
+    """Make a kept version of a frame its current one."""
+    from storyreel.services.edit.step import use as use_version
+
+    local_run = _editable(run_id)
+    use_version(local_run.ctx, local_run.record, frame_id, version)
+    _saved(local_run, f"{frame_id} now shows version {version}")
+
+
+@cli.command()
+@click.argument("run_id")
+@click.option(
+    "--transcript",
+    "transcript_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="A text file with the corrected transcript.",
+)
+def replan(run_id: str, transcript_file: Path | None) -> None:
+    """Plan the context and scenes again (from a corrected transcript), keeping the locked scenes."""
+    from storyreel.services.edit.step import replan as replan_run
+
+    local_run = _editable(run_id)
+    text = None
+    if transcript_file is not None:
+        try:
+            text = transcript_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read the transcript {transcript_file}: {exc}") from None
+    board = replan_run(local_run.ctx, local_run.record, text)
+    pending = board.frames.pending
+    tail = f"; {pending} keyframe(s) to render: storyreel images {run_id}" if pending else ""
+    _saved(local_run, f"re-planned, {len(board.scenes)} scenes" + tail)
 
 
 def main() -> None:

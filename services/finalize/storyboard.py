@@ -10,6 +10,7 @@ import json
 
 from storyreel.shared.contracts import (
     CreativeContext,
+    Edit,
     FrameCounts,
     FrameStatus,
     OptimizerDecision,
@@ -24,13 +25,14 @@ from storyreel.shared.contracts import (
 from storyreel.shared.pipeline import (
     CONTEXT,
     DECISION,
+    EDITS,
     SCENES,
     TRANSCRIPT,
     VIRALITY,
     RunContext,
     load_frame,
 )
-from storyreel.shared.stores import get_model, get_optional_model
+from storyreel.shared.stores import get_model, get_optional_bytes, get_optional_model
 
 
 def _optional(ctx: RunContext, name: str, cls):
@@ -88,7 +90,14 @@ def assemble(ctx: RunContext, record: RunRecord) -> Storyboard:
         notes=notes,
         hook=plan.hook,
         variant=plan.variant,
+        edits=load_edits(ctx),
     )
+
+
+def load_edits(ctx: RunContext) -> list[Edit]:
+    """edits.json: the changes made after the run, oldest first ([] when there are none)."""
+    data = get_optional_bytes(ctx.blobs, ctx.key(EDITS))
+    return [] if data is None else [Edit.model_validate(e) for e in json.loads(data)]
 
 
 def load_usage(ctx: RunContext) -> list[Usage]:

@@ -31,10 +31,12 @@ def _request(
     context: CreativeContext | None,
     config: ImageGenerationConfig,
     init_image: bytes | None = None,
+    seed: int | None = None,
 ) -> ImageRequest:
     fid = frame_id(scene.index, frame.role)
     # A matched end frame shares its start frame's seed, so even without img2img the pair shares noise.
-    seed = frame_seed(run_id, frame_id(scene.index, "start"), config.seed)
+    if seed is None:
+        seed = frame_seed(run_id, frame_id(scene.index, "start"), config.seed)
     return ImageRequest(
         frame_id=fid,
         prompt=frame.prompt,
@@ -66,8 +68,9 @@ def render_frames(
     context: CreativeContext | None,
     load_png: Callable[[str], bytes | None],
     on_result: Callable[[ImageResult], None],
+    seed: int | None = None,
 ) -> list[ImageResult]:
-    """Render the given frames. Start frames go first in one provider call; end frames follow, each derived
+    """Render the given frames (`seed`: this seed for every frame instead of the derived one). Start frames go first in one provider call; end frames follow, each derived
     from its scene's start image when the provider can (matched keyframes). `load_png` fetches an already
     rendered start frame for an end frame whose start was rendered in an earlier call."""
     wanted = set(frame_ids)
@@ -76,7 +79,7 @@ def render_frames(
         # End frames do not wait for start frames: one provider call, every frame in flight at once, so the
         # critical path is the slowest single image rather than the slowest start plus the slowest end.
         ordered = [fid for fid in frame_order(plan) if fid in wanted]
-        reqs = [_request(run_id, *get_frame(plan, fid), context, config) for fid in ordered]
+        reqs = [_request(run_id, *get_frame(plan, fid), context, config, seed=seed) for fid in ordered]
         for res in provider.render(reqs):
             on_result(res)
             results.append(res)
@@ -85,7 +88,7 @@ def render_frames(
     ends = [fid for fid in frame_order(plan) if fid in wanted and fid.endswith("-end")]
     start_png: dict[str, bytes] = {}
     if starts:
-        reqs = [_request(run_id, *get_frame(plan, fid), context, config) for fid in starts]
+        reqs = [_request(run_id, *get_frame(plan, fid), context, config, seed=seed) for fid in starts]
         for res in provider.render(reqs):
             if res.ok and res.png is not None:  # ok means a PNG and no error; the second test narrows res.png
                 start_png[res.frame_id] = res.png
@@ -99,7 +102,7 @@ def render_frames(
             if config.matched_end_frames and provider.supports_init_image:
                 sid = frame_id(scene.index, "start")
                 init = start_png.get(sid) or load_png(sid)
-            reqs.append(_request(run_id, scene, frame, context, config, init_image=init))
+            reqs.append(_request(run_id, scene, frame, context, config, init_image=init, seed=seed))
         for res in provider.render(reqs):
             on_result(res)
             results.append(res)

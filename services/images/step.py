@@ -6,10 +6,12 @@ never overwrite each other; finalize folds them into storyboard.json.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from storyreel.services.images.providers import IMAGE_PROVIDERS
 from storyreel.services.images.providers.base import ImageResult
 from storyreel.services.images.render import apply_result, get_frame, render_frames
-from storyreel.shared.contracts import CreativeContext, ScenePlan
+from storyreel.shared.contracts import CreativeContext, Frame, ScenePlan
 from storyreel.shared.pipeline import CONTEXT, SCENES, RunContext, frame_png_key, frame_result_key, frames_now
 from storyreel.shared.stores import get_model, get_optional_bytes, put_model
 
@@ -49,6 +51,41 @@ def render(
         return render_frames(
             ctx.run_id, plan, ids, provider, ctx.settings.image_generation, creative, load_png, on_result
         )
+
+
+def render_candidates(
+    ctx: RunContext,
+    plan: ScenePlan,
+    frame_ids: list[str],
+    load_png: Callable[[str], bytes | None],
+    *,
+    seed: int | None = None,
+    usage_stage: str,
+) -> list[tuple[ImageResult, Frame]]:
+    """Render `frame_ids` of `plan` without writing anything of the run's frames: each result with the Frame
+    record it would make (image_key unset). The caller decides where a new version goes and whether it becomes
+    current (services/edit). `load_png` fetches a start frame's current image for an end frame rendered alone."""
+    creative = get_model(ctx.blobs, ctx.key(CONTEXT), CreativeContext)
+    provider = ctx.provider(IMAGE_PROVIDERS, ctx.settings.image_generation)
+    out: list[tuple[ImageResult, Frame]] = []
+
+    def on_result(res: ImageResult) -> None:
+        frame = get_frame(plan, res.frame_id)[1]
+        out.append((res, apply_result(frame, res, None, provider)))
+
+    with ctx.usage_of(usage_stage, provider):
+        render_frames(
+            ctx.run_id,
+            plan,
+            frame_ids,
+            provider,
+            ctx.settings.image_generation,
+            creative,
+            load_png,
+            on_result,
+            seed=seed,
+        )
+    return out
 
 
 def usage_stage(frame_ids: list[str]) -> str:

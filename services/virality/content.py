@@ -365,9 +365,14 @@ def platform_range(context: CreativeContext) -> tuple[str, tuple[float, float]]:
 
 
 def length_fit(
-    transcript: Transcript, context: CreativeContext, variant: dict[str, str], n_scenes: int = 5
+    transcript: Transcript,
+    context: CreativeContext,
+    variant: dict[str, str],
+    n_scenes: int = 5,
+    edited_s: float | None = None,
 ) -> ViralityComponent:
-    seconds = planned_seconds(context, variant, n_scenes)
+    """`edited_s`: the length of a storyboard a person edited (its scenes' durations), instead of the plan's."""
+    seconds = planned_seconds(context, variant, n_scenes) if edited_s is None else round(edited_s, 3)
     platform, (lo, hi) = platform_range(context)
     if lo <= seconds <= hi:
         score, where = 100.0, "inside"
@@ -376,7 +381,11 @@ def length_fit(
     else:
         score, where = 100.0 * hi / seconds, "longer than"
     score = _clip(score)
-    source = duration_source(resolve_variant(variant)["pacing"], n_scenes, context.target_duration_s)
+    source = (
+        duration_source(resolve_variant(variant)["pacing"], n_scenes, context.target_duration_s)
+        if edited_s is None
+        else "the edited scenes' durations"
+    )
     planned = Evidence(
         source="storyboard",
         title=f"planned length: {seconds:g} s over {n_scenes} scenes",
@@ -394,11 +403,15 @@ def length_fit(
 
 
 def content_components(
-    transcript: Transcript, context: CreativeContext, variant: dict[str, str], n_scenes: int = 5
+    transcript: Transcript,
+    context: CreativeContext,
+    variant: dict[str, str],
+    n_scenes: int = 5,
+    edited_s: float | None = None,
 ) -> list[ViralityComponent]:
     return [
         hook(transcript, context, variant),
         emotion(transcript, context, variant),
         clarity(transcript, context, variant),
-        length_fit(transcript, context, variant, n_scenes),
+        length_fit(transcript, context, variant, n_scenes, edited_s),
     ]

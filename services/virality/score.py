@@ -282,3 +282,24 @@ def evaluate_variants(
     """Score several variants against one gathering of evidence (forum components do not depend on the variant)."""
     gathered = gather_evidence(source, context, config)
     return [score_variant(transcript, context, v, gathered, config, n_scenes=n_scenes) for v in variants]
+
+
+def rescore_content(
+    report: ViralityReport,
+    transcript: Transcript,
+    context: CreativeContext,
+    variant: dict[str, str],
+    *,
+    n_scenes: int,
+    edited_s: float | None,
+) -> ViralityReport:
+    """`report` with its content components scored again for an edited storyboard (transcript, context, scene
+    count and length); the forum components, their evidence and the sources are kept as they are (not fetched
+    again). The confidence stays: content components always count fully (the module docstring)."""
+    variant = resolve_variant(variant)
+    content = content_components(transcript, context, variant, n_scenes, edited_s)
+    forums = [c for c in report.components if c.name in FORUM_WEIGHTS]
+    components = content + forums
+    total_w = sum(c.weight for c in components)
+    score = round(sum(c.weight * c.score for c in components) / total_w, 1) if total_w else None
+    return report.model_copy(update={"score": score, "components": components, "variant": variant})

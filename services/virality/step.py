@@ -5,11 +5,11 @@ Needs the context only (not scenes or images), so the runner and the state machi
 
 from __future__ import annotations
 
-from storyreel.services.virality.score import evaluate
+from storyreel.services.virality.score import evaluate, rescore_content
 from storyreel.services.virality.sources import EVIDENCE_SOURCES, ForumSetup
-from storyreel.shared.contracts import CreativeContext, Transcript, ViralityReport
+from storyreel.shared.contracts import CreativeContext, ScenePlan, Transcript, ViralityReport
 from storyreel.shared.pipeline import CONTEXT, TRANSCRIPT, VIRALITY, RunContext, chosen_variant
-from storyreel.shared.stores import get_model, put_model
+from storyreel.shared.stores import get_model, get_optional_model, put_model
 
 
 def run(ctx: RunContext) -> ViralityReport:
@@ -27,3 +27,19 @@ def run(ctx: RunContext) -> ViralityReport:
         ctx.record_usage("virality", usage())
     put_model(ctx.blobs, ctx.key(VIRALITY), report)
     return report
+
+
+def rescore(ctx: RunContext, plan: ScenePlan) -> ViralityReport | None:
+    """virality.json's content part scored again for an edited plan (services/edit); forum evidence is kept,
+    not fetched again. None (nothing written) when the run has no virality report."""
+    report = get_optional_model(ctx.blobs, ctx.key(VIRALITY), ViralityReport)
+    if report is None:
+        return None
+    transcript = get_model(ctx.blobs, ctx.key(TRANSCRIPT), Transcript)
+    creative = get_model(ctx.blobs, ctx.key(CONTEXT), CreativeContext)
+    edited_s = sum(s.duration for s in plan.scenes)
+    updated = rescore_content(
+        report, transcript, creative, chosen_variant(ctx), n_scenes=len(plan.scenes), edited_s=edited_s
+    )
+    put_model(ctx.blobs, ctx.key(VIRALITY), updated)
+    return updated

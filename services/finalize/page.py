@@ -250,6 +250,8 @@ def _frame(scene: Scene, frame: Frame) -> str:
         bits.append(f"seed {frame.seed}")
     if frame.render_seconds is not None:
         bits.append(f"{frame.render_seconds:.2f} s")
+    if frame.versions and frame.version is not None:
+        bits.append(f"version {frame.version} of {len(frame.versions)}")
     negative = (
         f'<details><summary class="small">negative prompt</summary><div class="prompt">{e(frame.negative_prompt)}</div></details>'
         if frame.negative_prompt
@@ -279,8 +281,9 @@ def _scenes(scenes: list[Scene], hook: str) -> str:
             if s.narration
             else '<p class="small muted">No line of the brief behind this scene (the planner filled it in).</p>'
         )
+        locked = ' <span class="badge">locked</span>' if s.locked else ""
         out.append(
-            f'<section class="scene" id="scene-{s.index}"><h3>{s.index}. {e(s.title)}</h3>'
+            f'<section class="scene" id="scene-{s.index}"><h3>{s.index}. {e(s.title)}{locked}</h3>'
             f'<div class="facts">{"".join(facts)}</div><p>{e(s.description)}</p>{narration}'
             f'<div class="frames">{_frame(s, s.start_frame)}{_frame(s, s.end_frame)}</div></section>'
         )

@@ -160,7 +160,7 @@ def test_regenerate_keeps_every_version_and_use_switches_back(finished) -> None:
     v1, v2 = (finished.folder / v.image_key for v in frame.versions if v.image_key)
     assert v1.read_bytes() == (finished.folder / "frames/s1-start.png").read_bytes()
     assert v2.name == "s1-start.v2.png" and v1.read_bytes() != v2.read_bytes()
-    assert "a red cup" in finished.page()
+    assert "a red cup" in finished.page() and "version 2 of 2" in finished.page()
     valid(finished.folder)
 
     code, out, _ = invoke("versions", "run-test", "s1-start", "--json")
@@ -221,7 +221,7 @@ def test_replan_keeps_locked_scenes_and_their_frames(finished, tmp_path: Path) -
     assert any("sourdough" in (s.description + s.start_frame.prompt).lower() for s in others)
     assert board.edits[-1].action == "replan" and board.edits[-1].changes["locked"] == "2"
     assert not [p for p in finished.folder.glob(".replan/**/*") if p.is_file()]  # the staging is gone
-    assert "sourdough" in finished.page().lower()
+    assert "sourdough" in finished.page().lower() and '<span class="badge">locked</span>' in finished.page()
     valid(finished.folder)
 
 

@@ -109,7 +109,8 @@ FrameDraft = _draft(
 SceneDraft = _draft(
     Scene,
     "SceneDraft",
-    exclude={"index", "start_frame", "end_frame", "duration"},  # the index is the scene's position
+    # the index is the scene's position; a lock is a person's choice after the run (services/edit)
+    exclude={"index", "start_frame", "end_frame", "duration", "locked"},
     start_frame=(FrameDraft, Field(description="the keyframe the scene opens on")),
     end_frame=(FrameDraft, Field(description="the keyframe the scene closes on")),
     duration=(Seconds, None),

@@ -75,26 +75,24 @@ def current_plan(ctx: RunContext) -> ScenePlan:
     return plan
 
 
-def _frame_in(plan: ScenePlan, fid: str) -> Frame:
-    index, role = parse_frame_id(fid)  # ValueError names the id and its form
+def parse_frame(plan: ScenePlan, fid: str) -> Frame:
+    """The frame `fid` names in `plan`; a UserError (one line) for a bad id or a scene the plan does not have."""
+    try:
+        index, role = parse_frame_id(fid)
+    except ValueError as exc:  # it names the id and the form it should have
+        raise UserError(str(exc)) from None
     if index > len(plan.scenes):
         raise UserError(f"no frame {fid}: this storyboard has scenes 1-{len(plan.scenes)}")
     scene = plan.scenes[index - 1]
     return scene.start_frame if role == "start" else scene.end_frame
 
 
-def parse_frame(plan: ScenePlan, fid: str) -> Frame:
-    try:
-        return _frame_in(plan, fid)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-
-
 def _version_key(ctx: RunContext, fid: str) -> str:
     """A PNG key for a new version of `fid` that no blob has yet (moved scenes keep their files' names)."""
-    taken = set(ctx.blobs.list(ctx.key(f"frames/{fid}.v")))
     pattern = re.compile(re.escape(ctx.key(f"frames/{fid}.v")) + r"(\d+)\.png$")
-    numbers = [int(m.group(1)) for key in taken if (m := pattern.match(key))]
+    numbers = [
+        int(m.group(1)) for key in ctx.blobs.list(ctx.key(f"frames/{fid}.v")) if (m := pattern.match(key))
+    ]
     return ctx.key(f"frames/{fid}.v{max(numbers, default=0) + 1}.png")
 
 

@@ -45,9 +45,12 @@ def apply_changes(scene: Scene, changes: dict[str, str | float]) -> dict[str, st
             )
         elif name in FRAME_FIELDS:
             frame_attr, attr = FRAME_FIELDS[name]
-            setattr(getattr(scene, frame_attr), attr, check_text(name, str(value)))
+            frame = getattr(scene, frame_attr)
+            keep_rendering(frame)
+            setattr(frame, attr, check_text(name, str(value)))
         elif name == NEGATIVE:
             for frame in scene.frames():
+                keep_rendering(frame)
                 frame.negative_prompt = check_text(name, str(value))
         else:
             raise UserError(f"a scene has no field {name!r} to edit")
@@ -135,6 +138,13 @@ def history(frame: Frame) -> list[FrameVersion]:
     if frame.status in (FrameStatus.rendered, FrameStatus.failed):
         return [as_version(frame, 1)]
     return []
+
+
+def keep_rendering(frame: Frame) -> None:
+    """Before a rendered frame's prompt changes, file what it was rendered with as version 1: the image on show is
+    still that rendering, and its history must say which prompt made it (the new prompt is what renders next)."""
+    if not frame.versions and (kept := history(frame)):
+        frame.versions, frame.version = kept, 1
 
 
 def current_version(frame: Frame) -> int | None:

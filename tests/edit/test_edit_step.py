@@ -66,3 +66,20 @@ def test_keep_locked_puts_locked_scenes_back_in_place(finished) -> None:
     kept = revise.keep_locked(old, new.model_copy(update={"scenes": new.scenes[:3]}))
     assert [s.description for s in kept.scenes] == ["new", "new", "new", old.scenes[3].description]
     assert [s.index for s in kept.scenes] == [1, 2, 3, 4]
+
+
+def test_a_version_keeps_the_prompt_it_was_rendered_with(finished) -> None:
+    ctx, record = context_of(finished), record_of(finished)
+    first = edit_step.current_plan(ctx).scenes[0].start_frame
+    assert first.status == "rendered"
+    edit_step.edit_scene(
+        ctx, record, 1, edit_step.SceneEdit(changes={"start_prompt": "a new shot of the mug"})
+    )
+    number, kept = edit_step.versions(ctx, "s1-start")
+    assert number == 1 and [v.prompt for v in kept] == [
+        first.prompt
+    ]  # the image on show, with its own prompt
+    board = edit_step.regenerate(ctx, record, ["s1-start"], seed=3)
+    assert [v.prompt for v in board.scenes[0].start_frame.versions] == [first.prompt, "a new shot of the mug"]
+    back = edit_step.use(ctx, record, "s1-start", 1)
+    assert back.scenes[0].start_frame.prompt == first.prompt

@@ -21,7 +21,14 @@ from storyreel.shared.contracts import Frame, FrameStatus, OptimizerDecision, Sc
 from storyreel.shared.ids import frame_id, parse_frame_id
 from storyreel.shared.registry import Chosen, Providers, Registry
 from storyreel.shared.settings import Settings
-from storyreel.shared.stores import BlobStore, CacheStore, PolicyStore, RunStore, get_optional_model
+from storyreel.shared.stores import (
+    BlobStore,
+    CacheStore,
+    PolicyStore,
+    RunStore,
+    get_model,
+    get_optional_model,
+)
 
 # Stage names as they appear in run records, timings tables and the state machine.
 STAGES = ("setup", "transcribe", "context", "choose", "scenes", "images", "virality", "optimizer", "finalize")
@@ -116,6 +123,16 @@ def load_frame(ctx: RunContext, plan: ScenePlan, fid: str) -> Frame:
     index, role = parse_frame_id(fid)
     scene = plan.scenes[index - 1]
     return scene.start_frame if role == "start" else scene.end_frame
+
+
+def current_plan(ctx: RunContext) -> ScenePlan:
+    """scenes.json with every frame as last recorded (its own result blob where it has one): what finalize
+    assembles and what an edit starts from."""
+    plan = get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)
+    for scene in plan.scenes:
+        scene.start_frame = load_frame(ctx, plan, frame_id(scene.index, "start"))
+        scene.end_frame = load_frame(ctx, plan, frame_id(scene.index, "end"))
+    return plan
 
 
 def chosen_variant(ctx: RunContext) -> dict[str, str]:

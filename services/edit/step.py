@@ -39,9 +39,9 @@ from storyreel.shared.pipeline import (
     SCENES,
     TRANSCRIPT,
     RunContext,
+    current_plan,
     frame_order,
     frame_result_key,
-    load_frame,
 )
 from storyreel.shared.stores import get_model, get_optional_bytes, put_model
 
@@ -64,15 +64,6 @@ def check_editable(record: RunRecord) -> None:
         raise UserError(
             f"run {record.run_id} is {record.status.value}; only a finished (succeeded) run can be edited"
         )
-
-
-def current_plan(ctx: RunContext) -> ScenePlan:
-    """scenes.json with every frame as last recorded (its own result blob where it has one)."""
-    plan = get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)
-    for scene in plan.scenes:
-        scene.start_frame = load_frame(ctx, plan, frame_id(scene.index, "start"))
-        scene.end_frame = load_frame(ctx, plan, frame_id(scene.index, "end"))
-    return plan
 
 
 def parse_frame(plan: ScenePlan, fid: str) -> Frame:

@@ -26,11 +26,10 @@ from storyreel.shared.pipeline import (
     CONTEXT,
     DECISION,
     EDITS,
-    SCENES,
     TRANSCRIPT,
     VIRALITY,
     RunContext,
-    load_frame,
+    current_plan,
 )
 from storyreel.shared.stores import get_model, get_optional_bytes, get_optional_model
 
@@ -49,19 +48,10 @@ def count_frames(plan: ScenePlan) -> FrameCounts:
     return counts
 
 
-def merged_plan(ctx: RunContext) -> ScenePlan:
-    """scenes.json with each frame replaced by its own result blob where one exists."""
-    plan = get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)
-    for scene in plan.scenes:
-        scene.start_frame = load_frame(ctx, plan, f"s{scene.index}-start")
-        scene.end_frame = load_frame(ctx, plan, f"s{scene.index}-end")
-    return plan
-
-
 def assemble(ctx: RunContext, record: RunRecord) -> Storyboard:
     transcript = get_model(ctx.blobs, ctx.key(TRANSCRIPT), Transcript)
     creative = get_model(ctx.blobs, ctx.key(CONTEXT), CreativeContext)
-    plan = merged_plan(ctx)
+    plan = current_plan(ctx)
     virality = _optional(ctx, VIRALITY, ViralityReport)
     usage = load_usage(ctx)
     notes: list[str] = []

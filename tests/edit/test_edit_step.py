@@ -9,6 +9,7 @@ from storyreel.services.images.providers.sketch import SketchRenderer
 from storyreel.services.scenes.providers.local import LocalPlanner
 from storyreel.shared.contracts import RunRecord, RunStatus
 from storyreel.shared.errors import UserError
+from storyreel.shared.pipeline import current_plan
 from storyreel.shared.settings import Settings
 from storyreel.shared.stores import LocalBlobStore
 
@@ -58,7 +59,7 @@ def test_a_failed_run_is_refused_before_anything_is_read(finished) -> None:
 
 def test_keep_locked_puts_locked_scenes_back_in_place(finished) -> None:
     ctx = context_of(finished)
-    old = edit_step.current_plan(ctx)
+    old = current_plan(ctx)
     old.scenes[3].locked = True
     new = old.model_copy(deep=True)
     for scene in new.scenes:
@@ -70,7 +71,7 @@ def test_keep_locked_puts_locked_scenes_back_in_place(finished) -> None:
 
 def test_a_version_keeps_the_prompt_it_was_rendered_with(finished) -> None:
     ctx, record = context_of(finished), record_of(finished)
-    first = edit_step.current_plan(ctx).scenes[0].start_frame
+    first = current_plan(ctx).scenes[0].start_frame
     assert first.status == "rendered"
     edit_step.edit_scene(
         ctx, record, 1, edit_step.SceneEdit(changes={"start_prompt": "a new shot of the mug"})

@@ -34,6 +34,7 @@ from storyreel.shared.contracts import (
 from storyreel.shared.errors import ProviderError, UserError
 from storyreel.shared.ids import frame_id, group_by_scene, parse_frame_id
 from storyreel.shared.pipeline import (
+    CONTEXT,
     DECISION,
     EDITS,
     SCENES,
@@ -304,7 +305,7 @@ def replan(ctx: RunContext, record: RunRecord, transcript_text: str | None = Non
         new = scenes_step.scenes(staging)
         plan = revise.keep_locked(old, new)
         put_model(ctx.blobs, ctx.key(TRANSCRIPT), transcript)
-        put_model(ctx.blobs, ctx.key("context.json"), creative)
+        put_model(ctx.blobs, ctx.key(CONTEXT), creative)
         for key in ctx.blobs.list(staging.key("usage/")):
             name = key.removeprefix(staging.key("usage/"))
             ctx.blobs.put_bytes(ctx.key(f"usage/replan.{name}"), ctx.blobs.get_bytes(key), "application/json")

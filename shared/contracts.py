@@ -136,6 +136,11 @@ class FrameVersion(Contract):
     render_seconds: float | None = None
 
 
+# How a frame's seed was chosen (services/images/render.py): "scene" = the scene's start frame's seed, shared by
+# its end frame; "given" = a seed a person gave (storyreel regenerate --seed); "run" = one seed for every frame.
+SeedPolicy = Literal["scene", "given", "run"]
+
+
 class Frame(Contract):
     role: Literal["start", "end"]
     prompt: str
@@ -154,6 +159,37 @@ class Frame(Contract):
     versions: list[FrameVersion] = Field(
         default_factory=list, description="every kept rendering of this frame, oldest first"
     )
+    reference: str | None = Field(
+        default=None,
+        description="the subject reference that conditioned this frame: a blob key relative to the run "
+        "(reference/…png, or frames/s1-start.png, the first rendered frame of the subject); None: none",
+    )
+    seed_policy: SeedPolicy | None = Field(
+        default=None, description="how the seed was chosen (None: recorded before this field existed)"
+    )
+
+
+class ClipStatus(StrEnum):
+    pending = "pending"  # asked for, not generated yet (or its prediction is still running)
+    done = "done"
+    failed = "failed"
+
+
+class Clip(Contract):
+    """The motion between a scene's start and end keyframes (services/clips), an mp4 in the run's blobs."""
+
+    status: ClipStatus = ClipStatus.pending
+    reason: str | None = Field(default=None, description="why it failed (one line)")
+    video_key: str | None = Field(default=None, description="blob key of the mp4, relative to the run")
+    provider: str | None = None
+    model: str | None = None
+    seconds: float | None = Field(default=None, gt=0, description="the clip's length as asked for")
+    resolution: str | None = Field(default=None, description="as the model names it, e.g. 720p")
+    prediction_id: str | None = Field(default=None, description="the vendor's id of the generation")
+    render_seconds: float | None = Field(default=None, ge=0, description="wall time to generate it")
+    cost_usd: float | None = Field(
+        default=None, ge=0, description="estimate from the dated price table (services/clips/models.py)"
+    )
 
 
 class Scene(Contract):
@@ -168,6 +204,10 @@ class Scene(Contract):
     narration: str = Field(default="", description="the part of the brief this scene comes from")
     locked: bool = Field(
         default=False, description="re-planning keeps this scene, in its position, and its frames"
+    )
+    clip: Clip | None = Field(
+        default=None,
+        description="the motion clip from start to end keyframe (None: clips were not asked for)",
     )
 
     def frames(self) -> list[Frame]:

@@ -109,8 +109,9 @@ FrameDraft = _draft(
 SceneDraft = _draft(
     Scene,
     "SceneDraft",
-    # the index is the scene's position; a lock is a person's choice after the run (services/edit)
-    exclude={"index", "start_frame", "end_frame", "duration", "locked"},
+    # the index is the scene's position; a lock is a person's choice after the run (services/edit), a clip is
+    # made from the keyframes after them (services/clips)
+    exclude={"index", "start_frame", "end_frame", "duration", "locked", "clip"},
     start_frame=(FrameDraft, Field(description="the keyframe the scene opens on")),
     end_frame=(FrameDraft, Field(description="the keyframe the scene closes on")),
     duration=(Seconds, None),

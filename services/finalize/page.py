@@ -27,25 +27,35 @@ from storyreel.shared.contracts import (
 
 CSS = """
 *{box-sizing:border-box}
-body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#222;background:#f4f2ed}
-main{max-width:1180px;margin:0 auto;padding:24px}
-h1{margin:0 0 4px;font-size:28px}h2{margin:32px 0 12px;font-size:20px;border-bottom:2px solid #ddd;padding-bottom:4px}
-h3{margin:0 0 6px;font-size:17px}
-.muted{color:#666}.small{font-size:13px}
+html{-webkit-text-size-adjust:100%}
+body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#222;background:#f4f2ed;overflow-wrap:anywhere}
+main{max-width:1280px;margin:0 auto;padding:16px 24px 40px}
+h1{margin:0 0 2px;font-size:26px;line-height:1.25}h2{margin:28px 0 10px;font-size:20px;border-bottom:2px solid #ddd;padding-bottom:4px}
+h3{margin:0 0 8px;font-size:17px}
+a{color:#1d4ed8}
+:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}
+.muted{color:#5f5f5f}.small{font-size:13px}
+.meta{margin:0 0 6px;font-size:13px}
+.summary{margin:0 0 6px}
+nav.toc{font-size:13px;margin:0 0 8px}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;background:#ddd;vertical-align:middle}
 .status-succeeded{background:#d6f5dc;color:#14532d}.status-failed{background:#fde2e2;color:#7f1d1d}
 .status-running,.status-queued{background:#e0ecff;color:#1e3a8a}
-.notes{background:#fff8db;border:1px solid #f1d77a;border-radius:6px;padding:8px 16px}
-.error{background:#fde2e2;border:1px solid #f5a3a3;border-radius:6px;padding:8px 16px}
+.notes{background:#fff8db;border:1px solid #f1d77a;border-radius:6px;padding:4px 12px;margin:6px 0;font-size:13px}
+.notes ul{margin:0;padding-left:18px}
+.error{background:#fde2e2;border:1px solid #f5a3a3;border-radius:6px;padding:8px 16px;margin:6px 0}
+.scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:14px}
 th,td{border:1px solid #e2e0da;padding:5px 8px;text-align:left;vertical-align:top}th{background:#f0eee8}
 .num{text-align:right;font-variant-numeric:tabular-nums}
 .chosen{font-weight:700;background:#eef7ee}
-.scene{background:#fff;border:1px solid #e2e0da;border-radius:8px;padding:16px;margin:0 0 16px}
-.facts{display:flex;flex-wrap:wrap;gap:4px 18px;font-size:13px;color:#444;margin:0 0 8px}
-.frames{display:grid;grid-template-columns:1fr 1fr;gap:12px;margin:10px 0}
-@media (max-width:800px){.frames{grid-template-columns:1fr}}
-figure{margin:0}
+#scenes h2{margin-top:10px}
+.scene{background:#fff;border:1px solid #e2e0da;border-radius:8px;padding:14px 16px;margin:0 0 16px}
+.facts{display:flex;flex-wrap:wrap;gap:4px 18px;font-size:13px;color:#444;margin:8px 0}
+.frames{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:14px}
+@media (max-width:760px){.frames{grid-template-columns:minmax(0,1fr)}main{padding:10px 10px 32px}h1{font-size:22px}
+.scene{padding:10px}th,td{padding:4px 5px}}
+figure{margin:0;min-width:0}
 figure img{display:block;width:100%;height:auto;border:1px solid #ccc;border-radius:4px;background:#eee}
 .slot{aspect-ratio:7/4;display:flex;align-items:center;justify-content:center;flex-direction:column;text-align:center;
 border:2px dashed #b9b5aa;border-radius:4px;background:repeating-linear-gradient(45deg,#f7f5f0,#f7f5f0 10px,#efece5 10px,#efece5 20px);padding:12px}
@@ -57,6 +67,10 @@ blockquote{margin:6px 0;padding:4px 10px;border-left:3px solid #9cb2d6;backgroun
 .score{font-size:34px;font-weight:700}
 ul.evidence{margin:4px 0 0;padding-left:18px;font-size:13px}
 details{margin:6px 0}summary{cursor:pointer}
+details.more{background:#fff;border:1px solid #e2e0da;border-radius:8px;margin:12px 0;padding:0 14px}
+details.more>summary{padding:10px 0}details.more[open]>summary{border-bottom:1px solid #e2e0da;margin-bottom:10px}
+details.more>summary h2{display:inline;margin:0;border:0;padding:0;font-size:18px}
+details.more[open]{padding-bottom:12px}
 """
 
 _SAFE_FRAME_KEY = re.compile(r"^[A-Za-z0-9_./-]+\.(?:png|jpg|jpeg|webp)$")
@@ -111,12 +125,27 @@ def _list(items: Iterable[str]) -> str:
     return ", ".join(e(i) for i in items) if items else '<span class="muted">—</span>'
 
 
+def _table(label: str, rows: str) -> str:
+    """A table in a labelled region that scrolls sideways on its own, so the page never does."""
+    return (
+        f'<div class="scroll" role="region" aria-label="{e(label)}" tabindex="0"><table>{rows}</table></div>'
+    )
+
+
+def _more(anchor: str, title: str, body: str) -> str:
+    """A section behind a disclosure (closed until opened); its heading is the summary."""
+    return (
+        f'<details class="more" id="{anchor}"><summary><h2 id="{anchor}-title">{title}</h2></summary>'
+        f"{body}</details>"
+    )
+
+
 # --------------------------------------------------------------------------- sections
 def _header(board: Storyboard) -> str:
     f = board.frames
     out = [
         f"<h1>{e(board.title)}</h1>",
-        f'<p class="muted">Run <code>{e(board.run_id)}</code> · '
+        f'<p class="meta muted">Run <code>{e(board.run_id)}</code> · '
         f'<span class="badge status-{e(board.status.value)}">{e(board.status.value)}</span> · '
         f"created {e(board.created_at.strftime('%Y-%m-%d %H:%M UTC'))} · "
         f"frames: {f.rendered} rendered, {f.pending} pending, {f.failed} failed, {f.skipped} skipped of {f.total}</p>",
@@ -166,7 +195,7 @@ def _context(ctx: CreativeContext) -> str:
         ),
     ]
     body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
-    return f'<h2 id="context">Creative context</h2><table class="context">{body}</table>'
+    return _more("context", "Creative context", _table("Creative context", body))
 
 
 def _variant_line(variant: dict[str, str]) -> str:
@@ -174,13 +203,14 @@ def _variant_line(variant: dict[str, str]) -> str:
 
 
 def _decision(decision: OptimizerDecision | None, plan_variant: dict[str, str]) -> str:
-    out = ['<h2 id="optimizer">Optimizer choice</h2>']
+    out: list[str] = []
+    title = "Optimizer: choice and posteriors"
     if decision is None:
         variant = plan_variant
         out.append('<p class="muted">No optimizer decision for this run (optimizer off or not reached).</p>')
         if variant:
             out.append("<p>Variant used: " + _variant_line(variant) + "</p>")
-        return "\n".join(out)
+        return _more("optimizer", title, "\n".join(out))
     out.append(
         f"<p>Policy <strong>{e(decision.policy)}</strong>, decided {e(decision.decided_at.strftime('%Y-%m-%d %H:%M:%S UTC'))}. "
         "Chosen variant: " + _variant_line(decision.variant) + "</p>"
@@ -206,8 +236,11 @@ def _decision(decision: OptimizerDecision | None, plan_variant: dict[str, str]) 
             )
     if rows:
         out.append(
-            "<table><tr><th>lever</th><th>arm</th><th>posterior mean</th><th>&alpha;</th><th>&beta;</th><th>pulls</th>"
-            "<th>this draw</th><th>exploration probability</th></tr>" + "".join(rows) + "</table>"
+            _table(
+                "Optimizer posteriors",
+                "<tr><th>lever</th><th>arm</th><th>posterior mean</th><th>&alpha;</th><th>&beta;</th><th>pulls</th>"
+                "<th>this draw</th><th>exploration probability</th></tr>" + "".join(rows),
+            )
         )
     elif decision.exploration_probability:
         out.append(
@@ -215,7 +248,7 @@ def _decision(decision: OptimizerDecision | None, plan_variant: dict[str, str]) 
             + ", ".join(f"{e(k)} {v:.0%}" for k, v in decision.exploration_probability.items())
             + "</p>"
         )
-    return "\n".join(out)
+    return _more("optimizer", title, "\n".join(out))
 
 
 def _frame(scene: Scene, frame: Frame) -> str:
@@ -266,7 +299,8 @@ def _frame(scene: Scene, frame: Frame) -> str:
 def _scenes(scenes: list[Scene], hook: str) -> str:
     total = sum(s.duration for s in scenes)
     out = [
-        f'<h2 id="scenes">Scenes <span class="muted small">{len(scenes)} scenes, {total:g} s in all</span></h2>'
+        '<section id="scenes" aria-labelledby="scenes-title">'
+        f'<h2 id="scenes-title">Scenes <span class="muted small">{len(scenes)} scenes, {total:g} s in all</span></h2>'
     ]
     if hook:
         out.append(f'<p>Opening line: <strong class="hook">{e(hook)}</strong></p>')
@@ -284,9 +318,10 @@ def _scenes(scenes: list[Scene], hook: str) -> str:
         locked = ' <span class="badge">locked</span>' if s.locked else ""
         out.append(
             f'<section class="scene" id="scene-{s.index}"><h3>{s.index}. {e(s.title)}{locked}</h3>'
-            f'<div class="facts">{"".join(facts)}</div><p>{e(s.description)}</p>{narration}'
-            f'<div class="frames">{_frame(s, s.start_frame)}{_frame(s, s.end_frame)}</div></section>'
+            f'<div class="frames">{_frame(s, s.start_frame)}{_frame(s, s.end_frame)}</div>'
+            f'<div class="facts">{"".join(facts)}</div><p>{e(s.description)}</p>{narration}</section>'
         )
+    out.append("</section>")
     return "\n".join(out)
 
 
@@ -315,10 +350,11 @@ def _component(c: ViralityComponent) -> str:
 
 
 def _virality(report: ViralityReport | None) -> str:
-    out = ['<h2 id="virality">Virality</h2>']
+    out = ['<section id="virality" aria-labelledby="virality-title"><h2 id="virality-title">Virality</h2>']
     if report is None:
         out.append(
             '<p class="muted">Not evaluated for this run (virality off, or the stage has not finished).</p>'
+            "</section>"
         )
         return "\n".join(out)
     score = f"{report.score:.0f}<span class='muted small'>/100</span>" if report.score is not None else "—"
@@ -327,9 +363,11 @@ def _virality(report: ViralityReport | None) -> str:
     )
     if report.components:
         out.append(
-            "<table><tr><th>component</th><th>score</th><th>weight</th><th>why (numbers and evidence)</th></tr>"
-            + "".join(_component(c) for c in report.components)
-            + "</table>"
+            _table(
+                "Virality components",
+                "<tr><th>component</th><th>score</th><th>weight</th><th>why (numbers and evidence)</th></tr>"
+                + "".join(_component(c) for c in report.components),
+            )
         )
     if report.not_evaluated:
         out.append(
@@ -346,23 +384,33 @@ def _virality(report: ViralityReport | None) -> str:
             for s in report.sources
         )
         out.append(
-            "<h3 style='margin-top:12px'>Sources</h3><table><tr><th>source</th><th>status</th><th>items</th>"
-            f"<th>seconds</th><th>error</th></tr>{rows}</table>"
+            "<details><summary>Sources "
+            f'<span class="muted small">({len(report.sources)})</span></summary>'
+            + _table(
+                "Virality sources",
+                "<tr><th>source</th><th>status</th><th>items</th><th>seconds</th><th>error</th></tr>" + rows,
+            )
+            + "</details>"
         )
+    out.append("</section>")
     return "\n".join(out)
 
 
 def _timings(timings: dict[str, StageTiming]) -> str:
-    out = ['<h2 id="timings">Stage timings</h2>']
+    title = "Stage timings"
     if not timings:
-        out.append('<p class="muted">No stage timings recorded.</p>')
-        return "\n".join(out)
+        return _more("timings", title, '<p class="muted">No stage timings recorded.</p>')
     rows = "".join(
         f"<tr><td>{e(name)}</td><td>{e(t.status)}</td><td class='num'>{_num(t.seconds, '{:.3f}')}</td><td>{e(t.detail)}</td></tr>"
         for name, t in timings.items()
     )
-    out.append(f"<table><tr><th>stage</th><th>status</th><th>seconds</th><th>detail</th></tr>{rows}</table>")
-    return "\n".join(out)
+    return _more(
+        "timings",
+        title,
+        _table(
+            "Stage timings", f"<tr><th>stage</th><th>status</th><th>seconds</th><th>detail</th></tr>{rows}"
+        ),
+    )
 
 
 def _usage(board: Storyboard) -> str:
@@ -374,10 +422,14 @@ def _usage(board: Storyboard) -> str:
         f"<td class='num'>{u.audio_seconds:g}</td><td class='num'>{_num(u.cost_usd, '${:.4f}')}</td></tr>"
         for u in board.usage
     )
-    return (
-        '<h2 id="usage">Usage</h2><table><tr><th>stage</th><th>provider</th><th>model</th><th>requests</th>'
-        "<th>input tokens</th><th>output tokens</th><th>images</th><th>audio s</th><th>cost (est.)</th></tr>"
-        f"{rows}</table>"
+    return _more(
+        "usage",
+        "Usage",
+        _table(
+            "Usage",
+            "<tr><th>stage</th><th>provider</th><th>model</th><th>requests</th><th>input tokens</th>"
+            "<th>output tokens</th><th>images</th><th>audio s</th><th>cost (est.)</th></tr>" + rows,
+        ),
     )
 
 
@@ -400,27 +452,52 @@ def _transcript(board: Storyboard) -> str:
         )
         segs = (
             f"<details><summary>{len(t.segments)} timed segments</summary>"
-            f"<table><tr><th>start s</th><th>end s</th><th>text</th></tr>{rows}</table></details>"
+            + _table("Timed segments", f"<tr><th>start s</th><th>end s</th><th>text</th></tr>{rows}")
+            + "</details>"
         )
-    return (
-        f'<h2 id="transcript">Transcript</h2><p class="small muted">{e(t.provider)}'
+    return _more(
+        "transcript",
+        "Transcript",
+        f'<p class="small muted">{e(t.provider)}'
         f"{' / ' + e(t.model) if t.model else ''} · {e(t.language)} · {t.duration_s:.1f} s of audio"
         f"{_read_of(t)}</p>"
-        f'<div class="prompt">{e(t.text)}</div>{segs}'
+        f'<div class="prompt">{e(t.text)}</div>{segs}',
     )
 
 
+def _summary(board: Storyboard) -> str:
+    """One line above the scenes: the score and the optimizer's choice (their details are further down)."""
+    bits = []
+    report = board.virality
+    if report is not None and report.score is not None:
+        bits.append(f'<a href="#virality">virality</a> <strong>{report.score:.0f}</strong>/100')
+    variant = board.decision.variant if board.decision is not None else board.variant
+    if variant:
+        bits.append('<a href="#optimizer">optimizer chose</a> ' + _variant_line(variant))
+    return f'<p class="summary small">{" · ".join(bits)}</p>' if bits else ""
+
+
+NAV = (
+    '<nav class="toc" aria-label="Sections"><a href="#scenes">scenes</a> · <a href="#virality">virality</a> · '
+    '<a href="#context">context</a> · <a href="#optimizer">optimizer</a> · <a href="#timings">timings</a> · '
+    '<a href="#transcript">transcript</a></nav>'
+)
+
+
 def render_html(board: Storyboard) -> str:
+    """The storyboard first (scenes and both keyframes), the virality score below it, and the context, the
+    optimizer's posteriors, the timings, the usage and the transcript behind disclosures at the end."""
     body = "\n".join(
         [
+            "<header>",
             _header(board),
-            '<nav class="small"><a href="#context">context</a> · <a href="#optimizer">optimizer</a> · '
-            '<a href="#scenes">scenes</a> · <a href="#virality">virality</a> · <a href="#timings">timings</a> · '
-            '<a href="#transcript">transcript</a></nav>',
-            _context(board.context),
-            _decision(board.decision, board.variant),
+            _summary(board),
+            NAV,
+            "</header>",
             _scenes(board.scenes, board.hook),
             _virality(board.virality),
+            _context(board.context),
+            _decision(board.decision, board.variant),
             _timings(board.timings),
             _usage(board),
             _transcript(board),

@@ -96,3 +96,61 @@ def test_page_loads_clean_and_shows_every_frame(served):
         finally:
             browser.close()
     assert problems == []
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
+def test_storyboard_comes_first_and_fits_the_width(served, width, height):
+    """The first keyframe is on the first screen and big; at 390 px nothing scrolls sideways."""
+    from playwright.sync_api import sync_playwright
+
+    url, _ = served
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(url, wait_until="load")
+            assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+            first = page.locator("figure[data-frame=s1-start] img").bounding_box()
+            end = page.locator("figure[data-frame=s1-end] img").bounding_box()
+            assert first is not None and end is not None
+            assert first["y"] + first["height"] / 2 < height  # on the first screen, at least half of it
+            # two keyframes side by side on a desktop, one under the other on a phone; wide enough to judge
+            assert first["width"] >= (0.4 * width if width > 800 else 0.85 * width)
+            assert (end["y"] == first["y"]) == (width > 800)
+            # the details are closed; opening them (every table included) still fits the width
+            for anchor in ("context", "optimizer", "timings", "transcript"):
+                assert page.locator(f"details#{anchor}").get_attribute("open") is None
+                page.locator(f"details#{anchor} > summary").click()
+            assert page.locator("details#optimizer table").is_visible()
+            assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+        finally:
+            browser.close()
+
+
+def test_keyboard_reaches_and_opens_the_details(served):
+    from playwright.sync_api import sync_playwright
+
+    url, _ = served
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(url, wait_until="load")
+            reached: list[str] = []
+            for _ in range(80):  # Tab through the page until the context's summary has focus
+                page.keyboard.press("Tab")
+                here = page.evaluate(
+                    "(() => { const a = document.activeElement; const d = a.closest('details');"
+                    " return a.tagName + '#' + (d ? d.id : ''); })()"
+                )
+                reached.append(here)
+                if here == "SUMMARY#context":
+                    break
+            assert reached[-1] == "SUMMARY#context", reached
+            outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+            assert outline not in ("none", "")  # the focus is visible
+            page.keyboard.press("Enter")
+            assert page.locator("details#context").get_attribute("open") is not None
+            assert "DIV#" in reached  # the scrolling table regions are in the tab order too
+        finally:
+            browser.close()

@@ -56,8 +56,11 @@ def test_page_shows_every_section(run_dir):
         assert f'id="{anchor}"' in page
     assert f"<h1>{escape(board.title)}</h1>" in page
     assert f"<title>{escape(board.title)} · storyreel</title>" in page
-    assert page.index('id="context"') < page.index('id="scenes"') < page.index('id="virality"')
+    # the storyboard first: the scenes (both keyframes each) before everything else, the details below it
+    order = [page.index(f'id="{a}"') for a in ("scenes", "virality", "context", "optimizer", "timings")]
+    assert order == sorted(order) and page.index('id="scene-1"') < page.index('id="virality"')
     assert page.index('id="scenes"') < page.index('class="hook"') < page.index('id="scene-')
+    assert page.index("<h1>") < page.index('id="scenes"') < page.index("<table")  # no table above the scenes
     ctx = board.context
     for label, value in (
         ("Subject", ctx.subject),
@@ -156,3 +159,28 @@ def test_storyboard_without_virality_or_decision(run_dir):
     shown = ", ".join(f"{escape(k)} = <strong>{escape(v)}</strong>" for k, v in board.variant.items())
     assert f"Variant used: {shown}</p>" in page
     assert board.hook and f'<strong class="hook">{escape(board.hook)}</strong>' in page
+
+
+def test_context_posteriors_and_timings_sit_behind_closed_disclosures(run_dir):
+    page = (run_dir / "index.html").read_text()
+    tags = parse(page)
+    closed = {a["id"] for t, a in tags if t == "details" and a.get("class") == "more"}
+    assert {"context", "optimizer", "timings", "transcript"} <= closed  # (no usage: build_run has none)
+    assert not any("open" in a for t, a in tags if t == "details")
+    for anchor, title in (("context", "Creative context"), ("timings", "Stage timings")):
+        assert (
+            f'<details class="more" id="{anchor}"><summary><h2 id="{anchor}-title">{title}</h2></summary>'
+            in page
+        )
+    # the posteriors table is inside the optimizer's disclosure, the choice itself is also said above the scenes
+    optimizer = page[page.index('id="optimizer"') : page.index('id="timings"')]
+    assert "posterior mean" in optimizer and "0.600" in optimizer
+    summary = page[page.index('class="summary') : page.index('id="scenes"')]
+    assert "hook_style = <strong>question</strong>" in summary and "<strong>62</strong>/100" in summary
+
+
+def test_every_table_scrolls_in_its_own_labelled_region(run_dir):
+    page = (run_dir / "index.html").read_text()
+    tables = page.count("<table")
+    regions = re.findall(r'<div class="scroll" role="region" aria-label="([^"]+)" tabindex="0"><table>', page)
+    assert tables >= 4 and len(regions) == tables and all(regions)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from storyreel.shared.contracts import Frame, FrameStatus, OptimizerDecision, ScenePlan, Usage
+from storyreel.shared.contracts import Clip, Frame, FrameStatus, OptimizerDecision, ScenePlan, Usage
 from storyreel.shared.ids import frame_id, parse_frame_id
 from storyreel.shared.registry import Chosen, Providers, Registry
 from storyreel.shared.settings import Settings
@@ -125,13 +125,23 @@ def load_frame(ctx: RunContext, plan: ScenePlan, fid: str) -> Frame:
     return scene.start_frame if role == "start" else scene.end_frame
 
 
+def clip_result_key(ctx: RunContext, scene_index: int) -> str:
+    """clips/s{n}.json: a scene's Clip record (services/clips), beside its mp4 clips/s{n}.mp4."""
+    return ctx.key(f"clips/s{scene_index}.json")
+
+
+def clip_video_key(ctx: RunContext, scene_index: int) -> str:
+    return ctx.key(f"clips/s{scene_index}.mp4")
+
+
 def current_plan(ctx: RunContext) -> ScenePlan:
-    """scenes.json with every frame as last recorded (its own result blob where it has one): what finalize
-    assembles and what an edit starts from."""
+    """scenes.json with every frame as last recorded (its own result blob where it has one) and each scene's
+    clip where one was asked for: what finalize assembles and what an edit starts from."""
     plan = get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)
     for scene in plan.scenes:
         scene.start_frame = load_frame(ctx, plan, frame_id(scene.index, "start"))
         scene.end_frame = load_frame(ctx, plan, frame_id(scene.index, "end"))
+        scene.clip = get_optional_model(ctx.blobs, clip_result_key(ctx, scene.index), Clip) or scene.clip
     return plan
 
 

@@ -24,6 +24,7 @@ TranscriberName = Literal["local", "openai"]
 PlannerName = Literal["local", "openai"]
 ImageProviderName = Literal["sketch", "replicate", "stability", "openai", "diffusers", "batch"]
 EvidenceSourceName = Literal["auto", "firecrawl", "public"]
+ClipProviderName = Literal["off", "replicate", "diffusers", "batch"]
 # Names the seed used for its providers, mapped onto ours.
 _PROVIDER_ALIASES = {"local": "sketch", "sdxl": "diffusers", "dalle": "openai", "dall-e": "openai"}
 
@@ -125,6 +126,48 @@ class ImageGenerationConfig(_Section):
         return data
 
 
+class ClipsConfig(_Section):
+    """Clips (services/clips): the motion between each scene's start and end keyframe, an mp4 per scene."""
+
+    provider: ClipProviderName = Field(
+        default="off", description="off | replicate | diffusers (local GPU) | batch (the GPU worker, cloud)"
+    )
+    model: str | None = Field(
+        default=None, description="replicate: one of services/clips/models.py; diffusers: a Wan FLF2V folder"
+    )
+    max_concurrency: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=4, description="most clips generating at once"
+    )
+    seconds: Annotated[float, Field(gt=0, le=60)] | None = Field(
+        default=None,
+        description="every clip's length; None: each scene's duration, as the nearest length the model allows",
+    )
+    resolution: str | None = Field(
+        default=None, description="as the model names it (720p); None: its default"
+    )
+    timeout_s: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_S)] = Field(
+        default=900.0, description="one clip, from creating the prediction to the downloaded mp4"
+    )
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 3
+    max_bytes: Annotated[int, Field(ge=1024, le=2 * 1024**3)] = Field(
+        default=200 * 1024 * 1024, description="the most one clip's download may take"
+    )
+    base_url: str | None = Field(default=None, description="Replicate API base URL override")
+    params: dict[str, Any] = Field(default_factory=dict, description="extra model inputs passed as is")
+    # diffusers (Wan 2.1 FLF2V)
+    frames: Annotated[int, Field(ge=5, le=241)] = Field(
+        default=81, description="diffusers: frames per clip (4k+1 for Wan)"
+    )
+    fps: Annotated[int, Field(ge=1, le=60)] = 16
+    steps: Annotated[int, Field(ge=1, le=150)] = 30
+    guidance_scale: Annotated[float, Field(ge=0, le=30)] = 5.0
+    width: Annotated[int, Field(ge=16, le=2048)] = 832
+    height: Annotated[int, Field(ge=16, le=2048)] = 480
+    precision: Literal["fp16", "bf16", "fp32"] = "bf16"
+    device: Literal["auto", "cuda", "mps", "cpu"] = "auto"
+    allow_download: bool = Field(default=False, description="diffusers: allow a hub download at run time")
+
+
 class TranscriptionConfig(_Section):
     provider: TranscriberName = "local"
     model: str = "whisper-1"
@@ -199,6 +242,7 @@ class Settings(_Section):
     llm: LLMConfig = Field(default_factory=LLMConfig)
     virality: ViralityConfig = Field(default_factory=ViralityConfig)
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    clips: ClipsConfig = Field(default_factory=ClipsConfig)
     preset: PresetName | None = None
 
     @model_validator(mode="after")

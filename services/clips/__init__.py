@@ -1,0 +1,1 @@
+"""Clips: the motion between each scene's start and end keyframe."""

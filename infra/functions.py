@@ -27,7 +27,7 @@ UPLOADS = "uploads/"
 SECRET_ENV = {key.secret: key.pointer for key in VENDOR_KEYS}
 
 # The stages whose providers a function runs: it is granted the vendor keys those providers can use.
-ProviderStage = Literal["transcribe", "scenes", "images", "virality"]
+ProviderStage = Literal["transcribe", "scenes", "images", "virality", "clips"]
 
 
 @cache
@@ -36,6 +36,7 @@ def stage_secrets(stages: tuple[ProviderStage, ...]) -> tuple[str, ...]:
     # Imported on first use, not with this table: the registries bring in the settings and pydantic. They are
     # declarations (provider name -> factory, vendor key), and the only services code infra reads: the
     # import contract in pyproject allows exactly these four imports.
+    from storyreel.services.clips.providers import CLIP_PROVIDERS
     from storyreel.services.images.providers import IMAGE_PROVIDERS
     from storyreel.services.scenes.providers import PLANNERS
     from storyreel.services.transcribe.providers import TRANSCRIBERS
@@ -46,6 +47,7 @@ def stage_secrets(stages: tuple[ProviderStage, ...]) -> tuple[str, ...]:
         "scenes": PLANNERS,
         "images": IMAGE_PROVIDERS,
         "virality": EVIDENCE_SOURCES,
+        "clips": CLIP_PROVIDERS,
     }
     names: list[str] = []
     for stage in stages:
@@ -67,6 +69,7 @@ ASSET_GROUPS: dict[str, tuple[str, ...]] = {
     "optimizer": (),
     "images": ("openai", "replicate", "pillow"),
     "virality": ("firecrawl-py",),
+    "clips": ("replicate", "standardwebhooks"),  # the SDK's uploads/predictions; webhook signatures
     "api": (),
 }
 # Installed paths left out of a group's asset. The cloud transcribes with OpenAI (cdk.json settings);
@@ -90,6 +93,8 @@ class LambdaSpec:
     in_state_machine: bool = False  # its ARN is a definition substitution; the state machine invokes it
     starts_executions: bool = False
     puts_events: bool = False
+    sends_task_results: bool = False  # states:SendTaskSuccess/Failure/Heartbeat on the storyboard machine
+    function_url: bool = False  # reachable at its own Lambda function URL (the clips webhook)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -198,6 +203,47 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
         timeout_s=30,
         s3_delete=(RUNS,),
         in_state_machine=True,
+    ),
+    LambdaSpec(
+        "ClipsPlan",
+        "storyreel.services.clips.handler.plan_handler",
+        "clips",
+        "clips",
+        "the clips branch's Map items (scenes with both keyframes), the rest recorded failed",
+        timeout_s=60,
+        providers=("clips",),
+        in_state_machine=True,
+    ),
+    LambdaSpec(
+        "ClipsStart",
+        "storyreel.services.clips.handler.start_handler",
+        "clips",
+        "clips",
+        "one scene's Replicate prediction with a webhook (.waitForTaskToken)",
+        timeout_s=120,  # uploads two keyframes and creates the prediction; the clip itself is the webhook's
+        providers=("clips",),
+        in_state_machine=True,
+    ),
+    LambdaSpec(
+        "ClipsFail",
+        "storyreel.services.clips.handler.fail_handler",
+        "clips",
+        "clips",
+        "records a clip (or every pending clip) failed with the Catch's cause; the run goes on",
+        timeout_s=30,
+        in_state_machine=True,
+    ),
+    LambdaSpec(
+        "ClipsWebhook",
+        "storyreel.services.clips.handler.webhook_handler",
+        "clips",
+        "clips",
+        "Replicate's signed webhook (function URL) -> the clip into S3, SendTaskSuccess/Failure/Heartbeat",
+        memory_mb=1024,  # holds one clip (clips.max_bytes) while it goes to S3
+        timeout_s=300,
+        providers=("clips",),  # the Replicate token reads the webhook signing secret
+        sends_task_results=True,
+        function_url=True,
     ),
     LambdaSpec(
         "Intake",

@@ -50,6 +50,7 @@ SLOW_FIXTURES = {
 # ... or lives in one of these files (they run the tools themselves) ...
 SLOW_FILES = {
     "aws/test_state_machine.py": "the state machine in moto",
+    "clips/test_state_machine.py": "the state machine in moto, with webhooks",
     "infra/test_asl.py": "asl-validator (node)",
     "infra/test_checks.py": "checkov and cfn-lint",
     "infra/test_gpu.py": "CDK apps (jsii runs node)",

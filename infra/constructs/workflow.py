@@ -17,7 +17,7 @@ from constructs import Construct
 from infra.config import InfraConfig
 from infra.constructs.storage import Storage
 from infra.functions import FUNCTIONS, SECRET_ENV, LambdaSpec
-from infra.nag import log_group_skips
+from infra.nag import checkov_skip, log_group_skips
 
 STATEMACHINE_DIR = Path(__file__).resolve().parent.parent / "statemachine"
 ASL_FILE = STATEMACHINE_DIR / "storyboard.asl.json"
@@ -64,9 +64,29 @@ class StageFunctions(Construct):
         self.fn: dict[str, lambda_.Function] = {}
         self.log_groups: dict[str, logs.LogGroup] = {}
         self.specs: dict[str, LambdaSpec] = {}
+        self.urls: dict[str, lambda_.FunctionUrl] = {}
         for spec in FUNCTIONS:
             self.fn[spec.id] = self._function(spec)
             self.specs[spec.id] = spec
+            if spec.function_url:
+                self.urls[spec.id] = self._url(spec)
+        if "ClipsWebhook" in self.urls:  # where the clips start Lambda tells Replicate to deliver
+            self.fn["ClipsStart"].add_environment(
+                "STORYREEL_CLIPS_WEBHOOK_URL", self.urls["ClipsWebhook"].url
+            )
+
+    def _url(self, spec: LambdaSpec) -> lambda_.FunctionUrl:
+        """A function URL for a vendor's webhook: no IAM auth (Replicate cannot sign SigV4); the handler refuses
+        any delivery whose Standard Webhooks signature does not check out."""
+        url = self.fn[spec.id].add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
+        checkov_skip(
+            url,
+            "CKV_AWS_258",
+            f"{spec.id} is a vendor webhook: Replicate cannot send IAM-signed requests; every delivery is "
+            "verified in the handler (HMAC-SHA256 webhook-signature with the account's whsec_ secret, "
+            "timestamp within 5 minutes)",
+        )
+        return url
 
     def _code(self, spec: LambdaSpec) -> lambda_.Code:
         path = self.cfg.lambda_assets / spec.asset
@@ -127,6 +147,12 @@ class StageFunctions(Construct):
             self.bus.grant_put_events_to(fn)
         return fn
 
+    def grant_task_results(self, state_machine: sfn.StateMachine) -> None:
+        """Functions that finish `.waitForTaskToken` tasks get states:SendTask* on that machine only."""
+        for spec_id, spec in self.specs.items():
+            if spec.sends_task_results:
+                state_machine.grant_task_response(self.fn[spec_id])
+
     def grant_start_execution(self, state_machine: sfn.StateMachine) -> None:
         """Functions that start runs get STATE_MACHINE_ARN and states:StartExecution on that machine only."""
         for spec_id, spec in self.specs.items():
@@ -172,6 +198,7 @@ class Workflow(Construct):
                 destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False
             ),
         )
+        functions.grant_task_results(self.state_machine)
         # lambda:InvokeFunction on the unqualified ARNs only (grant_invoke would add `<arn>:*`)
         self.state_machine.add_to_role_policy(
             iam.PolicyStatement(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from storyreel.shared.contracts import RunRecord
+from storyreel.shared.errors import ConfigError
 from storyreel.shared.ids import group_by_scene
 from storyreel.shared.settings import Settings
 
@@ -15,6 +16,15 @@ def image_mode(settings: Settings) -> str:
     if not settings.images_enabled:
         return "skip"
     return "batch" if settings.image_generation.provider == "batch" else "map"
+
+
+def clip_mode(settings: Settings) -> str:
+    """How the state machine makes this run's clips: off, map (a Replicate prediction per scene, webhooked) or
+    batch (one GPU job). diffusers is the local GPU path: in the cloud it is the batch provider."""
+    provider = settings.clips.provider
+    if provider == "diffusers":
+        raise ConfigError("clips.provider diffusers runs on a local GPU; in the cloud use replicate or batch")
+    return {"off": "off", "replicate": "map", "batch": "batch"}[provider]
 
 
 def scene_items(run_id: str, frame_ids: list[str]) -> list[dict[str, Any]]:
@@ -41,5 +51,6 @@ def execution_input(record: RunRecord, audio_key: str, settings: Settings) -> di
         "flags": {
             "images": image_mode(settings),
             "virality_evidence": settings.pipeline.virality_evaluation,
+            "clips": clip_mode(settings),
         },
     }

@@ -120,6 +120,7 @@ class FakeReplicate(FakeServer):
         self.clip_seconds = 1.0  # length of the MP4 a video model answers with
         self._timers: list[threading.Timer] = []
         self._views = threading.Lock()
+        self.webhooks: dict[str, str] = {}  # prediction id -> its webhook URL
         self.route("POST", "/v1/files", self._upload, "files-create")
         self.route("GET", "/uploads/(?P<id>[^/]+)", self._uploaded, "upload-get")
         self.route("GET", "/files/(?P<id>[^/]+)\\.mp4", self._mp4, "video")
@@ -181,6 +182,7 @@ class FakeReplicate(FakeServer):
         }
         self.done_at[pid] = time.monotonic() + self.latency
         if req.json.get("webhook"):
+            self.webhooks[pid] = req.json["webhook"]
             self._schedule_webhooks(
                 pid,
                 req.json["webhook"],

@@ -227,8 +227,9 @@ class OptimizerConfig(_Section):
         description="pseudo-observations a context bucket borrows from the pooled (all-context) arm",
     )
     memory: Annotated[float, Field(gt=0, le=1e9)] = Field(
-        default=40.0,
-        description="observations kept per arm and context (older evidence is scaled down: drift)",
+        default=1e6,
+        description="hard cap on observations kept per arm and context (a backstop: drift is followed by the "
+        "optimizer's drift detector, which forgets only when rewards fall below the prediction)",
     )
     max_runs_tracked: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
         default=500, description="runs whose contributions are kept so real feedback can replace a prediction"

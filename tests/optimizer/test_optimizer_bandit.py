@@ -61,7 +61,9 @@ def test_a_new_context_borrows_the_pooled_prior_but_its_own_evidence_wins() -> N
     for i in range(30):
         bandit.update(state, f"o{i}", 0.9, kind="real", weight=1.0, features=other, variant=BEST)
     a, b, n = bandit.posterior(state, bandit.bucket_of(CTX), "hook_style", "bold_claim", prior_strength=4.0)
-    assert n == 0 and a / (a + b) > 0.5 and a + b == pytest.approx(2 + 4.0)  # 4 pseudo-observations borrowed
+    assert (
+        n == 0 and a / (a + b) > 0.5 and a + b == pytest.approx(2 + bandit.EVIDENCE_SCALE * 4.0)
+    )  # 4 borrowed
     for i in range(20):
         bandit.update(state, f"c{i}", 0.1, kind="real", weight=1.0, features=CTX, variant=BEST)
     a, b, _ = bandit.posterior(state, bandit.bucket_of(CTX), "hook_style", "bold_claim", prior_strength=4.0)

@@ -6,6 +6,7 @@ command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v sox >/dev/null || need+=(sox)
 command -v chromium >/dev/null || need+=(chromium)
+command -v pdfinfo >/dev/null || need+=(poppler-utils)  # export tests: pdfinfo, pdftotext
 command -v npm >/dev/null || need+=(nodejs npm)  # asl-validator (package.json) and the CDK CLI
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)  # sketch panels: full Unicode text
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -373,6 +373,15 @@ class RunRecord(Contract):
     ready_s: float | None = Field(
         default=None, description="seconds from the run's start until storyboard.json was first written"
     )
+    owner: str = Field(
+        default="local",
+        description="who made the run (the API caller's Cognito sub or API key id; 'local' for the CLI and serve)",
+    )
+    revision: int = Field(
+        default=0,
+        ge=0,
+        description="bumped by every edit (a conditional write on the run record; an edit sends the one it saw)",
+    )
 
 
 # --------------------------------------------------------------------------- storyboard

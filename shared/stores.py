@@ -7,8 +7,10 @@ Blob keys are relative to a run's base: `{run_id}/transcript.json`, `{run_id}/fr
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
+import secrets
 import sqlite3
 import tempfile
 import threading
@@ -20,7 +22,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel
 from storyreel.shared.contracts import RunRecord, RunStatus, StageTiming, utcnow
-from storyreel.shared.errors import ConfigError, ConflictError, NotFoundError
+from storyreel.shared.errors import ConfigError, ConflictError, NotFoundError, UserError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -46,6 +48,69 @@ class RunStore(Protocol):
         ...
 
     def list(self, limit: int = 50) -> list[RunRecord]: ...
+
+
+class RevisionConflict(ConflictError):
+    """An edit against a revision the run is no longer at, or while another edit holds the run (API 409)."""
+
+    def __init__(self, message: str, revision: int) -> None:
+        super().__init__(message)
+        self.revision = revision
+
+
+EDIT_LEASE_S = 900.0  # how long a crashed edit can hold a run (the longest a Lambda runs)
+
+
+@runtime_checkable
+class RevisionStore(Protocol):
+    """A run's revision: an edit claims the run at the revision it saw (begin_edit: one conditional write, so
+    of two edits at one revision exactly one gets it), then commits (the record, revision + 1) or aborts."""
+
+    def begin_edit(self, run_id: str, revision: int, token: str, lease_s: float = EDIT_LEASE_S) -> RunRecord:
+        """The record, claimed for an edit; RevisionConflict (stale revision, another edit holding it),
+        ConflictError (not a succeeded run) or NotFoundError otherwise."""
+        ...
+
+    def end_edit(self, record: RunRecord, token: str, *, commit: bool) -> int:
+        """Release the claim; `commit`: write the record and bump the revision. Returns the revision now."""
+        ...
+
+    def list_owned(self, owner: str, limit: int = 50) -> builtins.list[RunRecord]:
+        """The runs of `owner`, newest first."""
+        ...
+
+
+@contextmanager
+def editing(store: RevisionStore, run_id: str, revision: int) -> Iterator[RunRecord]:
+    """Claim run `run_id` at `revision` for one edit. A UserError inside (raised before anything is written)
+    releases it unchanged; anything else, or none, commits the record and bumps the revision (an error after
+    some writes must not leave the old revision standing for the new blobs)."""
+    token = secrets.token_hex(16)
+    record = store.begin_edit(run_id, revision, token)
+    try:
+        yield record
+    except UserError:
+        store.end_edit(record, token, commit=False)
+        raise
+    except BaseException:
+        record.revision = store.end_edit(record, token, commit=True)
+        raise
+    record.revision = store.end_edit(record, token, commit=True)
+
+
+def edit_refused(run_id: str, revision: int, status: str, expected: int, busy: bool) -> ConflictError:
+    """Why a claim failed, in one line (the state it found)."""
+    if status != RunStatus.succeeded.value:
+        return ConflictError(f"run {run_id} is {status}; only a finished (succeeded) run can be edited")
+    if revision != expected:
+        return RevisionConflict(
+            f"run {run_id} is at revision {revision}, not {expected}: it changed since you read it "
+            "(read the storyboard again)",
+            revision,
+        )
+    if busy:
+        return RevisionConflict(f"run {run_id} is being edited by another request; try again", revision)
+    return RevisionConflict(f"run {run_id}: the edit lost its claim on the run", revision)
 
 
 @runtime_checkable
@@ -162,7 +227,11 @@ CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
     status TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 0,
+    owner TEXT NOT NULL DEFAULT 'local',
+    edit_token TEXT,
+    edit_until REAL
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created_at);
 CREATE TABLE IF NOT EXISTS policy (
@@ -178,6 +247,26 @@ CREATE TABLE IF NOT EXISTS cache (
 """
 
 
+_RUN_COLUMNS = (
+    ("revision", "INTEGER NOT NULL DEFAULT 0"),
+    ("owner", "TEXT NOT NULL DEFAULT 'local'"),
+    ("edit_token", "TEXT"),
+    ("edit_until", "REAL"),
+)
+
+
+def _body(record: RunRecord) -> str:
+    """The record as stored: the revision lives in its own column/attribute, written only by end_edit, so a
+    stage saving the record it read earlier never moves it back."""
+    return record.model_dump_json(exclude={"revision"})
+
+
+def _read(body: str, revision: int) -> RunRecord:
+    record = RunRecord.model_validate_json(body)
+    record.revision = revision
+    return record
+
+
 class SqliteStateStore:
     """Run records, optimizer state and caches in one SQLite file (WAL, so readers never block the writer).
 
@@ -191,10 +280,20 @@ class SqliteStateStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn().executescript(_SCHEMA)  # idempotent DDL; executescript manages its own transaction
+            self._migrate()
         except (OSError, sqlite3.DatabaseError) as exc:
             raise ConfigError(
                 f"the state store {self.path} is not usable ({exc}); set STORYREEL_HOME to a writable folder"
             ) from None
+
+    def _migrate(self) -> None:
+        """Columns added since the first release (a state file made before them gets them, with defaults)."""
+        with self._tx() as db:
+            have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+            for name, ddl in _RUN_COLUMNS:
+                if name not in have:
+                    db.execute(f"ALTER TABLE runs ADD COLUMN {name} {ddl}")
+            db.execute("CREATE INDEX IF NOT EXISTS runs_owner ON runs(owner, created_at)")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -224,22 +323,24 @@ class SqliteStateStore:
         with self._tx() as db:
             try:
                 db.execute(
-                    "INSERT INTO runs(run_id, status, created_at, body) VALUES (?,?,?,?)",
+                    "INSERT INTO runs(run_id, status, created_at, body, revision, owner) VALUES (?,?,?,?,?,?)",
                     (
                         record.run_id,
                         record.status.value,
                         record.created_at.isoformat(),
-                        record.model_dump_json(),
+                        _body(record),
+                        record.revision,
+                        record.owner,
                     ),
                 )
             except sqlite3.IntegrityError as exc:
                 raise ConflictError(f"run {record.run_id} already exists") from exc
 
     def get(self, run_id: str) -> RunRecord:
-        row = self._conn().execute("SELECT body FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        row = self._conn().execute("SELECT body, revision FROM runs WHERE run_id=?", (run_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"no run with id {run_id!r}")
-        return RunRecord.model_validate_json(row[0])
+        return _read(row[0], row[1])
 
     def save(self, record: RunRecord, *, expect_status: RunStatus | None = None) -> None:
         record.updated_at = utcnow()
@@ -251,7 +352,7 @@ class SqliteStateStore:
                 raise ConflictError(f"run {record.run_id} is {row[0]}, expected {expect_status.value}")
             db.execute(
                 "UPDATE runs SET status=?, body=? WHERE run_id=?",
-                (record.status.value, record.model_dump_json(), record.run_id),
+                (record.status.value, _body(record), record.run_id),
             )
 
     def record_stage(self, run_id: str, stage: str, timing: StageTiming) -> None:
@@ -261,15 +362,66 @@ class SqliteStateStore:
                 raise NotFoundError(f"no run with id {run_id!r}")
             record = RunRecord.model_validate_json(row[0])
             record.stages[stage] = timing
-            db.execute("UPDATE runs SET body=? WHERE run_id=?", (record.model_dump_json(), run_id))
+            db.execute("UPDATE runs SET body=? WHERE run_id=?", (_body(record), run_id))
 
     def list(self, limit: int = 50) -> list[RunRecord]:
         rows = (
             self._conn()
-            .execute("SELECT body FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,))
+            .execute("SELECT body, revision FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,))
             .fetchall()
         )
-        return [RunRecord.model_validate_json(r[0]) for r in rows]
+        return [_read(r[0], r[1]) for r in rows]
+
+    # ---- RevisionStore
+    def list_owned(self, owner: str, limit: int = 50) -> builtins.list[RunRecord]:
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT body, revision FROM runs WHERE owner=? ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                (owner, limit),
+            )
+            .fetchall()
+        )
+        return [_read(r[0], r[1]) for r in rows]
+
+    def begin_edit(self, run_id: str, revision: int, token: str, lease_s: float = EDIT_LEASE_S) -> RunRecord:
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT body, revision, status, edit_token, edit_until FROM runs WHERE run_id=?", (run_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFoundError(f"no run with id {run_id!r}")
+            body, current, status, held, until = row
+            busy = held is not None and until is not None and until > now
+            if status != RunStatus.succeeded.value or current != revision or busy:
+                raise edit_refused(run_id, current, status, revision, busy)
+            db.execute(
+                "UPDATE runs SET edit_token=?, edit_until=? WHERE run_id=?", (token, now + lease_s, run_id)
+            )
+        return _read(body, current)
+
+    def end_edit(self, record: RunRecord, token: str, *, commit: bool) -> int:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT revision, edit_token FROM runs WHERE run_id=?", (record.run_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFoundError(f"no run with id {record.run_id!r}")
+            current, held = row
+            if held != token:  # the lease ran out and another edit took the run
+                raise RevisionConflict(f"run {record.run_id}: the edit's claim on the run ran out", current)
+            if not commit:
+                db.execute(
+                    "UPDATE runs SET edit_token=NULL, edit_until=NULL WHERE run_id=?", (record.run_id,)
+                )
+                return int(current)
+            record.updated_at = utcnow()
+            db.execute(
+                "UPDATE runs SET status=?, body=?, revision=?, edit_token=NULL, edit_until=NULL WHERE run_id=?",
+                (record.status.value, _body(record), current + 1, record.run_id),
+            )
+            return int(current) + 1
 
     # ---- PolicyStore
     def get_policy(self, name: str) -> tuple[dict[str, Any], int]:

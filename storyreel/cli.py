@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -455,6 +457,18 @@ def _editable(run_id: str, image_provider: str | None = None) -> LocalRun:
     return open_run(record, state, settings=settings)
 
 
+@contextmanager
+def _editing(run_id: str, image_provider: str | None = None) -> Iterator[LocalRun]:
+    """The finished run `run_id`, claimed for one edit at the revision just read (the API's check: an edit
+    made by someone else meanwhile is a conflict, nothing written); the edit commits and bumps the revision."""
+    from storyreel.shared.stores import editing
+
+    local_run = _editable(run_id, image_provider)
+    with editing(_state(), run_id, local_run.record.revision) as record:
+        local_run.record = record
+        yield local_run
+
+
 def _saved(local_run: LocalRun, what: str) -> None:
     local_run.save()
     click.echo(f"run {local_run.record.run_id}: {what}; {Path(local_run.record.output_dir) / INDEX_HTML}")
@@ -487,10 +501,10 @@ def edit(
     """Edit a scene of a finished run: its text, length, position; insert, delete, lock."""
     from storyreel.services.edit.step import SceneEdit, edit_scene
 
-    local_run = _editable(run_id)
     changes = {name: value for name, value in fields.items() if value is not None}
     what = SceneEdit(changes=changes, move_to=move_to, delete=delete, insert=insert, lock=lock)
-    edit_scene(local_run.ctx, local_run.record, index, what)
+    with _editing(run_id) as local_run:
+        edit_scene(local_run.ctx, local_run.record, index, what)
     _saved(local_run, f"scene {index} edited")
 
 
@@ -513,11 +527,11 @@ def regenerate(
     from storyreel.services.edit.step import regenerate as regenerate_frames
     from storyreel.shared.errors import ProviderError
 
-    local_run = _editable(run_id, image_provider)
     try:
-        regenerate_frames(
-            local_run.ctx, local_run.record, list(frame_ids), seed=seed, prompt=prompt, with_end=with_end
-        )
+        with _editing(run_id, image_provider) as local_run:
+            regenerate_frames(
+                local_run.ctx, local_run.record, list(frame_ids), seed=seed, prompt=prompt, with_end=with_end
+            )
     except ProviderError:
         local_run.save()  # the frames that did render are saved; the failed ones kept their current version
         raise
@@ -555,8 +569,8 @@ def use(run_id: str, frame_id: str, version: int) -> None:
     """Make a kept version of a frame its current one."""
     from storyreel.services.edit.step import use as use_version
 
-    local_run = _editable(run_id)
-    use_version(local_run.ctx, local_run.record, frame_id, version)
+    with _editing(run_id) as local_run:
+        use_version(local_run.ctx, local_run.record, frame_id, version)
     _saved(local_run, f"{frame_id} now shows version {version}")
 
 
@@ -572,17 +586,47 @@ def replan(run_id: str, transcript_file: Path | None) -> None:
     """Plan the context and scenes again (from a corrected transcript), keeping the locked scenes."""
     from storyreel.services.edit.step import replan as replan_run
 
-    local_run = _editable(run_id)
     text = None
     if transcript_file is not None:
         try:
             text = transcript_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UserError(f"cannot read the transcript {transcript_file}: {exc}") from None
-    board = replan_run(local_run.ctx, local_run.record, text)
+    with _editing(run_id) as local_run:
+        board = replan_run(local_run.ctx, local_run.record, text)
     pending = board.frames.pending
     tail = f"; {pending} keyframe(s) to render: storyreel images {run_id}" if pending else ""
     _saved(local_run, f"re-planned, {len(board.scenes)} scenes" + tail)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="0: any free port."
+)
+@click.option("--url", help="The URL browsers reach this server at (default: http://HOST:PORT).")
+def serve(host: str, port: int, url: str | None) -> None:
+    """Serve the REST API (the Lambda's own handler), uploads, run files and the web app on one port."""
+    import signal
+
+    from storyreel.serve import Server
+
+    try:
+        server = Server(host, port, url=url)
+    except OSError as exc:
+        raise UserError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    click.echo(
+        f"storyreel serve: {server.url} (API, /openapi.json, uploads, run files; Ctrl-C stops)", err=True
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("storyreel serve: stopped", err=True)
 
 
 def main() -> None:

@@ -56,6 +56,10 @@ SLOW_FILES = {
     "infra/test_gpu.py": "CDK apps (jsii runs node)",
     "images/gpu/test_bench.py": "diffusers and torch",
     "install/test_slim_install.py": "a wheel build and fresh interpreters",
+    "export/test_animatic.py": "ffmpeg encodes (360p, a few seconds each)",
+    "export/test_pdf.py": "runs built with the sketch renderer, read with poppler",
+    "export/test_timelines.py": "runs built with the sketch renderer",
+    "export/test_export_cli.py": "runs built with the sketch renderer, ffmpeg",
 }
 # ... or carries one of these markers, or is a property-based test (hypothesis draws up to hundreds of cases).
 SLOW_MARKERS = {"browser": "headless Chromium"}

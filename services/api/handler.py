@@ -5,6 +5,14 @@ GET  /runs                  newest first
 GET  /runs/{run_id}         status, stage timings, presigned links to storyboard.json, index.html, frames
 POST /runs/{run_id}/images  render the frames a preview left (a PreviewReady event -> render_rest_handler)
 POST /runs/{run_id}/feedback  real engagement -> the optimizer (outweighs the predicted reward)
+GET  /runs/{run_id}/progress, /storyboard; the edits (scenes, frames, replan) through services/edit/step.py;
+GET  /policy. docs/api.md has the table.
+
+Runs belong to their caller (`owner`: the Cognito `sub`, else the API key id, else "local"): another caller's
+run is a 404, as an unknown one. Every edit sends the run's `revision`; the check and the bump are one
+conditional write (shared/stores.py `editing`): a stale one is a 409 with the current revision.
+`storyreel serve` (storyreel/serve.py) runs this same handler locally, with the local stores (shared/aws/env.py
+LocalMode).
 
 Bodies are pydantic models validated strictly (a count is a JSON integer, a switch a JSON boolean: `"100"` and
 `true` are not numbers): a bad body is a 422 naming the field; a user error (unknown run, wrong state, bad
@@ -19,7 +27,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import re
+from collections.abc import Callable
 from datetime import datetime
 from http import HTTPStatus
 from pathlib import PurePosixPath
@@ -35,17 +45,36 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from storyreel.services.edit import step as edit_step
 from storyreel.services.optimizer import step as optimizer_step
-from storyreel.shared.aws.context import resolve_settings, run_context, run_settings
+from storyreel.shared.aws.context import load_secrets, resolve_settings, run_context, run_settings
 from storyreel.shared.aws.env import API_UPLOAD_PREFIX, Env, blobs, state, uploads
 from storyreel.shared.aws.events import preview_ready
 from storyreel.shared.aws.observability import lambda_entry, metrics
-from storyreel.shared.contracts import Engagement, FrameCounts, RunError, RunRecord, RunStatus, ScenePlan
-from storyreel.shared.errors import ConflictError, NotFoundError, UserError
-from storyreel.shared.ids import RUN_ID_PATTERN, new_run_id
-from storyreel.shared.pipeline import INDEX_HTML, SCENES, STORYBOARD, frame_order, outstanding
-from storyreel.shared.settings import Settings
-from storyreel.shared.stores import get_model
+from storyreel.shared.contracts import (
+    Engagement,
+    FrameCounts,
+    FrameVersion,
+    RunError,
+    RunRecord,
+    RunStatus,
+    ScenePlan,
+    StageTiming,
+    Storyboard,
+)
+from storyreel.shared.errors import ConflictError, NotFoundError, ProviderError, StoryreelError, UserError
+from storyreel.shared.ids import RUN_ID_PATTERN, new_run_id, parse_frame_id
+from storyreel.shared.pipeline import (
+    INDEX_HTML,
+    SCENES,
+    STORYBOARD,
+    RunContext,
+    frame_order,
+    load_frame,
+    outstanding,
+)
+from storyreel.shared.settings import ImageProviderName, Settings, load_settings
+from storyreel.shared.stores import RevisionConflict, editing, get_model, get_optional_model
 
 if TYPE_CHECKING:  # for the annotations only: the handler's cold start does not load the OpenAPI models
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -73,6 +102,14 @@ MAX_JSON_DEPTH = 32
 MAX_NUMBER_CHARS = 40
 RunId = Annotated[str, Path(pattern=RUN_ID_PATTERN, description="the run id (also the execution name)")]
 FRAME_ID = re.compile(r"^s([1-9][0-9]?)-(start|end)$")
+FrameId = Annotated[
+    str, Path(pattern=FRAME_ID.pattern, description="a keyframe: s<scene>-start or s<scene>-end")
+]
+SceneIndex = Annotated[int, Path(ge=1, le=99, description="the scene's position, 1-based")]
+MAX_TEXT = 4000  # the longest prompt or description an edit may set (services/edit/revise.py MAX_TEXT)
+MAX_TRANSCRIPT = 12000  # a corrected transcript (the body's 16 KiB bound holds it, JSON-escaped)
+GPU_PROVIDERS = ("batch", "diffusers")  # render on a GPU, not inside the Api Lambda
+LOCAL_OWNER = "local"
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _JSON_BRACKET = re.compile(r"[\[\]{}]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -253,6 +290,13 @@ class ErrorBody(_Model):
     status: int
 
 
+class ConflictBody(ErrorBody):
+    """A 409 about the revision (stale, or another edit holds the run), or a 502 after a failed re-render:
+    `revision` is the run's revision now (read the storyboard again)."""
+
+    revision: int
+
+
 class ValidationErrorBody(ErrorBody):
     """A 422: `error` names the first bad field; `detail` lists them all (loc, msg, type; inputs never echoed)."""
 
@@ -265,15 +309,21 @@ def _responses(*codes: int) -> dict[int, OpenAPIResponse]:
     codes = tuple(sorted({*codes, 400, 413, 415}))
     what = {
         400: "bad request (one line says what): not UTF-8, nested too deep, a number too long, ...",
-        404: "no such run",
-        409: "the run is in the wrong state",
+        404: "no such run (or not the caller's), scene, frame or version",
+        409: "the run is in the wrong state, or the revision is stale (`revision`: the current one)",
         413: "body too large",
         415: "body is not JSON (Content-Type application/json or application/*+json, charset utf-8 if given)",
+        502: "the image provider failed: the frames that did render are saved (`revision`: the run's now)",
+    }
+    # A 409 is either shape: the run's state (ErrorBody) or its revision (ConflictBody, which adds `revision`).
+    schema: dict[int, dict[str, Any]] = {
+        409: {"anyOf": [ErrorBody.model_json_schema(), ConflictBody.model_json_schema()]},
+        502: ConflictBody.model_json_schema(),
     }
     responses: dict[int, OpenAPIResponse] = {
         code: {
             "description": what[code],
-            "content": {"application/json": {"schema": ErrorBody.model_json_schema()}},
+            "content": {"application/json": {"schema": schema.get(code, ErrorBody.model_json_schema())}},
         }
         for code in codes
     }
@@ -306,6 +356,26 @@ def _no_route(exc: Exception) -> Response:
 @app.exception_handler(ConflictError)
 def _conflict(exc: ConflictError) -> Response:
     return _error(HTTPStatus.CONFLICT, str(exc))
+
+
+@app.exception_handler(RevisionConflict)
+def _stale(exc: RevisionConflict) -> Response:
+    body = ConflictBody(error=str(exc), status=HTTPStatus.CONFLICT.value, revision=exc.revision)
+    return Response(body.status, content_types.APPLICATION_JSON, body.model_dump_json())
+
+
+class RenderFailed(StoryreelError):
+    """A re-render the provider refused or failed (502); `revision`: where the run is now."""
+
+    def __init__(self, message: str, revision: int) -> None:
+        super().__init__(message)
+        self.revision = revision
+
+
+@app.exception_handler(RenderFailed)
+def _render_failed(exc: RenderFailed) -> Response:
+    body = ConflictBody(error=str(exc), status=HTTPStatus.BAD_GATEWAY.value, revision=exc.revision)
+    return Response(body.status, content_types.APPLICATION_JSON, body.model_dump_json())
 
 
 @app.exception_handler(UserError)
@@ -409,14 +479,15 @@ def create_run(request: Annotated[CreateRunRequest, Body(embed=False)]) -> Respo
     env = Env.load()
     key = f"{run_id}/{request.filename}"
     content_type = AUDIO_TYPES[PurePosixPath(request.filename).suffix.lower()]
+    store = uploads(env)
     record = RunRecord(
         run_id=run_id,
-        source=f"s3://{env.bucket}/{API_UPLOAD_PREFIX}{key}",
-        output_dir=f"s3://{env.bucket}/runs/{run_id}/",
+        source=store.uri(f"api/{key}"),  # s3://bucket/uploads/api/<key>, or the local file
+        output_dir=blobs(env).uri(f"{run_id}/"),
         options=settings.model_dump(mode="json"),
+        owner=caller(),
     )
     state(env).create(record)
-    store = uploads(env)
     url = store.presign(f"api/{key}", UPLOAD_TTL_S, method="put_object", content_type=content_type)
     body = CreateRunResponse(
         run_id=run_id,
@@ -436,7 +507,7 @@ def list_runs(limit: Annotated[int, Query(ge=1, le=100, description="how many ru
     return RunList(
         runs=[
             RunSummary.model_validate(r.model_dump(include=set(RunSummary.model_fields)))
-            for r in state().list(limit)
+            for r in state().list_owned(caller(), limit)
         ]
     )
 
@@ -448,7 +519,7 @@ def list_runs(limit: Annotated[int, Query(ge=1, le=100, description="how many ru
 )
 def get_run(run_id: RunId) -> RunDetail:
     env = Env.load()
-    record = state(env).get(run_id)
+    record = owned(state(env), run_id)
     store = blobs(env)
     links = RunLinks()
     keys = set(store.list(f"{run_id}/"))
@@ -472,6 +543,7 @@ def render_images(
     run_id: RunId, request: Annotated[RenderRequest, Body(embed=False)]
 ) -> Response[RenderAccepted]:
     env = Env.load()
+    owned(state(env), run_id)
     ctx, record = run_context(run_id, env)
     if record.status != RunStatus.succeeded:
         raise ConflictError(f"run {run_id} is {record.status.value}: frames render after it succeeded")
@@ -484,7 +556,9 @@ def render_images(
         if unknown:
             raise UserError(f"run {run_id} has no frame(s) {', '.join(unknown)} ({len(plan.scenes)} scenes)")
         frames = list(dict.fromkeys(request.frames))
-    if frames:
+    if frames and env.local is not None:
+        env.local.render(run_id, frames)  # storyreel serve: its background worker, as render-rest does
+    elif frames:
         preview_ready(run_id, frames, "api", env)
     return Response(
         HTTPStatus.ACCEPTED.value,
@@ -502,7 +576,7 @@ def feedback(
     run_id: RunId, engagement: Annotated[Engagement, Body(embed=False)]
 ) -> Response[FeedbackAccepted]:
     store = state()
-    record = store.get(run_id)
+    record = owned(store, run_id)
     if record.status != RunStatus.succeeded:
         raise ConflictError(f"run {run_id} is {record.status.value}: feedback is for finished runs")
     reward = optimizer_step.feedback(
@@ -510,6 +584,442 @@ def feedback(
     )
     body = FeedbackAccepted(run_id=run_id, reward=reward)
     return Response(HTTPStatus.ACCEPTED.value, content_types.APPLICATION_JSON, body)
+
+
+# --------------------------------------------------------------------------- the caller, and the runs it owns
+def caller() -> str:
+    """Who is asking: the Cognito user (`sub`, from a user-pool authorizer's claims or the REQUEST authorizer's
+    context), else the API key's id, else "local" (storyreel serve, and runs made by `storyreel run`)."""
+    ctx = app.current_event.request_context
+    authorizer = ctx.authorizer
+    sub = authorizer.claims.get("sub") or authorizer.get("sub")
+    if sub:
+        return str(sub)
+    return ctx.identity.api_key_id or LOCAL_OWNER
+
+
+def owned(store: Any, run_id: str) -> RunRecord:
+    """The caller's run `run_id`; another caller's run is a 404 like an unknown one (ids do not leak)."""
+    record: RunRecord = store.get(run_id)
+    if record.owner != caller():
+        raise NotFoundError(f"no run with id {run_id!r}")
+    return record
+
+
+# --------------------------------------------------------------------------- progress and the storyboard
+_PLAIN_FRAME = re.compile(r"^(s[0-9]+-(?:start|end))\.png$")
+
+
+class Progress(_Model):
+    run_id: str
+    status: RunStatus
+    revision: int
+    stages: dict[str, StageTiming]
+    frames: dict[str, str] = Field(description="frame id -> image URL, for every frame rendered so far")
+    counts: FrameCounts = Field(description="the run record's counts (written with the storyboard)")
+    error: RunError | None = None
+    updated_at: datetime
+    expires_in: int = LINK_TTL_S
+
+
+class FrameImages(_Model):
+    url: str | None = Field(description="the current image (null: none yet)")
+    version: int | None = Field(default=None, description="the current version (null: never re-rendered)")
+    versions: dict[str, str] = Field(default_factory=dict, description="version number -> image URL")
+
+
+class StoryboardView(_Model):
+    run_id: str
+    revision: int = Field(description="send it with the next edit")
+    status: RunStatus
+    storyboard: dict[str, Any] = Field(
+        description="storyboard.json as written (its JSON Schema: shared/schema/storyboard.schema.json)"
+    )
+    images: dict[str, FrameImages] = Field(description="frame id -> its images")
+    expires_in: int = LINK_TTL_S
+
+
+class VersionView(FrameVersion):
+    url: str | None = Field(default=None, description="this version's image")
+
+
+class VersionList(_Model):
+    frame_id: str
+    current: int | None
+    versions: list[VersionView]
+
+
+class Belief(_Model):
+    bucket: str
+    lever: str
+    arm: str
+    alpha: float
+    beta: float
+    mean: float
+    pulls: float
+
+
+class PolicyView(_Model):
+    policy: str
+    version: int
+    updates: int
+    runs: dict[str, int] = Field(description="tracked runs by kind of reward")
+    beliefs: list[Belief]
+
+
+def _link(store: Any, run_id: str, image_key: str | None) -> str | None:
+    return store.presign(f"{run_id}/{image_key}", LINK_TTL_S) if image_key else None
+
+
+def storyboard_view(env: Env, record: RunRecord) -> StoryboardView:
+    store = blobs(env)
+    board = get_optional_model(store, f"{record.run_id}/{STORYBOARD}", Storyboard)
+    if board is None:
+        raise ConflictError(f"run {record.run_id} is {record.status.value}: it has no storyboard yet")
+    images: dict[str, FrameImages] = {}
+    for scene in board.scenes:
+        for frame in scene.frames():
+            versions = {str(v.version): _link(store, record.run_id, v.image_key) for v in frame.versions}
+            images[f"s{scene.index}-{frame.role}"] = FrameImages(
+                url=_link(store, record.run_id, frame.image_key),
+                version=frame.version,
+                versions={k: v for k, v in versions.items() if v is not None},
+            )
+    return StoryboardView(
+        run_id=record.run_id,
+        revision=record.revision,
+        status=record.status,
+        storyboard=board.model_dump(mode="json"),
+        images=images,
+    )
+
+
+@app.get(
+    "/runs/<run_id>/progress",
+    summary="A run's stages and the frames rendered so far (poll it)",
+    responses={200: {"description": "progress"}, **_responses(404)},
+)
+def progress(run_id: RunId) -> Progress:
+    env = Env.load()
+    record = owned(state(env), run_id)
+    store = blobs(env)
+    frames: dict[str, str] = {}
+    for key in store.list(f"{run_id}/frames/"):
+        match = _PLAIN_FRAME.match(key.removeprefix(f"{run_id}/frames/"))
+        if match:
+            frames[match.group(1)] = store.presign(key, LINK_TTL_S)
+    return Progress(
+        run_id=run_id,
+        status=record.status,
+        revision=record.revision,
+        stages=record.stages,
+        frames=frames,
+        counts=record.frames,
+        error=record.error,
+        updated_at=record.updated_at,
+    )
+
+
+@app.get(
+    "/runs/<run_id>/storyboard",
+    summary="The storyboard, its revision and its images",
+    responses={200: {"description": "the storyboard"}, **_responses(404, 409)},
+)
+def get_storyboard(run_id: RunId) -> StoryboardView:
+    env = Env.load()
+    return storyboard_view(env, owned(state(env), run_id))
+
+
+# --------------------------------------------------------------------------- edits
+Revision = Annotated[
+    int, Field(ge=0, le=2**31 - 1, description="the run's revision the edit was made against")
+]
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+Note = Annotated[str, Field(max_length=200)]
+
+
+class SceneChange(_Request):
+    revision: Revision
+    title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    description: Text | None = None
+    start_prompt: Text | None = None
+    end_prompt: Text | None = None
+    negative_prompt: Annotated[str, Field(max_length=MAX_TEXT)] | None = Field(
+        default=None, description="both frames' negative prompt"
+    )
+    duration_s: Annotated[float, Field(gt=0, le=600)] | None = None
+    transition: Note | None = None
+    camera: Note | None = None
+    locked: bool | None = Field(default=None, description="re-planning keeps a locked scene")
+
+
+class SceneInsert(_Request):
+    revision: Revision
+    index: Annotated[int, Field(ge=1, le=99, description="the new scene's position (1 to count + 1)")]
+    description: Text
+    start_prompt: Text | None = None
+    end_prompt: Text | None = None
+
+
+class SceneMove(_Request):
+    revision: Revision
+    to: Annotated[int, Field(ge=1, le=99, description="the scene's new position")]
+
+
+class RegenerateRequest(_Request):
+    revision: Revision
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    prompt: Text | None = Field(default=None, description="the frame's new prompt")
+    with_end: bool = Field(default=False, description="a start frame: re-derive its end frame from it too")
+    image_provider: ImageProviderName | None = Field(default=None, description="default: the run's own")
+
+
+class UseVersion(_Request):
+    revision: Revision
+    version: Annotated[int, Field(ge=1, le=10_000)]
+
+
+class ReplanRequest(_Request):
+    revision: Revision
+    transcript: Annotated[str, Field(min_length=1, max_length=MAX_TRANSCRIPT)] | None = Field(
+        default=None, description="the corrected transcript (default: plan again from the one the run has)"
+    )
+
+
+def edit_settings(record: RunRecord, image_provider: str | None = None) -> Settings:
+    """The run's settings for an edit: its own, images on (every frame asked for renders), its image provider
+    or `image_provider` (as `storyreel regenerate --image-provider`)."""
+    options = dict(record.options)
+    image = dict(options.get("image_generation", {}))
+    if image_provider:
+        image["provider"] = image_provider
+    pipeline = {**options.get("pipeline", {}), "skip_image_generation": False, "limit_images": None}
+    return load_settings(cli={**options, "image_generation": image, "pipeline": pipeline}, environ=os.environ)
+
+
+def _plan(env: Env, run_id: str) -> ScenePlan:
+    return get_model(blobs(env), f"{run_id}/{SCENES}", ScenePlan)
+
+
+def _check_scene(plan: ScenePlan, run_id: str, index: int) -> None:
+    if index > len(plan.scenes):
+        raise NotFoundError(f"run {run_id} has no scene {index} (it has scenes 1-{len(plan.scenes)})")
+
+
+def _check_frame(plan: ScenePlan, run_id: str, fid: str) -> None:
+    _check_scene(plan, run_id, parse_frame_id(fid)[0])
+
+
+def apply_edit(
+    run_id: str,
+    revision: int,
+    change: Callable[[RunContext, RunRecord], object],
+    *,
+    check: Callable[[Env, RunRecord], None] | None = None,
+    image_provider: str | None = None,
+) -> StoryboardView:
+    """One edit of the caller's finished run at `revision`: `check` (404s, before anything is claimed), then
+    the claim, `change` (the editing core), and the commit that bumps the revision (shared/stores.py editing)."""
+    env = Env.load()
+    store = state(env)
+    record = owned(store, run_id)
+    if record.status != RunStatus.succeeded:
+        raise ConflictError(
+            f"run {run_id} is {record.status.value}; only a finished (succeeded) run can be edited"
+        )
+    if record.revision != revision:  # the claim checks it again, atomically; this answers before any read
+        raise RevisionConflict(
+            f"run {run_id} is at revision {record.revision}, not {revision}: it changed since you read it "
+            "(read the storyboard again)",
+            record.revision,
+        )
+    if check is not None:
+        check(env, record)
+    settings = edit_settings(record, image_provider)
+    if env.local is None:
+        load_secrets()
+    try:
+        with editing(store, run_id, revision) as claimed:
+            ctx = RunContext(run_id=run_id, settings=settings, blobs=blobs(env), state=store)
+            change(ctx, claimed)
+    except ProviderError as exc:
+        raise RenderFailed(str(exc).splitlines()[0], store.get(run_id).revision) from None
+    return storyboard_view(env, claimed)
+
+
+def _view(status: HTTPStatus, view: StoryboardView) -> Response[StoryboardView]:
+    return Response(status.value, content_types.APPLICATION_JSON, view)
+
+
+@app.patch(
+    "/runs/<run_id>/scenes/<index>",
+    summary="Change a scene's text, length, transition, camera or lock",
+    responses={200: {"description": "the storyboard after the edit"}, **_responses(404, 409)},
+)
+def patch_scene(
+    run_id: RunId, index: SceneIndex, request: Annotated[SceneChange, Body(embed=False)]
+) -> StoryboardView:
+    changes: dict[str, str | float] = {
+        ("duration" if name == "duration_s" else name): value
+        for name, value in request.model_dump(exclude={"revision", "locked"}, exclude_none=True).items()
+    }
+    what = edit_step.SceneEdit(changes=changes, lock=request.locked)
+    return apply_edit(
+        run_id,
+        request.revision,
+        lambda ctx, record: edit_step.edit_scene(ctx, record, index, what),
+        check=lambda env, record: _check_scene(_plan(env, run_id), run_id, index),
+    )
+
+
+@app.post(
+    "/runs/<run_id>/scenes",
+    summary="Insert a scene (its frames are pending until rendered)",
+    responses={201: {"description": "the storyboard after the insert"}, **_responses(404, 409)},
+)
+def insert_scene(
+    run_id: RunId, request: Annotated[SceneInsert, Body(embed=False)]
+) -> Response[StoryboardView]:
+    changes: dict[str, str | float] = {"description": request.description}
+    if request.start_prompt:
+        changes["start_prompt"] = request.start_prompt
+    if request.end_prompt:
+        changes["end_prompt"] = request.end_prompt
+    what = edit_step.SceneEdit(changes=changes, insert=True)
+    view = apply_edit(
+        run_id, request.revision, lambda ctx, record: edit_step.edit_scene(ctx, record, request.index, what)
+    )
+    return _view(HTTPStatus.CREATED, view)
+
+
+@app.delete(
+    "/runs/<run_id>/scenes/<index>",
+    summary="Delete a scene (not the only one)",
+    responses={200: {"description": "the storyboard after the delete"}, **_responses(404, 409)},
+)
+def delete_scene(
+    run_id: RunId,
+    index: SceneIndex,
+    revision: Annotated[int, Query(ge=0, le=2**31 - 1, description="the run's revision")],
+) -> StoryboardView:
+    what = edit_step.SceneEdit(changes={}, delete=True)
+    return apply_edit(
+        run_id,
+        revision,
+        lambda ctx, record: edit_step.edit_scene(ctx, record, index, what),
+        check=lambda env, record: _check_scene(_plan(env, run_id), run_id, index),
+    )
+
+
+@app.post(
+    "/runs/<run_id>/scenes/<index>/move",
+    summary="Move a scene to another position (its frames and versions go with it)",
+    responses={200: {"description": "the storyboard after the move"}, **_responses(404, 409)},
+)
+def move_scene(
+    run_id: RunId, index: SceneIndex, request: Annotated[SceneMove, Body(embed=False)]
+) -> StoryboardView:
+    what = edit_step.SceneEdit(changes={}, move_to=request.to)
+    return apply_edit(
+        run_id,
+        request.revision,
+        lambda ctx, record: edit_step.edit_scene(ctx, record, index, what),
+        check=lambda env, record: _check_scene(_plan(env, run_id), run_id, index),
+    )
+
+
+@app.post(
+    "/runs/<run_id>/frames/<frame_id>/regenerate",
+    summary="Render a frame again as a new version (made current; the earlier ones are kept)",
+    responses={200: {"description": "the storyboard after the render"}, **_responses(404, 409, 502)},
+)
+def regenerate_frame(
+    run_id: RunId, frame_id: FrameId, request: Annotated[RegenerateRequest, Body(embed=False)]
+) -> StoryboardView:
+    def check(env: Env, record: RunRecord) -> None:
+        _check_frame(_plan(env, run_id), run_id, frame_id)
+        provider = edit_settings(record, request.image_provider).image_generation.provider
+        if env.local is None and provider in GPU_PROVIDERS:
+            raise ConflictError(
+                f"run {run_id} renders with {provider} (a GPU), which the API cannot run: pass image_provider "
+                "(sketch, replicate, stability or openai) to re-render here"
+            )
+
+    return apply_edit(
+        run_id,
+        request.revision,
+        lambda ctx, record: edit_step.regenerate(
+            ctx, record, [frame_id], seed=request.seed, prompt=request.prompt, with_end=request.with_end
+        ),
+        check=check,
+        image_provider=request.image_provider,
+    )
+
+
+@app.get(
+    "/runs/<run_id>/frames/<frame_id>/versions",
+    summary="A frame's kept versions",
+    responses={200: {"description": "the versions"}, **_responses(404)},
+)
+def frame_versions(run_id: RunId, frame_id: FrameId) -> VersionList:
+    env = Env.load()
+    record = owned(state(env), run_id)
+    plan = _plan(env, run_id)
+    _check_frame(plan, run_id, frame_id)
+    ctx = RunContext(run_id=run_id, settings=run_settings(record), blobs=blobs(env), state=state(env))
+    current, kept = edit_step.versions(ctx, frame_id)
+    store = blobs(env)
+    return VersionList(
+        frame_id=frame_id,
+        current=current,
+        versions=[VersionView(**v.model_dump(), url=_link(store, run_id, v.image_key)) for v in kept],
+    )
+
+
+@app.put(
+    "/runs/<run_id>/frames/<frame_id>/current",
+    summary="Make a kept version of a frame its current one",
+    responses={200: {"description": "the storyboard after the change"}, **_responses(404, 409)},
+)
+def use_version(
+    run_id: RunId, frame_id: FrameId, request: Annotated[UseVersion, Body(embed=False)]
+) -> StoryboardView:
+    def check(env: Env, record: RunRecord) -> None:
+        plan = _plan(env, run_id)
+        _check_frame(plan, run_id, frame_id)
+        ctx = RunContext(run_id=run_id, settings=run_settings(record), blobs=blobs(env), state=state(env))
+        kept = load_frame(ctx, plan, frame_id).versions
+        if request.version not in {v.version for v in kept}:
+            have = ", ".join(str(v.version) for v in kept) or "none"
+            raise NotFoundError(f"frame {frame_id} has no version {request.version} (kept: {have})")
+
+    return apply_edit(
+        run_id,
+        request.revision,
+        lambda ctx, record: edit_step.use(ctx, record, frame_id, request.version),
+        check=check,
+    )
+
+
+@app.post(
+    "/runs/<run_id>/replan",
+    summary="Plan the context and scenes again (from a corrected transcript), keeping the locked scenes",
+    responses={200: {"description": "the storyboard after the re-plan"}, **_responses(404, 409)},
+)
+def replan(run_id: RunId, request: Annotated[ReplanRequest, Body(embed=False)]) -> StoryboardView:
+    return apply_edit(
+        run_id, request.revision, lambda ctx, record: edit_step.replan(ctx, record, request.transcript)
+    )
+
+
+@app.get(
+    "/policy",
+    summary="What the optimizer believes",
+    responses={200: {"description": "the policy"}, **_responses()},
+)
+def get_policy() -> PolicyView:
+    config = load_settings(environ=os.environ).optimizer
+    return PolicyView.model_validate(optimizer_step.policy_view(state(), config))
 
 
 def openapi_json() -> str:

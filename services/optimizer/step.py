@@ -180,3 +180,21 @@ def feedback(
         record.feedback = engagement
         state.save(record)
     return reward
+
+
+def policy_view(state: Any, config: OptimizerConfig | None = None) -> dict[str, Any]:
+    """The policy as data (what `storyreel policy` prints): version, updates, tracked runs by kind, and the
+    belief rows (bucket, lever, arm, alpha, beta, mean, pulls). For GET /policy."""
+    config = config or OptimizerConfig()
+    doc, version = state.get_policy(POLICY_NAME)
+    kinds: dict[str, int] = {}
+    for run in doc.get("runs", {}).values():
+        kinds[run.get("k", "pending")] = kinds.get(run.get("k", "pending"), 0) + 1
+    rows = bandit.beliefs(doc, config.prior_strength) if doc else []
+    return {
+        "policy": POLICY_NAME,
+        "version": version,
+        "updates": doc.get("updates", 0),
+        "runs": kinds,
+        "beliefs": rows,
+    }

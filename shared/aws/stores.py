@@ -7,7 +7,9 @@ Table layout (the CDK stack creates it; these names are the contract with infra/
 
     item                pk                   sk                    other attributes
     run record          RUN#<run_id>         RUN                   status, body (JSON), stages (map of JSON),
-                                                                   gsi1pk="RUNS", gsi1sk="<created_at>#<run_id>"
+                                                                   gsi1pk="RUNS", gsi1sk="<created_at>#<run_id>",
+                                                                   owner (S), revision (N), and while an edit
+                                                                   holds it edit_token (S), edit_until (N)
     optimizer policy    POLICY#<name>        POLICY                version (N), body (JSON)
     cache entry         CACHE#<key>          CACHE                 body (JSON), expires_at (N), ttl (N)
     idempotency record  idempotency#<fn>     <hash>                written by Powertools idempotency
@@ -18,19 +20,27 @@ writes; a lost race raises shared.errors.ConflictError, exactly like the SQLite 
 
 Stage timings live in a map attribute `stages` whose entries are written one by one (`SET stages.#name`), so
 two Lambdas of the same run (the scenes and virality branches, the Map's image items) never overwrite each
-other's timings.
+other's timings. The revision is its own attribute too, written only by end_edit (never by save), so a stage
+saving a record it read earlier cannot move it back. A record written before it has none: revision 0.
 """
 
 from __future__ import annotations
 
+import builtins
+import hashlib
+import hmac
 import json
 import math
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 from storyreel.shared.contracts import RunRecord, RunStatus, StageTiming, utcnow
 from storyreel.shared.errors import ConflictError, NotFoundError
+from storyreel.shared.stores import EDIT_LEASE_S, LocalBlobStore, RevisionConflict, edit_refused
 
 PK, SK, TTL = "pk", "sk", "ttl"
 GSI_NAME, GSI_PK, GSI_SK = "gsi1", "gsi1pk", "gsi1sk"
@@ -108,6 +118,90 @@ class S3BlobStore:
         return self.client.generate_presigned_url(method, Params=params, ExpiresIn=expires)
 
 
+# --------------------------------------------------------------------------- the local stand-in (storyreel serve)
+class ServedBlobStore:
+    """S3BlobStore's stand-in for `storyreel serve`: files under `root` (a run's own folder wherever `roots`
+    says it lives), and URLs that point at the serving process instead of presigned S3 ones:
+    GET `<base_url>/<route>/<key>` (read-only) and PUT `<base_url>/<route>/<key>?expires=..&sig=..` (signed
+    with `secret` over the method, key, expiry and Content-Type, as S3 signs a presigned PUT)."""
+
+    _ROOTS_KEPT = 4096  # run folders remembered (they never move)
+
+    def __init__(
+        self,
+        root: Path,
+        base_url: str,
+        route: str,
+        secret: bytes,
+        roots: Callable[[str], Path | None] | None = None,
+    ) -> None:
+        self.root = Path(root)
+        self.base_url = base_url.rstrip("/")
+        self.route = route
+        self.secret = secret
+        self._roots = roots
+        self._known: dict[str, Path] = {}
+
+    def store_of(self, key: str) -> LocalBlobStore:
+        """The local store holding `key` (`<run_id>/...`: under the folder the run was written to)."""
+        run_id = key.split("/", 1)[0]
+        root = self._known.get(run_id)
+        if root is None and self._roots is not None:
+            root = self._roots(run_id)
+            if root is not None:
+                if len(self._known) >= self._ROOTS_KEPT:
+                    self._known.clear()
+                self._known[run_id] = root
+        return LocalBlobStore(root or self.root)
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        return self.store_of(key).put_bytes(key, data, content_type)
+
+    def get_bytes(self, key: str) -> bytes:
+        return self.store_of(key).get_bytes(key)
+
+    def exists(self, key: str) -> bool:
+        return self.store_of(key).exists(key)
+
+    def list(self, prefix: str) -> list[str]:
+        return self.store_of(prefix).list(prefix)
+
+    def delete(self, key: str) -> None:
+        self.store_of(key).delete(key)
+
+    def uri(self, key: str) -> str:
+        return self.store_of(key).uri(key)
+
+    def local_path(self, key: str) -> Path:
+        return self.store_of(key).local_path(key)
+
+    def _signature(self, key: str, expires_at: int, content_type: str) -> str:
+        message = f"PUT\n{self.route}/{key}\n{expires_at}\n{content_type}".encode()
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
+
+    def presign(
+        self, key: str, expires: int = 3600, method: str = "get_object", content_type: str | None = None
+    ) -> str:
+        self.store_of(key).local_path(key)  # ValueError for a key that escapes the store, as S3BlobStore
+        url = f"{self.base_url}/{self.route}/{quote(key)}"
+        if method == "get_object":
+            return url
+        expires_at = int(time.time()) + expires
+        return f"{url}?expires={expires_at}&sig={self._signature(key, expires_at, content_type or '')}"
+
+    def check_put(self, key: str, expires: str, sig: str, content_type: str) -> str | None:
+        """Why a PUT to `key` is refused (a one-line reason), or None when its URL is signed and unexpired."""
+        try:
+            expires_at = int(expires)
+        except ValueError:
+            return "the upload URL is not signed (expires)"
+        if not hmac.compare_digest(self._signature(key, expires_at, content_type), sig):
+            return "the upload URL's signature does not match (the URL or its Content-Type changed)"
+        if expires_at < time.time():
+            return "the upload URL has expired: create the run again"
+        return None
+
+
 # --------------------------------------------------------------------------- DynamoDB state
 def _s(value: str) -> dict[str, str]:
     return {"S": value}
@@ -131,11 +225,12 @@ class DynamoStateStore:
 
     @staticmethod
     def _body(record: RunRecord) -> str:
-        return record.model_dump_json(exclude={"stages"})
+        return record.model_dump_json(exclude={"stages", "revision"})
 
     @staticmethod
     def _record(item: dict[str, Any]) -> RunRecord:
         record = RunRecord.model_validate_json(item["body"]["S"])
+        record.revision = int(item.get("revision", {}).get("N", "0"))
         stages = item.get("stages", {}).get("M", {})
         record.stages = {
             name: StageTiming.model_validate_json(value["S"]) for name, value in sorted(stages.items())
@@ -149,6 +244,8 @@ class DynamoStateStore:
             "status": _s(record.status.value),
             "body": _s(self._body(record)),
             "stages": {"M": {k: _s(v.model_dump_json()) for k, v in record.stages.items()}},
+            "owner": _s(record.owner),
+            "revision": _n(record.revision),
             GSI_PK: _s(RUNS_PARTITION),
             GSI_SK: _s(f"{record.created_at.isoformat()}#{record.run_id}"),
         }
@@ -229,6 +326,110 @@ class DynamoStateStore:
             Limit=limit,
         )
         return [self._record(item) for item in resp.get("Items", [])]
+
+    # ---- RevisionStore
+    def list_owned(self, owner: str, limit: int = 50) -> builtins.list[RunRecord]:
+        """gsi1 newest first, filtered by owner (a record written before owners existed is 'local'); pages are
+        read until `limit` runs are found or the index ends."""
+        condition = "#o = :o" if owner != "local" else "(#o = :o OR attribute_not_exists(#o))"
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": GSI_NAME,
+            "KeyConditionExpression": "#p = :p",
+            "FilterExpression": condition,
+            "ExpressionAttributeNames": {"#p": GSI_PK, "#o": "owner"},
+            "ExpressionAttributeValues": {":p": _s(RUNS_PARTITION), ":o": _s(owner)},
+            "ScanIndexForward": False,
+            "Limit": max(limit, 25),
+        }
+        found: list[RunRecord] = []
+        while len(found) < limit:
+            resp = self.client.query(**kwargs)
+            found.extend(self._record(item) for item in resp.get("Items", []))
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return found[:limit]
+
+    def begin_edit(self, run_id: str, revision: int, token: str, lease_s: float = EDIT_LEASE_S) -> RunRecord:
+        now = time.time()
+        at = "#rev = :rev" if revision else "(#rev = :rev OR attribute_not_exists(#rev))"
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._run_pk(run_id),
+                UpdateExpression="SET #tok = :tok, #until = :until",
+                ConditionExpression=(
+                    f"attribute_exists(pk) AND #status = :ok AND {at} "
+                    "AND (attribute_not_exists(#tok) OR #until < :now)"
+                ),
+                ExpressionAttributeNames={
+                    "#status": "status",
+                    "#rev": "revision",
+                    "#tok": "edit_token",
+                    "#until": "edit_until",
+                },
+                ExpressionAttributeValues={
+                    ":tok": _s(token),
+                    ":until": _n(now + lease_s),
+                    ":ok": _s(RunStatus.succeeded.value),
+                    ":rev": _n(revision),
+                    ":now": _n(now),
+                },
+            )
+        except ClientError as exc:
+            if not _is(exc, "ConditionalCheckFailedException"):
+                raise
+            item = self._item(run_id)  # NotFoundError if it is gone
+            current = int(item.get("revision", {}).get("N", "0"))
+            busy = "edit_token" in item and float(item.get("edit_until", {}).get("N", "0")) >= now
+            raise edit_refused(run_id, current, item["status"]["S"], revision, busy) from None
+        return self.get(run_id)
+
+    def end_edit(self, record: RunRecord, token: str, *, commit: bool) -> int:
+        names = {"#tok": "edit_token", "#until": "edit_until"}
+        values: dict[str, Any] = {":tok": _s(token)}
+        update = "REMOVE #tok, #until"
+        if commit:
+            record.updated_at = utcnow()
+            names.update({"#status": "status", "#body": "body", "#rev": "revision"})
+            values.update(
+                {
+                    ":status": _s(record.status.value),
+                    ":body": _s(self._body(record)),
+                    ":one": _n(1),
+                    ":zero": _n(0),
+                }
+            )
+            update = (
+                "SET #status = :status, #body = :body, #rev = if_not_exists(#rev, :zero) + :one " + update
+            )
+        try:
+            resp = self.client.update_item(
+                TableName=self.table,
+                Key=self._run_pk(record.run_id),
+                UpdateExpression=update,
+                ConditionExpression="#tok = :tok",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if not _is(exc, "ConditionalCheckFailedException"):
+                raise
+            current = int(self._item(record.run_id).get("revision", {}).get("N", "0"))
+            raise RevisionConflict(
+                f"run {record.run_id}: the edit's claim on the run ran out", current
+            ) from None
+        return int(resp["Attributes"].get("revision", {}).get("N", "0"))
+
+    def _item(self, run_id: str) -> dict[str, Any]:
+        item = self.client.get_item(TableName=self.table, Key=self._run_pk(run_id), ConsistentRead=True).get(
+            "Item"
+        )
+        if item is None:
+            raise NotFoundError(f"no run with id {run_id!r}")
+        return item
 
     # ---- PolicyStore
     def get_policy(self, name: str) -> tuple[dict[str, Any], int]:

@@ -629,6 +629,76 @@ def serve(host: str, port: int, url: str | None) -> None:
         click.echo("storyreel serve: stopped", err=True)
 
 
+# --------------------------------------------------------------------------- exports
+def _format_list(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
+    from storyreel.services.export.step import FORMATS
+
+    if value is None:
+        return None
+    names = [v.strip().lower() for v in value.split(",") if v.strip()]
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown or not names:
+        raise click.BadParameter(f"{', '.join(unknown) or 'none given'}: choose from {','.join(FORMATS)}")
+    return names
+
+
+@cli.command()
+@click.argument("run_id")
+@click.option(
+    "--format",
+    "formats",
+    callback=_format_list,
+    help="Comma-separated: mp4,pdf,otio,otioz,fcpxml,edl (default: all).",
+)
+@click.option("--fps", type=click.Choice(["24", "25", "30"]), default="24", show_default=True)
+@click.option("--aspect", type=click.Choice(["9:16", "16:9", "1:1"]), help="Default: the run's platform's.")
+@click.option("--audio", type=click.Choice(["brief", "none"]), default="none", show_default=True)
+@click.option("--captions", type=click.Choice(["burn", "srt", "none"]), default="srt", show_default=True)
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
+@click.option("--size", type=click.Choice(["1080p", "720p", "360p"]), default="1080p", show_default=True)
+@click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), help="Default: the run's exports/."
+)
+def export(
+    run_id: str,
+    formats: list[str] | None,
+    fps: str,
+    aspect: str | None,
+    audio: str,
+    captions: str,
+    paper: str,
+    size: str,
+    out_dir: Path | None,
+) -> None:
+    """Export a finished run: animatic MP4, storyboard PDF, editor timelines (OTIO, OTIOZ, FCP7 XML, EDL)."""
+    from storyreel.runner import open_run
+    from storyreel.services.export.step import EXPORTS, ExportOptions, FolderDestination
+    from storyreel.services.export.step import export as export_run
+
+    state = _state()
+    record = state.get(run_id)  # NotFoundError: unknown run
+    if record.status != RunStatus.succeeded:
+        raise UserError(
+            f"run {run_id} is {record.status.value}; only a finished (succeeded) run can be exported"
+        )
+    local_run = open_run(record, state)
+    fields: dict[str, Any] = {"fps": int(fps), "aspect": aspect, "audio": audio, "captions": captions}
+    fields.update(paper=paper, size=size)
+    if formats is not None:
+        fields["formats"] = formats
+    options = ExportOptions.model_validate(fields)
+    dest = FolderDestination(out_dir) if out_dir is not None else None
+    folder = out_dir if out_dir is not None else Path(record.output_dir) / EXPORTS
+    result = export_run(local_run.ctx, options, dest)
+    for name in result.written:
+        if not name.startswith("media/"):
+            click.echo(str(folder / name))
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    if result.refused:
+        raise UserError("; ".join(f"{fmt}: {why}" for fmt, why in result.refused.items()))
+
+
 def main() -> None:
     cli(prog_name="storyreel")
 

@@ -30,11 +30,24 @@ class Contract(BaseModel):
 
 
 # --------------------------------------------------------------------------- transcript
+class Word(Contract):
+    """One recognised word with its time (Whisper's word timestamps, local or through the OpenAI API)."""
+
+    start: Annotated[float, Field(ge=0, description="seconds from the start of the audio")]
+    end: Annotated[float, Field(ge=0)]
+    text: str
+    probability: float | None = Field(default=None, ge=0, le=1)
+
+
 class Segment(Contract):
     start: Annotated[float, Field(ge=0, description="seconds from the start of the audio")]
     end: Annotated[float, Field(ge=0)]
     text: str
     confidence: float | None = Field(default=None, ge=0, le=1)
+    speaker: str | None = Field(
+        default=None, description="who said it, where the input names speakers (a meeting transcript)"
+    )
+    words: list[Word] = Field(default_factory=list, description="the words with their times, where known")
 
 
 class AudioWarning(Contract):
@@ -60,6 +73,13 @@ class Transcript(Contract):
     model: str | None = None
     audio_warning: AudioWarning | None = Field(
         default=None, description="set when the audio was truncated or damaged: only part of it was read"
+    )
+    timed: bool = Field(
+        default=True,
+        description="False: a typed brief without times (its segments' start and end are 0, duration_s 0)",
+    )
+    selection: str | None = Field(
+        default=None, description="why this transcriber ran (transcription.provider auto, or a typed brief)"
     )
 
 

@@ -20,7 +20,7 @@ ENV_PREFIX = "STORYREEL_"
 PresetName = Literal["preview", "quick", "full"]
 # Provider names, one Literal per stage: each stage's registry (services/<stage>/providers) must declare exactly
 # these (checked at import), so a provider is added here and there.
-TranscriberName = Literal["local", "openai"]
+TranscriberName = Literal["auto", "local", "whisper", "openai"]
 PlannerName = Literal["local", "openai"]
 ImageProviderName = Literal["sketch", "replicate", "stability", "openai", "diffusers", "batch"]
 EvidenceSourceName = Literal["auto", "firecrawl", "public"]
@@ -169,8 +169,22 @@ class ClipsConfig(_Section):
 
 
 class TranscriptionConfig(_Section):
-    provider: TranscriberName = "local"
-    model: str = "whisper-1"
+    provider: TranscriberName = Field(
+        default="auto",
+        description="auto: whisper when a Whisper model is on this machine, else local (pocketsphinx); "
+        "local | whisper (faster-whisper) | openai",
+    )
+    model: str | None = Field(
+        default=None,
+        description="whisper: a size (tiny.en, base.en, small, ...; default base.en), a model folder or "
+        "s3://bucket/prefix; openai: whisper-1 (default), gpt-4o-transcribe, ...",
+    )
+    compute_type: Literal["auto", "int8", "int8_float16", "int16", "float16", "float32"] = Field(
+        default="auto", description="whisper: CTranslate2 compute type (auto: int8 on CPU, float16 on a GPU)"
+    )
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    beam_size: Annotated[int, Field(ge=1, le=10)] = Field(default=5, description="whisper: beam width")
+    vad_filter: bool = Field(default=True, description="whisper: skip silence (Silero VAD) before decoding")
     language: str | None = Field(default=None, description="ISO-639-1 hint, e.g. 'en'")
     timeout_s: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_S)] = 120.0
     max_retries: Annotated[int, Field(ge=0, le=10)] = 3

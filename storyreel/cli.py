@@ -188,7 +188,11 @@ def cli() -> None:
     default=None,
     help="After a preview, keep rendering the pending frames.",
 )
-@click.option("--transcriber", type=click.Choice(TRANSCRIBERS))
+@click.option(
+    "--transcriber",
+    type=click.Choice(TRANSCRIBERS),
+    help="auto (default): whisper when its model is here, else local (pocketsphinx).",
+)
 @click.option("--llm", type=click.Choice(LLMS))
 @click.option(
     "--image-provider",
@@ -213,7 +217,8 @@ def run(
     out_dir: Path,
     as_json: bool,
 ) -> None:
-    """Turn a spoken brief (wav, mp3, m4a, flac, ogg, webm) into a storyboard."""
+    """Turn a spoken brief (wav, mp3, m4a, flac, ogg, webm) or a typed one (txt, md, vtt, srt, json: read, not
+    recognised, keeping times and speakers) into a storyboard."""
     from storyreel.progress import Progress
     from storyreel.runner import StageFailed, execute, render_outstanding, start_run
 

@@ -176,6 +176,8 @@ def run_doctor(settings: Settings, environ: Mapping[str, str], *, live: bool = T
             Check("local", ", ".join(used["local"]), "local", "embedded defaults: no key, no network")
         )
 
+    checks.extend(_transcriber_checks(settings))
+
     # vendor -> its live check: every vendor the registries name needs one here
     probes: dict[str, Callable[[], str]] = {
         "openai": lambda: _openai_live(environ),
@@ -204,6 +206,58 @@ def run_doctor(settings: Settings, environ: Mapping[str, str], *, live: bool = T
         checks.append(Check(image, f"images ({image})", "local", "GPU provider: not checked by doctor"))
     checks.extend(_forum_checks(settings, environ, live=live))
     return checks
+
+
+# --------------------------------------------------------------------------- transcriber
+def _transcriber_checks(settings: Settings) -> list[Check]:
+    """Which transcriber a run will use and why (auto: the local Whisper when its model is here), and how to get
+    the better one. Never downloads: it only looks in the cache and the configured folder."""
+    from storyreel.services.transcribe.models import SIZES_MB, find_model, model_ref
+    from storyreel.services.transcribe.providers import auto_choice
+    from storyreel.shared.errors import ConfigError
+
+    config = settings.transcription
+    if config.provider == "openai":
+        return []
+    if config.provider in ("auto", "local"):
+        choice = auto_choice(config)
+        if config.provider == "auto":
+            what = "whisper" if choice.provider == "whisper" else "local (pocketsphinx)"
+            detail = f"auto -> {what}: {choice.reason}"
+            if choice.better:
+                detail += f"; better: {choice.better}"
+            return [Check("transcriber", "transcribe", "local", detail)]
+        detail = "local (pocketsphinx), as transcription.provider says"
+        if choice.provider == "whisper":
+            detail += f"; better: --transcriber whisper ({choice.reason}) or transcription.provider: auto"
+        elif choice.better:
+            detail += f"; better: {choice.better}"
+        return [Check("transcriber", "transcribe", "local", detail)]
+    try:
+        import faster_whisper  # noqa: F401  (installed or not is the question)
+    except ImportError:
+        return [Check("transcriber", "transcribe", "missing", "whisper: pip install 'storyreel[whisper]'")]
+    try:
+        ref = model_ref(config.model)
+    except ConfigError as exc:
+        return [Check("transcriber", "transcribe", "fail", str(exc))]
+    found = find_model(ref)
+    if found is not None:
+        return [Check("transcriber", "transcribe", "local", f"whisper: {ref.label} at {found}")]
+    if ref.kind == "folder":
+        return [Check("transcriber", "transcribe", "fail", f"whisper: no model in the folder {ref.spec}")]
+    mb = next((n for size, n in SIZES_MB.items() if ref.spec.removeprefix("s3://").startswith(size)), None)
+    source = "from S3" if ref.kind == "s3" else "from the Hugging Face Hub"
+    about = f" (about {mb} MB)" if mb else ""
+    return [
+        Check(
+            "transcriber",
+            "transcribe",
+            "missing",
+            f"whisper: {ref.label} is not on this machine: the first run will download it {source}{about}; "
+            f"offline: set transcription.model to a model folder",
+        )
+    ]
 
 
 # --------------------------------------------------------------------------- virality / forum evidence

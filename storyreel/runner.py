@@ -30,6 +30,7 @@ from storyreel.services.transcribe.audio import check_file_stat, check_input_fil
 from storyreel.services.transcribe.providers import TRANSCRIBERS
 from storyreel.services.virality import step as virality_step
 from storyreel.services.virality.sources import EVIDENCE_SOURCES, ForumSetup
+from storyreel.services.transcribe.step import is_typed
 from storyreel.shared.contracts import RunRecord, RunStatus, ScenePlan, StageTiming, utcnow
 from storyreel.shared.errors import InputError, NotFoundError, StoryreelError, UserError, first_line
 from storyreel.shared.ids import group_by_scene, new_run_id
@@ -246,11 +247,13 @@ class _Background:
             raise self.error
 
 
-def preflight(ctx: RunContext) -> None:
+def preflight(ctx: RunContext, *, typed: bool = False) -> None:
     """Build every provider the run will use before any work starts, so a missing key or an impossible
-    provider is reported in a second, not after the transcription has run. The run then uses these."""
+    provider is reported in a second, not after the transcription has run. The run then uses these.
+    `typed`: the input is a typed brief (read, not recognised), so no transcriber is built."""
     s, given = ctx.settings, ctx.providers
-    given.add(TRANSCRIBERS, ctx.provider(TRANSCRIBERS, s.transcription))
+    if not typed:
+        given.add(TRANSCRIBERS, ctx.provider(TRANSCRIBERS, s.transcription))
     given.add(PLANNERS, ctx.provider(PLANNERS, s.llm))
     if s.image_budget(2 * s.pipeline.scenes) > 0 or s.pipeline.background_full_render:
         given.add(IMAGE_PROVIDERS, ctx.provider(IMAGE_PROVIDERS, s.image_generation))
@@ -269,7 +272,7 @@ def execute(run: LocalRun) -> RunRecord:
         run.record.status = RunStatus.running
         run.save()
         with run.stage("setup") as t:
-            preflight(ctx)
+            preflight(ctx, typed=is_typed(run.record.source))
             t.detail = ", ".join(
                 f"{kind}={getattr(provider, 'name', type(provider).__name__)}"
                 for kind, provider in ctx.providers.named()
@@ -279,7 +282,7 @@ def execute(run: LocalRun) -> RunRecord:
             source = Path(run.record.source)
             audio_key = _store_audio(run.blobs, ctx.run_id, source, settings.pipeline.max_audio_minutes)
             transcript = transcribe_step.run(ctx, audio_key)
-            t.detail = f"{transcript.duration_s:.1f}s audio, {len(transcript.segments)} segments"
+            t.detail = transcribe_step.describe(transcript)
             if transcript.audio_warning is not None:
                 t.detail += f"; {transcript.audio_warning.message}"
         where = "context"

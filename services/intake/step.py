@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from storyreel.services.transcribe.step import typed_too_big
 from storyreel.shared.aws.context import resolve_settings, run_settings
 from storyreel.shared.aws.env import API_UPLOAD_PREFIX, RUN_PREFIX, Env, client, state
 from storyreel.shared.aws.execution import execution_input, render_input
@@ -115,7 +116,7 @@ def start_upload(upload: dict[str, Any]) -> dict[str, Any]:
     # The upload's size against the bound before anything copies it (a server-side copy still fills the bucket
     # and the transcribe Lambda's memory); the copy is pinned to the object that was measured (its ETag).
     head = s3.head_object(Bucket=bucket, Key=key)
-    too_big = audio_too_big(
+    too_big = typed_too_big(PurePosixPath(key).name, head["ContentLength"]) or audio_too_big(
         PurePosixPath(key).name, head["ContentLength"], settings.pipeline.max_audio_minutes
     )
     if too_big:

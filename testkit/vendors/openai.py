@@ -112,12 +112,30 @@ class FakeOpenAI(FakeServer):
                     "no_speech_prob": 0.01,
                 },
             ],
+            "words": [
+                {"word": "We", "start": 0.0, "end": 0.3},
+                {"word": "want", "start": 0.3, "end": 0.6},
+                {"word": "a", "start": 0.6, "end": 0.7},
+                {"word": "short", "start": 0.7, "end": 1.2},
+                {"word": "video", "start": 1.2, "end": 2.0},
+                {"word": "about", "start": 2.0, "end": 2.4},
+                {"word": "our", "start": 2.4, "end": 2.6},
+                {"word": "coffee", "start": 2.6, "end": 3.2},
+                {"word": "roastery.", "start": 3.2, "end": 4.2},
+            ],
         }
 
     def _transcribe(self, req: Request, m: re.Match) -> Reply:
         data = self.transcript_for(req)
         if req.form.get("response_format", ["json"])[0] != "verbose_json":
             data = {"text": data["text"]}
+        else:  # as the API: words only when asked for (timestamp_granularities[]=word), segments unless only words
+            granularities = req.form.get("timestamp_granularities[]", ["segment"])
+            data = dict(data)
+            if "word" not in granularities:
+                data.pop("words", None)
+            if "segment" not in granularities:
+                data.pop("segments", None)
         return Reply(200, data)
 
     def _chat(self, req: Request, m: re.Match) -> Reply:

@@ -34,7 +34,7 @@ def test_whisper_sends_multipart_and_keeps_segment_times(openai_server, short_wa
     assert req.headers["authorization"] == "Bearer sk-test-key"
     assert req.form["model"] == ["whisper-1"]
     assert req.form["response_format"] == ["verbose_json"]
-    assert req.form["timestamp_granularities[]"] == ["segment"]
+    assert req.form["timestamp_granularities[]"] == ["segment", "word"]
     assert req.form["language"] == ["en"]
     filename, payload = req.files["file"]
     assert filename == "brief.wav" and payload == short_wav.read_bytes()

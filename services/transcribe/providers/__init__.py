@@ -1,7 +1,10 @@
-"""Transcribers: one module per outside service, plus the embedded default. Declared once, below; the settings
-Literal `transcription.provider` names the same providers (shared/settings.py TranscriberName)."""
+"""Transcribers: one module per outside service, plus the embedded defaults. Declared once, below; the settings
+Literal `transcription.provider` names the same providers (shared/settings.py TranscriberName). "auto" is a
+choice, not a provider: the local Whisper when its model is on this machine, else pocketsphinx (auto_choice)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from storyreel.services.transcribe.providers.base import Transcriber
 from storyreel.shared.registry import ProviderSpec, Registry
@@ -9,10 +12,79 @@ from storyreel.shared.secrets import OPENAI
 from storyreel.shared.settings import TranscriberName, TranscriptionConfig
 
 
+@dataclass(frozen=True)
+class AutoChoice:
+    provider: str  # "whisper" or "local"
+    reason: str  # what was found, or what is missing
+    better: str | None = None  # how to get the better transcriber, when auto fell back to pocketsphinx
+
+    @property
+    def why(self) -> str:
+        """One line for the transcript and the run record."""
+        return (
+            f"auto: {self.reason}"
+            if self.provider == "whisper"
+            else f"auto: pocketsphinx, since {self.reason}"
+        )
+
+
+def auto_choice(config: TranscriptionConfig) -> AutoChoice:
+    """What `transcription.provider: auto` runs: whisper when faster-whisper is installed and the model
+    (transcription.model, default base.en) is on this machine (cache or folder); pocketsphinx otherwise. Never
+    downloads anything."""
+    from storyreel.services.transcribe.models import DEFAULT_MODEL, SIZES_MB, local_name, model_ref
+
+    name = local_name(config.model) or DEFAULT_MODEL
+    try:
+        import faster_whisper  # noqa: F401  (installed or not is the question)
+    except ImportError:
+        return AutoChoice(
+            "local",
+            "faster-whisper is not installed",
+            f"pip install 'storyreel[whisper]'; a run with --transcriber whisper then downloads {name} once",
+        )
+    from storyreel.services.transcribe.models import find_model
+    from storyreel.shared.errors import ConfigError
+
+    try:
+        ref = model_ref(name)
+    except ConfigError as exc:
+        return AutoChoice("local", str(exc), "fix transcription.model")
+    found = find_model(ref)
+    if found is not None:
+        return AutoChoice("whisper", f"Whisper {ref.label}, found at {found}")
+    mb = next((n for size, n in SIZES_MB.items() if name.startswith(size)), None)
+    about = f" (about {mb} MB)" if mb else ""
+    where = "in the Hugging Face cache" if ref.kind == "size" else f"at {ref.spec}"
+    return AutoChoice(
+        "local",
+        f"no Whisper model {name} is {where}",
+        f"run once with --transcriber whisper to download {name}{about}, or set transcription.model to a "
+        f"model folder or s3://...",
+    )
+
+
+def _auto(config: TranscriptionConfig) -> Transcriber:
+    choice = auto_choice(config)
+    if choice.provider == "whisper":
+        from storyreel.services.transcribe.providers.whisper import WhisperTranscriber
+
+        return WhisperTranscriber(config, selection=choice.why)
+    from storyreel.services.transcribe.providers.sphinx import SphinxTranscriber
+
+    return SphinxTranscriber(config, selection=choice.why)
+
+
 def _sphinx(config: TranscriptionConfig) -> Transcriber:
     from storyreel.services.transcribe.providers.sphinx import SphinxTranscriber
 
     return SphinxTranscriber(config)
+
+
+def _whisper(config: TranscriptionConfig) -> Transcriber:
+    from storyreel.services.transcribe.providers.whisper import WhisperTranscriber
+
+    return WhisperTranscriber(config)
 
 
 def _openai(config: TranscriptionConfig) -> Transcriber:
@@ -26,7 +98,15 @@ TRANSCRIBERS: Registry[TranscriptionConfig, Transcriber] = Registry(
     "transcription.provider",
     TranscriberName,
     [
-        ProviderSpec("local", "PocketSphinx on this machine: offline, no key", _sphinx),
+        ProviderSpec("auto", "Whisper when its model is on this machine, else PocketSphinx", _auto),
+        ProviderSpec("local", "PocketSphinx on this machine: offline, no key, no download", _sphinx),
+        ProviderSpec(
+            "whisper",
+            "faster-whisper on this machine: the model is downloaded once (or read from a folder or S3)",
+            _whisper,
+            extra="whisper",
+            sdks=("faster_whisper", "ctranslate2"),
+        ),
         ProviderSpec(
             "openai",
             "OpenAI speech to text (whisper-1, gpt-4o-transcribe)",

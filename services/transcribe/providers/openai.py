@@ -3,8 +3,9 @@
 Files the API takes as they are (flac, m4a, mp3, mp4, ogg, wav, webm) under 25 MB go up in one request; anything
 else ffmpeg reads (aac, aiff, opus, amr, ...) is decoded and re-encoded as FLAC, through the same path as long files.
 
-whisper-1 answers `verbose_json` with timed segments; the gpt-4o transcribe models only answer `json` (text, no
-timestamps), so each request becomes one segment spanning its chunk. Files over the API's 25 MB upload limit are
+whisper-1 answers `verbose_json` with timed segments and (asked for both granularities) timed words, which go into
+the segment they fall in, the same Transcript the local Whisper makes (segments, words, language); the gpt-4o
+transcribe models only answer `json` (text, no timestamps), so each request becomes one segment spanning its chunk. Files over the API's 25 MB upload limit are
 decoded, cut at silences into chunks that fit, sent in parallel and stitched with each chunk's offset added.
 """
 
@@ -15,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from storyreel.shared.contracts import Segment, Transcript, Usage
+from storyreel.shared.contracts import Segment, Transcript, Usage, Word
 from storyreel.shared.errors import ProviderError
 from storyreel.shared.openai_client import make_client, openai_errors, provider_error
 from storyreel.shared.settings import TranscriptionConfig
@@ -25,6 +26,7 @@ MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # the audio API's documented limit
 MAX_CHUNK_S = 600.0
 SAMPLE_RATE = 16_000
 MAX_PARALLEL_CHUNKS = 4
+DEFAULT_MODEL = "whisper-1"
 # What the audio API takes as is; anything else ffmpeg can read is re-encoded to FLAC first.
 UPLOAD_FORMATS = {".flac", ".m4a", ".mp3", ".mp4", ".mpeg", ".mpga", ".oga", ".ogg", ".wav", ".webm"}
 
@@ -59,8 +61,22 @@ def _language_code(name: str | None, hint: str | None) -> str:
     return _LANGUAGE_CODES.get(name.lower(), name.lower())
 
 
+def _words_from(data: Any, offset: float) -> list[Word]:
+    """The answer's timed words (verbose_json with the word granularity), moved by `offset` seconds."""
+    out = []
+    for w in getattr(data, "words", None) or []:
+        start, end = float(w.start), float(w.end)
+        if end < start or start < 0:
+            raise ValueError(f"word with impossible times {start}..{end}")
+        text = (w.word or "").strip()
+        if text:
+            out.append(Word(start=round(offset + start, 3), end=round(offset + end, 3), text=text))
+    return out
+
+
 def _segments_from(data: Any, offset: float, chunk_end: float | None) -> list[Segment]:
-    """Segments out of one answer, moved by `offset` seconds (the chunk's place in the whole file)."""
+    """Segments out of one answer, moved by `offset` seconds (the chunk's place in the whole file); each word
+    goes into the last segment that starts at or before it."""
     raw = getattr(data, "segments", None)
     text = (getattr(data, "text", "") or "").strip()
     if raw:
@@ -72,11 +88,24 @@ def _segments_from(data: Any, offset: float, chunk_end: float | None) -> list[Se
             out.append(
                 Segment(start=round(offset + start, 3), end=round(offset + end, 3), text=seg.text.strip())
             )
+        _assign_words(out, _words_from(data, offset))
         return [s for s in out if s.text]
     if not text:
         return []
     end = chunk_end if chunk_end is not None else offset + float(getattr(data, "duration", 0.0) or 0.0)
     return [Segment(start=round(offset, 3), end=round(max(end, offset), 3), text=text)]
+
+
+def _assign_words(segments: list[Segment], words: list[Word]) -> None:
+    """Each word into the last segment that starts at or before the word's middle (the first, if none does)."""
+    import bisect
+
+    starts = [seg.start for seg in segments]
+    grouped: list[list[Word]] = [[] for _ in segments]
+    for w in words:
+        grouped[max(0, bisect.bisect_right(starts, (w.start + w.end) / 2) - 1)].append(w)
+    for seg, group in zip(segments, grouped, strict=True):
+        seg.words = group
 
 
 class OpenAITranscriber:
@@ -91,7 +120,7 @@ class OpenAITranscriber:
     ) -> None:
         self.max_chunk_s = max_chunk_s
         self.config = config
-        self.model = config.model
+        self.model = config.model or DEFAULT_MODEL
         self.max_upload_bytes = max_upload_bytes
         self.usage: list[Usage] = []
         self._client = make_client(config.timeout_s, config.max_retries)
@@ -106,7 +135,7 @@ class OpenAITranscriber:
         kwargs: dict[str, Any] = {"model": self.model}
         if self.verbose:
             kwargs["response_format"] = "verbose_json"
-            kwargs["timestamp_granularities"] = ["segment"]
+            kwargs["timestamp_granularities"] = ["segment", "word"]
         else:
             kwargs["response_format"] = "json"
         if language:

@@ -100,9 +100,15 @@ class SphinxTranscriber:
     name = "local"
 
     def __init__(
-        self, config: TranscriptionConfig, *, chunk_s: float = CHUNK_S, options: dict[str, Any] | None = None
+        self,
+        config: TranscriptionConfig,
+        *,
+        chunk_s: float = CHUNK_S,
+        options: dict[str, Any] | None = None,
+        selection: str | None = None,
     ) -> None:
         self.config = config
+        self.selection = selection  # why `auto` chose it (recorded in the transcript)
         self.chunk_s = chunk_s
         self.workers = config.workers or os.cpu_count() or 1
         # pocketsphinx Decoder options; the benchmark passes {} to measure pocketsphinx's own defaults.
@@ -112,8 +118,8 @@ class SphinxTranscriber:
         language = language or self.config.language
         if language and re.split(r"[-_]", language)[0].lower() != "en":
             raise UserError(
-                f"the local transcriber knows English only, not '{language}': use --transcriber openai "
-                f"(transcription.provider: openai)"
+                f"the local transcriber knows English only, not '{language}': use --transcriber whisper "
+                f"with a multilingual model, or --transcriber openai (transcription.provider)"
             )
         pcm = decode_pcm(audio_path)
         duration = len(pcm) / SAMPLE_RATE
@@ -126,6 +132,7 @@ class SphinxTranscriber:
             segments=segments,
             provider=self.name,
             model=MODEL,
+            selection=self.selection,
         )
 
     def recognise(self, pcm: np.ndarray) -> list[Word]:

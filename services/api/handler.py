@@ -1022,6 +1022,62 @@ def get_policy() -> PolicyView:
     return PolicyView.model_validate(optimizer_step.policy_view(state(), config))
 
 
+# --------------------------------------------------------------------------- exports (services/export)
+API_EXPORT_FORMATS = ("pdf", "otio", "otioz", "fcpxml", "edl")  # the MP4 needs ffmpeg: `storyreel export`
+
+
+class ExportRequest(_Request):
+    formats: list[Literal["mp4", "pdf", "otio", "otioz", "fcpxml", "edl"]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=6,
+        description="default: pdf, otio, otioz, fcpxml, edl (mp4 is made locally only: storyreel export)",
+    )
+    fps: Literal[24, 25, 30] = 24
+    aspect: Literal["9:16", "16:9", "1:1"] | None = Field(default=None, description="default: the platform's")
+    audio: Literal["brief", "none"] = "none"
+    captions: Literal["burn", "srt", "none"] = "srt"
+    paper: Literal["a4", "letter"] = "a4"
+
+
+class ExportLinks(_Model):
+    run_id: str
+    files: dict[str, str] = Field(description="file under runs/<id>/exports/ -> presigned URL")
+    notes: list[str] = Field(default_factory=list)
+    expires_in: int = LINK_TTL_S
+
+
+@app.post(
+    "/runs/<run_id>/exports",
+    summary="Export the storyboard: PDF and editor timelines (OTIO, OTIOZ, FCP7 XML, EDL)",
+    responses={200: {"description": "the exports, as presigned links"}, **_responses(404, 409)},
+)
+def create_exports(run_id: RunId, request: Annotated[ExportRequest, Body(embed=False)]) -> ExportLinks:
+    from storyreel.services.export import step as export_step  # reportlab and OTIO load for this route only
+
+    formats = list(request.formats or API_EXPORT_FORMATS)
+    if "mp4" in formats:
+        raise UserError(
+            "mp4 export runs locally only (storyreel export RUN_ID --format mp4): the API has no ffmpeg"
+        )
+    env = Env.load()
+    owned(state(env), run_id)
+    ctx, record = run_context(run_id, env)
+    if record.status != RunStatus.succeeded:
+        raise ConflictError(f"run {run_id} is {record.status.value}: only a finished run can be exported")
+    options = export_step.ExportOptions.model_validate(
+        {**request.model_dump(exclude={"formats"}), "formats": formats}
+    )
+    result = export_step.export(ctx, options)
+    store = blobs(env)
+    files = {
+        name: store.presign(ctx.key(f"{export_step.EXPORTS}/{name}"), LINK_TTL_S)
+        for name in result.written
+        if not name.startswith("media/")
+    }
+    return ExportLinks(run_id=run_id, files=files, notes=result.notes)
+
+
 def openapi_json() -> str:
     # Powertools' OpenAPI models (one big module of pydantic models): `make openapi` needs them, a request never
     from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn

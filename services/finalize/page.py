@@ -296,6 +296,26 @@ def _frame(scene: Scene, frame: Frame) -> str:
     )
 
 
+def _clip(scene: Scene) -> str:
+    """The scene's clip (services/clips) where one was asked for: a player when it is made, else why not."""
+    clip = scene.clip
+    if clip is None:
+        return ""
+    if clip.status.value == "done" and clip.video_key:
+        label = (
+            f"Scene {scene.index} clip, {clip.seconds:g} s, {clip.model or clip.provider}"
+            if clip.seconds
+            else ""
+        )
+        return (
+            f'<figure class="clip"><video controls preload="metadata" src="{e(clip.video_key)}" '
+            f'aria-label="{e(label or f"Scene {scene.index} clip")}"></video>'
+            f'<figcaption class="small muted">{e(label)}</figcaption></figure>'
+        )
+    why = f": {clip.reason}" if clip.reason else ""
+    return f'<p class="small muted clip">Clip {e(clip.status.value)}{e(why)}</p>'
+
+
 def _scenes(scenes: list[Scene], hook: str) -> str:
     total = sum(s.duration for s in scenes)
     out = [
@@ -318,7 +338,7 @@ def _scenes(scenes: list[Scene], hook: str) -> str:
         locked = ' <span class="badge">locked</span>' if s.locked else ""
         out.append(
             f'<section class="scene" id="scene-{s.index}"><h3>{s.index}. {e(s.title)}{locked}</h3>'
-            f'<div class="frames">{_frame(s, s.start_frame)}{_frame(s, s.end_frame)}</div>'
+            f'<div class="frames">{_frame(s, s.start_frame)}{_frame(s, s.end_frame)}</div>{_clip(s)}'
             f'<div class="facts">{"".join(facts)}</div><p>{e(s.description)}</p>{narration}</section>'
         )
     out.append("</section>")

@@ -14,7 +14,7 @@ from storyreel.services.clips.models import CLIP_MODELS, clip_model, plan_clip
 from storyreel.shared.contracts import ClipStatus, ScenePlan
 from storyreel.shared.errors import ConfigError
 from storyreel.shared.pipeline import SCENES, current_plan
-from storyreel.shared.stores import get_model, get_optional_bytes
+from storyreel.shared.stores import get_model, get_optional_bytes, put_model
 
 from testkit.vendors.media import tiny_png
 from testkit.vendors.replicate import replicate_error
@@ -107,7 +107,7 @@ def test_a_length_the_model_does_not_make_is_one_error_before_any_prediction(rep
     ctx = keyframed_run(tmp_path, {"model": "minimax/hailuo-02", "seconds": 8})
     with pytest.raises(
         ConfigError,
-        match=r"^scene 1: clips.seconds 8 is not a length minimax/hailuo-02 makes \(it takes 6, 10 s\)$",
+        match=r"^clips\.seconds 8 is not a length minimax/hailuo-02 makes \(it takes 6, 10 s\)$",
     ):
         clips_step.generate(ctx)
     assert replicate_server.requests == []
@@ -118,6 +118,18 @@ def test_a_length_the_model_does_not_make_is_one_error_before_any_prediction(rep
         clips_step.generate(ctx)
     ctx = keyframed_run(tmp_path / "c", {"model": "kwaivgi/kling-o1", "resolution": "720p"})
     with pytest.raises(ConfigError, match="it takes no resolution"):
+        clips_step.generate(ctx)
+    assert replicate_server.requests == []
+
+
+def test_a_combination_refused_per_scene_names_the_scene(replicate_server, tmp_path):
+    # 1080p is fine for 6 s, but a 9 s scene is made 10 s long, which hailuo makes only at 768p
+    ctx = keyframed_run(tmp_path, {"model": "minimax/hailuo-02", "resolution": "1080p"})
+    plan = get_model(ctx.blobs, ctx.key(SCENES), ScenePlan)
+    for scene in plan.scenes:
+        scene.duration = 9.0 if scene.index == 2 else 4.0
+    put_model(ctx.blobs, ctx.key(SCENES), plan)
+    with pytest.raises(ConfigError, match=r"^scene 2: minimax/hailuo-02 cannot make a 10 s clip at 1080p"):
         clips_step.generate(ctx)
     assert replicate_server.requests == []
 

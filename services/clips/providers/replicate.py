@@ -108,6 +108,12 @@ class ReplicateClips:
         self.poll_interval = float(os.environ.get("REPLICATE_POLL_INTERVAL", "0.5"))
         self.usage: list[Usage] = []
         self._lock = threading.Lock()
+        if (
+            config.seconds is not None or config.resolution is not None
+        ):  # explicit: refused now, not per scene
+            plan_clip(
+                self.spec, config.seconds or self.spec.default_duration, config.seconds, config.resolution
+            )
 
     # ------------------------------------------------------------------ what each clip asks for
     def plan(self, req: ClipRequest) -> tuple[int, str | None]:

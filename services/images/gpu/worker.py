@@ -14,6 +14,8 @@ its batch lands. Only frames not yet rendered are taken (`step.outstanding`): a 
 renders the rest. SIGTERM (a Spot interruption, `docker stop`) or SIGINT lets the current batch finish, then
 the worker exits 143 so Batch's retry strategy can run it again.
 
+STORYREEL_JOB=clips hands the job to the clips stage's worker (storyreel.services.clips.worker).
+
 Exit codes: 0 every requested frame rendered; 1 a provider failed for good; 2 bad input or configuration
 (do not retry); 3 some frames failed (their result JSON says why); 75 a temporary failure, e.g. the model sync
 from S3 (retry); 143 interrupted (retry).
@@ -236,6 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, *, providers: Providers | None = None) -> int:
     """The worker's entry point. `providers`: instances to render with instead of the settings' (the image
     provider of a bench or an in-process run)."""
+    if os.environ.get("STORYREEL_JOB") == "clips" and argv is None:
+        # The clips branch's Batch job runs in this image too: the clips stage's own worker takes it (a new
+        # process image, so the stages stay independent: neither imports the other).
+        os.execvp(sys.executable, [sys.executable, "-m", "storyreel.services.clips.worker", *sys.argv[1:]])
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stdout
     )

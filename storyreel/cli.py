@@ -22,6 +22,7 @@ from storyreel.shared.errors import NotFoundError, StoryreelError, UserError, fi
 from storyreel.shared.pipeline import INDEX_HTML, STORYBOARD
 from storyreel.shared.settings import (
     PRESETS,
+    ClipProviderName,
     ImageProviderName,
     LLMConfig,
     Settings,
@@ -199,6 +200,12 @@ def cli() -> None:
     type=click.Choice(get_args(ImageProviderName)),
 )
 @click.option("--model", help="Image model (e.g. bytedance/sdxl-lightning-4step, gpt-image-1, a local path).")
+@click.option(
+    "--clips",
+    type=click.Choice(get_args(ClipProviderName)),
+    help="Clips between each scene's keyframes (default off).",
+)
+@click.option("--clip-model", help="Clip model (e.g. minimax/hailuo-02, google/veo-3.1, a Wan FLF2V folder).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("runs"), show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
 def run(
@@ -214,6 +221,8 @@ def run(
     llm: str | None,
     image_provider: str | None,
     model: str | None,
+    clips: str | None,
+    clip_model: str | None,
     out_dir: Path,
     as_json: bool,
 ) -> None:
@@ -237,6 +246,8 @@ def run(
     put("llm", "provider", llm)
     put("image_generation", "provider", image_provider)
     put("image_generation", "model", model)
+    put("clips", "provider", clips)
+    put("clips", "model", clip_model)
     if preset:
         overrides["preset"] = preset
     settings = load_settings(config_file, cli=overrides)
@@ -345,6 +356,52 @@ def images(
     else:
         _print_done(local_run.record)
     _exit_if_frames_failed(local_run.record)
+
+
+# --------------------------------------------------------------------------- clips
+@cli.command()
+@click.argument("run_id")
+@click.option(
+    "--scene", "scenes", type=click.IntRange(min=1), multiple=True, help="This scene only (repeatable)."
+)
+@click.option(
+    "--clips",
+    "provider",
+    type=click.Choice([p for p in get_args(ClipProviderName) if p not in ("off", "batch")]),
+)
+@click.option("--clip-model", help="Clip model (e.g. minimax/hailuo-02, google/veo-3.1, a Wan FLF2V folder).")
+@click.option("--json", "as_json", is_flag=True)
+def clips(
+    run_id: str, scenes: tuple[int, ...], provider: str | None, clip_model: str | None, as_json: bool
+) -> None:
+    """Make the clips of a finished run: the motion between each scene's start and end keyframe."""
+    from storyreel.runner import make_clips, open_run
+
+    state = _state()
+    record = state.get(run_id)  # NotFoundError: unknown run
+    if record.status != RunStatus.succeeded:
+        raise UserError(f"run {record.run_id} is {record.status.value}; only a successful run has keyframes")
+    options = dict(record.options)
+    clip_opts = dict(options.get("clips", {}))
+    if provider:
+        clip_opts["provider"] = provider
+    if clip_model:
+        clip_opts["model"] = clip_model
+    if clip_opts.get("provider", "off") in ("off", "batch"):
+        raise UserError("choose a clip provider: --clips replicate or --clips diffusers")
+    settings = Settings.model_validate({**options, "clips": clip_opts})
+    local_run = open_run(record, state, settings=settings)
+    made = make_clips(local_run, list(scenes) or None)
+    for n, clip in zip(sorted(set(scenes)) or range(1, len(made) + 1), made, strict=True):
+        line = f"  s{n} {clip.status.value}" + (f": {clip.reason}" if clip.reason else f" {clip.video_key}")
+        click.echo(line, err=True)
+    if as_json:
+        click.echo(json.dumps([c.model_dump(mode="json") for c in made], indent=2))
+    else:
+        _print_done(local_run.record)
+    failed = [c for c in made if c.status.value == "failed"]
+    if failed:
+        _fail(f"{len(failed)} of {len(made)} clip(s) failed ({failed[0].reason})", EXIT_STAGE_FAILED)
 
 
 # --------------------------------------------------------------------------- runs / show

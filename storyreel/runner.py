@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from storyreel.services.clips import step as clips_step
+from storyreel.services.clips.providers import CLIP_PROVIDERS
 from storyreel.services.finalize import step as finalize_step
 from storyreel.services.finalize.step import finalize
 from storyreel.services.finalize.storyboard import apply_board
@@ -31,7 +33,7 @@ from storyreel.services.transcribe.providers import TRANSCRIBERS
 from storyreel.services.virality import step as virality_step
 from storyreel.services.virality.sources import EVIDENCE_SOURCES, ForumSetup
 from storyreel.services.transcribe.step import is_typed
-from storyreel.shared.contracts import RunRecord, RunStatus, ScenePlan, StageTiming, utcnow
+from storyreel.shared.contracts import Clip, ClipStatus, RunRecord, RunStatus, ScenePlan, StageTiming, utcnow
 from storyreel.shared.errors import InputError, NotFoundError, StoryreelError, UserError, first_line
 from storyreel.shared.ids import group_by_scene, new_run_id
 from storyreel.shared.pipeline import SCENES, RunContext, StateStore, outstanding
@@ -259,6 +261,8 @@ def preflight(ctx: RunContext, *, typed: bool = False) -> None:
         given.add(IMAGE_PROVIDERS, ctx.provider(IMAGE_PROVIDERS, s.image_generation))
     if s.pipeline.virality_evaluation:
         given.add(EVIDENCE_SOURCES, ctx.provider(EVIDENCE_SOURCES, ForumSetup(s.virality, ctx.state)))
+    if s.clips.provider != "off":
+        given.add(CLIP_PROVIDERS, ctx.provider(CLIP_PROVIDERS, s.clips))
 
 
 def execute(run: LocalRun) -> RunRecord:
@@ -318,6 +322,10 @@ def execute(run: LocalRun) -> RunRecord:
                     t.detail += f"; {len(failed)} failed: {failed[0].error}"
                     if not ok:
                         t.status = "failed"  # every frame failed; the run still completes with its prompts
+        if settings.clips.provider != "off":
+            where = "clips"
+            with run.stage("clips") as t:
+                t.detail = clips_detail(clips_step.generate(ctx))
         where = "virality"
         if not virality.done():
             # The storyboard is ready before the forum evidence: write it now (status running, a note says
@@ -388,6 +396,26 @@ def open_run(
     if progress is not None:
         ctx.progress = progress
     return LocalRun(ctx, record, blobs)
+
+
+def clips_detail(clips: list[Clip]) -> str:
+    done = sum(c.status == ClipStatus.done for c in clips)
+    failed = [c for c in clips if c.status == ClipStatus.failed]
+    return f"{done}/{len(clips)} clips" + (f"; {len(failed)} failed: {failed[0].reason}" if failed else "")
+
+
+def make_clips(run: LocalRun, scenes: list[int] | None = None) -> list[Clip]:
+    """Clips of a finished run (`scenes`: these only), then storyboard.json and index.html refreshed. A failed
+    clip is recorded on its scene; a setting the model cannot make raises ConfigError before any is made."""
+    t0 = time.perf_counter()
+    clips = clips_step.generate(run.ctx, scenes)
+    detail = clips_detail(clips)
+    status = "failed" if clips and all(c.status == ClipStatus.failed for c in clips) else "succeeded"
+    timing = StageTiming(status=status, seconds=round(time.perf_counter() - t0, 3), detail=detail)
+    run.record.stages = {**run.record.stages, "clips_later": timing}
+    apply_board(run.record, finalize(run.ctx, run.record))
+    run.save()
+    return clips
 
 
 def outstanding_frames(run: LocalRun) -> list[str]:

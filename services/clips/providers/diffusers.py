@@ -1,6 +1,6 @@
 """Wan 2.1 first/last-frame-to-video (FLF2V) with diffusers: `WanImageToVideoPipeline(image=start,
 last_image=end)` on a local GPU (or CPU, slowly), one clip per call, exported to MP4 with
-`diffusers.utils.export_to_video`.
+imageio-ffmpeg's writer.
 
 The model is a local diffusers folder (e.g. a download of Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers); a hub id is
 loaded only from the local Hugging Face cache unless `clips.allow_download` is on. One pipeline per process.
@@ -76,7 +76,10 @@ def _in_hub_cache(model: str) -> bool:
         from huggingface_hub import try_to_load_from_cache
     except ImportError:
         return False
-    found = try_to_load_from_cache(model, "model_index.json")
+    try:
+        found = try_to_load_from_cache(model, "model_index.json")
+    except ValueError:  # not a hub id at all (a path that does not exist)
+        return False
     return isinstance(found, str)
 
 
@@ -157,10 +160,21 @@ class WanClips:
 
 
 def to_mp4(frames: Any, fps: int) -> bytes:
-    """Frames (a float array, T x H x W x 3 in 0..1) as MP4 bytes, through diffusers' export_to_video."""
-    from diffusers.utils import export_to_video
+    """Frames (a float array, T x H x W x 3 in 0..1) as H.264 MP4 bytes, through imageio-ffmpeg's writer (the
+    ffmpeg binary the core install already has)."""
+    import imageio_ffmpeg
+    import numpy as np
 
+    video = (np.clip(np.asarray(frames), 0.0, 1.0) * 255).round().astype(np.uint8)
+    height, width = video.shape[1:3]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "clip.mp4"
-        export_to_video(list(frames), str(path), fps=fps)
+        writer = imageio_ffmpeg.write_frames(
+            str(path), (width, height), fps=fps, codec="libx264", pix_fmt_out="yuv420p", macro_block_size=2,
+            output_params=["-movflags", "+faststart"],
+        )  # fmt: skip
+        writer.send(None)  # start ffmpeg
+        for frame in video:
+            writer.send(np.ascontiguousarray(frame))
+        writer.close()
         return path.read_bytes()

@@ -116,6 +116,21 @@ class ImageGenerationConfig(_Section):
         default=None,
         description="diffusers: where an s3:// model is synced to (default: ~/.cache/storyreel/models)",
     )
+    # The same subject in every shot (services/images/render.py): a reference image conditions the frames.
+    subject_reference: Literal["off", "first-frame", "given"] = Field(
+        default="off",
+        description="first-frame: the first rendered keyframe (s1-start) conditions the others; given: the "
+        "image stored as the run's reference/subject.png (storyreel run --reference FILE)",
+    )
+    ip_adapter: str | None = Field(
+        default=None,
+        description="diffusers: the IP-Adapter that carries the reference (a folder or hub id, e.g. h94/IP-Adapter)",
+    )
+    ip_adapter_subfolder: str = Field(default="sdxl_models", description="diffusers: where its weights are")
+    ip_adapter_weight: str = Field(default="ip-adapter_sdxl.safetensors", description="diffusers: its file")
+    ip_adapter_scale: Annotated[float, Field(ge=0, le=2)] = Field(
+        default=0.6, description="diffusers: how strongly the reference conditions a frame"
+    )
 
     @model_validator(mode="before")
     @classmethod

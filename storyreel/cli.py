@@ -206,6 +206,10 @@ def cli() -> None:
     help="Clips between each scene's keyframes (default off).",
 )
 @click.option("--clip-model", help="Clip model (e.g. minimax/hailuo-02, google/veo-3.1, a Wan FLF2V folder).")
+@click.option(
+    "--reference",
+    help="The same subject in every shot: first-frame (the first keyframe conditions the others) or an image FILE.",
+)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("runs"), show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
 def run(
@@ -223,6 +227,7 @@ def run(
     model: str | None,
     clips: str | None,
     clip_model: str | None,
+    reference: str | None,
     out_dir: Path,
     as_json: bool,
 ) -> None:
@@ -248,12 +253,20 @@ def run(
     put("image_generation", "model", model)
     put("clips", "provider", clips)
     put("clips", "model", clip_model)
+    subject: bytes | None = None
+    if reference == "first-frame":
+        put("image_generation", "subject_reference", "first-frame")
+    elif reference is not None:
+        from storyreel.runner import read_reference
+
+        subject = read_reference(Path(reference))  # checked before the run exists: a bad file creates none
+        put("image_generation", "subject_reference", "given")
     if preset:
         overrides["preset"] = preset
     settings = load_settings(config_file, cli=overrides)
     state = _state()
     with Progress() as progress:
-        local_run = start_run(audio, settings, out_dir, state=state, progress=progress)
+        local_run = start_run(audio, settings, out_dir, state=state, progress=progress, reference=subject)
         progress("run", f"{local_run.record.run_id} -> {local_run.record.output_dir}")
         try:
             record = execute(local_run)

@@ -30,9 +30,9 @@ from storyreel.services.scenes.providers import PLANNERS
 from storyreel.services.transcribe import step as transcribe_step
 from storyreel.services.transcribe.audio import check_file_stat, check_input_file
 from storyreel.services.transcribe.providers import TRANSCRIBERS
+from storyreel.services.transcribe.step import is_typed
 from storyreel.services.virality import step as virality_step
 from storyreel.services.virality.sources import EVIDENCE_SOURCES, ForumSetup
-from storyreel.services.transcribe.step import is_typed
 from storyreel.shared.contracts import Clip, ClipStatus, RunRecord, RunStatus, ScenePlan, StageTiming, utcnow
 from storyreel.shared.errors import InputError, NotFoundError, StoryreelError, UserError, first_line
 from storyreel.shared.ids import group_by_scene, new_run_id
@@ -187,6 +187,7 @@ def start_run(
     providers: Providers | None = None,
     progress: Progress | None = None,
     run_id: str | None = None,
+    reference: bytes | None = None,
 ) -> LocalRun:
     """Create the run record (queued) and its output folder. An input that cannot be used as a file (missing,
     not a regular file, over the size bound) creates no run: it is refused by stat before anything reads it.
@@ -214,7 +215,39 @@ def start_run(
         options=settings.model_dump(mode="json"),
     )
     state.create(record)
+    if reference is not None:  # the subject every frame shows (read_reference checked it)
+        blobs.put_bytes(ctx.key(images_step.REFERENCE_KEY), reference, "image/png")
     return LocalRun(ctx, record, blobs)
+
+
+MAX_REFERENCE_BYTES = 20 * 1024 * 1024  # a photo of the subject; past this a reference is refused unread
+
+
+def read_reference(path: Path) -> bytes:
+    """The subject reference a user gave (--reference FILE) as PNG bytes; an InputError (one line) when it is
+    missing, not a regular file, too big or not an image."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise InputError(f"reference image {path}: {exc.strerror or exc}") from None
+    if not path.is_file():
+        raise InputError(f"reference image {path} is not a regular file")
+    if st.st_size > MAX_REFERENCE_BYTES:
+        raise InputError(f"reference image {path} is {st.st_size / 1e6:.1f} MB; the most is 20 MB")
+    try:
+        with Image.open(path) as img:
+            img.load()
+            buf = io.BytesIO()
+            img.convert("RGB").save(buf, format="PNG")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise InputError(
+            f"reference image {path} is not an image Pillow can read ({type(exc).__name__})"
+        ) from None
+    return buf.getvalue()
 
 
 def _own(providers: Providers | None) -> Providers:

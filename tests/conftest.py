@@ -53,6 +53,7 @@ SLOW_FILES = {
     "clips/test_state_machine.py": "the state machine in moto, with webhooks",
     "clips/test_diffusers.py": "a tiny Wan pipeline built with torch",
     "clips/test_cli.py": "the CLI in subprocesses on the example brief",
+    "images/test_reference_cli.py": "the CLI in subprocesses on the example brief",
     "infra/test_asl.py": "asl-validator (node)",
     "infra/test_checks.py": "checkov and cfn-lint",
     "infra/test_gpu.py": "CDK apps (jsii runs node)",

@@ -10,8 +10,15 @@ from collections.abc import Callable
 
 from storyreel.services.images.providers import IMAGE_PROVIDERS
 from storyreel.services.images.providers.base import ImageResult
-from storyreel.services.images.render import apply_result, get_frame, render_frames
-from storyreel.shared.contracts import CreativeContext, Frame, ScenePlan
+from storyreel.services.images.render import (
+    REFERENCE_FRAME,
+    apply_result,
+    get_frame,
+    reference_of,
+    render_frames,
+)
+from storyreel.shared.contracts import CreativeContext, Frame, ScenePlan, SeedPolicy
+from storyreel.shared.errors import ConfigError
 from storyreel.shared.pipeline import CONTEXT, SCENES, RunContext, frame_png_key, frame_result_key, frames_now
 from storyreel.shared.stores import get_model, get_optional_bytes, put_model
 
@@ -31,6 +38,8 @@ def render(
     def load_png(fid: str) -> bytes | None:
         return get_optional_bytes(ctx.blobs, frame_png_key(ctx, fid))
 
+    subject = Subject(ctx, load_png)
+
     def on_result(res: ImageResult) -> None:
         frame = get_frame(plan, res.frame_id)[1]
         key = frame_png_key(ctx, res.frame_id)
@@ -41,6 +50,8 @@ def render(
             res,
             frame_png_key(ctx, res.frame_id).removeprefix(ctx.key("")) if res.ok else None,
             provider,
+            reference=subject.used_for(res.frame_id),
+            seed_policy="scene",
         )
         put_model(ctx.blobs, frame_result_key(ctx, res.frame_id), updated)
         ctx.progress("images", f"{res.frame_id} {'ok' if res.ok else 'failed: ' + (res.error or '')}")
@@ -49,7 +60,15 @@ def render(
     # other's accounting (finalize folds every usage/*.json).
     with ctx.usage_of(usage_stage(ids), provider):
         return render_frames(
-            ctx.run_id, plan, ids, provider, ctx.settings.image_generation, creative, load_png, on_result
+            ctx.run_id,
+            plan,
+            ids,
+            provider,
+            ctx.settings.image_generation,
+            creative,
+            load_png,
+            on_result,
+            reference=subject.load if subject.on else None,
         )
 
 
@@ -68,10 +87,13 @@ def render_candidates(
     creative = get_model(ctx.blobs, ctx.key(CONTEXT), CreativeContext)
     provider = ctx.provider(IMAGE_PROVIDERS, ctx.settings.image_generation)
     out: list[tuple[ImageResult, Frame]] = []
+    subject = Subject(ctx, load_png)
+    policy: SeedPolicy = "given" if seed is not None else "scene"
 
     def on_result(res: ImageResult) -> None:
         frame = get_frame(plan, res.frame_id)[1]
-        out.append((res, apply_result(frame, res, None, provider)))
+        used = subject.used_for(res.frame_id)
+        out.append((res, apply_result(frame, res, None, provider, reference=used, seed_policy=policy)))
 
     with ctx.usage_of(usage_stage, provider):
         render_frames(
@@ -84,8 +106,39 @@ def render_candidates(
             load_png,
             on_result,
             seed=seed,
+            reference=subject.load if subject.on else None,
         )
     return out
+
+
+REFERENCE_KEY = "reference/subject.png"  # a reference the user gave (storyreel run --reference FILE)
+
+
+class Subject:
+    """The reference image that keeps the same subject in every shot (image_generation.subject_reference): the
+    given one (reference/subject.png) or the first keyframe (frames/s1-start.png), loaded once when the first
+    frame it conditions is about to render; `used_for` is the key each frame records as its `reference`."""
+
+    def __init__(self, ctx: RunContext, load_png: Callable[[str], bytes | None]) -> None:
+        self.ctx, self.load_png = ctx, load_png
+        self.mode = ctx.settings.image_generation.subject_reference
+        self.on = self.mode != "off"
+        self.key = REFERENCE_KEY if self.mode == "given" else f"frames/{REFERENCE_FRAME}.png"
+        self.png: bytes | None = None
+
+    def load(self) -> bytes | None:
+        if self.mode == "given":
+            self.png = get_optional_bytes(self.ctx.blobs, self.ctx.key(REFERENCE_KEY))
+            if self.png is None:
+                raise ConfigError(f"subject_reference is 'given' but the run has no {REFERENCE_KEY}")
+        else:
+            self.png = self.load_png(REFERENCE_FRAME)
+        return self.png
+
+    def used_for(self, fid: str) -> str | None:
+        if self.png is None:
+            return None
+        return reference_of(fid, self.ctx.settings.image_generation, self.key)
 
 
 def usage_stage(frame_ids: list[str]) -> str:

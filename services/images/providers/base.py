@@ -17,6 +17,9 @@ class ImageRequest:
     seed: int
     init_image: bytes | None = None  # PNG of the scene's start frame, for a matched end frame
     strength: float = 0.55  # img2img strength for the end frame
+    reference_image: bytes | None = (
+        None  # PNG of the subject every frame shows (the same subject in every shot)
+    )
     meta: dict[str, Any] = field(default_factory=dict)  # scene index/title, role, palette (for the sketch)
 
 

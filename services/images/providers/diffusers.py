@@ -257,7 +257,8 @@ def load_pipelines(config: ImageGenerationConfig, opts: Optimizations | None = N
     device = pick_device(config.device)
     dtype = pick_dtype(device, config.precision)
     opts = opts or Optimizations(compile=config.compile)
-    key = (source, device, str(dtype), config.model_family, config.scheduler, opts)
+    # an IP-Adapter changes the UNet's attention processors: a pipeline that may get one is never shared
+    key = (source, device, str(dtype), config.model_family, config.scheduler, opts, config.ip_adapter)
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
@@ -327,6 +328,12 @@ class DiffusersProvider:
         self.max_batch = config.max_batch  # halved for the rest of the process on out-of-memory
         self.calls: list[tuple[str, int]] = []  # ("txt2img" | "img2img", batch size), for logs and tests
         self._loaded: Loaded | None = None
+        self._ip_adapter = False  # loaded into the pipelines (on the first frame with a reference)
+        if config.subject_reference != "off" and not config.ip_adapter:
+            raise ConfigError(
+                "image_generation.subject_reference needs image_generation.ip_adapter for diffusers: the "
+                "IP-Adapter that carries the reference (e.g. h94/IP-Adapter, or a local folder of it)"
+            )
 
     # ---- what each call uses
     def pipelines(self) -> Loaded:
@@ -334,6 +341,32 @@ class DiffusersProvider:
         if self._loaded is None:
             self._loaded = load_pipelines(self.config, self.opts)
         return self._loaded
+
+    def load_ip_adapter(self, loaded: Loaded) -> None:
+        """The IP-Adapter (image_generation.ip_adapter) into both pipelines, once: its image projection and
+        IPAdapterAttnProcessor cross-attention in the shared UNet, its CLIP image encoder registered on both."""
+        if self._ip_adapter:
+            return
+        cfg = self.config
+        source = cfg.ip_adapter
+        assert source is not None  # checked in __init__
+        local = Path(source).is_dir()
+        try:
+            loaded.txt2img.load_ip_adapter(  # type: ignore[attr-defined]
+                source,
+                subfolder=cfg.ip_adapter_subfolder,
+                weight_name=cfg.ip_adapter_weight,
+                local_files_only=local or not cfg.allow_download,
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            raise ConfigError(f"image_generation.ip_adapter {source!r} cannot be loaded: {exc}") from None
+        pipe: Any = loaded.txt2img
+        loaded.img2img.register_modules(  # type: ignore[attr-defined]
+            image_encoder=pipe.image_encoder, feature_extractor=pipe.feature_extractor
+        )
+        pipe.to(loaded.device)
+        self._ip_adapter = True
+        log.info("IP-Adapter %s/%s loaded (scale %s)", source, cfg.ip_adapter_weight, cfg.ip_adapter_scale)
 
     def steps(self, loaded: Loaded) -> int:
         return self.config.steps or FAMILIES[loaded.family].steps
@@ -354,9 +387,18 @@ class DiffusersProvider:
         loaded = self.pipelines()
         results: dict[int, ImageResult] = {}
         groups: dict[tuple, list[int]] = {}
+        if any(r.reference_image is not None for r in requests):
+            self.load_ip_adapter(loaded)
         for i, req in enumerate(requests):
             init = req.init_image is not None
-            key = (req.width, req.height, init, req.strength if init else None, bool(req.negative_prompt))
+            key = (
+                req.width,
+                req.height,
+                init,
+                req.strength if init else None,
+                bool(req.negative_prompt),
+                req.reference_image,  # one reference per call (ip_adapter_image applies to the whole batch)
+            )
             groups.setdefault(key, []).append(i)
         for idxs in groups.values():
             for i, res in zip(idxs, self._render_group(loaded, [requests[i] for i in idxs]), strict=True):
@@ -417,6 +459,17 @@ class DiffusersProvider:
             "output_type": "pil",
             **self.config.params,
         }
+        if self._ip_adapter:
+            # Every call of a pipeline with an IP-Adapter needs an image for it; a frame without a reference
+            # (the first keyframe, itself the reference) gets a blank one at scale 0: no conditioning at all.
+            ref = first.reference_image
+            scale = self.config.ip_adapter_scale if ref is not None else 0.0
+            loaded.txt2img.set_ip_adapter_scale(scale)  # type: ignore[attr-defined]
+            kwargs["ip_adapter_image"] = (
+                Image.open(io.BytesIO(ref)).convert("RGB")
+                if ref is not None
+                else Image.new("RGB", (first.width, first.height))
+            )
         if first.init_image is not None:
             pipe: Any = loaded.img2img
             kind = "img2img"

@@ -1,0 +1,106 @@
+"""The same subject in every shot through the image step: the first keyframe (or the given reference) goes to
+every other frame's request, each frame records which reference conditioned it and how its seed was chosen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from storyreel.services.images import step as images_step
+from storyreel.services.images.providers.base import ImageRequest, ImageResult
+from storyreel.services.scenes import step as scenes_step
+from storyreel.services.scenes.providers.local import LocalPlanner
+from storyreel.shared.contracts import Frame
+from storyreel.shared.errors import ConfigError
+from storyreel.shared.pipeline import TRANSCRIPT, current_plan
+from storyreel.shared.settings import Settings
+from storyreel.shared.stores import put_model
+
+from testkit.briefs import asr_transcript
+from testkit.fakes import make_context, make_providers, png
+
+
+class Recorder:
+    """An image provider that answers a distinct PNG per frame and keeps every call's requests."""
+
+    name = "recorder"
+    placeholder = False
+    supports_init_image = True
+    model = "recorder-1"
+
+    def __init__(self) -> None:
+        self.calls: list[list[ImageRequest]] = []
+
+    def render(self, requests: list[ImageRequest]) -> list[ImageResult]:
+        self.calls.append(list(requests))
+        colors = {"start": "#aa2222", "end": "#2222aa"}
+        return [
+            ImageResult(r.frame_id, png(colors[r.frame_id.split("-")[1]], (16 + i, 9)), 0.01, r.seed)
+            for i, r in enumerate(requests)
+        ]
+
+
+def run_with(root: Path, mode: str, recorder: Recorder):
+    settings = Settings.model_validate(
+        {"pipeline": {"scenes": 3}, "image_generation": {"subject_reference": mode}}
+    )
+    ctx = make_context(
+        root, settings=settings, providers=make_providers(planner=LocalPlanner(), images=recorder)
+    )
+    put_model(ctx.blobs, ctx.key(TRANSCRIPT), asr_transcript())
+    scenes_step.context(ctx)
+    scenes_step.scenes(ctx)
+    return ctx
+
+
+def frames(ctx) -> dict[str, Frame]:
+    return {f"s{s.index}-{f.role}": f for s in current_plan(ctx).scenes for f in s.frames()}
+
+
+def test_first_frame_reference_conditions_every_other_frame(tmp_path):
+    rec = Recorder()
+    ctx = run_with(tmp_path, "first-frame", rec)
+    results = images_step.render(ctx)
+    assert all(r.ok for r in results)
+    assert [r.frame_id for r in rec.calls[0]] == ["s1-start"] and rec.calls[0][0].reference_image is None
+    first_png = ctx.blobs.get_bytes(ctx.key("frames/s1-start.png"))
+    later = [r for call in rec.calls[1:] for r in call]
+    assert sorted(r.frame_id for r in later) == ["s1-end", "s2-end", "s2-start", "s3-end", "s3-start"]
+    assert all(r.reference_image == first_png for r in later)
+    recorded = frames(ctx)
+    assert recorded["s1-start"].reference is None
+    assert {recorded[f].reference for f in recorded if f != "s1-start"} == {"frames/s1-start.png"}
+    assert {f.seed_policy for f in recorded.values()} == {"scene"}
+
+
+def test_a_given_reference_conditions_every_frame_and_off_none(tmp_path):
+    rec = Recorder()
+    ctx = run_with(tmp_path / "given", "given", rec)
+    with pytest.raises(ConfigError, match=r"no reference/subject\.png"):
+        images_step.render(ctx)
+    given = png("#33aa33", (20, 20))
+    ctx.blobs.put_bytes(ctx.key(images_step.REFERENCE_KEY), given, "image/png")
+    rec.calls.clear()
+    images_step.render(ctx)
+    assert all(r.reference_image == given for call in rec.calls for r in call)
+    assert {f.reference for f in frames(ctx).values()} == {"reference/subject.png"}
+
+    off = Recorder()
+    ctx = run_with(tmp_path / "off", "off", off)
+    images_step.render(ctx)
+    assert all(r.reference_image is None for call in off.calls for r in call)
+    assert {f.reference for f in frames(ctx).values()} == {None}
+
+
+def test_a_regenerated_frame_records_a_given_seed(tmp_path):
+    rec = Recorder()
+    ctx = run_with(tmp_path, "first-frame", rec)
+    images_step.render(ctx)
+    plan = current_plan(ctx)
+    out = images_step.render_candidates(
+        ctx, plan, ["s2-start"], lambda fid: ctx.blobs.get_bytes(ctx.key(f"frames/{fid}.png")), seed=7,
+        usage_stage="test",
+    )  # fmt: skip
+    ((res, frame),) = out
+    assert res.seed == 7 and frame.seed_policy == "given" and frame.reference == "frames/s1-start.png"
+    assert rec.calls[-1][0].reference_image == ctx.blobs.get_bytes(ctx.key("frames/s1-start.png"))

@@ -5,6 +5,7 @@ need=()
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v sox >/dev/null || need+=(sox)
+[ -d /usr/share/pocketsphinx/test/data/librivox ] || need+=(pocketsphinx-testdata)  # human speech for bench/transcribe.py
 command -v chromium >/dev/null || need+=(chromium)
 command -v pdfinfo >/dev/null || need+=(poppler-utils)  # export tests: pdfinfo, pdftotext
 command -v npm >/dev/null || need+=(nodejs npm)  # asl-validator (package.json) and the CDK CLI

@@ -62,9 +62,9 @@ def local_name(model: str | None) -> str | None:
     return model
 
 
-def model_ref(model: str | None) -> ModelRef:
+def model_ref(model: str | None, *, check: bool = True) -> ModelRef:
     """What `transcription.model` names for the local Whisper (unset: DEFAULT_MODEL). A ConfigError for an OpenAI
-    API model name or an unknown size."""
+    API model name or (`check`: which imports faster-whisper) an unknown size."""
     if model is not None and _API_MODELS.match(model):
         raise ConfigError(
             f"transcription.model {model!r} is an OpenAI API model: the local whisper takes a size "
@@ -75,7 +75,7 @@ def model_ref(model: str | None) -> ModelRef:
         return ModelRef(spec, "s3")
     if "/" in spec or spec.startswith((".", "~")) or Path(spec).expanduser().is_dir():
         return ModelRef(spec, "folder")
-    if spec not in _sizes():
+    if check and spec not in _sizes():
         raise ConfigError(
             f"transcription.model {spec!r} is not a Whisper size ({', '.join(_sizes())}), a folder or s3://..."
         )
@@ -101,11 +101,17 @@ def find_model(ref: ModelRef) -> Path | None:
     if ref.kind == "s3":
         folder = _s3_folder(ref.spec)
         return folder if _complete(folder) else None
+    # Importing faster-whisper takes about half a second: look for any cached faster-whisper repository first,
+    # so a machine without one (the common case for `auto`) answers in milliseconds.
+    from huggingface_hub import constants
+
+    if not any(Path(constants.HF_HUB_CACHE).glob("models--*whisper*")):
+        return None
     from faster_whisper.utils import download_model
 
     try:
         found = Path(download_model(ref.spec, local_files_only=True))
-    except OSError:  # huggingface_hub's LocalEntryNotFoundError: not in the cache
+    except (OSError, ValueError):  # LocalEntryNotFoundError: not in the cache; ValueError: not a size
         return None
     return found if _complete(found) else None
 

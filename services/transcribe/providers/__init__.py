@@ -4,6 +4,7 @@ choice, not a provider: the local Whisper when its model is on this machine, els
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 
 from storyreel.services.transcribe.providers.base import Transcriber
@@ -35,9 +36,7 @@ def auto_choice(config: TranscriptionConfig) -> AutoChoice:
     from storyreel.services.transcribe.models import DEFAULT_MODEL, SIZES_MB, local_name, model_ref
 
     name = local_name(config.model) or DEFAULT_MODEL
-    try:
-        import faster_whisper  # noqa: F401  (installed or not is the question)
-    except ImportError:
+    if importlib.util.find_spec("faster_whisper") is None:  # not imported: that takes half a second
         return AutoChoice(
             "local",
             "faster-whisper is not installed",
@@ -47,7 +46,7 @@ def auto_choice(config: TranscriptionConfig) -> AutoChoice:
     from storyreel.shared.errors import ConfigError
 
     try:
-        ref = model_ref(name)
+        ref = model_ref(name, check=False)
     except ConfigError as exc:
         return AutoChoice("local", str(exc), "fix transcription.model")
     found = find_model(ref)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,10 @@ if TYPE_CHECKING:  # keep this module importable without starting jsii (the benc
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE_PROVIDERS = ("replicate", "stability", "openai", "batch")
 API_AUTH = ("api_key", "iam")
+# a Cognito hosted-UI domain prefix: lowercase letters, digits and hyphens, globally unique per region, and
+# Cognito refuses prefixes containing these words
+COGNITO_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+COGNITO_RESERVED = ("aws", "amazon", "cognito")
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,14 @@ class InfraConfig:
     uploads_expire_days: int = 7
     alarm_email: str | None = None
     retain_data: bool = True  # RETAIN bucket/table on stack delete
+    # The web app (infra/constructs/web.py, auth.py): S3 + CloudFront, a Cognito user pool and hosted UI, and
+    # the API's authorizer (a Cognito JWT or an API key). Needs api_auth=api_key.
+    web: bool = True
+    web_local_url: str | None = "http://localhost:8000/"  # `storyreel serve`: also a callback URL and origin
+    cognito_domain_prefix: str | None = None  # default: <stack name>-<account id>
+    cognito_self_sign_up: bool = False  # default: an admin invites users (aws cognito-idp admin-create-user)
+    cognito_threat_protection: bool = True  # the Plus feature plan with threat protection enforced (billed)
+    web_quota_per_day: int = 20000  # the web app's usage plan (all signed-in users together)
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # -> STORYREEL_<SECTION>__<KEY>
 
     @classmethod
@@ -98,6 +111,14 @@ class InfraConfig:
             uploads_expire_days=int(get("uploads_expire_days", cls.uploads_expire_days)),
             alarm_email=str(email) if email else None,
             retain_data=as_bool(get("retain_data", cls.retain_data)),
+            web=as_bool(get("web", cls.web)),
+            web_local_url=_optional(get("web_local_url", cls.web_local_url)),
+            cognito_domain_prefix=_optional(get("cognito_domain_prefix", None)),
+            cognito_self_sign_up=as_bool(get("cognito_self_sign_up", cls.cognito_self_sign_up)),
+            cognito_threat_protection=as_bool(
+                get("cognito_threat_protection", cls.cognito_threat_protection)
+            ),
+            web_quota_per_day=int(get("web_quota_per_day", cls.web_quota_per_day)),
             settings=settings,
         )
         cfg.validate()
@@ -126,6 +147,23 @@ class InfraConfig:
             )
         if self.gpu_model_uri is not None and not self.gpu_model_uri.startswith("s3://"):
             raise ValueError(f"context gpu_model_uri={self.gpu_model_uri!r}: expected s3://bucket/prefix")
+        if self.web and self.api_auth != "api_key":
+            raise ValueError(
+                f"context web=true needs api_auth=api_key (signed-in users and API keys), not "
+                f"{self.api_auth!r}: pass -c web=false with api_auth={self.api_auth}"
+            )
+        prefix = self.cognito_domain_prefix
+        if prefix is not None and (
+            not COGNITO_PREFIX.match(prefix) or any(word in prefix for word in COGNITO_RESERVED)
+        ):
+            raise ValueError(
+                f"context cognito_domain_prefix={prefix!r}: 1-63 lowercase letters, digits and hyphens, "
+                f"not starting or ending with a hyphen, without {'/'.join(COGNITO_RESERVED)}"
+            )
+        if self.web_local_url is not None and not re.match(r"^http://localhost(:\d+)?/$", self.web_local_url):
+            raise ValueError(
+                f"context web_local_url={self.web_local_url!r}: expected http://localhost:<port>/ (or none)"
+            )
         if not isinstance(self.settings, dict) or not all(
             isinstance(v, dict) for v in self.settings.values()
         ):
@@ -148,3 +186,9 @@ class InfraConfig:
 
     def secret_name(self, key: str) -> str:
         return f"{self.secret_prefix}{key}"
+
+
+def _optional(value: object) -> str | None:
+    """A context string where "none" (or empty) means unset."""
+    text = "" if value is None else str(value).strip()
+    return None if text.lower() in ("", "none", "off", "false") else text

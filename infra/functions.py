@@ -71,6 +71,7 @@ ASSET_GROUPS: dict[str, tuple[str, ...]] = {
     "virality": ("firecrawl-py",),
     "clips": ("replicate", "standardwebhooks"),  # the SDK's uploads/predictions; webhook signatures
     "api": (),
+    "auth": ("pyjwt",),  # the authorizer: PyJWT[crypto] verifies Cognito's RS256 tokens
 }
 # Installed paths left out of a group's asset. The cloud transcribes with OpenAI (cdk.json settings);
 # pocketsphinx is there for its VAD, which needs no acoustic model (37 MB).
@@ -277,3 +278,17 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
 )
 
 BY_ID = {spec.id: spec for spec in FUNCTIONS}
+
+# Not a stage and not in FUNCTIONS: the REST API's Lambda authorizer (a Cognito JWT or an API key), built by
+# infra/constructs/auth.py when the web app is deployed, with its own role (no bucket, no table: only the
+# web app's usage-plan key in Secrets Manager).
+AUTHORIZER = LambdaSpec(
+    "Authorizer",
+    "storyreel.services.auth.handler.handler",
+    "auth",
+    "auth",
+    "REST API authorizer: a Cognito JWT (JWKS-verified) or an API key for the usage plan",
+    timeout_s=10,
+    s3_read=(),
+    s3_write=(),
+)

@@ -36,6 +36,11 @@ PREFIX = (
     "object ARNs are scoped to this function's key prefix ({prefix}) of the storyreel bucket: run ids are "
     "created at run time, so the prefix wildcard is the narrowest possible grant"
 )
+RUNTIME_L1 = (
+    "python3.13, not the newest runtime: pocketsphinx (the transcribe stage's speech check) ships "
+    "arm64 wheels for CPython 3.13 but not 3.14, and every stage shares one runtime, one asset "
+    "build and one Powertools layer"
+)
 INDEX = (
     "the table's own indexes (gsi1 lists runs by time); the grant names this table only, `index/*` is how "
     "DynamoDB addresses its indexes"
@@ -83,6 +88,24 @@ class _Api(Protocol):
     def methods(self) -> Sequence[IConstruct]: ...
 
 
+class _Web(Protocol):
+    @property
+    def bucket(self) -> IConstruct: ...
+    @property
+    def distribution(self) -> IConstruct: ...
+    @property
+    def deploy_handler(self) -> IConstruct | None: ...
+
+
+class _Users(Protocol):
+    @property
+    def user_pool(self) -> IConstruct: ...
+    @property
+    def web_key(self) -> IConstruct: ...
+    @property
+    def authorizer_fn(self) -> lambda_.Function: ...
+
+
 class _Gpu(Protocol):
     @property
     def job_role(self) -> IConstruct: ...
@@ -111,6 +134,10 @@ class SuppressedStack(Protocol):
     def api(self) -> _Api: ...
     @property
     def gpu(self) -> _Gpu | None: ...
+    @property
+    def web(self) -> _Web | None: ...
+    @property
+    def users(self) -> _Users | None: ...
 
 
 def ack(construct: IConstruct, rule: str, reason: str) -> None:
@@ -145,13 +172,7 @@ def add_suppressions(stack: SuppressedStack) -> None:
 
     for spec_id, fn in stack.functions.fn.items():
         spec = stack.functions.specs[spec_id]
-        ack(
-            fn,
-            "L1",
-            "python3.13, not the newest runtime: pocketsphinx (the transcribe stage's speech check) ships "
-            "arm64 wheels for CPython 3.13 but not 3.14, and every stage shares one runtime, one asset "
-            "build and one Powertools layer",
-        )
+        ack(fn, "L1", RUNTIME_L1)
         role = fn.role
         if role is None:
             raise TypeError(f"{fn.node.path}: no execution role to acknowledge its policies on")
@@ -199,12 +220,27 @@ def add_suppressions(stack: SuppressedStack) -> None:
         else "every method requires an API key bound to a throttled usage plan with a daily quota"
     )
     for method in stack.api.methods:
+        if stack.users is not None:
+            ack(
+                method,
+                "COG4",
+                "a Lambda REQUEST authorizer (services/auth) verifies the Cognito user pool's JWTs against its "
+                "JWKS, or passes a machine client's API key to the usage plan: a REST method can require a "
+                "Cognito authorizer and an API key together, never either one (docs/deploy.md)",
+            )
+            continue
         if stack.cfg.api_auth != "iam":
             ack(method, "APIG4", f"{auth}; switch to SigV4 with `-c api_auth=iam`")
-        ack(method, "COG4", f"no end-user sign-in in this service: {auth}, not a Cognito user pool")
+        ack(
+            method,
+            "COG4",
+            f"no end-user sign-in in this deployment (-c web=false): {auth}, not a Cognito pool",
+        )
 
     if stack.gpu is not None:
         _gpu_suppressions(stack)
+    if stack.web is not None and stack.users is not None:
+        _web_suppressions(stack.web, stack.users, stack.cfg)
     add_checkov_skips(stack)
 
 
@@ -242,6 +278,85 @@ def _gpu_suppressions(stack: SuppressedStack) -> None:
         "batch:TerminateJob (used by the .sync integration to stop a cancelled run's job) on this "
         "account's jobs: job ids are created at run time",
     )
+
+
+BUCKET_DEPLOYMENT = (
+    "CDK's own BucketDeployment handler (aws_s3_deployment, the construct that copies services/web/static "
+    "and config.json into the web bucket during deployments)"
+)
+
+
+def _web_suppressions(web: _Web, users: _Users, cfg: InfraConfig) -> None:
+    site = _ref(web.bucket)
+    ack(
+        web.distribution,
+        "CFR1",
+        "no geo restriction: the web app is for the team's users wherever they are; it serves only static "
+        "files and every API call needs a signed-in user or an API key",
+    )
+    ack(
+        web.distribution,
+        "CFR2",
+        "no WAF on the distribution: it serves static files only (GET/HEAD from a private bucket); the API "
+        "it calls has its own regional WAF web ACL, and a CloudFront-scoped ACL exists only in us-east-1",
+    )
+    ack(
+        web.distribution,
+        "CFR4",
+        "the default *.cloudfront.net certificate, whose TLS policy CloudFront fixes: a minimum of TLS 1.2 "
+        "needs a custom domain with an ACM certificate in us-east-1, which this stack does not own",
+    )
+    ack(
+        users.user_pool,
+        "COG2",
+        "MFA is optional (TOTP, no SMS): each user can turn it on, and the Plus plan's threat protection "
+        "asks for more when a sign-in looks risky; requiring it for every viewer of a storyboard was not asked",
+    )
+    if not cfg.cognito_threat_protection:
+        ack(
+            users.user_pool,
+            "COG8",
+            "the Essentials feature plan, chosen with -c cognito_threat_protection=false: the Plus plan's "
+            "threat protection is billed per monthly active user",
+        )
+    ack(
+        users.web_key,
+        "SMG4",
+        "the web app's usage-plan key: the API key is created from this value, so a rotation would also "
+        "have to replace the API key; only the authorizer can read it and it never leaves AWS",
+    )
+    fn = users.authorizer_fn
+    ack(fn, "L1", RUNTIME_L1)
+    if fn.role is None:
+        raise TypeError(f"{fn.node.path}: no execution role to acknowledge its policies on")
+    ack(fn.role, "IAM5[Resource::*]", XRAY)
+
+    handler = web.deploy_handler
+    if handler is None:
+        return
+    ack(handler, "L1", f"{BUCKET_DEPLOYMENT}: its runtime is CDK's choice and moves with aws-cdk-lib")
+    role = handler.node.find_child("ServiceRole")
+    ack(
+        role,
+        "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+        f"{BUCKET_DEPLOYMENT}: CDK gives its role the basic execution policy, which writes its own logs only",
+    )
+    for finding, why in (
+        ("Action::s3:GetBucket*", "reading"),
+        ("Action::s3:GetObject*", "reading"),
+        ("Action::s3:List*", "listing (aws s3 sync)"),
+        ("Action::s3:Abort*", "aborting multipart uploads into"),
+        ("Action::s3:DeleteObject*", "pruning files no longer in services/web/static from"),
+        (f"Resource::{site}/*", "writing every object of"),
+        (
+            "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*",
+            "reading the zipped files from CDK's bootstrap asset bucket for",
+        ),
+        ("Resource::*", "cloudfront:CreateInvalidation/GetInvalidation after copying into"),
+    ):
+        ack(
+            role, f"IAM5[{finding}]", f"{BUCKET_DEPLOYMENT}, {why} the web bucket only; CDK writes this grant"
+        )
 
 
 # ---------------------------------------------------------------------------------------------- checkov
@@ -317,6 +432,9 @@ def add_checkov_skips(stack: SuppressedStack) -> None:
         checkov_skip(handler, "CKV_AWS_116", once + ", synchronously: a failure fails the deployment")
         checkov_skip(handler, "CKV_AWS_117", once + "; it calls only the EC2 API")
 
+    if stack.web is not None and stack.users is not None:
+        _web_checkov_skips(stack.web, stack.users)
+
     checkov_skip(
         stack.api.rest_api.deployment_stage,
         "CKV_AWS_120",
@@ -341,4 +459,69 @@ def add_checkov_skips(stack: SuppressedStack) -> None:
         "encrypted at rest with SQS-managed SSE (SqsManagedSseEnabled; the check only looks for a KMS key): "
         "EventBridge cannot deliver to a queue under the AWS managed aws/sqs key, and a customer managed key "
         "adds cost for a queue of event envelopes",
+    )
+
+
+def _web_checkov_skips(web: _Web, users: _Users) -> None:
+    checkov_skip(
+        web.bucket,
+        "CKV_AWS_21",
+        "the web bucket holds build output deployed from git on every deploy (BucketDeployment prunes it): "
+        "git is its history, and old versions would keep the bucket from being deleted with the stack",
+    )
+    checkov_skip(
+        web.distribution,
+        "CKV_AWS_68",
+        "static files only from a private bucket; the API has its own regional WAF, and a CloudFront-scoped "
+        "web ACL can only be created in us-east-1",
+    )
+    checkov_skip(
+        web.distribution,
+        "CKV_AWS_174",
+        "the default *.cloudfront.net certificate: CloudFront fixes its TLS policy; TLS 1.2 minimum needs a "
+        "custom domain and an ACM certificate in us-east-1",
+    )
+    checkov_skip(
+        users.web_key,
+        "CKV_AWS_149",
+        "Secrets Manager encrypts it with the AWS managed key; a customer managed key would add a key policy "
+        "and cost for one usage-plan key that only the authorizer reads",
+    )
+    fn = users.authorizer_fn
+    checkov_skip(fn, "CKV_AWS_117", NO_VPC)
+    checkov_skip(
+        fn,
+        "CKV_AWS_173",
+        "Lambda encrypts environment variables at rest with an AWS managed key; these hold the issuer URL, "
+        "the client id and the secret's ARN, never the key itself (read from Secrets Manager)",
+    )
+    checkov_skip(
+        fn,
+        "CKV_AWS_116",
+        SYNC_DLQ.format(
+            by="API Gateway's authorizer call", failure="a failure is the 401/500 API Gateway answers"
+        ),
+    )
+    checkov_skip(
+        fn,
+        "CKV_AWS_115",
+        "no reserved concurrency: API Gateway calls it once per request, so the stage's throttle (rate and "
+        "burst limits, the usage plans) already bounds it",
+    )
+    handler = web.deploy_handler
+    if handler is None:
+        return
+    for check, why in (
+        ("CKV_AWS_115", "CloudFormation calls it during deployments only, a few times per deploy"),
+        ("CKV_AWS_116", "invoked synchronously by CloudFormation: a failure fails the deployment"),
+        ("CKV_AWS_117", "it calls only the S3 and CloudFront APIs"),
+        ("CKV_AWS_173", "its one variable is the CA bundle path CDK sets, nothing secret"),
+    ):
+        checkov_skip(handler, check, f"{BUCKET_DEPLOYMENT}: {why}")
+    policy = handler.node.find_child("ServiceRole").node.find_child("DefaultPolicy")
+    checkov_skip(
+        policy,
+        "CKV_AWS_111",
+        f"{BUCKET_DEPLOYMENT}: writes to the web bucket's objects and CloudFront invalidations, which CDK "
+        "grants on Resource *",
     )

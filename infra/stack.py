@@ -8,10 +8,12 @@ from constructs import Construct
 
 from infra.config import InfraConfig
 from infra.constructs.api import Api
+from infra.constructs.auth import UserAuth
 from infra.constructs.gpu import GpuBatch
 from infra.constructs.observability import Observability
 from infra.constructs.storage import Storage
 from infra.constructs.trigger import Triggers
+from infra.constructs.web import Web
 from infra.constructs.workflow import StageFunctions, Workflow
 from infra.nag import add_suppressions
 
@@ -51,7 +53,22 @@ class StoryreelStack(Stack):
             self.functions.fn["Intake"],
             self.functions.fn["RenderRest"],
         )
-        self.api = Api(self, "Api", cfg, self.functions.fn["Api"])
+        # the web app (S3 + CloudFront) and its sign-in (Cognito + the API's authorizer): infra/constructs/web.py
+        self.web: Web | None = None
+        self.users: UserAuth | None = None
+        if cfg.web:
+            self.web = Web(self, "Web", cfg, self.storage.access_logs)
+            self.users = UserAuth(self, "Users", cfg, self.web.url)
+        origins = (
+            [self.web.origin, *([cfg.web_local_url.rstrip("/")] if cfg.web_local_url else [])]
+            if self.web
+            else []
+        )
+        self.api = Api(self, "Api", cfg, self.functions.fn["Api"], self.users, origins)
+        if self.web is not None and self.users is not None:
+            # the Api Lambda answers CORS for the same origins (Powertools CORSConfig, services/api)
+            self.functions.fn["Api"].add_environment("STORYREEL_WEB_ORIGINS", ",".join(origins))
+            self.web.deploy(web_app_config(self, self.users, self.web.url))
         self.observability = Observability(
             self, "Observability", self.workflow.state_machine, self.functions.fn, cfg.alarm_email
         )
@@ -68,4 +85,24 @@ class StoryreelStack(Stack):
                 value=self.api.api_key.key_id,
                 description="aws apigateway get-api-key --include-value --api-key <id> --query value --output text",
             )
+        if self.web is not None and self.users is not None:
+            CfnOutput(self, "WebUrl", value=self.web.url, description="the web app (sign in here)")
+            CfnOutput(self, "HostedUiUrl", value=self.users.hosted_ui_url, description="Cognito hosted UI")
+            CfnOutput(self, "UserPoolId", value=self.users.user_pool.user_pool_id)
+            CfnOutput(self, "UserPoolClientId", value=self.users.client.user_pool_client_id)
         add_suppressions(self)
+
+
+def web_app_config(stack: StoryreelStack, users: UserAuth, web_url: str) -> dict[str, object]:
+    """/config.json: where the static app finds the API and the sign-in (services/web reads it)."""
+    return {
+        "api_url": stack.api.rest_api.url,
+        "region": stack.region,
+        "auth": "cognito",
+        "user_pool_id": users.user_pool.user_pool_id,
+        "client_id": users.client.user_pool_client_id,
+        "cognito_domain": users.hosted_ui_url,
+        "redirect_uri": web_url,
+        "logout_uri": web_url,
+        "scopes": ["openid", "email", "profile"],
+    }

@@ -1,7 +1,11 @@
 """REST API Gateway in front of one Lambda (Powertools APIGatewayRestResolver).
 
 Routes: POST /runs, GET /runs, GET /runs/{id}, POST /runs/{id}/images, POST /runs/{id}/feedback.
-Auth: an API key with a usage plan (throttle + daily quota), or IAM (SigV4) with `-c api_auth=iam`.
+Auth: with the web app (the default), a Lambda REQUEST authorizer (services/auth) on every method accepts a
+Cognito JWT of the web client or an API key; the key source is AUTHORIZER, so API Gateway still checks each
+machine client's key against its usage plan, and signed-in users are metered on the web app's own plan.
+Without it (`-c web=false`): an API key with a usage plan (throttle + daily quota), or IAM (SigV4) with
+`-c api_auth=iam`. CORS (preflight, and the gateway's own 4xx/5xx) for the web app's origins.
 Requests are validated at the gateway (path parameters present; POST bodies a JSON object with at most
 MAX_BODY_PROPERTIES keys); bodies over MAX_BODY_BYTES, floods from one IP and AWS's managed known-bad-input
 patterns are blocked by a WAF web ACL on the stage (`-c api_waf=false` to leave it out), then the resolver's
@@ -11,15 +15,17 @@ pydantic models validate fully.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from infra.config import InfraConfig
+from infra.constructs.auth import UserAuth
 from infra.constructs.workflow import log_group
 
 # The API's routes come from the OpenAPI document the resolver generates (committed, checked for drift in
@@ -44,16 +50,54 @@ MAX_BODY_PROPERTIES = 32
 MAX_BODY_BYTES = 16 * 1024  # all our bodies are small JSON; also WAF's default inspection size for API GW
 RATE_LIMIT_PER_IP = 500  # requests per 5 minutes from one address
 KNOWN_BAD_INPUTS = "AWSManagedRulesKnownBadInputsRuleSet"  # AWS managed rule group (200 WCU)
+CORS_HEADERS = ["Authorization", "Content-Type", "X-Api-Key"]
+CORS_MAX_AGE = Duration.hours(1)
 
 
 class Api(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, cfg: InfraConfig, handler: lambda_.IFunction
+        self,
+        scope: Construct,
+        construct_id: str,
+        cfg: InfraConfig,
+        handler: lambda_.IFunction,
+        users: UserAuth | None = None,
+        web_origins: Sequence[str] = (),
     ) -> None:
+        """`users`: sign-in for the web app (the authorizer); `web_origins`: the origins CORS allows."""
         super().__init__(scope, construct_id)
         access_logs = log_group(self, "AccessLogs", cfg)
         iam_auth = cfg.api_auth == "iam"
         self.api_key: apigw.IApiKey | None = None
+        self.web_api_key: apigw.IApiKey | None = None
+        self.authorizer: apigw.RequestAuthorizer | None = None
+        if users is not None:
+            if iam_auth:
+                raise ValueError("the web app's sign-in needs api_auth=api_key")
+            # no identity source and no result cache: a request carries a bearer token OR an API key, and a
+            # REQUEST authorizer with identity sources answers 401 itself when one of them is missing
+            self.authorizer = apigw.RequestAuthorizer(
+                self,
+                "Authorizer",
+                handler=users.authorizer_fn,
+                identity_sources=[],
+                results_cache_ttl=Duration.seconds(0),
+            )
+            cfn_authorizer = self.authorizer.node.default_child
+            if not isinstance(cfn_authorizer, apigw.CfnAuthorizer):
+                raise TypeError(f"{self.authorizer.node.path}: no AWS::ApiGateway::Authorizer")
+            cfn_authorizer.add_property_deletion_override("IdentitySource")
+        if self.authorizer is not None:
+            method_options = apigw.MethodOptions(
+                authorization_type=apigw.AuthorizationType.CUSTOM,
+                authorizer=self.authorizer,
+                api_key_required=True,
+            )
+        else:
+            method_options = apigw.MethodOptions(
+                authorization_type=apigw.AuthorizationType.IAM if iam_auth else apigw.AuthorizationType.NONE,
+                api_key_required=not iam_auth,
+            )
         self.rest_api = apigw.RestApi(
             self,
             "Rest",
@@ -82,11 +126,31 @@ class Api(Construct):
                     user=True,
                 ),
             ),
-            default_method_options=apigw.MethodOptions(
-                authorization_type=apigw.AuthorizationType.IAM if iam_auth else apigw.AuthorizationType.NONE,
-                api_key_required=not iam_auth,
+            default_method_options=method_options,
+            api_key_source_type=(
+                apigw.ApiKeySourceType.AUTHORIZER if self.authorizer else apigw.ApiKeySourceType.HEADER
+            ),
+            default_cors_preflight_options=(
+                apigw.CorsOptions(
+                    allow_origins=list(web_origins),
+                    allow_methods=["GET", "POST", "OPTIONS"],
+                    allow_headers=CORS_HEADERS,
+                    max_age=CORS_MAX_AGE,
+                )
+                if web_origins
+                else None
             ),
         )
+        if web_origins:
+            # the gateway's own errors (401 from the authorizer, 403 for a bad key, 429 throttled) readable
+            # by the web app's main origin
+            for name, kind in (
+                ("Default4xx", apigw.ResponseType.DEFAULT_4_XX),
+                ("Default5xx", apigw.ResponseType.DEFAULT_5_XX),
+            ):
+                self.rest_api.add_gateway_response(
+                    name, type=kind, response_headers={"Access-Control-Allow-Origin": f"'{web_origins[0]}'"}
+                )
         body_model = self.rest_api.add_model(
             "JsonObject",
             content_type="application/json",
@@ -147,6 +211,25 @@ class Api(Construct):
             )
             self.api_key = self.rest_api.add_api_key("Key", description="storyreel API key")
             self.usage_plan.add_api_key(self.api_key)
+        if users is not None:
+            self.web_usage_plan = self.rest_api.add_usage_plan(
+                "WebUsagePlan",
+                description="the web app: every signed-in user's requests (the authorizer's web key)",
+                throttle=apigw.ThrottleSettings(
+                    rate_limit=cfg.api_rate_limit, burst_limit=cfg.api_burst_limit
+                ),
+                quota=apigw.QuotaSettings(limit=cfg.web_quota_per_day, period=apigw.Period.DAY),
+                api_stages=[
+                    apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)
+                ],
+            )
+            self.web_api_key = apigw.ApiKey(
+                self,
+                "WebKey",
+                description="storyreel web app (sent by the authorizer for signed-in users, never by a browser)",
+                value=users.web_key.secret_value.unsafe_unwrap(),  # a {{resolve:secretsmanager:...}} reference
+            )
+            self.web_usage_plan.add_api_key(self.web_api_key)
 
     def _web_acl(self) -> wafv2.CfnWebACL:
         def visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:

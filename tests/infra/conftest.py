@@ -51,13 +51,14 @@ def synthesize(tmp: Path, **context: Any) -> Synth:
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    """The default stack: image_provider=replicate (no GPU resources), API-key auth."""
+    """The default stack: image_provider=replicate (no GPU resources), the web app (S3 + CloudFront + Cognito)
+    and the API's authorizer (a Cognito JWT or an API key)."""
     return synthesize(tmp_path_factory.mktemp("synth-default"))
 
 
 @pytest.fixture(scope="session")
 def synth_batch(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    """image_provider=batch with a stand-in repository holding the worker's Dockerfile and its
+    """image_provider=batch, SigV4 and no web app, with a stand-in repository holding the worker's Dockerfile and its
     Dockerfile.dockerignore (the image is built at deploy, never here) and a .venv that must not be staged."""
     tmp = tmp_path_factory.mktemp("synth-batch")
     repo = tmp / "repo"
@@ -79,4 +80,5 @@ def synth_batch(tmp_path_factory: pytest.TempPathFactory) -> Synth:
         gpu_build_context=str(repo),
         gpu_model_uri="s3://storyreel-models/sdxl-lightning",
         api_auth="iam",
+        web=False,  # SigV4 has no web sign-in: also the stack without the web app
     )

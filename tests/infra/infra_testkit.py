@@ -36,6 +36,9 @@ LONGEST = {
     "AWS::Batch::JobDefinition": 128,
     "AWS::SQS::Queue": 80,
     "AWS::SNS::Topic": 256,
+    "AWS::Cognito::UserPool": 55,  # <region>_<id>: the user pool id
+    "AWS::Cognito::UserPoolClient": 128,  # the client id
+    "AWS::SecretsManager::Secret": 512,
 }
 
 
@@ -56,6 +59,7 @@ def _arn(cfn_type: str) -> str:
         "AWS::Batch::JobDefinition": f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/{name}:99999",
         "AWS::SQS::Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
         "AWS::SNS::Topic": f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}",
+        "AWS::SecretsManager::Secret": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}-abcdef",
     }[cfn_type]
 
 
@@ -65,7 +69,10 @@ _REF_IS_ARN = {
     "AWS::Batch::JobQueue",
     "AWS::Batch::JobDefinition",
     "AWS::SNS::Topic",
+    "AWS::SecretsManager::Secret",
 }
+# Fn::GetAtt attributes other than Arn, at their longest
+_ATTRIBUTES = {("AWS::CloudFront::Distribution", "DomainName"): "d" + "x" * 13 + ".cloudfront.net"}
 
 
 def deployed(value: Any, resources: dict[str, Any]) -> Any:
@@ -84,6 +91,8 @@ def deployed(value: Any, resources: dict[str, Any]) -> Any:
             return _arn(cfn_type) if cfn_type in _REF_IS_ARN else _name(cfn_type)
         if fn == "Fn::GetAtt" and arg[1] == "Arn":
             return _arn(resources[arg[0]]["Type"])
+        if fn == "Fn::GetAtt" and (resources[arg[0]]["Type"], arg[1]) in _ATTRIBUTES:
+            return _ATTRIBUTES[(resources[arg[0]]["Type"], arg[1])]
         if fn == "Fn::Join":
             sep, parts = arg
             return sep.join(str(deployed(p, resources)) for p in parts)

@@ -26,7 +26,7 @@ import pytest
 from infra_testkit import ROOT, deployed, locked, tree_bytes
 
 from infra.bundle import LAMBDA_PLATFORM, LAMBDA_PYTHON, build, pip_install_for_lambda
-from infra.functions import FUNCTIONS
+from infra.functions import AUTHORIZER, FUNCTIONS
 
 MB = 1024 * 1024
 CODE_AND_LAYERS_LIMIT = 250 * MB
@@ -72,7 +72,7 @@ def powertools_layer() -> Path:
 def test_every_function_fits_lambdas_250_mb_with_its_layers(real_assets, powertools_layer):
     layer = tree_bytes(powertools_layer)
     sizes = {}
-    for spec in FUNCTIONS:
+    for spec in (*FUNCTIONS, AUTHORIZER):
         code = tree_bytes(real_assets / spec.asset)
         assert (real_assets / spec.asset / "storyreel" / "services").is_dir() and code > MB, spec.id
         sizes[spec.id] = (code, code + layer)

@@ -11,12 +11,13 @@ from aws_cdk.assertions import Match, Template
 from infra.constructs.api import api_routes
 from infra.constructs.trigger import UPLOAD_PATTERN_FILE
 from infra.constructs.workflow import ASL_FILE
-from infra.functions import FUNCTIONS, SECRET_ENV
+from infra.functions import AUTHORIZER, FUNCTIONS, SECRET_ENV
 
 
 def test_resources_present_and_no_gpu_by_default(synth):
     t = Template.from_json(synth.template)
-    t.resource_count_is("AWS::Lambda::Function", len(FUNCTIONS))
+    # the stage functions, the API's authorizer and CDK's BucketDeployment handler (the web app's files)
+    t.resource_count_is("AWS::Lambda::Function", len(FUNCTIONS) + 2)
     t.resource_count_is("AWS::StepFunctions::StateMachine", 1)
     t.resource_count_is("AWS::DynamoDB::GlobalTable", 1)
     t.resource_count_is("AWS::Events::Rule", 2)
@@ -24,7 +25,7 @@ def test_resources_present_and_no_gpu_by_default(synth):
     t.resource_count_is("AWS::CloudWatch::Alarm", 2)
     for gpu_type in ("AWS::Batch::ComputeEnvironment", "AWS::Batch::JobQueue", "AWS::EC2::VPC"):
         t.resource_count_is(gpu_type, 0)
-    # bucket EventBridge notifications are native: no custom-resource Lambda (only the 12 stage functions)
+    # bucket EventBridge notifications are native: no custom-resource Lambda for them
     assert not synth.of_type("Custom::S3BucketNotifications")
 
 
@@ -174,6 +175,8 @@ def test_api_routes_need_an_api_key_and_validate_requests(synth):
     routes = set()
     for method in methods.values():
         p = method["Properties"]
+        if p["HttpMethod"] == "OPTIONS":  # CORS preflight (tests/infra/test_web.py)
+            continue
         routes.add((p["HttpMethod"], path_of(p["ResourceId"])))
         assert p["ApiKeyRequired"] is True
         assert "RequestValidatorId" in p
@@ -189,9 +192,11 @@ def test_api_routes_need_an_api_key_and_validate_requests(synth):
         ("POST", "/runs/{run_id}/images"),
         ("POST", "/runs/{run_id}/feedback"),
     }
-    (plan,) = synth.of_type("AWS::ApiGateway::UsagePlan").values()
-    assert plan["Properties"]["Throttle"]["RateLimit"] > 0
-    assert plan["Properties"]["Quota"]["Period"] == "DAY"
+    plans = synth.of_type("AWS::ApiGateway::UsagePlan").values()
+    assert len(plans) == 2  # machine clients' and the web app's (tests/infra/test_web.py)
+    for plan in plans:
+        assert plan["Properties"]["Throttle"]["RateLimit"] > 0
+        assert plan["Properties"]["Quota"]["Period"] == "DAY"
     (stage,) = synth.of_type("AWS::ApiGateway::Stage").values()
     assert stage["Properties"]["TracingEnabled"] is True
     assert "AccessLogSetting" in stage["Properties"]
@@ -235,7 +240,7 @@ def test_every_handler_in_the_stack_imports_and_is_callable() -> None:
     """infra/functions.py names each Lambda's handler as a string: a typo would deploy a broken function."""
     import importlib
 
-    for spec in FUNCTIONS:
+    for spec in (*FUNCTIONS, AUTHORIZER):
         module = importlib.import_module(spec.module)
         assert callable(getattr(module, spec.function, None)), spec.handler
 

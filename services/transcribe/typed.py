@@ -89,7 +89,7 @@ def _vtt(name: str, text: str) -> list[Segment]:
     from webvtt.errors import MalformedCaptionError, MalformedFileError
 
     try:
-        captions = list(webvtt.from_string(text, strict=True))
+        captions = list(webvtt.from_string(text, strict=True).captions)
     except (MalformedFileError, MalformedCaptionError, ValueError) as exc:
         raise InputError(f"{name} is not valid WebVTT ({str(exc).splitlines()[0][:160]})") from None
     if not captions:

@@ -18,6 +18,7 @@ def handler(event: TranscribeEvent, context: LambdaContext) -> dict[str, Any]:
     ctx, _ = run_context(event.run_id)
     with stage(ctx, "transcribe") as timing:
         transcript = transcribe_step.run(ctx, event.audio_key)
-        if transcript.audio_warning is not None:  # on the run record, as the local runner puts it
-            timing.detail = transcript.audio_warning.message
+        timing.detail = transcribe_step.describe(transcript)  # on the run record, as the local runner puts it
+        if transcript.audio_warning is not None:
+            timing.detail += f"; {transcript.audio_warning.message}"
     return {"run_id": event.run_id, "duration_s": transcript.duration_s, "segments": len(transcript.segments)}

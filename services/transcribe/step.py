@@ -54,7 +54,7 @@ def describe(transcript: Transcript) -> str:
     """The stage's one-line detail in the run record."""
     if transcript.provider == "typed":
         speakers = len({s.speaker for s in transcript.segments if s.speaker})
-        said = f", {speakers} speakers" if speakers else ""
+        said = f", {speakers} speaker{'s' if speakers != 1 else ''}" if speakers else ""
         return f"typed brief ({transcript.model}), {len(transcript.segments)} segments{said}"
     detail = f"{transcript.duration_s:.1f}s audio, {len(transcript.segments)} segments"
     if transcript.selection:

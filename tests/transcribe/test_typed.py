@@ -161,3 +161,50 @@ def test_bad_typed_input_exits_2_with_one_line(tmp_path: Path, name: str, data: 
     assert code == 2
     [line] = [ln for ln in err.splitlines() if ln.startswith("storyreel: error:")]
     assert message in line
+
+
+class MemoryBlobs:
+    """A blob store with no local paths (as S3 in the cloud): the step reads the typed brief's bytes."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, bytes] = {}
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        self.data[key] = data
+        return key
+
+    def get_bytes(self, key: str) -> bytes:
+        return self.data[key]
+
+    def exists(self, key: str) -> bool:
+        return key in self.data
+
+    def list(self, prefix: str) -> list[str]:
+        return [k for k in self.data if k.startswith(prefix)]
+
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)
+
+    def uri(self, key: str) -> str:
+        return f"mem://{key}"
+
+
+def test_the_step_reads_a_typed_upload_from_a_store_without_local_paths(tmp_path: Path) -> None:
+    from storyreel.services.transcribe import step as transcribe_step
+    from storyreel.services.transcribe.step import typed_too_big
+
+    from testkit.fakes import make_context
+
+    blobs = MemoryBlobs()
+    ctx = make_context(tmp_path, blobs=blobs)
+    blobs.put_bytes(ctx.key("audio.srt"), SRT.encode())
+    t = transcribe_step.run(ctx, ctx.key("audio.srt"))
+    assert seg(t)[0] == (1.0, 2.5, "Ana", "Show the beans first.")
+    assert Transcript.model_validate_json(blobs.get_bytes(ctx.key("transcript.json"))) == t
+    assert transcribe_step.describe(t) == "typed brief (srt), 2 segments, 1 speaker"
+    # intake's bound on an upload, before it is copied
+    assert typed_too_big("brief.vtt", MAX_TYPED_BYTES) is None
+    assert typed_too_big("brief.wav", MAX_TYPED_BYTES * 10) is None  # audio has its own bound
+    assert typed_too_big("brief.vtt", MAX_TYPED_BYTES + 1) == (
+        "brief.vtt is over 4 MiB, the most a typed brief or meeting transcript may take"
+    )

@@ -1050,10 +1050,23 @@ class ExportLinks(_Model):
 @app.post(
     "/runs/<run_id>/exports",
     summary="Export the storyboard: PDF and editor timelines (OTIO, OTIOZ, FCP7 XML, EDL)",
-    responses={200: {"description": "the exports, as presigned links"}, **_responses(404, 409)},
+    responses={
+        200: {"description": "the exports, as presigned links"},
+        501: {
+            "description": "this deployment's API Lambda has no reportlab/OTIO (infra/functions.py)",
+            "content": {"application/json": {"schema": ErrorBody.model_json_schema()}},
+        },
+        **_responses(404, 409),
+    },
 )
 def create_exports(run_id: RunId, request: Annotated[ExportRequest, Body(embed=False)]) -> ExportLinks:
-    from storyreel.services.export import step as export_step  # reportlab and OTIO load for this route only
+    try:  # reportlab and OTIO load for this route only
+        from storyreel.services.export import step as export_step
+    except ModuleNotFoundError as exc:  # not in the Lambda's asset group (infra/functions.py)
+        raise ServiceError(
+            HTTPStatus.NOT_IMPLEMENTED.value,
+            f"exports are not installed in this deployment ({exc.name} is missing): use storyreel export",
+        ) from None
 
     formats = list(request.formats or API_EXPORT_FORMATS)
     if "mp4" in formats:

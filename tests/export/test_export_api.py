@@ -5,6 +5,7 @@ in the API), and so are unknown runs and unfinished ones."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import boto3
@@ -106,3 +107,16 @@ def test_refusals_are_one_line_4xx(cloud, finished: Finished) -> None:
     assert status == 422
     assert not cloud.list_objects_v2(Bucket=BUCKET, Prefix="runs/run-test/exports/").get("Contents")
     assert json.dumps(body)  # the error shape is JSON
+
+
+def test_a_deployment_without_the_export_packages_says_so(
+    cloud, finished: Finished, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storyreel.services.export as package
+
+    _upload(cloud, finished)
+    monkeypatch.delattr(package, "step", raising=False)
+    monkeypatch.setitem(sys.modules, "storyreel.services.export.step", None)  # as if not installed
+    status, body = call_api("POST", "/runs/run-test/exports", {"formats": ["pdf"]})
+    assert status == 501 and body["status"] == 501
+    assert body["error"].startswith("exports are not installed in this deployment")

@@ -61,12 +61,25 @@ def test_a_language_hint_is_used_and_an_unknown_one_refused(tiny_whisper: Path, 
         whisper(tiny_whisper).transcribe(speech.short, "xx")
 
 
-def test_vad_skips_silence_that_the_model_would_otherwise_fill(tiny_whisper: Path, tmp_path: Path) -> None:
+def test_vad_skips_silence(tiny_whisper: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import faster_whisper.transcribe as fw
+
+    calls: list[float] = []
+    real = fw.get_speech_timestamps
+
+    def spy(audio, *args, **kwargs):  # Silero VAD, as faster-whisper calls it
+        calls.append(len(audio) / 16000)
+        return real(audio, *args, **kwargs)
+
+    monkeypatch.setattr(fw, "get_speech_timestamps", spy)
     quiet = write_wav(tmp_path / "quiet.wav", [(4.0, False)])
     with_vad = whisper(tiny_whisper).transcribe(quiet, None)
-    without = whisper(tiny_whisper, vad_filter=False).transcribe(quiet, None)
-    assert with_vad.segments == [] and with_vad.text == ""
-    assert without.segments  # the random model writes something over silence: VAD is what kept it out
+    assert calls == [4.0]  # the whole file went through the VAD ...
+    assert (
+        with_vad.segments == [] and with_vad.text == ""
+    )  # ... which found no speech, so nothing was decoded
+    whisper(tiny_whisper, vad_filter=False).transcribe(quiet, None)
+    assert calls == [4.0]  # vad_filter: false decodes without it
 
 
 def test_the_model_is_loaded_once_per_process(tiny_whisper: Path) -> None:
@@ -97,3 +110,27 @@ def test_auto_picks_whisper_when_the_model_is_here_and_says_why(
     t = transcribe_step.run(ctx, key)
     assert t.provider == "whisper" and t.selection == choice.why
     assert "auto: Whisper" in transcribe_step.describe(t)
+
+
+def test_storyreel_run_with_the_local_whisper_end_to_end(
+    tiny_whisper: Path, speech: Speech, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from storyreel.cli import cli as app
+
+    monkeypatch.setenv("STORYREEL_TRANSCRIPTION__MODEL", str(tiny_whisper))
+    monkeypatch.setenv("STORYREEL_TRANSCRIPTION__BEAM_SIZE", "1")
+    args = ["run", str(speech.brief), "--preset", "preview", "--out", str(tmp_path), "--json"]
+    result = CliRunner().invoke(app, args)  # auto: the model is here, so whisper runs
+    assert result.exit_code == 0, result.stderr
+    folder = Path(json.loads(result.stdout)["output_dir"])
+    transcript = Transcript.model_validate_json((folder / "transcript.json").read_text())
+    assert_contract(transcript, len(pcm_of(speech.brief)) / 16000)
+    record = json.loads((folder / "run.json").read_text())
+    assert "transcriber=whisper" in record["stages"]["setup"]["detail"]
+    assert (
+        f"auto: Whisper {tiny_whisper}, found at {tiny_whisper}" in record["stages"]["transcribe"]["detail"]
+    )

@@ -121,6 +121,8 @@ class WhisperTranscriber:
         """The model is found (or fetched) now, so a missing model is reported at setup; it is loaded on the
         first transcription. `decode_options` go to faster-whisper's transcribe as they are (the tests and the
         benchmark pass `temperature`)."""
+        from faster_whisper import WhisperModel  # noqa: F401  (a missing SDK is reported at setup, naming the extra)
+
         self.config = config
         self.ref: ModelRef = model_ref(config.model)
         self.path = fetch_model(self.ref)

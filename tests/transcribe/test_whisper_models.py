@@ -114,3 +114,19 @@ def test_doctor_names_an_explicit_whisper_whose_model_is_missing_as_a_problem() 
     settings = Settings(transcription=TranscriptionConfig(provider="whisper", model="small"))
     [check] = [c for c in run_doctor(settings, {}, live=False) if c.provider == "transcriber"]
     assert check.status == "missing" and "small" in check.detail and "download" in check.detail
+
+
+def test_auto_without_faster_whisper_installed_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "faster_whisper" else real(name, *a)
+    )
+    choice = auto_choice(TranscriptionConfig(model="small.en"))
+    assert choice.provider == "local"
+    assert choice.why == "auto: pocketsphinx, since faster-whisper is not installed"
+    assert (
+        choice.better
+        == "pip install 'storyreel[whisper]'; a run with --transcriber whisper then downloads small.en once"
+    )

@@ -108,6 +108,11 @@ class ReplicateClips:
         self.poll_interval = float(os.environ.get("REPLICATE_POLL_INTERVAL", "0.5"))
         self.usage: list[Usage] = []
         self._lock = threading.Lock()
+        # Paid once, when the provider is built (at the run's setup), not by the first clip: the SDK's import
+        # and the CA bundle (~25 ms each time an SSL context is made).
+        import replicate  # noqa: F401
+
+        self._ssl = httpx.create_ssl_context()
         if (
             config.seconds is not None or config.resolution is not None
         ):  # explicit: refused now, not per scene
@@ -126,13 +131,19 @@ class ReplicateClips:
             except ConfigError as exc:
                 raise ConfigError(f"scene {req.scene_index}: {exc}") from None
 
-    def inputs(self, req: ClipRequest) -> dict[str, Any]:
+    async def inputs(self, client: Any, req: ClipRequest) -> dict[str, Any]:
+        """The model's inputs for one clip; both keyframes uploaded first, at once (POST /v1/files through the
+        SDK), the prediction naming their URLs."""
         seconds, resolution = self.plan(req)
         spec = self.spec
+        start, end = await asyncio.gather(
+            client.files.async_create(_upload(req.start_png, f"s{req.scene_index}-start.png")),
+            client.files.async_create(_upload(req.end_png, f"s{req.scene_index}-end.png")),
+        )
         inputs: dict[str, Any] = {
             "prompt": req.prompt,
-            spec.start_field: _upload(req.start_png, f"s{req.scene_index}-start.png"),
-            spec.end_field: _upload(req.end_png, f"s{req.scene_index}-end.png"),
+            spec.start_field: start.urls["get"],
+            spec.end_field: end.urls["get"],
             spec.duration_field: seconds,
         }
         if spec.resolution_field is not None and resolution is not None:
@@ -150,7 +161,7 @@ class ReplicateClips:
         from replicate.client import RetryTransport
 
         attempts = self.config.max_retries + 1
-        base = httpx.AsyncHTTPTransport(retries=self.config.max_retries)
+        base = httpx.AsyncHTTPTransport(verify=self._ssl, retries=self.config.max_retries)
         posts = RetryTransport(
             base,
             max_attempts=attempts,
@@ -171,14 +182,15 @@ class ReplicateClips:
         return httpx.Timeout(min(120.0, self.config.timeout_s), connect=10.0)
 
     def http(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(timeout=self._timeout(), follow_redirects=True)
+        return httpx.AsyncClient(timeout=self._timeout(), follow_redirects=True, verify=self._ssl)
 
     # ------------------------------------------------------------------ the cloud path: a webhook per clip
     async def start(self, req: ClipRequest, webhook: str) -> str:
         """Create the prediction with `webhook` called when it completes; returns its id."""
-        prediction = await self.client().models.predictions.async_create(
+        client = self.client()
+        prediction = await client.models.predictions.async_create(
             model=self.spec.name,
-            input=self.inputs(req),
+            input=await self.inputs(client, req),
             webhook=webhook,
             webhook_events_filter=["completed"],
         )
@@ -260,7 +272,10 @@ class ReplicateClips:
 
     async def _make(self, client: Any, http: httpx.AsyncClient, req: ClipRequest, pid: list[str]) -> bytes:
         prediction = await client.models.predictions.async_create(
-            model=self.spec.name, input=self.inputs(req)
+            model=self.spec.name,
+            input=await self.inputs(client, req),
+            # sync mode (`Prefer: wait=N`): a clip done within N s comes back finished, else it is polled
+            wait=max(1, min(60, int(self.config.timeout_s))),
         )
         pid.append(str(prediction.id))
         while prediction.status not in TERMINAL:

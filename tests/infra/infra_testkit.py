@@ -72,7 +72,10 @@ _REF_IS_ARN = {
     "AWS::SecretsManager::Secret",
 }
 # Fn::GetAtt attributes other than Arn, at their longest
-_ATTRIBUTES = {("AWS::CloudFront::Distribution", "DomainName"): "d" + "x" * 13 + ".cloudfront.net"}
+_ATTRIBUTES = {
+    ("AWS::CloudFront::Distribution", "DomainName"): "d" + "x" * 13 + ".cloudfront.net",
+    ("AWS::Lambda::Url", "FunctionUrl"): f"https://{'u' * 32}.lambda-url.{REGION}.on.aws/",
+}
 
 
 def deployed(value: Any, resources: dict[str, Any]) -> Any:

@@ -38,7 +38,7 @@ def render(
     def load_png(fid: str) -> bytes | None:
         return get_optional_bytes(ctx.blobs, frame_png_key(ctx, fid))
 
-    subject = Subject(ctx, load_png)
+    subject = Subject(ctx, load_png, provider)
 
     def on_result(res: ImageResult) -> None:
         frame = get_frame(plan, res.frame_id)[1]
@@ -87,7 +87,7 @@ def render_candidates(
     creative = get_model(ctx.blobs, ctx.key(CONTEXT), CreativeContext)
     provider = ctx.provider(IMAGE_PROVIDERS, ctx.settings.image_generation)
     out: list[tuple[ImageResult, Frame]] = []
-    subject = Subject(ctx, load_png)
+    subject = Subject(ctx, load_png, provider)
     policy: SeedPolicy = "given" if seed is not None else "scene"
 
     def on_result(res: ImageResult) -> None:
@@ -116,13 +116,15 @@ REFERENCE_KEY = "reference/subject.png"  # a reference the user gave (storyreel 
 
 class Subject:
     """The reference image that keeps the same subject in every shot (image_generation.subject_reference): the
-    given one (reference/subject.png) or the first keyframe (frames/s1-start.png), loaded once when the first
-    frame it conditions is about to render; `used_for` is the key each frame records as its `reference`."""
+    given one (reference/subject.png) or the first keyframe (frames/s1-start.png), loaded when the frames it
+    conditions are about to render; `used_for` is the key each frame records as its `reference`."""
 
-    def __init__(self, ctx: RunContext, load_png: Callable[[str], bytes | None]) -> None:
+    def __init__(self, ctx: RunContext, load_png: Callable[[str], bytes | None], provider: object) -> None:
         self.ctx, self.load_png = ctx, load_png
         self.mode = ctx.settings.image_generation.subject_reference
-        self.on = self.mode != "off"
+        # only a provider that takes a reference (supports_reference: diffusers with an IP-Adapter) gets one,
+        # and only its frames record one: a sketch panel is not conditioned on anything
+        self.on = self.mode != "off" and bool(getattr(provider, "supports_reference", False))
         self.key = REFERENCE_KEY if self.mode == "given" else f"frames/{REFERENCE_FRAME}.png"
         self.png: bytes | None = None
 

@@ -26,6 +26,7 @@ class Recorder:
     name = "recorder"
     placeholder = False
     supports_init_image = True
+    supports_reference = True
     model = "recorder-1"
 
     def __init__(self) -> None:
@@ -89,6 +90,16 @@ def test_a_given_reference_conditions_every_frame_and_off_none(tmp_path):
     ctx = run_with(tmp_path / "off", "off", off)
     images_step.render(ctx)
     assert all(r.reference_image is None for call in off.calls for r in call)
+    assert {f.reference for f in frames(ctx).values()} == {None}
+
+
+def test_a_provider_that_takes_no_reference_gets_none_and_its_frames_record_none(tmp_path):
+    rec = Recorder()
+    rec.supports_reference = False
+    ctx = run_with(tmp_path, "first-frame", rec)
+    images_step.render(ctx)
+    assert len(rec.calls) == 2  # starts, then ends: no reference pass
+    assert all(r.reference_image is None for call in rec.calls for r in call)
     assert {f.reference for f in frames(ctx).values()} == {None}
 
 

@@ -318,6 +318,7 @@ class DiffusersProvider:
     name = "diffusers"
     placeholder = False
     supports_init_image = True
+    supports_reference = True  # through the IP-Adapter (image_generation.ip_adapter)
 
     def __init__(self, config: ImageGenerationConfig, opts: Optimizations | None = None) -> None:
         if not config.model:

@@ -68,3 +68,28 @@ def test_a_machine_client_is_allowed_with_its_own_key(env):
 def test_no_or_bad_credentials_raise_the_unauthorized_api_gateway_turns_into_401(env, headers):
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         auth.handler(event(headers), Context())
+
+
+def test_the_web_key_is_read_from_secrets_manager_by_its_arn(monkeypatch):
+    import boto3
+    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters import base
+    from moto import mock_aws
+
+    for name, value in {
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        arn = boto3.client("secretsmanager").create_secret(Name="storyreel-web-key", SecretString=WEB_KEY)[
+            "ARN"
+        ]
+        monkeypatch.setenv("STORYREEL_WEB_API_KEY_SECRET", arn)  # the stack passes the secret's ARN
+        parameters.clear_caches()
+        try:
+            assert auth.web_key() == WEB_KEY
+        finally:  # the provider holds a client made under moto: no later test may reuse it
+            parameters.clear_caches()
+            base.DEFAULT_PROVIDERS.clear()

@@ -64,7 +64,7 @@ LAMBDA_BASE: tuple[str, ...] = ("pydantic", "pyyaml", "platformdirs", "httpx")
 # transcribe: the stage checks every upload with ffmpeg (imageio-ffmpeg's binary) and pocketsphinx's VAD
 # before the OpenAI call; images: provider responses are checked and converted to PNG with Pillow.
 ASSET_GROUPS: dict[str, tuple[str, ...]] = {
-    "transcribe": ("openai", "numpy", "imageio-ffmpeg", "pocketsphinx", "webvtt-py", "srt"),  # + typed briefs
+    "transcribe": ("openai", "numpy", "imageio-ffmpeg", "pocketsphinx", "webvtt-py"),  # + typed briefs
     "scenes": ("openai",),
     "optimizer": (),
     "images": ("openai", "replicate", "pillow"),

@@ -2,7 +2,8 @@
 
 Chosen by the input's suffix (TYPED_SUFFIXES). What each keeps:
 - `.vtt` WebVTT (webvtt-py, strict): each cue a segment with its times; `<v Name>` voices become speakers.
-- `.srt` SubRip (the `srt` package): each subtitle a segment with its times.
+- `.srt` SubRip (webvtt-py's SRT reader; the `srt` package ships no wheel for the Lambda bundle): each subtitle
+  a segment with its times.
 - `.txt`, `.md`: one segment per line (markdown's heading, list and quote marks dropped); a transcript written as
   `Name: what they said` lines (at least two such lines, and most lines) keeps the names as speakers. No times:
   the transcript says `timed: false`.
@@ -109,22 +110,34 @@ def _vtt(name: str, text: str) -> list[Segment]:
     return out
 
 
+_SRT_TIMES = re.compile(r"\d+:\d{2}:\d{2}[,.]\d{3}\s*-->\s*\d+:\d{2}:\d{2}[,.]\d{3}")
+
+
 def _srt(name: str, text: str) -> list[Segment]:
-    import srt
+    import io
+
+    import webvtt
+    from webvtt.errors import MalformedCaptionError, MalformedFileError
 
     try:
-        subs = list(srt.parse(text))
-    except (srt.SRTParseError, srt.TimestampParseError, ValueError) as exc:
+        captions = list(webvtt.WebVTT.from_buffer(io.StringIO(text), format="srt").captions)
+    except (MalformedFileError, MalformedCaptionError, ValueError) as exc:
         raise InputError(f"{name} is not valid SubRip ({str(exc).splitlines()[0][:160]})") from None
-    out = []
-    for sub in subs:
-        body = " ".join(
-            line.strip() for line in re.sub(r"<[^>]+>", "", sub.content).splitlines() if line.strip()
+    # webvtt-py skips a block whose time line it cannot read: every block that has text must have become a cue
+    blocks = [b for b in re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip()) if b.strip()]
+    if len(captions) != len(blocks):
+        bad = next(
+            (b.splitlines()[0][:60] for b in blocks if not _SRT_TIMES.search(b)), blocks[len(captions)][:60]
         )
+        raise InputError(f"{name} is not valid SubRip (a subtitle without readable times near {bad!r})")
+    out = []
+    for n, cap in enumerate(captions, 1):
+        body = " ".join(line.strip() for line in cap.text.splitlines() if line.strip())
         speaker, body = _speaker_of(body)
-        start, end = sub.start.total_seconds(), sub.end.total_seconds()
+        start = cap.start_time.in_milliseconds() / 1000
+        end = cap.end_time.in_milliseconds() / 1000
         if end < start or start < 0:
-            raise InputError(f"{name}: subtitle {sub.index} has impossible times ({sub.start} --> {sub.end})")
+            raise InputError(f"{name}: subtitle {n} has impossible times ({cap.start} --> {cap.end})")
         if body:
             out.append(Segment(start=start, end=end, text=body, speaker=speaker))
     return out

@@ -106,6 +106,11 @@ def test_json_takes_a_transcript_or_text() -> None:
         ("m.vtt", b"no header\n\n00:00:01.000 --> 00:00:02.000\nhi\n", "m.vtt is not valid WebVTT"),
         ("m.vtt", b"WEBVTT\n", "m.vtt is WebVTT with no cues in it"),
         ("m.srt", b"1\n00:00:01,000 --> nonsense\nhi\n", "m.srt is not valid SubRip"),
+        (
+            "m.srt",
+            b"1\n00:00:01,000 --> 00:00:02,000\nhi\n\n2\n00:00:03,000 --> later\nlost\n",
+            "m.srt is not valid SubRip",
+        ),
         ("t.json", b"{not json", "t.json is not valid JSON"),
         ("t.json", b'{"words": []}', 't.json is neither a Transcript nor {"text": "..."}'),
         ("big.txt", b"a" * (MAX_TYPED_BYTES + 1), "big.txt is over 4 MiB"),

@@ -297,12 +297,72 @@ def undo(state: dict[str, Any], run_id: str) -> bool:
 
 
 def _remember(state: dict[str, Any], run_id: str, entry: dict[str, Any], max_runs: int) -> None:
+    if "\t" in run_id or "\n" in run_id:
+        raise ValueError(f"a run id cannot hold a tab or a newline: {run_id!r}")
     if run_id not in state["runs"]:
         state["run_order"].append(run_id)
     state["runs"][run_id] = entry
     while len(state["run_order"]) > max_runs:
         old = state["run_order"].pop(0)
         state["runs"].pop(old, None)  # its contribution stays, it just can no longer be replaced
+
+
+# --------------------------------------------------------------------------- storage form
+# The tracked runs are ~96 % of the policy document; stored as JSON objects they made every read and write of
+# the policy cost ~6 ms each. dump_state packs them into one string, a line per run in eviction order:
+#   run_id TAB bucket# TAB arm# per lever (LEVERS order, "-" = lever not chosen) TAB kind TAB reward TAB weight
+#   TAB log_scale per chosen lever (comma-separated, empty when no reward) TAB platform
+# with the bucket names listed once in "run_buckets". Floats are written with repr, so undo stays exact.
+_LEVER_NAMES = list(LEVERS)
+
+
+def _fmt(x: Any) -> str:
+    return "" if x is None else repr(float(x))
+
+
+def dump_state(state: dict[str, Any]) -> dict[str, Any]:
+    """The document to store: `state` with its runs packed (state itself is left as it is)."""
+    names: dict[str, int] = {}
+    lines = []
+    for run_id, run in state["runs"].items():
+        b = names.setdefault(run["b"], len(names))
+        v = run["v"]
+        arms = "".join(str(LEVERS[lv].index(v[lv])) if lv in v else "-" for lv in _LEVER_NAMES)
+        ls = run.get("ls") or {}
+        scales = ",".join(repr(float(ls[lv])) for lv in _LEVER_NAMES if lv in ls)
+        lines.append(
+            f"{run_id}\t{b}\t{arms}\t{run.get('k', 'pending')}\t{_fmt(run.get('r'))}\t{_fmt(run.get('w'))}"
+            f"\t{scales}\t{run.get('p') or ''}"
+        )
+    out = {k: v for k, v in state.items() if k not in ("runs", "run_order")}
+    out["run_buckets"] = list(names)
+    out["runs"] = "\n".join(lines)
+    return out
+
+
+def load_state(doc: dict[str, Any]) -> dict[str, Any]:
+    """The working state from a stored document (packed or not; an empty document gives an empty state)."""
+    if not doc:
+        return empty_state()
+    state = {**empty_state(), **doc}
+    runs = state["runs"]
+    if isinstance(runs, str):
+        buckets = state.pop("run_buckets", [])
+        unpacked: dict[str, Any] = {}
+        for line in runs.split("\n") if runs else []:
+            run_id, b, arms, kind, r, w, scales, platform = line.split("\t")
+            variant = {lv: LEVERS[lv][int(c)] for lv, c in zip(_LEVER_NAMES, arms, strict=True) if c != "-"}
+            run: dict[str, Any] = {"b": buckets[int(b)], "v": variant, "k": kind}
+            if r:
+                run["r"], run["w"] = float(r), float(w)
+                vals = [float(x) for x in scales.split(",")] if scales else []
+                run["ls"] = dict(zip([lv for lv in _LEVER_NAMES if lv in variant], vals, strict=True))
+            if platform:
+                run["p"] = platform
+            unpacked[run_id] = run
+        state["runs"] = unpacked
+    state["run_order"] = list(state["runs"])
+    return state
 
 
 def register(
@@ -312,11 +372,16 @@ def register(
     variant: dict[str, str],
     *,
     max_runs: int = 500,
+    platform: str | None = None,
 ) -> dict[str, Any]:
-    """Remember which variant a run got in which bucket (no reward yet), so later feedback can find it."""
+    """Remember which variant a run got in which bucket (no reward yet), and the platform it is for (its
+    engagement is normalised by that platform's baseline), so later feedback can find it."""
     if run_id in state["runs"]:
         undo(state, run_id)  # a re-run of choose for the same run starts over
-    _remember(state, run_id, {"b": bucket_of(features), "v": dict(variant), "k": "pending"}, max_runs)
+    entry: dict[str, Any] = {"b": bucket_of(features), "v": dict(variant), "k": "pending"}
+    if platform:
+        entry["p"] = platform
+    _remember(state, run_id, entry, max_runs)
     return state
 
 
@@ -354,7 +419,8 @@ def update(
     _remember(
         state,
         run_id,
-        {"b": run["b"], "v": run["v"], "k": kind, "r": round(reward, 6), "w": weight, "ls": scales},
+        {"b": run["b"], "v": run["v"], "k": kind, "r": round(reward, 6), "w": weight, "ls": scales}
+        | ({"p": run["p"]} if run.get("p") else {}),
         max_runs,
     )
     state["updates"] = int(state.get("updates", 0)) + 1

@@ -11,9 +11,10 @@ from storyreel.shared.settings import OptimizerConfig
 
 def describe(state_store: Any, config: OptimizerConfig | None = None) -> str:
     config = config or OptimizerConfig()
-    doc, version = state_store.get_policy(POLICY_NAME)
-    if not doc:
+    stored, version = state_store.get_policy(POLICY_NAME)
+    if not stored:
         return "optimizer policy: no runs yet (every arm at Beta(1, 1): mean 0.50)"
+    doc = bandit.load_state(stored)
     runs = doc.get("runs", {})
     kinds: dict[str, int] = {}
     for r in runs.values():

@@ -11,12 +11,12 @@ retries on ConflictError, so concurrent runs (threads, processes, Lambdas) lose 
 from __future__ import annotations
 
 import hashlib
-import math
 import random
 import time
 from collections.abc import Callable
 from typing import Any
 
+from storyreel.services.brief.features import brief_features
 from storyreel.services.brief.levers import DEFAULT_VARIANT
 from storyreel.services.brief.vocab import format_family
 from storyreel.services.optimizer import bandit
@@ -26,47 +26,80 @@ from storyreel.shared.contracts import (
     Engagement,
     OptimizerDecision,
     RunRecord,
+    Transcript,
     ViralityReport,
 )
 from storyreel.shared.errors import ConflictError, NotFoundError
-from storyreel.shared.pipeline import CONTEXT, DECISION, VIRALITY, RunContext
+from storyreel.shared.pipeline import CONTEXT, DECISION, TRANSCRIPT, VIRALITY, RunContext
 from storyreel.shared.settings import OptimizerConfig
 from storyreel.shared.stores import get_model, get_optional_model, put_model
 
 POLICY_NAME = "creative-levers"
 MAX_ATTEMPTS = 100
 
-# Real reward (documented in docs/optimizer.md):
-#   engagement rate  e = (likes + 2*comments + 3*shares) / views
-#   reach            q = min(1, log10(1 + views) / 6)          (1M views = full reach)
-#   reward           r = 0.5 * q + 0.5 * (1 - exp(-e / 0.05))  (a 5 % weighted rate gives 0.63 of that half)
-ENGAGEMENT_SCALE = 0.05
-REACH_FULL_VIEWS_LOG10 = 6.0
+# Real reward, normalised per platform (docs/optimizer.md, "Reward from engagement"):
+#   weighted engagement rate  e = (likes + 2*comments + 3*shares) / views
+#   rate score                1 - 2^(-e / median_rate)       0.5 at the platform's median rate
+#   reach score               1 - 2^(-views / median_views)  0.5 at the platform's median views
+#   reward                    0.5 * rate score + 0.5 * reach score, in [0, 1)
+# A TikTok view is not a YouTube view: the baselines are per platform. ASSUMPTIONS (2026-12-03), not measured:
+# round placeholder medians for a small account, to be replaced by the account's own medians (the docs say how);
+# no source is claimed for them.
+PLATFORM_BASELINES: dict[str, tuple[float, float]] = {  # platform -> (median weighted rate, median views)
+    "TikTok": (0.06, 1000.0),
+    "Instagram Reels": (0.05, 800.0),
+    "Instagram": (0.05, 500.0),
+    "YouTube Shorts": (0.04, 1000.0),
+    "YouTube": (0.04, 300.0),
+    "Facebook": (0.03, 300.0),
+    "LinkedIn": (0.03, 300.0),
+    "X (Twitter)": (0.02, 300.0),
+}
+DEFAULT_BASELINE = (0.04, 500.0)  # any other platform, or none named (also an assumption)
+BASELINES_DATED = "2026-12-03"
 
 
-def engagement_reward(e: Engagement) -> float:
+def platform_baseline(platform: str | None) -> tuple[float, float]:
+    """(median weighted engagement rate, median views) for a platform name as the brief kit writes it."""
+    return PLATFORM_BASELINES.get(platform or "", DEFAULT_BASELINE)
+
+
+def engagement_reward(e: Engagement, platform: str | None = None) -> float:
+    """The reward in [0, 1) of real engagement on `platform` (see the table above)."""
     if e.views <= 0:
         return 0.0
+    median_rate, median_views = platform_baseline(platform)
     rate = (e.likes + 2 * e.comments + 3 * e.shares) / e.views
-    reach = min(1.0, math.log10(1 + e.views) / REACH_FULL_VIEWS_LOG10)
-    return round(0.5 * reach + 0.5 * (1.0 - math.exp(-rate / ENGAGEMENT_SCALE)), 6)
+    rate_score = 1.0 - 2.0 ** (-rate / median_rate)
+    reach_score = 1.0 - 2.0 ** (-e.views / median_views)
+    return round(0.5 * rate_score + 0.5 * reach_score, 6)
 
 
-def context_features(context: CreativeContext) -> dict[str, str]:
-    return {"tone": context.tone, "format": format_family(context.content_style, context.intent)}
+def context_features(context: CreativeContext, brief_text: str | None = None) -> dict[str, str]:
+    """tone + format family, plus the brief features (services/brief/features.py) when the brief's text is
+    known, so a hook that only fails without a statistic is not learned as bad in general."""
+    out = {"tone": context.tone, "format": format_family(context.content_style, context.intent)}
+    if brief_text is not None:
+        out.update(brief_features(brief_text, context))
+    return out
 
 
 def update_policy(
-    state: Any, change: Callable[[dict[str, Any]], dict[str, Any]], name: str = POLICY_NAME
+    state: Any,
+    change: Callable[[dict[str, Any]], dict[str, Any]],
+    name: str = POLICY_NAME,
+    read: tuple[dict[str, Any], int] | None = None,
 ) -> dict:
     """Optimistic concurrency: read (state, version), apply `change` to a copy, put with expected_version;
-    on ConflictError read again and re-apply. Returns the state that was written."""
+    on ConflictError read again and re-apply. Returns the state that was written (unpacked). `read`: a
+    (document, version) the caller just got from get_policy and did not change, used for the first attempt
+    (saves one read; a stale one just costs a conflict and a re-read)."""
     for attempt in range(MAX_ATTEMPTS):
-        doc, version = state.get_policy(name)
+        doc, version = read if (read is not None and attempt == 0) else state.get_policy(name)
         # get_policy hands back a freshly parsed document (SQLite, DynamoDB), so `change` may edit it in place.
-        new = change(doc if doc else bandit.empty_state())
+        new = change(bandit.load_state(doc))
         try:
-            state.put_policy(name, new, expected_version=version)
+            state.put_policy(name, bandit.dump_state(new), expected_version=version)
             return new
         except ConflictError:
             time.sleep(min(0.05, 0.001 * (attempt + 1)) * random.random())  # jitter: the racers spread out
@@ -78,11 +111,15 @@ def _seed(run_id: str) -> int:
 
 
 def decide(
-    state_doc: dict[str, Any], run_id: str, context: CreativeContext, config: OptimizerConfig
+    state_doc: dict[str, Any],
+    run_id: str,
+    context: CreativeContext,
+    config: OptimizerConfig,
+    brief_text: str | None = None,
 ) -> OptimizerDecision:
     """The decision for a run from a policy state (pure; the draw is seeded by the run id, so re-running
-    choose for the same run on the same state gives the same variant)."""
-    features = context_features(context)
+    choose for the same run on the same state gives the same variant). `brief_text` adds the brief features."""
+    features = context_features(context, brief_text)
     if not config.enabled:
         return OptimizerDecision(policy="off", variant=dict(DEFAULT_VARIANT), context_features=features)
     doc = state_doc or bandit.empty_state()
@@ -102,15 +139,25 @@ def decide(
 
 def choose(ctx: RunContext) -> OptimizerDecision:
     context = get_model(ctx.blobs, ctx.key(CONTEXT), CreativeContext)
+    transcript = get_optional_model(ctx.blobs, ctx.key(TRANSCRIPT), Transcript)
     config = ctx.settings.optimizer
-    doc = ctx.state.get_policy(POLICY_NAME)[0] if config.enabled else {}
-    decision = decide(doc, ctx.run_id, context, config)  # policy "off" when the optimizer is disabled
+    read: tuple[dict[str, Any], int] = ctx.state.get_policy(POLICY_NAME) if config.enabled else ({}, 0)
+    # policy "off" when the optimizer is disabled
+    decision = decide(
+        read[0], ctx.run_id, context, config, brief_text=transcript.text if transcript else None
+    )
     if decision.policy != "off":
         update_policy(
             ctx.state,
             lambda s: bandit.register(
-                s, ctx.run_id, decision.context_features, decision.variant, max_runs=config.max_runs_tracked
+                s,
+                ctx.run_id,
+                decision.context_features,
+                decision.variant,
+                max_runs=config.max_runs_tracked,
+                platform=context.platform,
             ),
+            read=read,
         )
     put_model(ctx.blobs, ctx.key(DECISION), decision)
     return decision
@@ -151,12 +198,13 @@ def feedback(
     config: OptimizerConfig | None = None,
     record: RunRecord | None = None,
 ) -> float:
-    """Real engagement for a run: reward = engagement_reward(engagement) at weight 1.0, replacing the run's
-    predicted contribution (and any earlier feedback for it). Returns the reward. A run the policy does not
-    track (unknown, optimizer off for it, or evicted): NotFoundError. The caller's run `record`, when given,
-    is saved with the engagement."""
+    """Real engagement for a run: reward = engagement_reward(engagement, the run's platform) at weight 1.0,
+    REPLACING the run's predicted contribution and any earlier feedback for it (engagement arrives late and in
+    pieces: send the newest totals, never increments). Returns the reward. A run the policy does not track
+    (unknown, optimizer off for it, or evicted): NotFoundError. The caller's run `record`, when given, is
+    saved with the engagement."""
     config = config or OptimizerConfig()
-    reward = engagement_reward(engagement)
+    rewards: list[float] = []
 
     def change(doc: dict[str, Any]) -> dict[str, Any]:
         # checked inside the conditional update, so a run evicted by a concurrent write is caught too
@@ -165,6 +213,8 @@ def feedback(
                 f"the optimizer has no decision recorded for run {run_id!r} "
                 f"(unknown run, optimizer off for it, or older than the last {config.max_runs_tracked} runs)"
             )
+        reward = engagement_reward(engagement, doc["runs"][run_id].get("p"))
+        rewards.append(reward)
         return bandit.update(
             doc,
             run_id,
@@ -179,14 +229,15 @@ def feedback(
     if record is not None:
         record.feedback = engagement
         state.save(record)
-    return reward
+    return rewards[-1]
 
 
 def policy_view(state: Any, config: OptimizerConfig | None = None) -> dict[str, Any]:
     """The policy as data (what `storyreel policy` prints): version, updates, tracked runs by kind, and the
     belief rows (bucket, lever, arm, alpha, beta, mean, pulls). For GET /policy."""
     config = config or OptimizerConfig()
-    doc, version = state.get_policy(POLICY_NAME)
+    stored, version = state.get_policy(POLICY_NAME)
+    doc = bandit.load_state(stored) if stored else {}
     kinds: dict[str, int] = {}
     for run in doc.get("runs", {}).values():
         kinds[run.get("k", "pending")] = kinds.get(run.get("k", "pending"), 0) + 1

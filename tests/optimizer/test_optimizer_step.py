@@ -13,7 +13,7 @@ from storyreel.shared.stores import get_model, put_model
 
 
 def _arm(state, run_id: str, lever: str):
-    doc, _ = state.get_policy(step.POLICY_NAME)
+    doc = bandit.load_state(state.get_policy(step.POLICY_NAME)[0])
     run = doc["runs"][run_id]
     return doc["buckets"][run["b"]][lever][run["v"][lever]], run
 
@@ -71,11 +71,13 @@ def test_feedback_outweighs_and_replaces_the_prediction(make_ctx, state) -> None
 
 
 def test_engagement_reward_formula() -> None:
+    # default baseline (no platform): median weighted rate 0.04, median views 500
     r = step.engagement_reward(Engagement(views=12000, likes=900, comments=40, shares=75))
-    assert r == pytest.approx(
-        0.5 * (4.0792 / 6) + 0.5 * (1 - 2.718281828 ** (-(1205 / 12000) / 0.05)), abs=1e-3
-    )
-    assert step.engagement_reward(Engagement(views=0)) == 0.0
+    assert r == pytest.approx(0.5 * (1 - 2 ** (-(1205 / 12000) / 0.04)) + 0.5 * (1 - 2 ** (-12000 / 500)))
+    # at the platform's median rate and median views the reward is exactly one half
+    rate, views = step.platform_baseline("TikTok")
+    likes = round(rate * views)
+    assert step.engagement_reward(Engagement(views=int(views), likes=likes), "TikTok") == pytest.approx(0.5)
     assert step.engagement_reward(Engagement(views=10**9, likes=10**9, shares=10**9)) <= 1.0
 
 
@@ -94,7 +96,8 @@ def test_concurrent_updates_lose_nothing(make_ctx, state) -> None:
     with ThreadPoolExecutor(max_workers=n_threads) as pool:
         for fut in [pool.submit(worker, g) for g in ctxs]:
             fut.result()  # re-raises whatever a thread hit
-    doc, version = state.get_policy(step.POLICY_NAME)
+    stored, version = state.get_policy(step.POLICY_NAME)
+    doc = bandit.load_state(stored)
     assert doc["updates"] == n_threads * per_thread
     assert all(doc["runs"][c.run_id]["k"] == "prediction" for g in ctxs for c in g)
     pulls = sum(a["n"] for a in doc["buckets"]["format=tutorial|tone=positive"]["pacing"].values())

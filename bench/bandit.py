@@ -244,12 +244,14 @@ def latency(n: int, config: OptimizerConfig) -> dict[str, float]:
             bandit.update(
                 state, f"w{i}", rng.random(), kind="prediction", weight=0.3, features=ctx, variant=v
             )
-        store.put_policy(POLICY_NAME, state, expected_version=0)
+        store.put_policy(POLICY_NAME, bandit.dump_state(state), expected_version=0)
         times = []
         for i in range(n):
             t0 = time.perf_counter()
-            doc, _ = store.get_policy(POLICY_NAME)
-            out = bandit.decide(doc, ctx, rng, prior_strength=config.prior_strength, explain=True)
+            read = store.get_policy(POLICY_NAME)  # one read for the decision and the write, as choose does
+            out = bandit.decide(
+                bandit.load_state(read[0]), ctx, rng, prior_strength=config.prior_strength, explain=True
+            )
             update_policy(
                 store,
                 lambda s, v=out["variant"], i=i: bandit.update(
@@ -262,6 +264,7 @@ def latency(n: int, config: OptimizerConfig) -> dict[str, float]:
                     variant=v,
                     max_runs=config.max_runs_tracked,
                 ),
+                read=read,
             )
             times.append((time.perf_counter() - t0) * 1000)
         times.sort()

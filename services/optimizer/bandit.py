@@ -74,7 +74,15 @@ def information(st: dict[str, float], noise: tuple[float, float]) -> float:
 
 
 def empty_state() -> dict[str, Any]:
-    return {"schema": SCHEMA, "buckets": {}, "runs": {}, "run_order": [], "updates": 0, "drift": {}}
+    return {
+        "schema": SCHEMA,
+        "buckets": {},
+        "runs": {},
+        "run_order": [],
+        "updates": 0,
+        "drift": {},
+        "run_buckets": [],
+    }
 
 
 def bucket_of(features: dict[str, str]) -> str:
@@ -281,7 +289,7 @@ def _watch(state: dict[str, Any], bucket: str, variant: dict[str, str], reward: 
 
 def undo(state: dict[str, Any], run_id: str) -> bool:
     """Take a run's contribution back out (exactly, through any memory scaling since). False if none."""
-    run = state["runs"].get(run_id)
+    run = get_run(state, run_id)
     if not run or not run.get("ls"):
         return False
     w, r = run["w"], run["r"]
@@ -320,47 +328,62 @@ def _fmt(x: Any) -> str:
     return "" if x is None else repr(float(x))
 
 
+def _pack(run: dict[str, Any], bucket_ids: dict[str, int]) -> str:
+    b = bucket_ids.setdefault(run["b"], len(bucket_ids))
+    v = run["v"]
+    arms = "".join(str(LEVERS[lv].index(v[lv])) if lv in v else "-" for lv in _LEVER_NAMES)
+    ls = run.get("ls") or {}
+    scales = ",".join(repr(float(ls[lv])) for lv in _LEVER_NAMES if lv in ls)
+    return (
+        f"{b}\t{arms}\t{run.get('k', 'pending')}\t{_fmt(run.get('r'))}\t{_fmt(run.get('w'))}"
+        f"\t{scales}\t{run.get('p') or ''}"
+    )
+
+
+def _unpack(line: str, buckets: list[str]) -> dict[str, Any]:
+    b, arms, kind, r, w, scales, platform = line.split("\t")
+    variant = {lv: LEVERS[lv][int(c)] for lv, c in zip(_LEVER_NAMES, arms, strict=True) if c != "-"}
+    run: dict[str, Any] = {"b": buckets[int(b)], "v": variant, "k": kind}
+    if r:
+        run["r"], run["w"] = float(r), float(w)
+        vals = [float(x) for x in scales.split(",")] if scales else []
+        run["ls"] = dict(zip([lv for lv in _LEVER_NAMES if lv in variant], vals, strict=True))
+    if platform:
+        run["p"] = platform
+    return run
+
+
+def get_run(state: dict[str, Any], run_id: str) -> dict[str, Any] | None:
+    """A tracked run's entry (parsed from its packed line on first use), or None."""
+    run = state["runs"].get(run_id)
+    if isinstance(run, str):
+        run = state["runs"][run_id] = _unpack(run, state["run_buckets"])
+    return run
+
+
 def dump_state(state: dict[str, Any]) -> dict[str, Any]:
-    """The document to store: `state` with its runs packed (state itself is left as it is)."""
-    names: dict[str, int] = {}
-    lines = []
-    for run_id, run in state["runs"].items():
-        b = names.setdefault(run["b"], len(names))
-        v = run["v"]
-        arms = "".join(str(LEVERS[lv].index(v[lv])) if lv in v else "-" for lv in _LEVER_NAMES)
-        ls = run.get("ls") or {}
-        scales = ",".join(repr(float(ls[lv])) for lv in _LEVER_NAMES if lv in ls)
-        lines.append(
-            f"{run_id}\t{b}\t{arms}\t{run.get('k', 'pending')}\t{_fmt(run.get('r'))}\t{_fmt(run.get('w'))}"
-            f"\t{scales}\t{run.get('p') or ''}"
-        )
+    """The document to store: `state` with its runs packed (state itself is left as it is). Runs not touched
+    since load_state are still their packed line and are written back as they were."""
+    bucket_ids = {name: i for i, name in enumerate(state.get("run_buckets", []))}
+    lines = [
+        f"{run_id}\t{run if isinstance(run, str) else _pack(run, bucket_ids)}"
+        for run_id, run in state["runs"].items()
+    ]
     out = {k: v for k, v in state.items() if k not in ("runs", "run_order")}
-    out["run_buckets"] = list(names)
+    out["run_buckets"] = list(bucket_ids)
     out["runs"] = "\n".join(lines)
     return out
 
 
 def load_state(doc: dict[str, Any]) -> dict[str, Any]:
-    """The working state from a stored document (packed or not; an empty document gives an empty state)."""
+    """The working state from a stored document (packed or not; an empty document gives an empty state). Runs
+    stay packed lines until get_run needs one, so a read costs no per-run parsing."""
     if not doc:
         return empty_state()
-    state = {**empty_state(), **doc}
+    state = {**empty_state(), "run_buckets": [], **doc}
     runs = state["runs"]
     if isinstance(runs, str):
-        buckets = state.pop("run_buckets", [])
-        unpacked: dict[str, Any] = {}
-        for line in runs.split("\n") if runs else []:
-            run_id, b, arms, kind, r, w, scales, platform = line.split("\t")
-            variant = {lv: LEVERS[lv][int(c)] for lv, c in zip(_LEVER_NAMES, arms, strict=True) if c != "-"}
-            run: dict[str, Any] = {"b": buckets[int(b)], "v": variant, "k": kind}
-            if r:
-                run["r"], run["w"] = float(r), float(w)
-                vals = [float(x) for x in scales.split(",")] if scales else []
-                run["ls"] = dict(zip([lv for lv in _LEVER_NAMES if lv in variant], vals, strict=True))
-            if platform:
-                run["p"] = platform
-            unpacked[run_id] = run
-        state["runs"] = unpacked
+        state["runs"] = dict(line.split("\t", 1) for line in runs.split("\n")) if runs else {}
     state["run_order"] = list(state["runs"])
     return state
 
@@ -404,7 +427,7 @@ def update(
     real reward of a run also feeds the drift detector (later replacements do not: it is not rolled back)."""
     if not 0.0 <= reward <= 1.0:
         raise ValueError(f"reward must be in [0, 1], got {reward}")
-    run = state["runs"].get(run_id)
+    run = get_run(state, run_id)
     if run is None:
         if features is None or variant is None:
             raise KeyError(run_id)

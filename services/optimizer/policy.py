@@ -15,6 +15,8 @@ def describe(state_store: Any, config: OptimizerConfig | None = None) -> str:
     if not stored:
         return "optimizer policy: no runs yet (every arm at Beta(1, 1): mean 0.50)"
     doc = bandit.load_state(stored)
+    for run_id in doc["runs"]:
+        bandit.get_run(doc, run_id)
     runs = doc.get("runs", {})
     kinds: dict[str, int] = {}
     for r in runs.values():

@@ -14,7 +14,7 @@ from storyreel.shared.stores import get_model, put_model
 
 def _arm(state, run_id: str, lever: str):
     doc = bandit.load_state(state.get_policy(step.POLICY_NAME)[0])
-    run = doc["runs"][run_id]
+    run = bandit.get_run(doc, run_id)
     return doc["buckets"][run["b"]][lever][run["v"][lever]], run
 
 
@@ -99,7 +99,7 @@ def test_concurrent_updates_lose_nothing(make_ctx, state) -> None:
     stored, version = state.get_policy(step.POLICY_NAME)
     doc = bandit.load_state(stored)
     assert doc["updates"] == n_threads * per_thread
-    assert all(doc["runs"][c.run_id]["k"] == "prediction" for g in ctxs for c in g)
+    assert all(bandit.get_run(doc, c.run_id)["k"] == "prediction" for g in ctxs for c in g)
     pulls = sum(a["n"] for a in doc["buckets"]["format=tutorial|tone=positive"]["pacing"].values())
     assert pulls == n_threads * per_thread
     assert version == 2 * n_threads * per_thread  # one write per choose, one per learn

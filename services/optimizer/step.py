@@ -213,7 +213,7 @@ def feedback(
                 f"the optimizer has no decision recorded for run {run_id!r} "
                 f"(unknown run, optimizer off for it, or older than the last {config.max_runs_tracked} runs)"
             )
-        reward = engagement_reward(engagement, doc["runs"][run_id].get("p"))
+        reward = engagement_reward(engagement, (bandit.get_run(doc, run_id) or {}).get("p"))
         rewards.append(reward)
         return bandit.update(
             doc,
@@ -239,6 +239,8 @@ def policy_view(state: Any, config: OptimizerConfig | None = None) -> dict[str, 
     stored, version = state.get_policy(POLICY_NAME)
     doc = bandit.load_state(stored) if stored else {}
     kinds: dict[str, int] = {}
+    for run_id in doc.get("runs", {}):
+        bandit.get_run(doc, run_id)
     for run in doc.get("runs", {}).values():
         kinds[run.get("k", "pending")] = kinds.get(run.get("k", "pending"), 0) + 1
     rows = bandit.beliefs(doc, config.prior_strength) if doc else []

@@ -79,7 +79,17 @@ class Audience:
             for i, c in enumerate(self.contexts):
                 lever = list(EFFECTS_A)[i]
                 self.table[bandit.bucket_of(c)] = {**EFFECTS_A, lever: permuted(EFFECTS_A, 1)[lever]}
-        else:
+        elif kind == "brief-dependent":
+            # the brief feature has_statistic (services/brief/features.py) decides whether a statistic hook
+            # works: with one to quote it is the best hook, without one the hook effects are EFFECTS_A's
+            # (statistic nearly worthless); the other levers are the same for every brief
+            self.contexts = [{**tut, "tone": "positive", "has_statistic": f} for f in ("yes", "no")]
+            with_stat = {**EFFECTS_A, "hook_style": [0.00, 0.05, 0.02, 0.13]}
+            self.table = {
+                bandit.bucket_of(self.contexts[0]): with_stat,
+                bandit.bucket_of(self.contexts[1]): EFFECTS_A,
+            }
+        else:  # stationary, drifting, delayed
             self.contexts = [{**tut, "tone": "positive"}]
             self.table = {bandit.bucket_of(self.contexts[0]): EFFECTS_A}
         self.drift_at = rounds // 2 if kind == "drifting" else None
@@ -110,6 +120,20 @@ class Thompson:
         return bandit.decide(
             self.state, ctx, self.rng, prior_strength=self.config.prior_strength, explain=False
         )["variant"]
+
+    def feedback(self, key: str, ctx: dict[str, str], variant: dict[str, str], reward: float) -> None:
+        """A piece of a run's engagement that REPLACES the earlier piece for the same run (delayed regime)."""
+        bandit.update(
+            self.state,
+            key,
+            reward,
+            kind="real",
+            weight=1.0,
+            memory=self.config.memory,
+            max_runs=4 * DELAY,
+            features=ctx,
+            variant=variant,
+        )
 
     def learn(self, ctx: dict[str, str], variant: dict[str, str], reward: float) -> None:
         self.i += 1
@@ -202,6 +226,11 @@ class BestFixed:
 
 
 NOISE_SD = 0.15
+# Delayed regime: a run's engagement arrives in pieces, DELAY // 4 and DELAY // 2 rounds after the decision
+# (noisy early readings of the final reward, sd PIECE_SD) and the final reward DELAY rounds after. A learner
+# with replace semantics (`feedback`) gets every piece, each replacing the last; the others get the final only.
+DELAY = 20
+PIECE_SD = (0.10, 0.05)
 
 
 def draw_reward(env: random.Random, p: float, model: str) -> float:
@@ -217,8 +246,16 @@ def simulate(
     audience = Audience(kind, rounds)
     env = random.Random(10_000 + seed)
     policy = make_policy(random.Random(seed), audience)
+    delay = DELAY if kind == "delayed" else 0
+    replaces = delay > 0 and hasattr(policy, "feedback")
+    pending: dict[int, list[tuple[str, dict[str, str], dict[str, str], float, bool]]] = {}
     regret, hits, slots = 0.0, 0, 0
     for t in range(rounds):
+        for key, c, v, r, final in pending.pop(t, []):
+            if replaces:
+                policy.feedback(key, c, v, r)
+            elif final:
+                policy.learn(c, v, r)
         ctx = env.choice(audience.contexts)
         variant = policy.choose(ctx)
         best = audience.best(ctx, t)
@@ -227,7 +264,17 @@ def simulate(
         if t >= 200:
             hits += sum(1 for lever in LEVERS if variant[lever] == best[lever])
             slots += len(LEVERS)
-        policy.learn(ctx, variant, draw_reward(env, p, model))
+        reward = draw_reward(env, p, model)
+        if not delay:
+            policy.learn(ctx, variant, reward)
+            continue
+        pieces = [min(1.0, max(0.0, env.gauss(reward, sd))) for sd in PIECE_SD]
+        for lag, r, final in (
+            (delay // 4, pieces[0], False),
+            (delay // 2, pieces[1], False),
+            (delay, reward, True),
+        ):
+            pending.setdefault(t + lag, []).append((f"t{t}", ctx, variant, r, final))
     return regret, (hits / slots if slots else float("nan"))
 
 
@@ -307,6 +354,8 @@ def main() -> None:
         "context-dependent, partly shared": ("partly-shared", "continuous"),
         "drifting": ("drifting", "continuous"),
         "stationary, 0/1 rewards": ("stationary", "bernoulli"),
+        "brief-dependent hook": ("brief-dependent", "continuous"),
+        f"delayed feedback ({DELAY} rounds, in pieces)": ("delayed", "continuous"),
     }
     horizon = {label: rounds for label in audiences}
     if not args.quick:  # three contexts split the data: show the same audience over a longer run too

@@ -56,6 +56,7 @@ import random
 import statistics
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -158,7 +159,8 @@ class VowpalPeer:
             )
             for lever in LEVERS
         }
-        self.last: dict[str, tuple[list[str], list[float]]] = {}
+        # decisions in the order they were made; learn takes the oldest (with a delay, rewards arrive in order)
+        self.last: deque[dict[str, tuple[list[str], list[float]]]] = deque()
 
     @staticmethod
     def _examples(ctx: dict[str, str], lever: str) -> list[str]:
@@ -167,17 +169,20 @@ class VowpalPeer:
 
     def choose(self, ctx: dict[str, str]) -> dict[str, str]:
         out = {}
+        made: dict[str, tuple[list[str], list[float]]] = {}
         for lever, arms in LEVERS.items():
             ex = self._examples(ctx, lever)
             pmf = self.vw[lever].predict(ex)
             i = self.rng.choices(range(len(arms)), weights=pmf)[0]
             out[lever] = arms[i]
-            self.last[lever] = (ex, pmf)
+            made[lever] = (ex, pmf)
+        self.last.append(made)
         return out
 
     def learn(self, ctx: dict[str, str], variant: dict[str, str], reward: float) -> None:
+        made = self.last.popleft()
         for lever, arm in variant.items():
-            ex, pmf = self.last[lever]
+            ex, pmf = made[lever]
             i = LEVERS[lever].index(arm)
             labelled = list(ex)
             labelled[1 + i] = f"0:{1.0 - reward}:{max(pmf[i], 1e-6)} {ex[1 + i]}"
@@ -226,6 +231,8 @@ def regimes(rounds: int) -> dict[str, tuple[str, str, int]]:
         "partly shared": ("partly-shared", "continuous", rounds),
         "drifting": ("drifting", "continuous", rounds),
         "stationary, 0/1 rewards": ("stationary", "bernoulli", rounds),
+        "brief-dependent hook": ("brief-dependent", "continuous", rounds),
+        f"delayed feedback ({bench.DELAY} rounds, in pieces)": ("delayed", "continuous", rounds),
         f"context-dependent, {3 * rounds} rounds": ("context-dependent", "continuous", 3 * rounds),
     }
 

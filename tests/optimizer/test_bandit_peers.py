@@ -41,3 +41,37 @@ def test_quick_table_has_the_rows_and_finite_numbers(peers_bench, tmp_path: Path
     text = out.read_text()
     assert "| stationary |" in text and peer in text and "## Goals" in text
     assert json.loads(out.with_suffix(".json").read_text())["result"]["peers"] == [peer]
+
+
+@pytest.mark.slow  # seconds: two short simulated runs per learner
+def test_new_regimes_run_for_storyreel_and_the_baseline(peers_bench) -> None:
+    bench = peers_bench.bench
+    for kind in ("brief-dependent", "delayed"):
+        ours, _ = bench.simulate(kind, peers_bench.make_factory(peers_bench.OURS, None), 120, 0)
+        eps, _ = bench.simulate(kind, peers_bench.make_factory(peers_bench.EPS_BASE, None), 120, 0)
+        assert math.isfinite(ours) and math.isfinite(eps) and ours > 0 and eps > 0
+    assert len(bench.Audience("brief-dependent", 1).contexts) == 2
+
+
+def test_delayed_regime_replaces_pieces_for_a_learner_with_feedback(peers_bench) -> None:
+    bench = peers_bench.bench
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.pieces: dict[str, list[float]] = {}
+            self.learned = 0
+
+        def choose(self, ctx):
+            return {lever: arms[0] for lever, arms in bench.LEVERS.items()}
+
+        def feedback(self, key, ctx, variant, reward) -> None:
+            self.pieces.setdefault(key, []).append(reward)
+
+        def learn(self, ctx, variant, reward) -> None:
+            self.learned += 1
+
+    rec = Recorder()
+    bench.simulate("delayed", lambda rng, aud: rec, 100, 0)
+    assert rec.learned == 0  # everything came as replacing pieces
+    full = [p for p in rec.pieces.values() if len(p) == 3]
+    assert full and len(full) == 100 - bench.DELAY  # runs decided in the last DELAY rounds are still open

@@ -50,6 +50,7 @@ SLOW_FIXTURES = {
 # ... or lives in one of these files (they run the tools themselves) ...
 SLOW_FILES = {
     "aws/test_state_machine.py": "the state machine in moto",
+    "serve/test_serve.py": "storyreel serve in a subprocess, running the example brief",
     "clips/test_state_machine.py": "the state machine in moto, with webhooks",
     "clips/test_diffusers.py": "a tiny Wan pipeline built with torch",
     "clips/test_cli.py": "the CLI in subprocesses on the example brief",

@@ -336,3 +336,181 @@ def test_powertools_own_4xx_are_in_the_error_shape(aws):
     for exc in (BadRequestError("bad"), ServiceError(429, "slow down")):
         answer = app.exception_handler_manager.lookup_exception_handler(type(exc))(exc)
         assert json.loads(answer.body) == {"error": exc.msg, "status": exc.status_code}
+
+
+# --------------------------------------------------------------------------- the editing routes (issue #11)
+def as_caller(
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    key: str | None = None,
+    sub: str | None = None,
+    query: dict[str, str] | None = None,
+) -> tuple[int, Any]:
+    """The API as a caller with an API key id and/or a Cognito user (`sub` in the authorizer's claims)."""
+    from storyreel.services.api.handler import handler
+
+    event = apigw_event(method, path, body, query)
+    if key:
+        event["requestContext"]["identity"]["apiKeyId"] = key
+    if sub:
+        event["requestContext"]["authorizer"] = {"claims": {"sub": sub, "token_use": "id"}}
+    out = handler(event, FakeLambdaContext("storyreel-api"))
+    return out["statusCode"], json.loads(out["body"]) if out.get("body") else None
+
+
+@pytest.fixture
+def finished_run(aws, tmp_path):
+    """A succeeded run in S3 + DynamoDB, owned by API key `key-a`: the blobs a real local run writes (the stage
+    seams, testkit/briefs.py build_run), copied under runs/<run_id>/, and its record."""
+    from storyreel.shared.contracts import RunRecord
+    from storyreel.shared.settings import Settings
+
+    from testkit.briefs import asr_transcript, build_run
+
+    folder = build_run(tmp_path, asr_transcript(), limit_images=4, fail=None)
+    run_id = "20261203-120000-abc123"
+    s3 = boto3.client("s3", region_name=REGION)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        s3.put_object(
+            Bucket=BUCKET, Key=f"runs/{run_id}/{path.relative_to(folder).as_posix()}", Body=path.read_bytes()
+        )
+    settings = Settings.model_validate({"pipeline": {"limit_images": 4, "scenes": 5}})
+    state().create(
+        RunRecord(
+            run_id=run_id,
+            status=RunStatus.succeeded,
+            source=f"s3://{BUCKET}/uploads/x.wav",
+            output_dir=f"s3://{BUCKET}/runs/{run_id}/",
+            options=settings.model_dump(mode="json"),
+            owner="key-a",
+        )
+    )
+    return run_id
+
+
+def test_runs_belong_to_their_caller(aws):
+    status, made = as_caller("POST", "/runs", {}, key="key-a")
+    assert status == 201 and state().get(made["run_id"]).owner == "key-a"
+    status, mine = as_caller("POST", "/runs", {}, sub="user-1", key="web-key")
+    assert status == 201 and state().get(mine["run_id"]).owner == "user-1"  # the Cognito user, not the key
+    assert [r["run_id"] for r in as_caller("GET", "/runs", key="key-a")[1]["runs"]] == [made["run_id"]]
+    assert [r["run_id"] for r in as_caller("GET", "/runs", sub="user-1")[1]["runs"]] == [mine["run_id"]]
+    for path in ("", "/progress", "/storyboard"):
+        status, body = as_caller("GET", f"/runs/{made['run_id']}{path}", sub="user-1")
+        assert status == 404 and body == {"error": f"no run with id {made['run_id']!r}", "status": 404}
+    assert as_caller("GET", f"/runs/{made['run_id']}/progress", key="key-a")[0] == 200
+
+
+def test_edits_through_the_lambda_bump_the_revision(finished_run):
+    run_id = finished_run
+    status, view = as_caller("GET", f"/runs/{run_id}/storyboard", key="key-a")
+    assert status == 200 and view["revision"] == 0
+    assert (
+        "X-Amz-Signature" in view["images"]["s1-start"]["url"]
+        or "Signature" in view["images"]["s1-start"]["url"]
+    )
+    status, view = as_caller(
+        "PATCH",
+        f"/runs/{run_id}/scenes/2",
+        {"revision": 0, "description": "the pour, close", "locked": True},
+        key="key-a",
+    )
+    assert status == 200, view
+    assert view["revision"] == 1 and view["storyboard"]["scenes"][1]["locked"] is True
+    assert state().get(run_id).revision == 1
+    # stale: 409 with the revision now, nothing written
+    status, body = as_caller(
+        "PATCH", f"/runs/{run_id}/scenes/2", {"revision": 0, "title": "late"}, key="key-a"
+    )
+    assert status == 409 and body["revision"] == 1
+    assert (
+        as_caller("GET", f"/runs/{run_id}/storyboard", key="key-a")[1]["storyboard"]["scenes"][1]["title"]
+        != "late"
+    )
+    # a re-render in the Lambda (sketch), a version kept, then the old one made current again
+    status, view = as_caller(
+        "POST", f"/runs/{run_id}/frames/s1-start/regenerate", {"revision": 1, "seed": 3}, key="key-a"
+    )
+    assert status == 200, view
+    assert view["revision"] == 2 and sorted(view["images"]["s1-start"]["versions"]) == ["1", "2"]
+    status, listed = as_caller("GET", f"/runs/{run_id}/frames/s1-start/versions", key="key-a")
+    assert status == 200 and listed["current"] == 2 and len(listed["versions"]) == 2
+    status, view = as_caller(
+        "PUT", f"/runs/{run_id}/frames/s1-start/current", {"revision": 2, "version": 1}, key="key-a"
+    )
+    assert status == 200 and view["revision"] == 3
+    status, view = as_caller("POST", f"/runs/{run_id}/replan", {"revision": 3}, key="key-a")
+    assert status == 200, view
+    assert view["revision"] == 4 and view["storyboard"]["scenes"][1]["locked"] is True
+    # another caller sees none of it
+    assert (
+        as_caller("PATCH", f"/runs/{run_id}/scenes/1", {"revision": 4, "title": "x"}, key="key-b")[0] == 404
+    )
+
+
+def test_edit_errors(finished_run, monkeypatch):
+    run_id = finished_run
+    cases = [
+        ("PATCH", f"/runs/{run_id}/scenes/9", {"revision": 0, "title": "x"}, 404),
+        ("DELETE", f"/runs/{run_id}/scenes/9", None, 404),
+        ("POST", f"/runs/{run_id}/frames/s9-end/regenerate", {"revision": 0}, 404),
+        ("PUT", f"/runs/{run_id}/frames/s1-start/current", {"revision": 0, "version": 5}, 404),
+        ("PATCH", f"/runs/{run_id}/scenes/1", {"revision": 0, "start_prompt": "p" * 4001}, 422),
+        ("PATCH", f"/runs/{run_id}/scenes/1", {"revision": 0, "duration_s": 601}, 422),
+        ("PATCH", f"/runs/{run_id}/scenes/1", {"revision": "0", "title": "x"}, 422),
+        ("POST", f"/runs/{run_id}/scenes", {"revision": 0, "index": 9, "description": "x"}, 400),
+        (
+            "POST",
+            f"/runs/{run_id}/frames/s1-start/regenerate",
+            {"revision": 0, "image_provider": "batch"},
+            409,
+        ),
+    ]
+    for method, path, body, expected in cases:
+        query = {"revision": "0"} if method == "DELETE" else None
+        status, answer = as_caller(method, path, body, key="key-a", query=query)
+        assert status == expected, (method, path, answer)
+        assert answer["status"] == expected and answer["error"]
+    assert state().get(run_id).revision == 0  # every one refused before a write
+    # a run still running: 409
+    record = state().get(run_id)
+    record.status = RunStatus.running
+    state().save(record)
+    status, answer = as_caller(
+        "PATCH", f"/runs/{run_id}/scenes/1", {"revision": 0, "title": "x"}, key="key-a"
+    )
+    assert status == 409 and "running" in answer["error"]
+
+
+def test_dynamo_claim_one_of_two_wins(finished_run):
+    """The conditional write itself: the second claim at a revision is refused while the first holds the run,
+    and after the first commits (moto serialises nothing across threads, so the two come one after the other;
+    DynamoDB's conditional update is what makes them atomic)."""
+    from storyreel.shared.stores import RevisionConflict
+
+    store = state()
+    record = store.begin_edit(finished_run, 0, "first")
+    with pytest.raises(RevisionConflict, match="being edited") as busy:
+        store.begin_edit(finished_run, 0, "second")
+    assert busy.value.revision == 0
+    assert store.end_edit(record, "first", commit=True) == 1
+    with pytest.raises(RevisionConflict, match="revision 1, not 0") as stale:
+        store.begin_edit(finished_run, 0, "second")
+    assert stale.value.revision == 1
+    # a lease that ran out can be taken over; the edit that held it can no longer commit
+    store.begin_edit(finished_run, 1, "crashed", lease_s=-1)
+    taken = store.begin_edit(finished_run, 1, "next")
+    with pytest.raises(RevisionConflict, match="ran out"):
+        store.end_edit(taken, "crashed", commit=True)
+    assert store.end_edit(taken, "next", commit=False) == 1
+    # a stage saving an older record never moves the revision back
+    taken.revision = 0
+    store.save(taken)
+    assert store.get(finished_run).revision == 1
+
+
+def test_policy_route(aws):
+    status, body = call_api("GET", "/policy")
+    assert status == 200 and body["policy"] and body["version"] == 0 and body["beliefs"] == []

@@ -1,0 +1,210 @@
+// New brief: record one (with a level meter and a timer) or drop/pick an audio file, then start the run.
+
+import { api, upload } from "./api.js";
+import { field, fill, h } from "./dom.js";
+import { clock, EXTENSIONS, Recorder, supported, uploadName } from "./recorder.js";
+
+const PROVIDERS = ["sketch", "replicate", "stability", "openai", "diffusers", "batch"];
+
+export function newBriefView(main, app) {
+  let chosen = null; // {blob, filename, label}
+  let recorder = null;
+
+  const level = h("meter", { min: "0", max: "1", low: "0.2", high: "0.85", optimum: "0.5", value: "0", id: "level" });
+  const timer = h("span", { class: "timer", id: "timer", role: "timer", "aria-label": "Recording time" }, "0:00");
+  const recordButton = h("button", { type: "button", class: "primary", id: "record" }, "Start recording");
+  const recordStatus = h("p", { class: "muted small", id: "record-status" }, supported() ? "" : "This browser cannot record: pick a file instead.");
+  if (!supported()) recordButton.disabled = true;
+
+  const fileInput = h("input", {
+    type: "file",
+    id: "file",
+    accept: ["audio/*", ...EXTENSIONS.map((e) => `.${e}`)].join(","),
+    class: "visually-hidden",
+  });
+  const drop = h(
+    "label",
+    { class: "drop", for: "file", id: "drop" },
+    h("strong", {}, "Drop an audio file here"),
+    h("span", {}, " or choose one"),
+    h("span", { class: "hint" }, EXTENSIONS.join(", ")),
+  );
+
+  const preview = h("div", { class: "ready", id: "ready", hidden: true });
+  const startButton = h("button", { type: "submit", class: "primary", id: "start" }, "Make the storyboard");
+  const status = h("p", { class: "muted", id: "start-status", "aria-live": "polite" });
+
+  const preset = h(
+    "select",
+    { id: "opt-preset" },
+    h("option", { value: "" }, "server default"),
+    h("option", { value: "preview" }, "preview: prompts only"),
+    h("option", { value: "quick" }, "quick: first frames now"),
+    h("option", { value: "full" }, "full: every keyframe, forum evidence"),
+  );
+  const scenes = h("input", { type: "number", id: "opt-scenes", min: "3", max: "10", step: "1", inputmode: "numeric", placeholder: "5" });
+  const provider = h(
+    "select",
+    { id: "opt-provider" },
+    h("option", { value: "" }, "server default"),
+    PROVIDERS.map((p) => h("option", { value: p }, p)),
+  );
+
+  function choose(blob, filename, label) {
+    chosen = { blob, filename, label };
+    preview.hidden = false;
+    fill(preview, 
+      h("p", {}, h("strong", {}, "Ready: "), label),
+      h("audio", { controls: true, src: URL.createObjectURL(blob), "aria-label": "Listen to the brief" }),
+    );
+    startButton.disabled = false;
+  }
+
+  recordButton.addEventListener("click", async () => {
+    app.clearError();
+    if (recorder) {
+      recordButton.disabled = true;
+      try {
+        const take = await recorder.stop();
+        choose(take.blob, take.filename, `a recording, ${clock(take.seconds)} (${take.filename})`);
+        recordStatus.textContent = "Recorded.";
+      } catch (exc) {
+        app.error(exc.message);
+      } finally {
+        recorder = null;
+        recordButton.disabled = false;
+        recordButton.textContent = "Start recording";
+        recordButton.setAttribute("aria-pressed", "false");
+      }
+      return;
+    }
+    recorder = new Recorder({
+      onLevel: (v) => {
+        level.value = v;
+      },
+      onTick: (s) => {
+        timer.textContent = clock(s);
+      },
+    });
+    try {
+      await recorder.start();
+    } catch (exc) {
+      recorder = null;
+      app.error(exc.message);
+      return;
+    }
+    timer.textContent = "0:00";
+    recordButton.textContent = "Stop recording";
+    recordButton.setAttribute("aria-pressed", "true");
+    recordStatus.textContent = "Recording…";
+  });
+
+  function takeFile(file) {
+    app.clearError();
+    const name = uploadName(file.name);
+    if (name instanceof Error) {
+      app.error(name.message);
+      return;
+    }
+    choose(file, name, `${file.name} (${Math.round(file.size / 1024)} KiB)`);
+  }
+  fileInput.addEventListener("change", () => {
+    if (fileInput.files.length) takeFile(fileInput.files[0]);
+  });
+  for (const type of ["dragenter", "dragover"]) {
+    drop.addEventListener(type, (event) => {
+      event.preventDefault();
+      drop.classList.add("over");
+    });
+  }
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    drop.classList.remove("over");
+    const file = event.dataTransfer.files[0];
+    if (file) takeFile(file);
+  });
+
+  const form = h(
+    "form",
+    { id: "new-brief", novalidate: true },
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "rec-title" },
+      h("h2", { id: "rec-title" }, "Record"),
+      h("div", { class: "recorder" }, recordButton, h("label", { for: "level", class: "level" }, "Level ", level), timer),
+      recordStatus,
+    ),
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "file-title" },
+      h("h2", { id: "file-title" }, "Or use a file"),
+      fileInput,
+      drop,
+    ),
+    preview,
+    h(
+      "details",
+      { class: "card options" },
+      h("summary", {}, "Options"),
+      h(
+        "div",
+        { class: "grid3" },
+        field("Preset", preset),
+        field("Scenes", scenes, "3 to 10"),
+        field("Image provider", provider),
+      ),
+    ),
+    h("div", { class: "actions" }, startButton),
+    status,
+  );
+  startButton.disabled = true;
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    app.clearError();
+    if (!chosen) {
+      app.error("record a brief or choose a file first");
+      return;
+    }
+    const body = { filename: chosen.filename };
+    if (preset.value) body.preset = preset.value;
+    const options = {};
+    if (scenes.value) {
+      const n = Number(scenes.value);
+      if (!Number.isInteger(n) || n < 3 || n > 10) {
+        app.error("scenes: a whole number from 3 to 10");
+        scenes.focus();
+        return;
+      }
+      options.pipeline = { scenes: n };
+    }
+    if (provider.value) options.image_generation = { provider: provider.value };
+    if (Object.keys(options).length) body.options = options;
+    startButton.disabled = true;
+    status.textContent = "Creating the run…";
+    try {
+      const made = await api.createRun(body);
+      status.textContent = "Uploading the audio…";
+      await upload(made.upload, chosen.blob);
+      status.textContent = "Uploaded.";
+      location.hash = `#/runs/${made.run_id}`;
+    } catch (exc) {
+      status.textContent = "";
+      startButton.disabled = false;
+      app.error(exc.message);
+    }
+  });
+
+  fill(main, 
+    h("h1", { tabindex: "-1" }, "New brief"),
+    h("p", { class: "lede" }, "Talk through the video you want to make; storyreel turns it into a storyboard."),
+    form,
+  );
+  return {
+    dispose() {
+      recorder?.release();
+    },
+  };
+}
+

@@ -115,3 +115,49 @@ def test_a_regenerated_frame_records_a_given_seed(tmp_path):
     ((res, frame),) = out
     assert res.seed == 7 and frame.seed_policy == "given" and frame.reference == "frames/s1-start.png"
     assert rec.calls[-1][0].reference_image == ctx.blobs.get_bytes(ctx.key("frames/s1-start.png"))
+
+
+def test_replicate_kontext_gets_the_reference_as_its_input_image(tmp_path, monkeypatch):
+    """At the wire: the real SDK against the fake Replicate; flux-kontext-pro's `input_image` is the reference."""
+    import base64
+
+    from storyreel.services.images.providers.replicate import ReplicateProvider
+    from storyreel.shared.settings import ImageGenerationConfig
+
+    from testkit.vendors.replicate import FakeReplicate
+
+    with FakeReplicate() as server:
+        monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_test_token")
+        monkeypatch.setenv("REPLICATE_BASE_URL", server.url)
+        monkeypatch.setenv("REPLICATE_POLL_INTERVAL", "0.02")
+        provider = ReplicateProvider(
+            ImageGenerationConfig(provider="replicate", model="black-forest-labs/flux-kontext-pro")
+        )
+        assert provider.supports_reference
+        settings = Settings.model_validate(
+            {
+                "pipeline": {"scenes": 3},
+                "image_generation": {
+                    "provider": "replicate",
+                    "model": "black-forest-labs/flux-kontext-pro",
+                    "subject_reference": "first-frame",
+                },
+            }
+        )
+        ctx = make_context(
+            tmp_path, settings=settings, providers=make_providers(planner=LocalPlanner(), images=provider)
+        )
+        put_model(ctx.blobs, ctx.key(TRANSCRIPT), asr_transcript())
+        scenes_step.context(ctx)
+        scenes_step.scenes(ctx)
+        assert all(r.ok for r in images_step.render(ctx))
+        creates = server.matching("POST", "/v1/models/black-forest-labs/flux-kontext-pro/predictions")
+        first_png = ctx.blobs.get_bytes(ctx.key("frames/s1-start.png"))
+        with_ref = [c for c in creates if "input_image" in c.json["input"]]
+        assert len(creates) == 6 and len(with_ref) == 5
+        (plain,) = [c for c in creates if "input_image" not in c.json["input"]]
+        assert plain.json["input"]["prompt"] == current_plan(ctx).scenes[0].start_frame.prompt
+        for c in with_ref:
+            data = base64.b64decode(c.json["input"]["input_image"].split(",", 1)[1])
+            assert data == first_png
+        assert {f.reference for f in frames(ctx).values()} == {None, "frames/s1-start.png"}

@@ -1,6 +1,7 @@
 """Replicate: one async prediction per keyframe, up to `concurrency` in flight at once, outputs downloaded.
 
 Models: `black-forest-labs/flux-schnell` (default, an official model: no version needed), `stability-ai/sdxl`,
+`black-forest-labs/flux-kontext-pro` (takes the subject reference as `input_image`),
 `bytedance/sdxl-lightning-4step` (community models: give `owner/name:version` to pin a version; a bare
 `owner/name` goes to the model's predictions endpoint). SDXL models derive the end frame from the start frame
 (img2img: `image` + `prompt_strength`). `image_generation.params` are passed through as model inputs.
@@ -32,6 +33,23 @@ from storyreel.shared.settings import ImageGenerationConfig
 DEFAULT_MODEL = "black-forest-labs/flux-schnell"
 TERMINAL = ("succeeded", "failed", "canceled")
 FLUX_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
+# black-forest-labs/flux-kontext-pro|max: `input_image` is "Image to use as reference" (its replicate.com API page,
+# version 0f1178f5, read 2026-12-03), which keeps one subject across frames; its aspect ratios:
+KONTEXT_RATIOS = (
+    "1:1",
+    "16:9",
+    "9:16",
+    "4:3",
+    "3:4",
+    "3:2",
+    "2:3",
+    "4:5",
+    "5:4",
+    "21:9",
+    "9:21",
+    "2:1",
+    "1:2",
+)
 # USD per image where Replicate publishes a per-image price; time-billed models get no estimate.
 PRICE_PER_IMAGE = {"black-forest-labs/flux-schnell": 0.003}
 
@@ -39,6 +57,17 @@ PRICE_PER_IMAGE = {"black-forest-labs/flux-schnell": 0.003}
 def model_inputs(model: str, req: ImageRequest, config: ImageGenerationConfig) -> dict[str, Any]:
     """The input dict for one frame, in the parameter names of the model family."""
     family = model.split(":")[0].lower()
+    if "kontext" in family:
+        inputs = {
+            "prompt": req.prompt,
+            "aspect_ratio": nearest_ratio(req.width, req.height, KONTEXT_RATIOS),
+            "seed": req.seed,
+            "output_format": "png",
+        }
+        if req.reference_image is not None:
+            inputs["input_image"] = "data:image/png;base64," + base64.b64encode(req.reference_image).decode()
+        inputs.update(config.params)
+        return inputs
     if "flux" in family:
         inputs: dict[str, Any] = {
             "prompt": req.prompt,
@@ -121,6 +150,7 @@ class ReplicateProvider:
         self.config = config
         self.model = config.model or DEFAULT_MODEL
         self.supports_init_image = "sdxl" in self.model.lower()
+        self.supports_reference = "kontext" in self.model.lower()  # input_image: the subject's reference
         self.token = os.environ.get("REPLICATE_API_TOKEN")
         if not self.token:
             raise ConfigError(

@@ -62,7 +62,7 @@ bench-local: $(STAMP) sysdeps ## 60 s spoken brief through the local pipeline; t
 bench-fresh-demo: ## `make demo` on a fresh clone with an empty pip cache (goal <= 40 s) -> bench/results/
 	$(PY) bench/fresh_demo.py
 
-bench: bench-local bench-pipeline bench-providers bench-bandit bench-virality bench-planner capacity bench-load bench-clips ## every CPU benchmark (GPU: make bench-gpu)
+bench: bench-local bench-pipeline bench-providers bench-bandit bench-virality bench-planner capacity bench-load bench-clips bench-web ## every CPU benchmark (GPU: make bench-gpu)
 
 clean:
 	rm -rf runs cdk.out .pytest_cache

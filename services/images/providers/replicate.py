@@ -58,16 +58,16 @@ def model_inputs(model: str, req: ImageRequest, config: ImageGenerationConfig) -
     """The input dict for one frame, in the parameter names of the model family."""
     family = model.split(":")[0].lower()
     if "kontext" in family:
-        inputs = {
+        kontext: dict[str, Any] = {
             "prompt": req.prompt,
             "aspect_ratio": nearest_ratio(req.width, req.height, KONTEXT_RATIOS),
             "seed": req.seed,
             "output_format": "png",
         }
         if req.reference_image is not None:
-            inputs["input_image"] = "data:image/png;base64," + base64.b64encode(req.reference_image).decode()
-        inputs.update(config.params)
-        return inputs
+            kontext["input_image"] = "data:image/png;base64," + base64.b64encode(req.reference_image).decode()
+        kontext.update(config.params)
+        return kontext
     if "flux" in family:
         inputs: dict[str, Any] = {
             "prompt": req.prompt,

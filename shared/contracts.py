@@ -104,6 +104,11 @@ class CreativeContext(Contract):
     missing: list[str] = Field(
         default_factory=list, description="fields the brief did not say anything about (filled with defaults)"
     )
+    stated_levers: dict[str, str] = Field(
+        default_factory=dict,
+        description="creative levers the brief itself decided, lever -> the brief's words (visual_style -> "
+        "'neon, rainy city at night'); the optimizer chooses only the others",
+    )
 
 
 # --------------------------------------------------------------------------- optimizer decision
@@ -125,6 +130,11 @@ class OptimizerDecision(Contract):
     exploration_probability: dict[str, float] = Field(
         default_factory=dict,
         description="per lever: probability the chosen arm is not the posterior-mean best",
+    )
+    free_levers: list[str] | None = Field(
+        default=None,
+        description="the levers the brief left open, the only ones in `variant` (None: recorded before the "
+        "brief could state levers, every lever was free)",
     )
     decided_at: datetime = Field(default_factory=utcnow)
 

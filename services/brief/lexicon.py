@@ -497,3 +497,90 @@ TENS = {
     "eighty": 80,
     "ninety": 90,
 }
+
+# Action verbs (base form) a shot description uses: "a runner sprints past" is written "a runner sprinting past"
+# in a prompt. Only these are turned into participles, so a noun that ends in -s ("shifts", "drops") is left be.
+ACTION_VERBS = words("""
+apply arrive bake bite blink blow bounce brew brush burst carry catch celebrate charge cheer chew chop clap climb
+clink close comb cook cool crash cross cry cut dance dig dive do drag draw drift drink drip drive drop dry eat
+explode fall fill flip float flow fly fold frown froth get give glide glow grab grin grind hand hang high-five hit
+hold hop hug jog jump kick kiss knead land laugh lean leave lift light look melt mix nod open pack paint pass pat
+pause peel pick place play point pop pour press pull push put race raise reach read rest ride rise roll rub run
+scroll serve set shake share shine shout sing sip sit skate ski slam slide slice smell smile snap spin splash
+spray sprint squeeze stack stand stare step stir stop stretch strain surf swim swing swipe take talk tap taste
+tear throw tilt toss tumble turn type unbox unfold unwrap wake walk wash watch wave whisk wink wipe wrap write
+yawn zoom
+""")
+
+# Looks a speaker can ask for (longest first where one contains another). Each maps to the visual-style arm
+# it is (services/brief/levers.py), or to None when it is a look of its own (neon, film noir, watercolour).
+# `ambiguous` ones count only in a sentence about the look ("the look is neon"), as they also name things
+# ("neon signs", "natural light through the window").
+STYLE_TERMS: tuple[tuple[str, str | None, bool], ...] = (
+    ("2d animated", "animated", False),
+    ("2d animation", "animated", False),
+    ("3d animated", "animated", False),
+    ("animated", "animated", False),
+    ("animation", "animated", False),
+    ("cartoon", "animated", False),
+    ("anime", "animated", False),
+    ("motion graphics", "animated", False),
+    ("documentary", "documentary", False),
+    ("handheld", "documentary", True),
+    ("minimalist", "minimalist", False),
+    ("minimal", "minimalist", True),
+    ("cinematic", "cinematic", True),
+    ("film noir", None, False),
+    ("noir", None, False),
+    ("black and white", None, True),
+    ("high contrast", None, True),
+    ("vhs", None, False),
+    ("camcorder", None, False),
+    ("super 8", None, False),
+    ("8mm", None, False),
+    ("16mm", None, False),
+    ("35mm", None, False),
+    ("polaroid", None, False),
+    ("film grain", None, False),
+    ("grainy", None, True),
+    ("retro", None, True),
+    ("vintage", None, True),
+    ("watercolor", None, False),
+    ("watercolour", None, False),
+    ("hand-drawn", None, False),
+    ("hand drawn", None, False),
+    ("illustrated", None, False),
+    ("claymation", None, False),
+    ("stop-motion", None, False),
+    ("stop motion", None, False),
+    ("pixel art", None, False),
+    ("low poly", None, False),
+    ("isometric", None, False),
+    ("cyberpunk", None, False),
+    ("vaporwave", None, False),
+    ("neon", None, True),
+    ("pastel", None, True),
+    ("flat colours", None, True),
+    ("flat colors", None, True),
+    ("white space", None, True),
+    ("natural light", None, True),
+    ("soft daylight", None, True),
+    ("daylight", None, True),
+    ("golden hour", None, True),
+    ("studio lighting", None, True),
+)
+# Grade words -> the colour-treatment arm they are.
+GRADE_TERMS: tuple[tuple[str, str], ...] = (
+    ("muted", "muted"),
+    ("desaturated", "muted"),
+    ("washed out", "muted"),
+    ("vibrant", "vibrant"),
+    ("saturated", "vibrant"),
+    ("punchy colou?rs", "vibrant"),
+    ("warm tones", "warm"),
+    ("warm colou?rs", "warm"),
+    ("warm grade", "warm"),
+    ("cool tones", "cool"),
+    ("cool colou?rs", "cool"),
+    ("cool grade", "cool"),
+)

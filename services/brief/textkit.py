@@ -27,6 +27,7 @@ from storyreel.shared.contracts import Segment, Transcript
 
 PAUSE_S = 0.35  # a gap this long between timed segments ends a sentence when the text has no punctuation
 MAX_UNIT_WORDS = 28  # an unpunctuated stretch longer than this is cut at its discourse markers
+MAX_SENTENCE_WORDS = 60  # a punctuated sentence longer than this is cut the same way
 
 _NOISE = re.compile(r"\[[^\]]*\]|<[^>]*>|\+\+[A-Za-z_]+\+\+|\(\w+\)")
 _FILLERS = re.compile(
@@ -67,6 +68,7 @@ class Unit:
     low: str
     start: float | None = None
     end: float | None = None
+    speaker: str | None = None  # who said it, in a meeting ("Dana: ..." lines, or segments with a speaker)
 
     @property
     def words(self) -> list[str]:
@@ -135,40 +137,148 @@ def _merge_short(units: list[Unit], min_words: int = 3) -> list[Unit]:
     out: list[Unit] = []
     carry: Unit | None = None
     for u in units:
-        if carry is not None:
-            u = Unit(f"{carry.text} {u.text}", f"{carry.low} {u.low}", carry.start, u.end)
+        if carry is not None and carry.speaker == u.speaker:
+            u = Unit(f"{carry.text} {u.text}", f"{carry.low} {u.low}", carry.start, u.end, u.speaker)
             carry = None
-        if len(u.words) < min_words:
-            carry = u
+        elif carry is not None:
+            out.append(carry)  # a short turn ("Sure.") stays its own: it is another speaker's
+            carry = None
+        if len(u.words) < min_words and not u.text.rstrip().endswith((".", "!", "?")):
+            carry = u  # a fragment (ASR); a short full sentence ("Nothing fancy.") stays its own
             continue
         out.append(u)
     if carry is not None:
         if out:
             last = out.pop()
-            out.append(Unit(f"{last.text} {carry.text}", f"{last.low} {carry.low}", last.start, carry.end))
+            if last.speaker == carry.speaker:
+                last = Unit(
+                    f"{last.text} {carry.text}",
+                    f"{last.low} {carry.low}",
+                    last.start,
+                    carry.end,
+                    last.speaker,
+                )
+                out.append(last)
+            else:
+                out.extend([last, carry])
         else:
             out.append(carry)
     return out
 
 
-def sentences(transcript: Transcript) -> list[Unit]:
-    """The brief as sentences: by punctuation when it has any, else by the segments' pauses, else by
-    discourse markers. Fillers are gone; empty sentences are dropped."""
-    raw: list[tuple[str, float | None, float | None]]
-    text = transcript.text or ""
-    if _has_punctuation(text):
-        raw = [(p, None, None) for p in _SENT_END.split(text) if p.strip()]
-    elif len(transcript.segments) >= 2:
-        raw = [(t, s, e) for t, s, e in _from_segments(transcript.segments)]
-    else:
-        raw = [(text, None, None)]
+# "Dana: Hi Sam ..." -- a turn in a meeting transcript: a name of one to three capitalised words, a colon.
+_SPEAKER_LINE = re.compile(r"^\s*([A-Z][\w'-]*(?: [A-Z][\w'-]*){0,2}):\s+(\S.*)$")
+_NOT_A_NAME = words("scene shot frame step part note notes title cta hook shots scenes music colours colors")
+# A numbered or bulleted list item at the start of a line: "1. Overhead shot ..." / "- a hand stirring".
+_LIST_ITEM = re.compile(r"^\s*(?:(\d{1,2})[.)]|[-*\u2022])\s+(?=\S)")
+
+
+def speaker_turns(text: str) -> list[tuple[str | None, str]]:
+    """The text as (speaker, words) turns when at least two lines start with two different speakers' names
+    ("Dana: ...", "Sam: ..."); a line without a name continues the turn before it. Otherwise one turn with no
+    speaker."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    named = [m for ln in lines if (m := _SPEAKER_LINE.match(ln))]
+    names = {m.group(1) for m in named if m.group(1).split()[0].lower() not in _NOT_A_NAME}
+    if len(names) < 2:
+        return [(None, text)]
+    turns: list[tuple[str | None, str]] = []
+    for ln in lines:
+        m = _SPEAKER_LINE.match(ln)
+        if m and m.group(1) in names:
+            turns.append((m.group(1), m.group(2).strip()))
+        elif turns:
+            turns[-1] = (turns[-1][0], f"{turns[-1][1]} {ln.strip()}")
+        else:
+            turns.append((None, ln.strip()))
+    return turns
+
+
+def _list_items(text: str) -> str:
+    """Numbered and bulleted list lines become sentences that say which scene they are ("Scene 2: ..."), so
+    the list's order survives sentence splitting."""
+    out: list[str] = []
+    n = 0
+    for ln in text.splitlines():
+        m = _LIST_ITEM.match(ln)
+        if m:
+            n = int(m.group(1)) if m.group(1) else n + 1
+            ln = f"\nScene {n}: " + ln[m.end() :].strip().rstrip(".") + ".\n"
+            if out and out[-1].rstrip().endswith(":"):
+                out[-1] = (
+                    out[-1].rstrip()[:-1] + "."
+                )  # the list's heading ("Shots:") is a sentence of its own
+        out.append(ln)
+    return "\n".join(out)
+
+
+def _unwrap(text: str) -> str:
+    """A typed brief's wrapped lines joined again: a line break after a line that does not end a sentence is a
+    space, unless the next line is a list item or a speaker's turn."""
+    return re.sub(
+        r"(?<![.!?:])[ \t]*\n[ \t]*(?!\s|(?:\d{1,2}[.)]|[-*\u2022])\s|[A-Z][\w'-]*(?: [A-Z][\w'-]*){0,2}:\s)",
+        " ",
+        text,
+    )
+
+
+def _segment_turns(segments: list[Segment]) -> list[tuple[str | None, str, float, float]]:
+    """Consecutive segments of one speaker joined into a turn (segments carry `speaker` in meeting
+    transcripts)."""
+    out: list[tuple[str | None, str, float, float]] = []
+    for seg in segments:
+        who = getattr(seg, "speaker", None)
+        if out and out[-1][0] == who:
+            prev = out[-1]
+            out[-1] = (who, f"{prev[1]} {seg.text.strip()}", prev[2], seg.end)
+        else:
+            out.append((who, seg.text.strip(), seg.start, seg.end))
+    return out
+
+
+def _units_of(
+    raw: list[tuple[str, float | None, float | None]], speaker: str | None, punctuated: bool = False
+) -> list[Unit]:
+    """Cleaned units; a punctuated sentence stays whole up to MAX_SENTENCE_WORDS (its punctuation already
+    said where it ends), an unpunctuated stretch is cut at MAX_UNIT_WORDS."""
     units: list[Unit] = []
     for chunk, s, e in raw:
-        for part in _split_long(chunk):
+        whole = punctuated and len(chunk.split()) <= MAX_SENTENCE_WORDS
+        for part in [chunk] if whole else _split_long(chunk):
             c = clean(part)
             if tokens(c):
-                units.append(Unit(c, c.lower(), s, e))
-    return _merge_short(units)
+                units.append(Unit(c, c.lower(), s, e, speaker))
+    return units
+
+
+def sentences(transcript: Transcript) -> list[Unit]:
+    """The brief as sentences: by punctuation when it has any, else by the segments' pauses, else by
+    discourse markers. Fillers are gone; empty sentences are dropped. In a meeting transcript ("Name: ..."
+    lines, or segments with a speaker) each sentence keeps its speaker and the names are not words of it."""
+    text = _list_items(_unwrap(transcript.text or ""))
+    segments = transcript.segments
+    if any(getattr(s, "speaker", None) for s in segments):
+        units: list[Unit] = []
+        for who, said, s0, s1 in _segment_turns(segments):
+            punct = _has_punctuation(said)
+            parts = _SENT_END.split(said) if punct else [said]
+            units.extend(_units_of([(p, s0, s1) for p in parts if p.strip()], who, punct))
+        return _merge_short(units)
+    turns = speaker_turns(text)
+    if turns[0][0] is not None or len(turns) > 1:
+        units = []
+        for who, said in turns:
+            units.extend(_units_of([(p, None, None) for p in _SENT_END.split(said) if p.strip()], who, True))
+        return _merge_short(units)
+    raw: list[tuple[str, float | None, float | None]]
+    punctuated = _has_punctuation(text)
+    if punctuated:
+        raw = [(p, None, None) for p in _SENT_END.split(text) if p.strip()]
+    elif len(segments) >= 2:
+        raw = [(t, s, e) for t, s, e in _from_segments(segments)]
+    else:
+        raw = [(text, None, None)]
+    return _merge_short(_units_of(raw, None, punctuated))
 
 
 def clauses(units: list[Unit]) -> list[Unit]:
@@ -176,7 +286,7 @@ def clauses(units: list[Unit]) -> list[Unit]:
     out: list[Unit] = []
     for u in units:
         parts = [p.strip(" ,") for p in _SEQUENCE.split(u.text) if p.strip(" ,")]
-        pieces = [Unit(p, p.lower(), u.start, u.end) for p in parts if tokens(p)]
+        pieces = [Unit(p, p.lower(), u.start, u.end, u.speaker) for p in parts if tokens(p)]
         out.extend(_merge_short(pieces) if len(pieces) > 1 else pieces)
     return out
 
@@ -236,11 +346,25 @@ def keyphrases(units: list[Unit], top: int = 10, extra_stop: tuple[str, ...] = (
 
 
 # --------------------------------------------------------------------------- sentiment
+def _lexicon_form(word: str) -> str:
+    """The form of `word` the sentiment lexicon lists: the word itself, else without its inflection
+    ("smiles", "smiling", "smiled" -> "smile")."""
+    if word in POSITIVE or word in NEGATIVE:
+        return word
+    for cut, add in (("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e")):
+        if word.endswith(cut) and len(word) > len(cut) + 2:
+            base = word[: -len(cut)] + add
+            if base in POSITIVE or base in NEGATIVE:
+                return base
+    return word
+
+
 def sentiment(text: str) -> float:
     """Lexicon polarity with negation (3 words back) and intensifiers, squashed to -1..1 (VADER's x/sqrt(x²+15))."""
     words = tokens(text)
     total = 0.0
     for i, w in enumerate(words):
+        w = _lexicon_form(w)
         pol = 1.0 if w in POSITIVE else -1.0 if w in NEGATIVE else 0.0
         if not pol:
             continue

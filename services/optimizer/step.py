@@ -120,13 +120,17 @@ def decide(
     """The decision for a run from a policy state (pure; the draw is seeded by the run id, so re-running
     choose for the same run on the same state gives the same variant). `brief_text` adds the brief features."""
     features = context_features(context, brief_text)
+    # a lever the brief decided itself (context.stated_levers) gets no arm: the planner writes what was said
+    free = [lever for lever in DEFAULT_VARIANT if lever not in context.stated_levers]
     if not config.enabled:
-        return OptimizerDecision(policy="off", variant=dict(DEFAULT_VARIANT), context_features=features)
+        default = {lever: DEFAULT_VARIANT[lever] for lever in free}
+        return OptimizerDecision(policy="off", variant=default, context_features=features, free_levers=free)
     doc = state_doc or bandit.empty_state()
     out = bandit.decide(doc, features, random.Random(_seed(run_id)), prior_strength=config.prior_strength)
     return OptimizerDecision(
         policy=config.policy,
-        variant=out["variant"],
+        variant={lever: arm for lever, arm in out["variant"].items() if lever in free},
+        free_levers=free,
         context_features=features,
         posterior={
             lever: {arm: ArmPosterior(**p) for arm, p in arms.items()}

@@ -9,10 +9,12 @@ Deterministic: every choice is a lookup or a regex match; no network, no randomn
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from storyreel.services.brief.discourse import Item, enumerated, sort_out
 from storyreel.services.brief.lexicon import (
     AUDIENCE_NOUNS,
+    GRADE_TERMS,
     INTENT_CUES,
     MOOD_WORDS,
     NEUTRAL_PALETTE,
@@ -25,6 +27,7 @@ from storyreel.services.brief.lexicon import (
     STOPWORDS,
     STYLE_CUES,
     STYLE_FOR_INTENT,
+    STYLE_TERMS,
     TENS,
     VIBE_PALETTES,
     words,
@@ -40,6 +43,9 @@ from storyreel.services.brief.textkit import (
     target_duration,
     tokens,
 )
+from storyreel.services.brief.vocab import CTA_CUE
+from storyreel.services.scenes.shots import CAMERA as SHOT_CAMERA
+from storyreel.services.scenes.shots import shot_name
 from storyreel.shared import colors
 from storyreel.shared.contracts import CreativeContext, Transcript
 
@@ -86,15 +92,26 @@ _SUBJECT_CUES = (
         r"|review|post) (?:about|on|of|showing|featuring|introducing|explaining|promoting|showcasing)\s+(.+)"
     ),
     re.compile(r"\b(?:it'?s|it is|this is|this one is) (?:all )?about\s+(.+)"),
+    # "a teaser for our new electric bike", "a recap of DevSummit", "promo for our podcast Night Shift"
+    re.compile(
+        r"\b(?:teaser|trailer|promo|recap|launch video|launch film) (?:for|of) (?:(?:our|my|the|a|an|this) )?(.+)"
+    ),
+    # "So it's for Rosie's Bakery", "the video is for Blocko": a name, not an audience (checked below)
+    re.compile(r"^(?:it'?s|it is|this is|the video is|the ad is) for (?:(?:our|my|the) )?(?!a |an )(.+)"),
+    # "it's Glow Drop, our vitamin C serum": a name and what it is
+    re.compile(
+        r"^(?:it'?s|it is|this is|the product is) (?!for\b|about\b|a\b|an\b|the\b)(.+?), (?:our|my|the|a|an)\b"
+    ),
     re.compile(
         r"\b(?:promote|promoting|launch|launching|introduce|introducing|showcase|showcasing|advertise"
-        r"|advertising|sell|selling|highlight|highlighting)\s+(.+)"
+        r"|advertising|sell|selling|highlight|highlighting|listing|opening|releasing)\s+(.+)"
     ),
     re.compile(
         r"\b(?:how to|teach (?:people|viewers|you|them) (?:how )?to|explain(?:ing)? how to)\s+\w+\s+(.+)"
     ),
     re.compile(
-        r"\b(?:video|short|reel|clip|ad|commercial|spot|tiktok|post) for (?:(?:our|my|the|a|an|this) )?(?!a |an )(.+)"
+        r"\b(?:video|short|reel|clip|ad|commercial|spot|tiktok|post|teaser|trailer|promo) for"
+        r" (?:(?:our|my|the|a|an|this) )?(?!a |an )(.+)"
     ),
     re.compile(r"\babout\s+(.+)"),
 )
@@ -104,7 +121,7 @@ _AUDIENCE_CUE = re.compile(
     r"|primarily for|for an audience of)\s+(.+)"
 )
 _AUDIENCE_FOR = re.compile(
-    r"\bfor ((?:[a-z']+ ){0,3}?(?:" + "|".join(re.escape(n) for n in AUDIENCE_NOUNS) + r"))\b(.*)"
+    r"\bfor ((?:[a-z'-]+ ){0,3}?(?:" + "|".join(re.escape(n) for n in AUDIENCE_NOUNS) + r"))\b(.*)"
 )
 # "young professionals who want energy": a description of the audience even with its "for" lost (ASR).
 _AUDIENCE_WHO = re.compile(
@@ -121,7 +138,7 @@ _VISUAL_CUE = re.compile(
 # Words that end a noun phrase cut out of running speech.
 _BOUNDARY = words("""for to that which so because but where when while then should would will can could is are was were it's its
 i we you they he she aimed targeting like using on at in from by with um uh okay also i'd we'd please maybe
-probably really just who after before until as if or than""")
+probably really just who after before until as if or than next tomorrow tonight today""")
 DETERMINERS = words("a an the some this that these those my our your their its his her any")
 _PRONOUN_AFTER_AND = words("we i you they it then make show have end finally also")
 _UNITS = ("second", "seconds", "sec", "secs", "minute", "minutes", "min", "mins")
@@ -171,15 +188,25 @@ NOT_VISUAL = ("link", "bio", "link in bio", "music", "call to action", "it", "th
 
 
 # --------------------------------------------------------------------------- helpers
-def _phrase(rest: str, max_words: int, allow_who: bool = False) -> list[str]:
+_PP = ("in", "of", "at", "with", "from", "across")
+
+
+def _phrase(
+    rest: str, max_words: int, allow_who: bool = False, pp: bool | frozenset[str] = False
+) -> list[str]:
     """The noun phrase at the start of `rest`, cut at the first boundary word or punctuation mark; leading
-    determiners dropped."""
+    determiners dropped. With `pp`, a prepositional phrase goes on ("women in their thirties"); with a set
+    of words, only one whose next word is in it ("a week in lisbon", the set being the brief's names)."""
     words = tokens(re.split(r"[,.;:!?]", rest, maxsplit=1)[0])
     out: list[str] = []
     for i, w in enumerate(words):
         if w == "who" and allow_who:
             out.extend(words[i : i + 8])
             break
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        if w in _PP and out and nxt and (pp is True or (isinstance(pp, frozenset) and nxt in pp)):
+            out.append(w)
+            continue
         if w in _BOUNDARY:
             break
         if w == "and" and (i + 1 >= len(words) or words[i + 1] in _PRONOUN_AFTER_AND):
@@ -189,9 +216,18 @@ def _phrase(rest: str, max_words: int, allow_who: bool = False) -> list[str]:
             break
     while out and (out[0] in DETERMINERS or out[0] == "and"):
         out.pop(0)
-    while out and out[-1] in ("and", "of", "the", "a", "an", "with"):
+    while out and out[-1] in ("and", "of", "the", "a", "an", "with", *_PP):
         out.pop()
     return out
+
+
+def _names(units: list[Unit]) -> frozenset[str]:
+    """Words the brief writes capitalised inside a sentence: its names (Lisbon, Shiftly, Mill Street)."""
+    out: set[str] = set()
+    for u in units:
+        for m in re.finditer(r"(?<=[a-z,] )([A-Z][\w'-]*)", u.text):
+            out.add(m.group(1).lower())
+    return frozenset(out)
 
 
 def _content(words: list[str]) -> bool:
@@ -212,17 +248,32 @@ def has_phrase(low: str, phrase: str) -> bool:
 
 @dataclass
 class Brief:
-    """The transcript read once: its sentences, its beats (clauses) and its lowercase text."""
+    """The transcript read once: its sentences (talk set aside), its beats (clauses), its lowercase text, the
+    scenes the speaker enumerated, the talk, and a meeting's answers to questions about a field."""
 
     units: list[Unit]
     beats: list[Unit]
     low: str
+    items: list[Item] = field(default_factory=list)
+    talk: list[Unit] = field(default_factory=list)
+    answers: dict[str, Unit] = field(default_factory=dict)
+    meeting: bool = False
 
 
 def read_brief(transcript: Transcript) -> Brief:
-    """The transcript cut into sentences and beats."""
-    units = sentences(transcript)
-    return Brief(units=units, beats=clauses(units), low=" . ".join(u.low for u in units))
+    """The transcript cut into sentences and beats, its talk (greetings, small talk, a meeting's questions
+    and the proposals nobody took up) set aside, its enumerated scenes read out."""
+    sorted_out = sort_out(sentences(transcript))
+    units = sorted_out.content
+    return Brief(
+        units=units,
+        beats=clauses(units),
+        low=" . ".join(u.low for u in units),
+        items=enumerated(units),
+        talk=sorted_out.talk,
+        answers=sorted_out.answers,
+        meeting=sorted_out.meeting,
+    )
 
 
 # --------------------------------------------------------------------------- context fields
@@ -230,10 +281,11 @@ def _subject(brief: Brief) -> str | None:
     """What the video is about, from the first subject cue that names something: never a spoken length
     ("should be about thirty seconds long" is a duration, not a subject), a platform or an audience."""
     lows = [strip_durations(u.low) for u in brief.units]
+    names = _names(brief.units)
     for cue in _SUBJECT_CUES:
         for low in lows:
             for m in cue.finditer(low):
-                words = _phrase(_GERUND_LEAD.sub("", m.group(1)), 5)
+                words = _phrase(_GERUND_LEAD.sub("", m.group(1)), 5, pp=names)
                 if words and is_topic(words) and not _is_audience(words):
                     return " ".join(words)
     return None
@@ -279,25 +331,34 @@ def is_beat(unit: Unit) -> bool:
     return not _META.search(unit.low) and not _AUDIENCE_WHO.search(unit.low)
 
 
+def _audience_words(rest: str) -> str | None:
+    words = _phrase(rest, 10, allow_who=True, pp=True)
+    if not words or not _content(words) or (not is_topic(words, places=True) and not _is_audience(words)):
+        return None
+    if all(w in _PLATFORM_WORDS or w in STOPWORDS for w in words):
+        return None  # "it's for instagram reels" names the platform, not who watches
+    return " ".join(words)
+
+
 def _audience(brief: Brief) -> str | None:
+    """Who the video is for, as the speaker said it ("commuters in their twenties and thirties who ..."): a
+    meeting's answer to "who is it for?", then the cues ("the audience is", "aimed at", "for busy parents"),
+    then a "young professionals who ..." description."""
+    answer = brief.answers.get("target_audience")
+    if answer is not None and (found := _audience_words(answer.low)):
+        return found
     for u in brief.units:
         m = _AUDIENCE_CUE.search(u.low)
-        if m:
-            words = _phrase(m.group(1), 8, allow_who=True)
-            if words and _content(words):
-                return " ".join(words)
+        if m and (found := _audience_words(m.group(1))):
+            return found
     for u in brief.units:
         m = _AUDIENCE_FOR.search(u.low)
-        if m:
-            words = _phrase(m.group(1) + m.group(2), 8, allow_who=True)
-            if words and _content(words):
-                return " ".join(words)
+        if m and (found := _audience_words(m.group(1) + m.group(2))):
+            return found
     for u in brief.units:
         m = _AUDIENCE_WHO.search(u.low)
-        if m and not _ACTION.search(u.low):
-            words = _phrase(m.group(1), 8, allow_who=True)
-            if words and _content(words):
-                return " ".join(words)
+        if m and not _ACTION.search(u.low) and (found := _audience_words(m.group(1))):
+            return found
     return None
 
 
@@ -429,6 +490,51 @@ def _visual_elements(brief: Brief, subject: str | None) -> list[str]:
     return items[:8]
 
 
+@dataclass(frozen=True)
+class Listed:
+    """One thing a "show ..." / "shots of ..." list names, as a shot: its words, the camera words said in
+    front of the list (or None), the sentence it is from."""
+
+    text: str
+    camera: str | None
+    unit: Unit
+
+
+def listed_shots(brief: Brief) -> list[Listed]:
+    """The shots a brief lists after a visual cue ("fast tracking shots of the bike gliding past stuck cars, a
+    rider smiling at a green light, ..."), in order: the list goes on over commas while an item is a noun
+    phrase; a short bare-noun pair ("glass bottles and a city rooftop") is two shots."""
+    out: list[Listed] = []
+    for u in brief.units:
+        m = _VISUAL_CUE.search(u.low)
+        if not m or CTA_CUE.search(u.low):
+            continue  # "end with the price and the website" is the closing line, not a list of shots
+        before = u.low[max(0, m.start() - 40) : m.end()]
+        said = SHOT_CAMERA.search(before)
+        camera = shot_name(said.group(1)) if said else None
+        sentence = re.split(r"[.;:!?]", m.group(1), maxsplit=1)[0]
+        for i, piece in enumerate(sentence.split(",")):
+            piece = re.sub(r"^\s*(?:and|or|also|plus)\s+", "", piece.strip())
+            words = tokens(piece)
+            if not words or (i and (words[0] in _BOUNDARY or words[0] in _NOT_ELEMENT_START)):
+                break
+            parts = [piece]
+            first, _, rest = piece.partition(" and ")
+            if (
+                rest
+                and len(first.split()) <= 3
+                and first.split()[0] not in DETERMINERS
+                and not CAMERA.search(first)
+            ):
+                parts = [first, rest]
+            for part in parts:
+                plain = SHOT_CAMERA.sub(" ", part)
+                words = [w for w in tokens(plain) if w not in DETERMINERS]
+                if words and is_topic(words) and " ".join(words) not in NOT_VISUAL:
+                    out.append(Listed(part.strip(), camera, u))
+    return out[:10]
+
+
 def _title(brief: Brief, subject: str | None, style: str | None) -> str | None:
     for u in brief.units:
         m = _TITLE.search(u.low)
@@ -468,6 +574,107 @@ def _vibe_lookup(
     return default
 
 
+# --------------------------------------------------------------------------- levers the brief decided
+_LOOK_CUE = re.compile(
+    r"\b(?:look|looks|style|styled|aesthetic|visuals?|visually|shot on|filmed (?:on|in|like)|made in)\b"
+)
+_SIMILE = re.compile(r"\blike (?:a |an |the )?((?:[a-z-]+ ){0,4}?[a-z-]+)(?=,|\.|$| all\b| with\b| and\b)")
+_PACING = (
+    (
+        "fast",
+        re.compile(
+            r"\b(?:fast[- ]paced|keep it (?:fast|quick|snappy|punchy)|make it (?:fast|quick|snappy)|quick cuts"
+            r"|rapid cuts|fast cuts|snappy edit|fast edit|fast pacing|pacing (?:is|should be) fast)\b"
+        ),
+    ),
+    (
+        "slow",
+        re.compile(
+            r"\b(?:slow[- ]paced|keep it slow|slow pacing|long takes|lingering shots|take (?:its|our) time"
+            r"|pacing (?:is|should be) slow|unhurried)\b"
+        ),
+    ),
+)
+_HOOK_SAID = (
+    ("question", re.compile(r"\b(?:open|start|begin|hook) (?:with|on) (?:a|the) question\b")),
+    (
+        "statistic",
+        re.compile(r"\b(?:open|start|begin|hook) (?:with|on) (?:a|the) (?:stat|statistic|number|figure)\b"),
+    ),
+    ("bold_claim", re.compile(r"\bbold (?:claim|statement)\b")),
+)
+
+
+def look_terms(brief: Brief) -> list[str]:
+    """The look the speaker asked for, in their words and order: style terms (an ambiguous one, "neon", only
+    in a sentence about the look) and, in such a sentence, what it is likened to ("like a rainy city at
+    night")."""
+    found: list[tuple[int, int, str]] = []
+    for ui, u in enumerate(brief.units):
+        low = re.sub(r"\bcinematic (?:score|music|soundtrack)\b", " ", u.low)
+        about_look = _LOOK_CUE.search(low) is not None or any(
+            not amb and has_phrase(low, t) for t, _, amb in STYLE_TERMS
+        )
+        taken: list[tuple[int, int]] = []
+        for term, _, ambiguous in STYLE_TERMS:
+            if ambiguous and not about_look:
+                continue
+            m = re.search(rf"(?<![\w'-]){re.escape(term)}(?![\w'-])", low)
+            if m and not any(a < m.end() and m.start() < b for a, b in taken):
+                taken.append(m.span())
+                found.append((ui, m.start(), term))
+        if about_look:
+            for m in _SIMILE.finditer(low):
+                words = [w for w in m.group(1).split() if w not in STOPWORDS or w in ("at", "in", "of")]
+                if is_topic(words) and not colors.find_colors(m.group(1)):
+                    found.append((ui, m.start(), " ".join(m.group(1).split())))
+    found.sort()
+    out: list[str] = []
+    for _, _, t in found:
+        if t not in out:
+            out.append(t)
+    return out[:5]
+
+
+def stated_levers(brief: Brief, palette_said: bool) -> dict[str, str]:
+    """The creative levers the brief decided itself, each with the brief's words: a look (visual_style), a
+    palette or a grade (color_treatment), a pace (pacing), a kind of opening (hook_style). The optimizer
+    chooses only the others."""
+    out: dict[str, str] = {}
+    look = look_terms(brief)
+    if look:
+        out["visual_style"] = ", ".join(look)
+    grades = [t for t, _ in GRADE_TERMS if re.search(rf"\b{t}\b", brief.low)]
+    if grades or palette_said:
+        said = [re.search(rf"\b{t}\b", brief.low).group(0) for t in grades]  # type: ignore[union-attr]
+        out["color_treatment"] = ", ".join(said) if said else "the brief's palette"
+    for pace, cue in _PACING:
+        if cue.search(brief.low):
+            out["pacing"] = pace
+            break
+    for hook, cue in _HOOK_SAID:
+        if cue.search(brief.low):
+            out["hook_style"] = hook
+            break
+    return out
+
+
+def style_arm(said: str) -> str | None:
+    """The visual-style arm a stated look is (documentary, animated, ...), or None for a look of its own."""
+    for term, arm, _ in STYLE_TERMS:
+        if arm and has_phrase(said, term):
+            return arm
+    return None
+
+
+def grade_arm(said: str) -> str | None:
+    """The colour-treatment arm a stated grade is ("muted greens" -> muted), or None (a palette)."""
+    for term, arm in GRADE_TERMS:
+        if re.search(rf"\b{term}\b", said):
+            return arm
+    return None
+
+
 # --------------------------------------------------------------------------- the context
 def read_context(brief: Brief) -> CreativeContext:
     """The creative context: each field as the brief says it, else a default (the field named in `missing`)."""
@@ -502,9 +709,10 @@ def read_context(brief: Brief) -> CreativeContext:
     )
     style = need("content_style", style, STYLE_FOR_INTENT.get(intent, "short-form video"))
     vibe_words = moods or [w.strip() for w in vibe.split(",")]
+    said_palette = _palette(brief)
     palette = need(
         "color_palette",
-        _palette(brief),
+        said_palette,
         [colors.entry(n) for n in _vibe_lookup(VIBE_PALETTES, vibe_words, NEUTRAL_PALETTE)],
     )
     return CreativeContext(
@@ -527,4 +735,5 @@ def read_context(brief: Brief) -> CreativeContext:
         platform=need("platform", platform, None),
         target_duration_s=need("target_duration_s", target_duration(brief.low), None),
         missing=missing,
+        stated_levers=stated_levers(brief, bool(said_palette)),
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from storyreel.services.brief.lexicon import STOPWORDS
 from storyreel.services.brief.textkit import Unit, keyphrases, tokens
 from storyreel.services.brief.vocab import CTA_CUE, CTA_PHRASE, planned_duration, statistic_in
 from storyreel.services.scenes.reading import (
@@ -19,12 +18,17 @@ from storyreel.services.scenes.reading import (
     PLACE_WORDS,
     SETTING,
     Brief,
+    grade_arm,
     has_phrase,
     is_beat,
     is_topic,
+    listed_shots,
     negatives,
+    style_arm,
     title_case,
 )
+from storyreel.services.scenes.shots import META_TAIL as SAID_TAIL
+from storyreel.services.scenes.shots import Described, describe
 from storyreel.services.scenes.vocabulary import (
     BASE_NEGATIVE,
     CTA_WEIGHT,
@@ -49,7 +53,8 @@ from storyreel.shared.contracts import CreativeContext, Frame, Scene, ScenePlan
 # A sentence that opens the video ("open with ...", "the hook is ...").
 _HOOK = re.compile(
     r"\b(?:open(?:s|ing)? (?:with|on|up with)|start(?:s|ing)? (?:with|on|off)|begin(?:s|ning)? (?:with|on)"
-    r"|kick(?:s|ing)? off|first (?:shot|scene|frame|thing)|opening (?:shot|scene|line)|hook|cold open)\b"
+    r"|kick(?:s|ing)? off|first (?:shot|scene|frame|thing)|opening (?:shot|scene|line)|hook (?:is|with|on|shows?)"
+    r"|cold open|(?:scene|shot|frame) (?:1|one))\b"
 )
 # The instruction words before what a beat shows ("then we see ...", "end with a shot of ...").
 _LEAD = re.compile(
@@ -92,6 +97,8 @@ class _Slot:
     # the beats a merged scene spans: its start frame shows the first, its end the last
     parts: tuple[Unit, ...] = ()
     angle: int = 0  # the how-manieth extra shot of the same beat (picks DETAIL_ANGLES)
+    shown: Described | None = None  # what a scene the speaker described shows, in prompt language
+    end_shown: Described | None = None  # a merged scene's last part (its end frame)
 
 
 class SceneWriter:
@@ -107,9 +114,142 @@ class SceneWriter:
         self.negatives = negatives(brief)
         place = PLACE.search(brief.low)
         self.place = place.group(1) if place else None  # the brief's overall setting, if it named one
+        # what the brief decided itself wins over the optimizer's arm (context.stated_levers)
+        stated = context.stated_levers
+        said_look = stated.get("visual_style")
+        arm = style_arm(said_look) if said_look else None
+        if arm:
+            self.style = arm
+        self.look = _stated_look(said_look, arm) if said_look else LOOK[self.style]
+        self.style_negative = STYLE_NEGATIVE[self.style] if (arm or not said_look) else ""
+        said_grade = stated.get("color_treatment")
+        grade = grade_arm(said_grade) if said_grade else None
+        self.grade_name = grade or (None if said_grade else variant["color_treatment"])
+        self.grade = GRADE[self.grade_name] if self.grade_name else ""
+        self.grade_negative = GRADE_NEGATIVE[self.grade_name] if self.grade_name else ""
+        if stated.get("pacing") in SHOT_SECONDS:
+            self.pacing = stated["pacing"]
+        self.hook_style = stated.get("hook_style") or variant["hook_style"]
+        self.v = {
+            **variant,
+            "visual_style": self.style,
+            "pacing": self.pacing,
+            "hook_style": self.hook_style,
+            **({"color_treatment": self.grade_name} if self.grade_name else {}),
+        }
 
-    # ---- structure: hook -> beats in the speaker's order -> call to action
+    # ---- structure: the scenes the speaker enumerated or listed, else hook -> beats -> call to action
     def _structure(self, n: int) -> list[_Slot]:
+        if self.brief.items:
+            return self._from_items(n)
+        listed = listed_shots(self.brief)
+        if listed:
+            return self._from_list(n, listed)
+        return self._from_beats(n)
+
+    def _from_items(self, n: int) -> list[_Slot]:
+        """The enumerated scenes are the scenes, in their order: the first opens the video, a last one with
+        call-to-action words closes it."""
+        items = self.brief.items
+        slots: list[_Slot] = []
+        person: str | None = None
+        for item in items:
+            shown = describe(item.text, person, seen=item.marker in ("we see", "you see"))
+            person = shown.person
+            unit = Unit(item.said, item.said.lower(), item.unit.start, item.unit.end, item.unit.speaker)
+            slots.append(_Slot("beat", unit, shown=shown))
+        cta = slots.pop() if _is_cta(items[-1].text) and len(slots) > 2 else None
+        if cta is None:
+            cta = self._closing_line({id(item.unit) for item in items})
+        opening = bool(_HOOK.search(items[0].marker))
+        return self._fit(slots, cta, n, opening)
+
+    def _closing_line(self, taken: set[int]) -> _Slot | None:
+        """The brief's call to action said outside its scenes ("ask people to book now"), as the last scene."""
+        unit = next(
+            (u for u in reversed(self.brief.beats) if CTA_CUE.search(u.low) and id(u) not in taken), None
+        )
+        if unit is None or any(u.low in unit.low or unit.low in u.low for u in self._item_units()):
+            return None
+        return _Slot("cta", unit, shown=describe(unit.text))
+
+    def _item_units(self) -> list[Unit]:
+        return [item.unit for item in self.brief.items]
+
+    def _from_list(self, n: int, listed: list) -> list[_Slot]:
+        """The shots a "show ..." list named are the scenes, in its order; the brief's closing line (if any)
+        is the call to action."""
+        slots = []
+        for item in listed:
+            shown = describe(item.text)
+            camera = shown.shot or item.camera
+            if (
+                camera
+                and camera in ("close-up", "extreme close-up")
+                and any(w in PLACE_WORDS for w in tokens(shown.what))
+            ):
+                camera = "wide shot"  # a place ("city rooftop") is shown whole, not in close-up
+            shown = Described(shown.what, camera, shown.person)
+            slots.append(_Slot("beat", Unit(item.text, item.text.lower()), shown=shown))
+        cta = self._closing_line({id(item.unit) for item in listed})
+        return self._fit(slots, cta, n, opening=False)
+
+    def _fit(self, slots: list[_Slot], cta: _Slot | None, n: int, opening: bool) -> list[_Slot]:
+        """The speaker's scenes fitted to n: merged in order when there are more, else (in this order) a hook
+        on the subject in front, the call to action, then detail shots of the scenes."""
+        room = n - (1 if cta else 0)
+        if len(slots) > room:
+            head = slots[:1] if opening else []
+            rest = slots[1:] if opening else slots
+            groups = _groups(rest, room - len(head))
+            slots = [*head, *(_merged(g) for g in groups)]
+        if cta is not None:
+            cta.role = "cta"
+        out = [*slots, *([cta] if cta else [])]
+        if len(out) < n and not opening:
+            out.insert(0, self._subject_hook())
+        else:
+            out[0].role = "hook"
+        if len(out) < n and cta is None:
+            out.append(_Slot("cta", None))
+        if len(out) < n:
+            out = self._details(out, n)
+        return out
+
+    def _subject_hook(self) -> _Slot:
+        unit = next((u for u in self.brief.units if has_phrase(u.low, self.ctx.subject)), None)
+        return _Slot("hook", unit)
+
+    def _details(self, slots: list[_Slot], n: int) -> list[_Slot]:
+        """Extra shots after the speaker's scenes until there are n: the visual elements no scene shows yet
+        first, then other angles of each scene in turn."""
+        shown_text = " ".join(s.shown.what for s in slots if s.shown)
+        shown_words = set(tokens(shown_text))
+        spare = [
+            e
+            for e in self.ctx.visual_elements
+            if not has_phrase(shown_text, _strip_det(e))
+            and is_topic(tokens(e), places=False)
+            and sum(w in shown_words for w in tokens(e)) * 3 < 2 * len(tokens(e))  # not a scene said again
+        ]
+        bases = [s for s in slots if s.role == "beat" and s.shown] or [s for s in slots if s.shown]
+        if not bases:
+            bases = [s for s in slots if s.role != "cta"][:1]
+        out = list(slots)
+        i = 0
+        while len(out) < n:
+            base = bases[i % len(bases)]
+            element = spare[i] if i < len(spare) else None
+            angle = sum(1 for s in out if s.role == "detail" and s.element is None and s.shown is base.shown)
+            extra = _Slot("detail", base.unit, element, angle=angle, shown=None if element else base.shown)
+            at = out.index(base) + 1
+            while at < len(out) and out[at].role == "detail":
+                at += 1
+            out.insert(at, extra)
+            i += 1
+        return out
+
+    def _from_beats(self, n: int) -> list[_Slot]:
         beats = self.brief.beats
         hook = next((u for u in beats if _HOOK.search(u.low) and not CTA_CUE.search(u.low)), None)
         cta = next((u for u in reversed(beats) if CTA_CUE.search(u.low) and u is not hook), None)
@@ -208,7 +348,7 @@ class SceneWriter:
                 "bold_claim": "medium close-up",
                 "story": "wide shot",
                 "statistic": "medium shot",
-            }[self.v["hook_style"]]
+            }[self.hook_style]
         elif slot.role == "cta":
             shot = "medium shot"
         elif slot.role == "detail" and slot.element and any(w in PLACE_WORDS for w in tokens(slot.element)):
@@ -217,10 +357,12 @@ class SceneWriter:
             shot = "close-up" if index % 2 else "extreme close-up"
         else:
             shot = SHOTS[(index - 2) % len(SHOTS)]
-        said = CAMERA.search(low)
+        said = CAMERA.search(low) if slot.shown is None else None
         if said:
             word = said.group(1).replace("closeup", "close-up").replace("close up", "close-up")
             shot = word if "shot" in word or "close" in word else f"{word} shot"
+        if slot.shown is not None and slot.shown.shot and slot.role != "detail":
+            shot = slot.shown.shot
         moves = MOVES[self.style]
         move = moves[(index - 1) % len(moves)]
         said_move = _MOVE.search(low)
@@ -240,6 +382,10 @@ class SceneWriter:
         return f"{shot}, {move}", shot, end_shot
 
     def _action(self, slot: _Slot) -> str:
+        if slot.shown is not None and slot.role == "detail":
+            return DETAIL_ANGLES[slot.angle % len(DETAIL_ANGLES)][1].format(a=slot.shown.what)
+        if slot.shown is not None:
+            return slot.shown.what or self._subject_np()
         if slot.role == "detail" and slot.element is None and slot.unit is not None:
             template = DETAIL_ANGLES[slot.angle % len(DETAIL_ANGLES)][1]
             return template.format(a=self._clause_action(slot.unit))
@@ -276,12 +422,17 @@ class SceneWriter:
         m = re.search(
             rf"\b(our|my|your|their|the|this|a|an)\s+{re.escape(self.ctx.subject)}\b", self.brief.low
         )
-        return f"{m.group(1)} {self.ctx.subject}" if m else self.ctx.subject
+        if not m:
+            return self.ctx.subject
+        det = (
+            "the" if m.group(1) in ("our", "my", "your") else m.group(1)
+        )  # prompts speak in the third person
+        return f"{det} {self.ctx.subject}"
 
     def _hook_line(self, unit: Unit | None) -> str:
         subject = self._subject_np()
         intent = self.ctx.intent
-        style = self.v["hook_style"]
+        style = self.hook_style
         low = unit.low if unit else ""
         if style == "question":
             if unit is not None and re.match(
@@ -301,7 +452,8 @@ class SceneWriter:
             return f"You've never seen {subject} like this."
         if style == "story":
             if unit is not None and _HOOK.search(low):
-                return f"It started with {self._action(_Slot('hook', unit))}."
+                started = re.sub(r"^(?:a|an|the)\s+", "", self._action(_Slot("hook", unit)))
+                return f"It started with {started}."
             return f"Here's the story of {subject}."
         # statistic: only a figure the speaker said; none is ever invented
         stat = statistic_in(u.text for u in self.brief.units)
@@ -314,27 +466,27 @@ class SceneWriter:
         camera, shot, end_shot = self._camera(index, slot)
         move = camera.split(", ", 1)[1]
         action = self._action(slot)
-        elements = self._elements_for(index, action)
-        subject_words = [w for w in tokens(ctx.subject) if w not in STOPWORDS]
-        carries_subject = all(has_phrase(action, w) for w in subject_words) if subject_words else True
-        subject_bit = "" if carries_subject else f", featuring {ctx.subject}"
+        # the speaker's own scenes show what they said; a shot the writer adds carries one visual element
+        elements = self._elements_for(index, action) if slot.shown is None else []
+        subject_bit = ""
         elems_bit = f", with {_join(elements)}" if elements else ""
-        look = LOOK[self.style]
-        grade = GRADE[self.v["color_treatment"]]
         palette = f"color palette: {', '.join(self.palette_names)}" if self.palette_names else ""
-        tail = ", ".join(x for x in (f"{ctx.vibe} mood", look, grade, palette) if x)
-        hook_style = self.v["hook_style"].replace("_", " ")
+        tail = ", ".join(x for x in (f"{ctx.vibe} mood", self.look, self.grade, palette) if x)
+        hook_style = self.hook_style.replace("_", " ")
 
         end_action = action
-        if slot.role == "beat" and len(slot.parts) > 1:
+        if slot.role == "beat" and slot.end_shown is not None:
+            end_action = slot.end_shown.what
+        elif slot.role == "beat" and len(slot.parts) > 1:
             action, end_action = self._clause_action(slot.parts[0]), self._clause_action(slot.parts[-1])
         if slot.role == "hook":
+            # space for the hook's text, not the text: image models garble lettering (the line is plan.hook)
             overlay = {
-                "question": f'on-screen question "{hook_line}"',
-                "bold_claim": f'bold headline text "{hook_line}"',
+                "question": "clean space for an on-screen question",
+                "bold_claim": "clean space for a bold headline",
                 "story": "establishing the place and the person the story follows",
-                "statistic": f'a large on-screen figure: "{hook_line}"',
-            }[self.v["hook_style"]]
+                "statistic": "clean space for a large on-screen figure",
+            }[self.hook_style]
             start_core = f"{shot} of {action}{subject_bit}{elems_bit}"
             end_core = f"{end_shot} of {action}{subject_bit}, {overlay}"
             title = f"Hook: {self._phrase_title(slot, action)}"
@@ -366,17 +518,20 @@ class SceneWriter:
             if self.pacing == "fast"
             else f"{shots} shots"
         )
-        description = f"{what}. {_sentence_case(cut_text)} over {duration:g} s; camera {camera}. {_sentence_case(self.style)} look, {self.v['color_treatment']} grade."
+        said_look = self.ctx.stated_levers.get("visual_style")
+        look_note = (
+            f"{_sentence_case(said_look)} look (as the brief asks)"
+            if said_look
+            else f"{_sentence_case(self.style)} look"
+        )
+        grade_note = f"{self.grade_name} grade" if self.grade_name else "the brief's own colours"
+        description = f"{what}. {_sentence_case(cut_text)} over {duration:g} s; camera {camera}. {look_note}, {grade_note}."
         negative = ", ".join(
-            [
-                BASE_NEGATIVE,
-                STYLE_NEGATIVE[self.style],
-                GRADE_NEGATIVE[self.v["color_treatment"]],
-                *self.negatives,
-            ]
+            x for x in [BASE_NEGATIVE, self.style_negative, self.grade_negative, *self.negatives] if x
         )
         said = SETTING.search(action.lower())
-        setting = said.group(1) if said else self.place
+        own_place = slot.shown is not None and any(w in PLACE_WORDS for w in tokens(action))
+        setting = said.group(1) if said else (None if own_place else self.place)
         if setting and not said:
             start_core += f", {setting}"
         where = f"setting ({setting})" if setting else "setting"
@@ -408,6 +563,21 @@ class SceneWriter:
         some ("follow for more cheap recipes"), else the intent's default."""
         if slot.unit is None:
             return DEFAULT_CTA.get(self.ctx.intent, "follow for more"), ""
+        if slot.shown is not None:
+            said = re.sub(r"[.!?]+$", "", slot.unit.low)
+            said = SAID_TAIL.sub("", said) if len(said.split()) > 3 else said  # "... upbeat pop music"
+            line = _CTA_LINE.search(said)
+            phrase = CTA_PHRASE.search(said)
+            shown = _CTA_LINE.sub("", action).strip(" ,")
+            if phrase and not line:
+                shown = CTA_PHRASE.split(shown, maxsplit=1)[0]
+                shown = re.sub(r"(?:^|\s+)(?:and )?(?:say|ask|tell)\b.*$", "", shown).strip(" ,")
+            shown = shown or self._subject_np()
+            if line:
+                return " ".join(line.group(1).split()[:8]), shown
+            if phrase:
+                return " ".join(said[phrase.start() :].split()[:8]), shown
+            return shown, shown
         m = CTA_PHRASE.search(action)
         if not m:
             return action, action
@@ -454,3 +624,56 @@ def _merge(units: list[Unit]) -> Unit:
     return Unit(
         "; ".join(u.text for u in units), " ; ".join(u.low for u in units), units[0].start, units[-1].end
     )
+
+
+def _is_cta(text: str) -> bool:
+    """A scene that closes on a call to action: its words ("link in bio", "shop now") or a line to show."""
+    low = text.lower()
+    return bool(CTA_PHRASE.search(low) or _CTA_LINE.search(low))
+
+
+_CTA_LINE = re.compile(
+    r"\b(?:with|and) (?:the |a )?(?:line|tagline|text|caption|slogan|words)\b(?: saying)?\s+(.+)$"
+)
+
+
+def _groups(slots: list[_Slot], k: int) -> list[list[_Slot]]:
+    """Contiguous groups, the earlier ones one larger."""
+    k = max(1, k)
+    size, extra = divmod(len(slots), k)
+    out, i = [], 0
+    for g in range(k):
+        take = size + (1 if g < extra else 0)
+        if take:
+            out.append(slots[i : i + take])
+        i += take
+    return out
+
+
+def _merged(group: list[_Slot]) -> _Slot:
+    """Scenes merged into one: the start frame shows the first, the end frame the last."""
+    if len(group) == 1:
+        return group[0]
+    units = [s.unit for s in group if s.unit is not None]
+    return _Slot(
+        "beat",
+        _merge(units),
+        parts=tuple(units),
+        shown=group[0].shown,
+        end_shown=group[-1].shown,
+    )
+
+
+def _stated_look(said: str, arm: str | None) -> str:
+    """The look the brief asked for in prompt words: the arm's look words with what else was said
+    ("documentary style, natural light, handheld realism, ..."), or the brief's own ("neon, rainy city at night
+    look")."""
+    if arm:
+        extra = [t.strip() for t in said.split(",") if t.strip() and t.strip() not in LOOK[arm]]
+        return ", ".join([LOOK[arm], *extra])
+    terms = [t.strip() for t in said.split(",") if t.strip()]
+    tail = terms[-1]
+    if not re.search(r"\b(?:look|style|light|lighting|space|daylight|grain)$", tail):
+        terms[-1] = f"{tail} look" if len(terms) == 1 else tail
+        terms[0] = f"{terms[0]} look" if len(terms) > 1 else terms[0]
+    return ", ".join(terms)

@@ -70,10 +70,13 @@ def test_ten_scenes_add_shots_without_inventing_beats(planner, rambling, ctx):
 def test_prompts_carry_subject_palette_style_and_elements(planner, rambling, ctx):
     plan = planner.write_scenes(rambling, ctx, {}, 5)
     for s in plan.scenes:
+        # the start frame shows what the speaker said for the scene; the end frame names the subject to keep
+        assert "oat milk latte" in s.end_frame.prompt
         for f in s.frames():
-            assert "oat milk latte" in f.prompt
+            assert "featuring" not in f.prompt
             assert "color palette: terracotta, cream, sage green" in f.prompt
-            assert LOOK["cinematic"] in f.prompt and GRADE["warm"] in f.prompt
+            # the brief said its colours: the optimizer's grade arm does not paint over them
+            assert LOOK["cinematic"] in f.prompt and GRADE["warm"] not in f.prompt
             assert "cozy, warm, nostalgic mood" in f.prompt
             assert "blurry" in f.negative_prompt
     mentioned = " ".join(f.prompt for s in plan.scenes for f in s.frames())
@@ -164,11 +167,26 @@ def test_visual_style_sets_the_look(planner, rambling, ctx, style):
         assert "photorealistic" in plan.scenes[0].start_frame.negative_prompt
 
 
+BAKERY = (
+    "A video about our bakery. Open with bread coming out of the oven. Then show the team shaping dough. "
+    "End with the shop front and say visit us."
+)
+
+
 @pytest.mark.parametrize("grade", LEVERS["color_treatment"])
-def test_color_treatment_sets_the_grade(planner, rambling, ctx, grade):
-    plan = planner.write_scenes(rambling, ctx, {"color_treatment": grade}, 5)
+def test_color_treatment_sets_the_grade(planner, grade):
+    """A brief that names no colours: the grade is the optimizer's arm."""
+    plan = plan_for(planner, Transcript(text=BAKERY, duration_s=10), 5, color_treatment=grade)
     assert all(GRADE[grade] in f.prompt for s in plan.scenes for f in s.frames())
     assert f"{grade} grade" in plan.scenes[0].description
+
+
+@pytest.mark.parametrize("grade", LEVERS["color_treatment"])
+def test_a_stated_palette_is_not_graded_over(planner, rambling, ctx, grade):
+    assert ctx.stated_levers["color_treatment"] == "the brief's palette"
+    plan = planner.write_scenes(rambling, ctx, {"color_treatment": grade}, 5)
+    assert not any(g in f.prompt for g in GRADE.values() for s in plan.scenes for f in s.frames())
+    assert "the brief's own colours" in plan.scenes[0].description
 
 
 def test_pacing_without_a_length_changes_durations_and_cuts(planner):
@@ -230,7 +248,7 @@ def test_explainer_brief(planner):
     assert "Hi team" not in " ".join(s.narration for s in plan.scenes)
     cta = plan.scenes[-1]
     assert cta.title == "Call to action: Try It Free for Thirty Days"
-    assert cta.start_frame.prompt.startswith("medium shot of calm owner closing the laptop,")
+    assert cta.start_frame.prompt.startswith("medium shot of a calm owner closing the laptop,")
 
 
 def test_unpunctuated_reel_brief_without_segments(planner):
@@ -240,7 +258,12 @@ def test_unpunctuated_reel_brief_without_segments(planner):
     assert [p.split()[0] for p in c.color_palette] == ["pink", "yellow"]
     plan = planner.write_scenes(t, c, {}, 6)
     narr = [s.narration for s in plan.scenes]
-    assert narr[2] == "we see the messy dog arrive" and narr[3].startswith("then the bath")
+    # the three scenes it enumerates ("we see ...", "then ...", "then ..."), in order, after the hook
+    assert narr[1] == "we see the messy dog arrive"
+    assert narr.index("then the bath with lots of bubbles") < narr.index(
+        "then the blow dry and the final reveal with a bow"
+    )
+    assert "messy dog arriving" in plan.scenes[1].start_frame.prompt
     assert plan.scenes[-1].title == "Call to action: Book Now"
     assert plan.scenes[-1].start_frame.prompt.startswith("medium shot of a dog grooming salon,")
 

@@ -130,7 +130,13 @@ def to_participles(words: list[str], seen: bool = False) -> list[str]:
             base, third = found
             plural_subject = out[k - 1].endswith("s") and not third
             # after "we see", a bare verb is the thing seen happening ("we see the messy dog arrive")
-            if (third and (out[s] in DETERMINERS or s > 0)) or plural_subject or (seen and not third):
+            # after "two", "three", "these", "some" a word in -s is a plural noun ("two apple slices")
+            singular = out[s] not in ("two", "three", "these", "those", "some")
+            if (
+                (third and singular and (out[s] in DETERMINERS or s > 0))
+                or plural_subject
+                or (seen and not third)
+            ):
                 out[k] = participle(base)
                 _coordinated(out, k + 1)
             break

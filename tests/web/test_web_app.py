@@ -283,12 +283,22 @@ def test_the_api_error_lines_reach_the_page(chromium, server, tmp_path):
     assert all("Failed to load resource" in p for p in problems.seen), problems.seen
 
 
-def test_a_stale_edit_is_reloaded_and_said_so(chromium, server):
-    context, page, problems = open_app(chromium, server, 1280, 900)
+def test_drag_to_reorder_and_a_stale_edit_is_reloaded_and_said_so(chromium, server):
+    # tall enough for scenes 1-3 on one screen: the drag needs no scrolling
+    context, page, problems = open_app(chromium, server, 1280, 3000)
     try:
         page.set_input_files("#file", str(BRIEF))
         page.click("#start")
         run_id = wait_finished(page)
+        # drag scene 3 by its handle onto scene 1: it moves to position 1
+        titles = scene_titles(page)
+        page.locator("#scene-3 .handle").drag_to(page.locator("#scene-1 .scene-head"))
+        page.wait_for_function(
+            "(t) => document.querySelector('#scene-list li.scene h3').textContent !== t", arg=titles[0]
+        )
+        assert [t.split(". ", 1)[1] for t in scene_titles(page)[:3]] == [
+            t.split(". ", 1)[1] for t in (titles[2], titles[0], titles[1])
+        ]
         revision = page.request.get(f"{server}/runs/{run_id}/storyboard").json()["revision"]
         # someone else renames scene 1 behind the page's back
         answer = page.request.patch(

@@ -51,9 +51,9 @@ SLOW_FIXTURES = {
 SLOW_FILES = {
     "aws/test_state_machine.py": "the state machine in moto",
     "serve/test_serve.py": "storyreel serve in a subprocess, running the example brief",
-    "clips/test_state_machine.py": "the state machine in moto, with webhooks",
+    "clips/test_clips_state_machine.py": "the state machine in moto, with webhooks",
     "clips/test_diffusers.py": "a tiny Wan pipeline built with torch",
-    "clips/test_cli.py": "the CLI in subprocesses on the example brief",
+    "clips/test_clips_cli.py": "the CLI in subprocesses on the example brief",
     "images/test_reference_cli.py": "the CLI in subprocesses on the example brief",
     "infra/test_asl.py": "asl-validator (node)",
     "infra/test_checks.py": "checkov and cfn-lint",

@@ -84,6 +84,13 @@ class Transcript(Contract):
 
 
 # --------------------------------------------------------------------------- context
+class StatedLever(Contract):
+    """A creative lever the brief decided itself ("the look is neon" decides visual_style)."""
+
+    lever: str = Field(description="hook_style, visual_style, pacing or color_treatment")
+    said: str = Field(description="the brief's words that decide it, e.g. 'neon, rainy city at night'")
+
+
 class CreativeContext(Contract):
     """What the speaker wants. Seed field names; lists stay lists so prompts can pick from them."""
 
@@ -104,11 +111,15 @@ class CreativeContext(Contract):
     missing: list[str] = Field(
         default_factory=list, description="fields the brief did not say anything about (filled with defaults)"
     )
-    stated_levers: dict[str, str] = Field(
-        default_factory=dict,
-        description="creative levers the brief itself decided, lever -> the brief's words (visual_style -> "
-        "'neon, rainy city at night'); the optimizer chooses only the others",
+    stated_levers: list[StatedLever] = Field(
+        default_factory=list,
+        description="the creative levers the brief itself decided (a look, a palette, a pace, a kind of opening), "
+        "each with the brief's words; the optimizer chooses only the others",
     )
+
+    def stated(self) -> dict[str, str]:
+        """stated_levers as lever -> the brief's words."""
+        return {s.lever: s.said for s in self.stated_levers}
 
 
 # --------------------------------------------------------------------------- optimizer decision

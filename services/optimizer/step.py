@@ -121,7 +121,7 @@ def decide(
     choose for the same run on the same state gives the same variant). `brief_text` adds the brief features."""
     features = context_features(context, brief_text)
     # a lever the brief decided itself (context.stated_levers) gets no arm: the planner writes what was said
-    free = [lever for lever in DEFAULT_VARIANT if lever not in context.stated_levers]
+    free = [lever for lever in DEFAULT_VARIANT if lever not in context.stated()]
     if not config.enabled:
         default = {lever: DEFAULT_VARIANT[lever] for lever in free}
         return OptimizerDecision(policy="off", variant=default, context_features=features, free_levers=free)

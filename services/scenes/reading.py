@@ -47,7 +47,7 @@ from storyreel.services.brief.vocab import CTA_CUE
 from storyreel.services.scenes.shots import CAMERA as SHOT_CAMERA
 from storyreel.services.scenes.shots import shot_name
 from storyreel.shared import colors
-from storyreel.shared.contracts import CreativeContext, Transcript
+from storyreel.shared.contracts import CreativeContext, StatedLever, Transcript
 
 # --------------------------------------------------------------------------- cues
 _META = re.compile(
@@ -735,5 +735,7 @@ def read_context(brief: Brief) -> CreativeContext:
         platform=need("platform", platform, None),
         target_duration_s=need("target_duration_s", target_duration(brief.low), None),
         missing=missing,
-        stated_levers=stated_levers(brief, bool(said_palette)),
+        stated_levers=[
+            StatedLever(lever=k, said=v) for k, v in stated_levers(brief, bool(said_palette)).items()
+        ],
     )

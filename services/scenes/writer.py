@@ -115,7 +115,7 @@ class SceneWriter:
         place = PLACE.search(brief.low)
         self.place = place.group(1) if place else None  # the brief's overall setting, if it named one
         # what the brief decided itself wins over the optimizer's arm (context.stated_levers)
-        stated = context.stated_levers
+        stated = context.stated()
         said_look = stated.get("visual_style")
         arm = style_arm(said_look) if said_look else None
         if arm:
@@ -518,7 +518,7 @@ class SceneWriter:
             if self.pacing == "fast"
             else f"{shots} shots"
         )
-        said_look = self.ctx.stated_levers.get("visual_style")
+        said_look = self.ctx.stated().get("visual_style")
         look_note = (
             f"{_sentence_case(said_look)} look (as the brief asks)"
             if said_look

@@ -216,7 +216,7 @@ NEON = (
 
 def test_a_stated_look_beats_the_optimizers_arm(planner) -> None:
     c, plan = _plan(planner, NEON, 3, visual_style="cinematic", color_treatment="warm", pacing="slow")
-    assert c.stated_levers == {
+    assert c.stated() == {
         "visual_style": "neon, rainy city at night",
         "color_treatment": "the brief's palette",
         "pacing": "fast",
@@ -235,7 +235,7 @@ def test_a_stated_arm_is_written_as_that_arm(planner) -> None:
         3,
         visual_style="animated",
     )
-    assert c.stated_levers["visual_style"] == "documentary"
+    assert c.stated()["visual_style"] == "documentary"
     assert LOOK["documentary"] in plan.scenes[1].start_frame.prompt
     assert plan.variant["visual_style"] == "documentary"
 

@@ -183,7 +183,7 @@ def test_color_treatment_sets_the_grade(planner, grade):
 
 @pytest.mark.parametrize("grade", LEVERS["color_treatment"])
 def test_a_stated_palette_is_not_graded_over(planner, rambling, ctx, grade):
-    assert ctx.stated_levers["color_treatment"] == "the brief's palette"
+    assert ctx.stated()["color_treatment"] == "the brief's palette"
     plan = planner.write_scenes(rambling, ctx, {"color_treatment": grade}, 5)
     assert not any(g in f.prompt for g in GRADE.values() for s in plan.scenes for f in s.frames())
     assert "the brief's own colours" in plan.scenes[0].description

@@ -26,10 +26,19 @@ from collections.abc import Set
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, create_model
-from storyreel.services.brief.levers import resolve_variant
+from storyreel.services.brief.levers import LEVERS, resolve_variant
 from storyreel.services.brief.vocab import planned_duration
 from storyreel.services.scenes.providers.base import check_plan
-from storyreel.shared.contracts import CreativeContext, Frame, Scene, ScenePlan, Transcript, Usage
+from storyreel.services.scenes.reading import read_brief, read_context
+from storyreel.shared.contracts import (
+    CreativeContext,
+    Frame,
+    Scene,
+    ScenePlan,
+    StatedLever,
+    Transcript,
+    Usage,
+)
 from storyreel.shared.errors import ProviderError
 from storyreel.shared.openai_client import make_client, openai_errors, provider_error
 from storyreel.shared.settings import LLMConfig
@@ -60,15 +69,48 @@ planning the video it describes. Answer only with JSON that matches the given sc
 brief does not support: when the brief says nothing about a field, fill it with a sensible neutral default and
 name the field in `missing`."""
 
-CONTEXT_TASK = """Task: extract the creative context of the video described in the brief (title, subject, intent,
-vibe, content style, target audience, visual elements, colour palette, sound preferences, keywords for forum
-research, tone and sentiment in -1..1, platform and target duration in seconds if the speaker named them)."""
+# How to read a brief: the same rules the local planner follows (services/brief/discourse.py,
+# services/scenes/reading.py, services/scenes/shots.py); tests/scenes/test_openai_rules.py checks they are sent.
+READING_RULES = """How to read the brief, like a careful person would:
+- Talk is not the brief. Greetings, thanks, small talk (the weekend, last night's match, lunch), talk about the
+  talk ("here's the idea", "so what we agreed", "nothing fancy") and filler are never scenes or fields.
+- In a meeting transcript ("Name: ..." lines, or several speakers), follow what was asked for and agreed: a
+  question is not a decision, its answer is; a proposal counts only if the others take it up, and one turned
+  down ("let's skip the drone", "we said no beach") is never shown (put it in the negative prompts).
+- Scenes the speaker enumerates ("first ...", "scene one ...", "then ...", "open on ...", "cut to ...", "end on
+  ...", a list of items "1. ... 2. ...") are the scenes, one each, in that order; meta talk around them is not a scene.
+- Fields the brief states are kept as said: the audience with its qualifiers ("commuters in their twenties who
+  ..."), never a platform name as the audience; the palette's colours; the platform; the length; the look."""
 
-SCENES_TASK = """Task: write exactly {n} scenes for the video, in the order they play. Each scene has a title, a
+CONTEXT_TASK = (
+    """Task: extract the creative context of the video described in the brief (title, subject, intent,
+vibe, content style, target audience, visual elements, colour palette, sound preferences, keywords for forum
+research, tone and sentiment in -1..1, platform and target duration in seconds if the speaker named them, and
+stated_levers: each creative lever the brief itself decides, with the brief's words: visual_style for a look
+("neon", "film noir", "documentary style"), color_treatment for a palette or grade it names, pacing for a pace
+("keep it fast"), hook_style for a kind of opening ("open with a question"); none it leaves open).
+
+"""
+    + READING_RULES
+)
+
+SCENES_TASK = (
+    """Task: write exactly {n} scenes for the video, in the order they play. Each scene has a title, a
 description, a start keyframe prompt and an end keyframe prompt (concrete, visual, self-contained image prompts of
 one or two sentences), a transition, a duration in seconds, a camera note, and the part of the brief it comes from
 as narration. Follow the creative choices given: hook style for the opening line `hook` and the first scene, visual style
-and colour treatment in every frame prompt, pacing in the scene durations."""
+and colour treatment in every frame prompt, pacing in the scene durations. A lever in `stated_by_the_brief` was
+decided by the speaker: write it as they said it (their look, their colours, their pace); no creative choice is
+given for it and none may replace it.
+
+A frame prompt describes what is seen, in image-prompt language: subject, action, setting, framing and light,
+with the brief's own nouns ("close-up of the baker pulling sourdough loaves from the oven at dawn, warm window
+light"). Never paste the speaker's sentences or fragments of them, never first person ("we", "our", "I"),
+never "featuring <title>", never instructions or meta talk ("scene one", "we agreed", "should be").
+
+"""
+    + READING_RULES
+)
 
 
 # --------------------------------------------------------------------------- response formats from the contracts
@@ -100,7 +142,16 @@ Seconds = Annotated[
 ]
 MAX_SCENE_S = 120.0  # without a length from the speaker, no one scene of a short video runs longer than this
 
-ContextDraft = _draft(CreativeContext, "CreativeContextDraft")
+ContextDraft = _draft(
+    CreativeContext,
+    "CreativeContextDraft",
+    exclude={"stated_levers"},
+    # asked for like every field; an answer without it (an older or local model) reads as "none stated"
+    stated_levers=(
+        list[StatedLever],
+        Field(default_factory=list, description=CreativeContext.model_fields["stated_levers"].description),
+    ),
+)
 FrameDraft = _draft(
     Frame,
     "FramePrompt",
@@ -171,16 +222,28 @@ class OpenAIPlanner:
             {"role": "user", "content": f"{CONTEXT_TASK}\n\n{_delimited(transcript)}"},
         ]
 
+        # the rules' reading of what the brief decided (the same as the local planner's), and the model's
+        ruled = read_context(read_brief(transcript)).stated()
+
         def build(draft: BaseModel) -> CreativeContext:
-            return _check_context(CreativeContext.model_validate(draft.model_dump()))
+            ctx = _check_context(CreativeContext.model_validate(draft.model_dump()))
+            said = {**{s.lever: s.said for s in ctx.stated_levers if s.lever in LEVERS}, **ruled}
+            ctx.stated_levers = [StatedLever(lever=k, said=v) for k, v in said.items()]
+            return ctx
 
         return self._structured("context", messages, ContextDraft, build)
 
     def write_scenes(
         self, transcript: Transcript, context: CreativeContext, variant: dict[str, str], n_scenes: int
     ) -> ScenePlan:
-        chosen = resolve_variant(variant)
-        planning = {"creative_context": context.model_dump(mode="json"), "creative_choices": chosen}
+        stated = context.stated()
+        resolved = resolve_variant(variant)
+        chosen = {lever: arm for lever, arm in resolved.items() if lever not in stated}
+        planning = {
+            "creative_context": context.model_dump(mode="json"),
+            "creative_choices": chosen,
+            "stated_by_the_brief": stated,
+        }
         messages: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": SYSTEM_PROMPT},
             {
@@ -192,7 +255,9 @@ class OpenAIPlanner:
             },
         ]
 
-        total = planned_duration(chosen["pacing"], n_scenes, context.target_duration_s)
+        said_pace = stated.get("pacing", "")
+        pacing = said_pace if said_pace in ("fast", "balanced", "slow") else resolved["pacing"]
+        total = planned_duration(pacing, n_scenes, context.target_duration_s)
         share = round(total / n_scenes, 1)
         cap = float(context.target_duration_s) if context.target_duration_s else MAX_SCENE_S
 

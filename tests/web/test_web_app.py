@@ -290,7 +290,8 @@ def test_drag_to_reorder_and_a_stale_edit_is_reloaded_and_said_so(chromium, serv
         page.set_input_files("#file", str(BRIEF))
         page.click("#start")
         run_id = wait_finished(page)
-        # drag scene 3 by its handle onto scene 1: it moves to position 1
+        # drag scene 3 by its handle onto scene 1: it moves to position 1 (an open disclosure stays open)
+        page.click("details#context > summary")
         titles = scene_titles(page)
         page.locator("#scene-3 .handle").drag_to(page.locator("#scene-1 .scene-head"))
         page.wait_for_function(
@@ -299,6 +300,7 @@ def test_drag_to_reorder_and_a_stale_edit_is_reloaded_and_said_so(chromium, serv
         assert [t.split(". ", 1)[1] for t in scene_titles(page)[:3]] == [
             t.split(". ", 1)[1] for t in (titles[2], titles[0], titles[1])
         ]
+        assert page.locator("details#context").get_attribute("open") is not None
         revision = page.request.get(f"{server}/runs/{run_id}/storyboard").json()["revision"]
         # someone else renames scene 1 behind the page's back
         answer = page.request.patch(

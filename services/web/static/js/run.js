@@ -253,6 +253,8 @@ export function runView(main, app, runId) {
     const sb = view.storyboard;
     const focusKey = state.focusAfter || document.activeElement?.dataset?.key;
     state.focusAfter = null;
+    // a disclosure the user opened stays open across the re-render an edit causes
+    const opened = new Set([...board.querySelectorAll("details[open]")].map((d) => d.id || d.dataset.key).filter(Boolean));
     fill(title, sb.title || runId);
     document.title = `${sb.title || runId} · storyreel`;
     const f = sb.frames;
@@ -277,6 +279,7 @@ export function runView(main, app, runId) {
       feedbackSection(),
       exportsSection(),
     ]);
+    for (const d of board.querySelectorAll("details")) if (opened.has(d.id || d.dataset.key)) d.open = true;
     if (state.openFrame) fillEditor(state.openFrame);
     if (focusKey) {
       const el = document.querySelector(`[data-key="${CSS.escape(focusKey)}"]`);
@@ -469,7 +472,7 @@ export function runView(main, app, runId) {
       const done = await change("Save scene", (revision) => api.editScene(runId, n, { revision, ...body }));
       if (done) announce(`Scene ${n} saved.`);
     });
-    return h("details", { class: "edit-scene" }, h("summary", {}, `Edit scene ${n}`), form);
+    return h("details", { class: "edit-scene", "data-key": `edit-${n}` }, h("summary", {}, `Edit scene ${n}`), form);
   }
 
   // ------------------------------------------------------------------ the frame editor (a modal dialog)

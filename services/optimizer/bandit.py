@@ -33,7 +33,7 @@ PRIOR_A = PRIOR_B = 1.0
 KAPPA_MAX = 16.0  # at most 16 Bernoulli-equivalents per observation (guards against early over-confidence)
 VAR_PRIOR_OBS = 2.0  # the noise estimate starts from 2 pseudo-observations of Bernoulli noise
 # Evidence is counted EVIDENCE_SCALE times (a narrower posterior than the exact one: Thompson sampling over-explores
-# over a finite horizon). Chosen on the tuning seeds 0-19 from {1, 1.5, 2, 3} (bench/results/bandit_alternatives.md).
+# over a finite horizon). Chosen on the tuning seeds 0-19 from {1, 1.5, 2, 3} (docs/optimizer.md, "Tuning").
 EVIDENCE_SCALE = 1.5
 # Drift detector (one-sided CUSUM on standardised residuals; see `drift_step`), chosen on the tuning seeds.
 DRIFT_DELTA = 0.25  # allowed slack per observation, in noise standard deviations

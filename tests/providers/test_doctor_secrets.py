@@ -24,7 +24,14 @@ def settings(**kw) -> Settings:
 
 def test_all_local_needs_nothing() -> None:
     checks = run_doctor(settings(), {})
-    assert [c.provider for c in checks] == ["local", "transcriber", "openai", "replicate", "stability", "forums"]
+    assert [c.provider for c in checks] == [
+        "local",
+        "transcriber",
+        "openai",
+        "replicate",
+        "stability",
+        "forums",
+    ]
     assert all(c.ok for c in checks)
     assert checks[0].used_for == "transcribe, context+scenes, images (sketch)"
     assert "all providers ready" in format_checks(checks)

@@ -10,7 +10,7 @@ cloud, and the web app:
                                                           audio only); it starts the run in a background worker
     GET  /files/<run_id>/<path>                           a run's files, read-only (no hidden files, no `..`)
     GET  /openapi.json                                    the API's OpenAPI document
-    GET  /, /app/<path>                                   services/web/static/ (when that folder exists)
+    GET  / -> 302 /app/index.html; /app/<path>            services/web/static/ (when that folder exists)
 
 The handler runs one request at a time (a Lambda sandbox runs one invocation at a time, and Powertools keeps
 the current event on the resolver); files, uploads and the pipeline runs do not wait for it.
@@ -323,8 +323,11 @@ class _Handler(BaseHTTPRequestHandler):
                 from storyreel.services.api.openapi import DOCUMENT
 
                 self._send(200, DOCUMENT.read_bytes(), "application/json")
-            elif self.command in ("GET", "HEAD") and (path == "/" or path.startswith("/app/")):
-                self._static(path.removeprefix("/app/") if path != "/" else "index.html")
+            elif self.command in ("GET", "HEAD") and path in ("/", "/app", "/app/"):
+                # the app's CSS and JS are relative to its folder: send the browser into it
+                self._send(302, b"", "text/plain", {"Location": "/app/index.html"})
+            elif self.command in ("GET", "HEAD") and path.startswith("/app/"):
+                self._static(path.removeprefix("/app/"))
             else:
                 self._api()
         except (BrokenPipeError, ConnectionResetError):

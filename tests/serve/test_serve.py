@@ -205,3 +205,13 @@ def test_openapi_document_is_served(server):
     doc = server.get("/openapi.json").json()
     assert "/runs/{run_id}/scenes/{index}" in doc["paths"] and "/policy" in doc["paths"]
     assert server.get("/policy").json()["policy"]
+
+
+def test_the_root_sends_the_browser_into_the_app_folder(server):
+    """The app's stylesheet and script are relative to its folder: at / they would resolve to the API."""
+    root = server.get("/", follow_redirects=False)
+    assert root.status_code == 302 and root.headers["location"] == "/app/index.html"
+    page = server.get("/", follow_redirects=True)
+    assert page.status_code == 200 and 'href="style.css"' in page.text
+    assert server.get("/app/style.css").status_code == 200
+    assert server.get("/app/js/app.js").status_code == 200

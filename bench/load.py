@@ -64,9 +64,9 @@ def _call(fn: Any, *args: Any) -> tuple[Any, str | None]:
 # --------------------------------------------------------------------------- part 1: moto
 def cloud_part(runs: int, deadline_s: float, faults: cs.Faults, scale: float) -> dict[str, Any]:
     import boto3
-    from storyreel.services.optimizer.step import POLICY_NAME, engagement_reward
+    from storyreel.services.optimizer import bandit
+    from storyreel.services.optimizer.step import POLICY_NAME
     from storyreel.shared.aws.env import state as state_store
-    from storyreel.shared.contracts import Engagement
 
     import testkit.aws as kit
 
@@ -154,20 +154,25 @@ def cloud_part(runs: int, deadline_s: float, faults: cs.Faults, scale: float) ->
         def engagement(views: int) -> dict[str, int]:
             return {"views": views, "likes": views // 20, "comments": views // 100, "shares": views // 200}
 
+        last_reward: dict[str, float] = {}
+
         def send(rid: str) -> list[int]:
             codes = []
             for views in (1000, 5000):
-                code, _ = kit.call_api("POST", f"/runs/{rid}/feedback", engagement(views))
+                code, body = kit.call_api("POST", f"/runs/{rid}/feedback", engagement(views))
                 codes.append(code)
+                if code == 202:
+                    last_reward[rid] = round(float(body["reward"]), 6)
             return codes
 
         with ThreadPoolExecutor(8) as pool:
             codes = Counter(c for pair in pool.map(send, succeeded) for c in pair)
         doc, version_after = store.get_policy(POLICY_NAME)
-        tracked = doc.get("runs", {}) if doc else {}
-        latest = round(engagement_reward(Engagement(**engagement(5000))), 6)
-        real = [rid for rid in succeeded if tracked.get(rid, {}).get("k") == "real"]
-        replaced = [rid for rid in real if tracked[rid].get("r") == latest]
+        working = bandit.load_state(doc)
+        tracked = working.get("runs", {})
+        entries = {rid: bandit.get_run(working, rid) or {} for rid in succeeded}
+        real = [rid for rid in succeeded if entries[rid].get("k") == "real"]
+        replaced = [rid for rid in real if entries[rid].get("r") == last_reward.get(rid)]
         return {
             "runs_uploaded": len(keys),
             "deliveries": len(deliveries),
@@ -330,7 +335,9 @@ def verdicts(cloud: dict[str, Any], serve: dict[str, Any] | None) -> list[tuple[
         (
             "each policy update counted once (one entry per run, feedback replaced)",
             cloud["runs_tracked_by_policy"] <= cloud["run_ids"]
-            and cloud["feedback_runs_real"] == cloud["status"].get("succeeded", 0),
+            and cloud["feedback_runs_with_the_latest_reward"] == cloud["status"].get("succeeded", 0)
+            and cloud["policy_version_after_feedback"] - cloud["policy_version_before_feedback"]
+            == cloud["feedback_answers"].get("202", 0),
         ),
     ]
     if serve is not None and "error" not in serve:

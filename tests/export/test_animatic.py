@@ -122,10 +122,15 @@ def test_burned_captions_are_drawn_on_the_frames(finished: Finished, tmp_path: P
     export(ctx, ExportOptions(formats=["mp4"], size="360p", captions="burn", aspect="16:9"))
     burned = _frame(finished.exports / "animatic.mp4", 12, tmp_path / "burned.png")
     assert plain.size == burned.size == (640, 360)
-    diff = ImageChops.difference(plain, burned)
-    bottom = ImageStat.Stat(diff.crop((0, 270, 640, 360))).mean
-    top = ImageStat.Stat(diff.crop((0, 0, 640, 90))).mean
-    assert sum(bottom) > 10 * max(sum(top), 0.5)  # the text sits at the bottom; the rest is the same picture
+    # Count the pixels whose brightness changed strongly (by more than 64 of 255). The encoder's own noise
+    # moves a pixel by a few levels, and the text shifts the rate control's choices all over the frame, so a
+    # mean difference is not a fair test; the glyphs' white fill and dark outline are.
+    strong = ImageChops.difference(plain, burned).convert("L").point(lambda v: 255 if v > 64 else 0)
+    bottom = strong.crop((0, 270, 640, 360)).histogram()[255]
+    top = strong.crop((0, 0, 640, 90)).histogram()[255]
+    print(f"strongly changed pixels: bottom {bottom}, top {top}")
+    assert bottom > 500  # a line of 20 px text across the bottom band
+    assert top <= bottom // 50  # the rest is the same picture
 
 
 def test_a_prompts_only_run_refuses_the_mp4_and_exports_the_rest(prompts_only: Finished) -> None:

@@ -274,6 +274,7 @@ def simulation(*, scale: float = 0.05, faults: Faults | None = None) -> Iterator
                 boto3.client("events", region_name=kit.REGION).create_event_bus(Name=kit.BUS)
                 reset_clients()
                 start_upload_once.cache_clear()
+                kit.atomic_dynamodb(mp)  # DynamoDB's atomic conditional writes (moto's are not: testkit.aws)
                 mp.setattr(kit, "resolve", _counted(kit.resolve))
                 mp.setattr(futures.ThreadPoolExecutor, "submit", _carrying(futures.ThreadPoolExecutor.submit))
                 kit.install_lambda_bridge(mp, calls=lambda_calls)

@@ -450,3 +450,26 @@ def invoke_raw(
     out = handler(event, FakeLambdaContext("storyreel-api"))
     assert out["statusCode"] < 500, out
     return out["statusCode"], json.loads(out["body"])  # every answer is JSON
+
+
+# moto 5 checks a write's condition and applies it without a lock: two threads can both pass `version = :v`
+# (16 threads doing 400 conditional puts of a counter left it at 398). DynamoDB applies each item write
+# atomically, and the policy's optimistic updates, the revision claims and Powertools' idempotency records rely
+# on that, so concurrent benches and tests serialize moto's item writes the way DynamoDB does.
+DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+
+
+def atomic_dynamodb(monkeypatch: Any) -> None:
+    """Make moto's DynamoDB item writes atomic (one lock around each write: condition check + write)."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in DYNAMODB_WRITES:
+        original = getattr(DynamoDBBackend, name)
+
+        @functools.wraps(original)
+        def locked(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, locked)

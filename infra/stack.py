@@ -70,7 +70,12 @@ class StoryreelStack(Stack):
             self.functions.fn["Api"].add_environment("STORYREEL_WEB_ORIGINS", ",".join(origins))
             self.web.deploy(web_app_config(self, self.users, self.web.url))
         self.observability = Observability(
-            self, "Observability", self.workflow.state_machine, self.functions.fn, cfg.alarm_email
+            self,
+            "Observability",
+            self.workflow.state_machine,
+            self.functions.fn,
+            cfg.alarm_email,
+            dead_letters=self.triggers.dead_letters,
         )
 
         CfnOutput(self, "BucketName", value=self.storage.bucket.bucket_name)

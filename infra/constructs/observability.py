@@ -1,4 +1,5 @@
-"""Observability: alarm on failed executions (+ optional e-mail), a dashboard of the stage Lambdas.
+"""Observability: alarms on failed, timed-out and throttled executions and on dead-lettered events (+ optional
+e-mail), a dashboard of the stage Lambdas (durations, errors, throttles).
 X-Ray tracing is switched on where each resource is made (Lambdas, state machine, API stage)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -22,6 +24,7 @@ class Observability(Construct):
         state_machine: sfn.IStateMachine,
         functions: dict[str, lambda_.Function],
         alarm_email: str | None,
+        dead_letters: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(
@@ -61,6 +64,25 @@ class Observability(Construct):
             state_machine.metric_timed_out(period=five_minutes, statistic="Sum"),
         )
 
+        # Step Functions refused a StartExecution (the account's start rate or open-executions quota binds):
+        # the intake's start fails, Lambda retries the event, and it may end in the dead-letter queue.
+        self.throttled_executions = alarm(
+            "ThrottledExecutions",
+            "Step Functions throttled a storyreel execution (docs/capacity.md: what binds and what to change)",
+            state_machine.metric_throttled(period=five_minutes, statistic="Sum"),
+        )
+        self.dead_lettered: cloudwatch.Alarm | None = None
+        if dead_letters is not None:
+            # an upload or PreviewReady event that failed every retry: its run never started or never finished
+            # its background renders; the message holds the event to replay (docs/deploy.md)
+            self.dead_lettered = alarm(
+                "DeadLetteredEvents",
+                "an upload or render event failed every retry and sits in the dead-letter queue",
+                dead_letters.metric_approximate_number_of_messages_visible(
+                    period=five_minutes, statistic="Maximum"
+                ),
+            )
+
         dashboard = cloudwatch.Dashboard(self, "Dashboard")
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
@@ -84,4 +106,11 @@ class Observability(Construct):
                 left=[fn.metric_errors(label=name) for name, fn in functions.items()],
                 width=12,
             ),
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Stage throttles (a concurrency limit binds)",
+                left=[fn.metric_throttles(label=name) for name, fn in functions.items()],
+                width=24,
+            )
         )

@@ -22,7 +22,8 @@ def test_resources_present_and_no_gpu_by_default(synth):
     t.resource_count_is("AWS::DynamoDB::GlobalTable", 1)
     t.resource_count_is("AWS::Events::Rule", 2)
     t.resource_count_is("AWS::ApiGateway::RestApi", 1)
-    t.resource_count_is("AWS::CloudWatch::Alarm", 2)
+    # failed, timed-out and throttled executions; dead-lettered events
+    t.resource_count_is("AWS::CloudWatch::Alarm", 4)
     for gpu_type in ("AWS::Batch::ComputeEnvironment", "AWS::Batch::JobQueue", "AWS::EC2::VPC"):
         t.resource_count_is(gpu_type, 0)
     # bucket EventBridge notifications are native: no custom-resource Lambda for them
@@ -212,6 +213,19 @@ def test_failed_execution_alarm_watches_the_state_machine(synth):
     assert props["Namespace"] == "AWS/States"
     assert props["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": sm_id}}]
     assert props["AlarmActions"]
+
+
+def test_dead_lettered_events_and_throttled_executions_raise_alarms(synth):
+    obs = synth.stack.observability
+    queue_id = synth.logical_id(synth.stack.triggers.dead_letters)
+    dlq = synth.resources[synth.logical_id(obs.dead_lettered)]["Properties"]
+    assert (dlq["Namespace"], dlq["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+    assert dlq["Threshold"] == 1 and dlq["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert dlq["AlarmActions"]
+    throttled = synth.resources[synth.logical_id(obs.throttled_executions)]["Properties"]
+    assert (throttled["Namespace"], throttled["MetricName"]) == ("AWS/States", "ExecutionThrottled")
+    assert throttled["AlarmActions"]
 
 
 def test_waf_on_the_api_stage_blocks_big_bodies_and_floods(synth):

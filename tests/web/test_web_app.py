@@ -321,3 +321,286 @@ def test_drag_to_reorder_and_a_stale_edit_is_reloaded_and_said_so(chromium, serv
     finally:
         context.close()
     assert all("409" in p and "Failed to load resource" in p for p in problems.seen), problems.seen
+
+
+# --------------------------------------------------------------------------- insert, delete, export, clips
+def start_from_file(page) -> str:
+    page.set_input_files("#file", str(BRIEF))
+    page.locator("#ready").wait_for()
+    page.click("#start")
+    return wait_finished(page)
+
+
+def scene_count(page) -> int:
+    return page.locator("#scene-list li.scene").count()
+
+
+def wait_scene_count(page, n: int) -> None:
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('#scene-list li.scene').length === n && "
+        "document.getElementById('board').getAttribute('aria-busy') !== 'true'",
+        arg=n,
+        timeout=RENDER_MS,
+    )
+
+
+def wait_live(page, pattern: str) -> None:
+    page.wait_for_function(
+        "(p) => new RegExp(p).test(document.getElementById('live').textContent)",
+        arg=pattern,
+        timeout=RENDER_MS,
+    )
+
+
+def api_scenes(page, server: str, run_id: str) -> list[dict]:
+    return page.request.get(f"{server}/runs/{run_id}/storyboard").json()["storyboard"]["scenes"]
+
+
+def insert_after(page, n: int, description: str) -> None:
+    page.locator(f"details[data-key=insert-{n}] > summary").click()
+    page.locator(f"details[data-key=insert-{n}] textarea[data-field=description]").fill(description)
+    page.click(f"[data-key=insert-save-{n}]")
+
+
+def delete_scene(page, n: int) -> None:
+    page.click(f"[data-key=delete-{n}]")
+    page.locator("dialog#confirm-delete").wait_for(state="visible")
+    page.click("#confirm-yes")
+
+
+def make_clip(path: Path) -> None:
+    """A 2 s H.264 MP4 (what the clip providers deliver), made with ffmpeg's test source."""
+    import subprocess
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=288x512:rate=24",
+            "-t",
+            "2",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+            str(path),
+        ],
+        check=True,
+        timeout=60,
+    )
+
+
+def give_clips(page, server: str, run_id: str) -> None:
+    """Scene 1 gets a made clip (an MP4 in the run's folder), scene 2 a failed one, in storyboard.json as the
+    clips stage writes them (shared/contracts.py Clip)."""
+    from storyreel.shared.contracts import Clip, ClipStatus, Storyboard
+
+    folder = Path(page.request.get(f"{server}/runs/{run_id}").json()["run"]["output_dir"])
+    make_clip(folder / "clips" / "s1.mp4")
+    path = folder / "storyboard.json"
+    board = Storyboard.model_validate_json(path.read_text())
+    board.scenes[0].clip = Clip(
+        status=ClipStatus.done, video_key="clips/s1.mp4", provider="replicate", model="test/clip", seconds=2
+    )
+    board.scenes[1].clip = Clip(status=ClipStatus.failed, reason="the model refused the prompt (test)")
+    path.write_text(board.model_dump_json(indent=2))
+
+
+def link_clips(page, server: str, run_id: str) -> None:
+    """StoryboardView has no clip links yet (services/api/handler.py storyboard_view): add the shape the app
+    reads, `clips: {"<scene index>": url}`, to the storyboard answers, pointing at the served MP4."""
+
+    def add(route) -> None:
+        answer = route.fetch()
+        view = answer.json()
+        view["clips"] = {"1": f"{server}/files/{run_id}/clips/s1.mp4"}
+        route.fulfill(response=answer, json=view)
+
+    page.route(f"{server}/runs/{run_id}/storyboard", add)
+
+
+def test_insert_delete_export_and_clips_desktop(chromium, server, shots):
+    context, page, problems = open_app(chromium, server, 1280, 900)
+    try:
+        run_id = start_from_file(page)
+        titles = scene_titles(page)
+        count = len(titles)
+
+        # insert after scene 1: the new scene is 2, announced and focused; the API agrees
+        insert_after(page, 1, "a close-up of a hand pouring oat milk into the cup")
+        wait_scene_count(page, count + 1)
+        wait_live(page, f"Scene inserted at position 2 of {count + 1}")
+        assert "pouring oat milk" in page.locator("#scene-2 .description").inner_text()
+        assert page.evaluate("document.activeElement.dataset.key") == "scene-2"
+        assert "pending" in page.locator("#scene-2 figure[data-frame=s2-start]").inner_text()
+        scenes = api_scenes(page, server, run_id)
+        assert len(scenes) == count + 1 and "pouring oat milk" in scenes[1]["description"]
+        assert page.locator("details[data-key=insert-1]").get_attribute("open") is None
+
+        # delete asks first; "Keep it" keeps it and gives the focus back
+        page.click("[data-key=delete-2]")
+        page.locator("dialog#confirm-delete").wait_for(state="visible")
+        assert page.evaluate("document.activeElement.id") == "confirm-keep"
+        assert (
+            page.locator("#scene-2 h3").inner_text().split(". ", 1)[1]
+            in page.locator("#confirm-text").inner_text()
+        )
+        page.click("#confirm-keep")
+        page.locator("dialog#confirm-delete").wait_for(state="hidden")
+        assert scene_count(page) == count + 1
+        assert page.evaluate("document.activeElement.dataset.key") == "delete-2"
+
+        # delete scene 2 for real: the board is the original again, in order
+        delete_scene(page, 2)
+        wait_scene_count(page, count)
+        wait_live(page, f"deleted; {count} scenes left")
+        assert [t.split(". ", 1)[1] for t in scene_titles(page)] == [t.split(". ", 1)[1] for t in titles]
+        assert [s["title"] for s in api_scenes(page, server, run_id)] == [
+            t.split(". ", 1)[1].removesuffix("locked") for t in titles
+        ]
+
+        # an insert against a stale revision: the 409's line, the board reloaded, the typed text kept
+        revision = page.request.get(f"{server}/runs/{run_id}/storyboard").json()["revision"]
+        answer = page.request.patch(
+            f"{server}/runs/{run_id}/scenes/3",
+            data=json.dumps({"revision": revision, "title": "Renamed elsewhere"}),
+            headers={"Content-Type": "application/json"},
+        )
+        assert answer.ok, answer.text()
+        insert_after(page, 2, "a slow pan over the café's chalkboard menu")
+        page.locator("#alert-text", has_text="Someone else changed this storyboard").wait_for()
+        assert "still in its form" in page.locator("#alert-text").inner_text()
+        page.wait_for_function(
+            "() => document.querySelector('#scene-3 h3').textContent.startsWith('3. Renamed elsewhere')"
+        )
+        assert scene_count(page) == count
+        kept = page.locator("details[data-key=insert-2] textarea[data-field=description]")
+        assert kept.input_value() == "a slow pan over the café's chalkboard menu"
+        page.click("[data-key=insert-save-2]")  # again, at the current revision: it lands
+        wait_scene_count(page, count + 1)
+        assert "chalkboard menu" in page.locator("#scene-3 .description").inner_text()
+
+        # export the PDF and the timelines; every link answers 200 with its type
+        page.click("[data-key=export]")
+        page.locator("#export-status", has_text="Exported").wait_for(timeout=60_000)
+        links = {
+            li.get_attribute("data-file"): li.locator("a").get_attribute("href")
+            for li in page.locator("#export-results li[data-file]").all()
+        }
+        assert {"storyboard.pdf", "timeline.otio", "timeline.otioz", "timeline.xml", "timeline.edl"} <= set(
+            links
+        )
+        pdf = page.request.get(links["storyboard.pdf"])
+        assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+        assert pdf.body().startswith(b"%PDF-")
+        otio = page.request.get(links["timeline.otio"])
+        assert otio.status == 200
+        assert json.loads(otio.body())["OTIO_SCHEMA"].startswith("Timeline.")
+        assert page.request.get(links["timeline.edl"]).status == 200
+        shoot(page.locator("#exports"), shots / "web-exports-desktop.png")
+
+        # clips: a made one plays (muted, inline, the start keyframe as its poster); a failed one says why
+        give_clips(page, server, run_id)
+        page.reload()
+        page.locator("figure[data-clip='1']").wait_for()
+        assert page.locator("figure[data-clip='1']").get_attribute("data-status") == "unlinked"
+        assert "no link" in page.locator("figure[data-clip='1']").inner_text()
+        assert "the model refused the prompt (test)" in page.locator("figure[data-clip='2']").inner_text()
+        link_clips(page, server, run_id)
+        page.reload()
+        video = page.locator("figure[data-clip='1'] video")
+        video.wait_for()
+        poster = page.request.get(f"{server}/runs/{run_id}/storyboard").json()["images"]["s1-start"]["url"]
+        assert video.get_attribute("poster") == poster
+        assert page.evaluate(
+            "() => { const v = document.querySelector('figure[data-clip=\"1\"] video');"
+            " return [v.muted, v.controls, v.playsInline]; }"
+        ) == [True, True, True]
+        page.evaluate("() => document.querySelector('figure[data-clip=\"1\"] video').play()")
+        page.wait_for_function(
+            "() => { const v = document.querySelector('figure[data-clip=\"1\"] video');"
+            " return v.currentTime > 0.3 && v.videoWidth === 288 && !v.error; }",
+            timeout=RENDER_MS,
+        )
+        assert page.locator("figure[data-clip='2'] video").count() == 0
+        shoot(page.locator("#scene-1"), shots / "web-clip-desktop.png")
+    finally:
+        page.unroute_all(behavior="ignoreErrors")  # the polls in flight when the context closes
+        context.close()
+    # the stale insert's 409 logs "Failed to load resource": nothing else
+    assert all("409" in p and "Failed to load resource" in p for p in problems.seen), problems.seen
+
+
+def test_insert_delete_export_and_a_clip_at_phone_width(chromium, server, shots):
+    width = 390
+    context, page, problems = open_app(chromium, server, width, 844)
+    try:
+        run_id = start_from_file(page)
+        titles = scene_titles(page)
+        count = len(titles)
+        page.locator("details[data-key=insert-2] > summary").click()
+        no_sideways_scroll(page, width)
+        page.locator("details[data-key=insert-2] textarea[data-field=description]").fill(
+            "a dog asleep by the door"
+        )
+        page.locator("details[data-key=insert-2] textarea[data-field=start_prompt]").fill(
+            "a golden retriever asleep by a café door, morning light"
+        )
+        page.focus("[data-key=insert-save-2]")
+        page.keyboard.press("Enter")
+        wait_scene_count(page, count + 1)
+        start = api_scenes(page, server, run_id)[2]["start_frame"]["prompt"]
+        assert start == "a golden retriever asleep by a café door, morning light"
+        no_sideways_scroll(page, width)
+
+        # delete the first scene by keyboard: the rest move up, in order
+        page.focus("[data-key=delete-1]")
+        page.keyboard.press("Enter")
+        page.locator("dialog#confirm-delete").wait_for(state="visible")
+        no_sideways_scroll(page, width)
+        page.focus("#confirm-yes")
+        page.keyboard.press("Enter")
+        wait_scene_count(page, count)
+        # it was t1, t2, the new one, t3, ...: now t2, the new one, t3, ...
+        got = [t.split(". ", 1)[1] for t in scene_titles(page)]
+        assert got[0] == titles[1].split(". ", 1)[1]
+        assert got[2:] == [t.split(". ", 1)[1] for t in titles[2:]]
+        assert page.evaluate("document.activeElement.dataset.key") == "scene-1"
+
+        page.click("details#export-options > summary")
+        page.select_option("#export-paper", "letter")
+        no_sideways_scroll(page, width)
+        for fmt in ("otioz", "fcpxml", "edl", "otio"):
+            page.uncheck(f"#export-{fmt}")
+        page.click("[data-key=export]")
+        page.locator("#export-status", has_text="Exported 1 file").wait_for(timeout=60_000)
+        href = page.locator("#export-results li[data-file='storyboard.pdf'] a").get_attribute("href")
+        pdf = page.request.get(href)
+        assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+        no_sideways_scroll(page, width)
+
+        give_clips(page, server, run_id)
+        link_clips(page, server, run_id)
+        page.reload()
+        page.locator("figure[data-clip='1'] video").wait_for()
+        page.evaluate("() => document.querySelector('figure[data-clip=\"1\"] video').play()")
+        page.wait_for_function(
+            "() => document.querySelector('figure[data-clip=\"1\"] video').currentTime > 0.3",
+            timeout=RENDER_MS,
+        )
+        box = page.locator("figure[data-clip='1'] video").bounding_box()
+        assert box["width"] >= 0.85 * width
+        no_sideways_scroll(page, width)
+        shoot(page.locator("#scene-1"), shots / "web-clip-phone.png")
+    finally:
+        page.unroute_all(behavior="ignoreErrors")  # the polls in flight when the context closes
+        context.close()
+    assert problems.seen == []

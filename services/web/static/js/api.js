@@ -58,6 +58,10 @@ export const api = {
   progress: (id) => request("GET", `/runs/${encodeURIComponent(id)}/progress`),
   storyboard: (id) => request("GET", `/runs/${encodeURIComponent(id)}/storyboard`),
   editScene: (id, index, fields) => request("PATCH", `/runs/${encodeURIComponent(id)}/scenes/${index}`, fields),
+  insertScene: (id, body) => request("POST", `/runs/${encodeURIComponent(id)}/scenes`, body),
+  deleteScene: (id, index, revision) =>
+    request("DELETE", `/runs/${encodeURIComponent(id)}/scenes/${index}?revision=${encodeURIComponent(revision)}`),
+  exports: (id, body) => request("POST", `/runs/${encodeURIComponent(id)}/exports`, body),
   moveScene: (id, index, to, revision) =>
     request("POST", `/runs/${encodeURIComponent(id)}/scenes/${index}/move`, { to, revision }),
   regenerate: (id, fid, body) => request("POST", `/runs/${encodeURIComponent(id)}/frames/${fid}/regenerate`, body),

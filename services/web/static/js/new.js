@@ -49,6 +49,14 @@ export function newBriefView(main, app) {
     h("option", { value: "" }, "server default"),
     PROVIDERS.map((p) => h("option", { value: p }, p)),
   );
+  // image_generation.subject_reference: an image of your own is `storyreel run --reference FILE` (the API takes none)
+  const subject = h(
+    "select",
+    { id: "opt-subject" },
+    h("option", { value: "" }, "server default"),
+    h("option", { value: "off" }, "off: each frame on its own"),
+    h("option", { value: "first-frame" }, "the first keyframe conditions the others"),
+  );
 
   function choose(blob, filename, label) {
     chosen = { blob, filename, label };
@@ -154,6 +162,7 @@ export function newBriefView(main, app) {
         field("Scenes", scenes, "3 to 10"),
         field("Image provider", provider),
       ),
+      field("Same subject in every shot", subject, "Needs a provider that takes a reference image (diffusers with an IP-Adapter, Replicate's FLUX Kontext); others render each frame on its own."),
     ),
     h("div", { class: "actions" }, startButton),
     status,
@@ -179,7 +188,10 @@ export function newBriefView(main, app) {
       }
       options.pipeline = { scenes: n };
     }
-    if (provider.value) options.image_generation = { provider: provider.value };
+    const image = {};
+    if (provider.value) image.provider = provider.value;
+    if (subject.value) image.subject_reference = subject.value;
+    if (Object.keys(image).length) options.image_generation = image;
     if (Object.keys(options).length) body.options = options;
     startButton.disabled = true;
     status.textContent = "Creating the run…";

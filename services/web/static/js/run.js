@@ -1,6 +1,7 @@
-// One run: live stage progress, then the storyboard (scenes in order with both keyframes), and everything
-// that changes it: a frame's prompt and re-render, its versions, scene edits, reordering (drag, buttons,
-// Alt+Arrow keys), locks, a corrected transcript and re-plan, feedback. Details sit behind disclosures.
+// One run: live stage progress, then the storyboard (scenes in order with both keyframes and, where made, the
+// scene's clip), and everything that changes it: a frame's prompt and re-render, its versions, scene edits,
+// inserting and deleting scenes, reordering (drag, buttons, Alt+Arrow keys), locks, a corrected transcript and
+// re-plan, feedback, exports. Details sit behind disclosures.
 
 import { api } from "./api.js";
 import { announce, append, field, fill, fmt, h, safeLink, when } from "./dom.js";
@@ -8,6 +9,15 @@ import { badge } from "./runs.js";
 
 const STAGES = ["transcribe", "context", "choose", "scenes", "images", "virality", "optimizer", "finalize"];
 const PROVIDERS = ["sketch", "replicate", "stability", "openai", "diffusers"];
+// POST /runs/{id}/exports formats (services/api ExportRequest): [value, label, checked at first]
+const EXPORT_FORMATS = [
+  ["pdf", "PDF storyboard", true],
+  ["otio", "OpenTimelineIO (.otio)", true],
+  ["otioz", "OpenTimelineIO bundle with media (.otioz)", true],
+  ["fcpxml", "Final Cut Pro 7 XML", true],
+  ["edl", "CMX 3600 EDL", true],
+  ["mp4", "Animatic video (MP4)", false],
+];
 const POLL_MS = 500;
 const IDLE_POLLS = 60; // after the run ends with frames pending: how many quiet polls before giving up
 const STALE = "Someone else changed this storyboard — reloaded it. Your change was not saved; make it again if you still want it.";
@@ -23,7 +33,9 @@ export function runView(main, app, runId) {
     frameKeys: "",
     openFrame: null, // the frame id the editor shows
     focusAfter: null, // a data-key to focus after the next render
-    exports: false,
+    drafts: {}, // what was typed into an insert form, by its data-key: kept across re-renders until it lands
+    exported: null, // the last export's answer (its links stay listed across re-renders)
+    deleting: null, // the scene the delete confirmation asks about
   };
 
   const title = h("h1", { tabindex: "-1", id: "run-title" }, "Run ", h("code", {}, runId));
@@ -36,15 +48,14 @@ export function runView(main, app, runId) {
     state.openFrame = null;
     if (fid) document.querySelector(`[data-key="frame-${fid}"]`)?.focus();
   });
-  fill(main, title, meta, progressBox, board, dialog);
-
-  api.openapi().then(
-    (doc) => {
-      state.exports = Boolean(doc?.paths?.["/runs/{run_id}/exports"]);
-      if (state.view) render();
-    },
-    () => {}, // no OpenAPI document here (the cloud's API does not serve one): exports stay hidden
-  );
+  const confirm = h("dialog", { id: "confirm-delete", "aria-labelledby": "confirm-title", "aria-describedby": "confirm-text" });
+  confirm.addEventListener("close", () => {
+    const n = state.deleting;
+    state.deleting = null;
+    if (confirm.returnValue === "delete" && n) deleteScene(n);
+    else if (n) document.querySelector(`[data-key="delete-${n}"]`)?.focus();
+  });
+  fill(main, title, meta, progressBox, board, dialog, confirm);
 
   // ------------------------------------------------------------------ loading and polling
   async function loadBoard() {
@@ -105,7 +116,9 @@ export function runView(main, app, runId) {
   }
 
   // ------------------------------------------------------------------ edits
-  async function change(label, call) {
+  /** One edit: `call(revision)` answers the new StoryboardView. A 409 (a stale revision, or the run busy
+   * elsewhere) reloads the board and says so; `kept` says what the user still has (an insert's typed text). */
+  async function change(label, call, kept = "") {
     if (state.busy) {
       announce("Still saving the last change…");
       return null;
@@ -120,10 +133,10 @@ export function runView(main, app, runId) {
     } catch (exc) {
       if (exc.stale) {
         await loadBoard().catch(() => {});
-        app.error(STALE);
+        app.error(`${STALE}${kept ? ` ${kept}` : ""}`);
       } else {
-        app.error(`${label}: ${exc.message}`);
-        if (exc.body?.revision !== undefined) await loadBoard().catch(() => {});
+        app.error(`${label}: ${exc.message}${exc.status === 409 ? " The storyboard was reloaded." : ""}${kept ? ` ${kept}` : ""}`);
+        if (exc.status === 409 || exc.body?.revision !== undefined) await loadBoard().catch(() => {});
       }
       return null;
     } finally {
@@ -148,6 +161,57 @@ export function runView(main, app, runId) {
     const locked = !scene.locked;
     const done = await change("Lock", (revision) => api.editScene(runId, scene.index, { revision, locked }));
     if (done) announce(`Scene ${scene.index} ${locked ? "locked: re-planning keeps it" : "unlocked"}.`);
+  }
+
+  async function insertAfter(n, fields) {
+    const count = state.view.storyboard.scenes.length;
+    const key = `insert-${n}`;
+    const done = await change(
+      "Insert",
+      async (revision) => {
+        const view = await api.insertScene(runId, { revision, index: n + 1, ...fields });
+        delete state.drafts[key];
+        state.focusAfter = `scene-${n + 1}`;
+        return view;
+      },
+      "Your new scene's text is still in its form.",
+    );
+    if (!done) return;
+    const details = board.querySelector(`details[data-key="${key}"]`);
+    if (details) details.open = false;
+    const added = done.storyboard.scenes.find((s) => s.index === n + 1);
+    announce(`Scene inserted at position ${n + 1} of ${count + 1}${added ? `: “${added.title}”` : ""}. Its frames are pending until rendered.`);
+  }
+
+  function askDelete(scene) {
+    state.deleting = scene.index;
+    confirm.returnValue = "";
+    const keep = h("button", { type: "submit", value: "keep", class: "secondary", id: "confirm-keep", autofocus: true }, "Keep it");
+    const del = h("button", { type: "submit", value: "delete", class: "danger", id: "confirm-yes" }, `Delete scene ${scene.index}`);
+    fill(
+      confirm,
+      h(
+        "form",
+        { method: "dialog", class: "editor" },
+        h("h2", { id: "confirm-title" }, `Delete scene ${scene.index}?`),
+        h("p", { id: "confirm-text" }, `“${scene.title}” and its two keyframes leave the storyboard; the scenes after it move up one.`),
+        h("div", { class: "actions" }, keep, del),
+      ),
+    );
+    confirm.showModal();
+    keep.focus();
+  }
+
+  async function deleteScene(n) {
+    const scenes = state.view.storyboard.scenes;
+    const scene = scenes.find((s) => s.index === n);
+    if (!scene) return;
+    const done = await change("Delete", async (revision) => {
+      const view = await api.deleteScene(runId, n, revision);
+      state.focusAfter = `scene-${Math.min(n, scenes.length - 1)}`;
+      return view;
+    });
+    if (done) announce(`Scene ${n} “${scene.title}” deleted; ${done.storyboard.scenes.length} scenes left.`);
   }
 
   // ------------------------------------------------------------------ rendering: progress
@@ -377,6 +441,13 @@ export function runView(main, app, runId) {
       scene.locked ? "Locked" : "Lock",
     );
     lock.addEventListener("click", () => toggleLock(scene));
+    const del = h(
+      "button",
+      { type: "button", class: "danger-outline", "data-key": `delete-${n}`, "aria-label": `Delete scene ${n}`, "aria-haspopup": "dialog", disabled: count === 1, title: count === 1 ? "The only scene cannot be deleted" : null },
+      "Delete",
+    );
+    del.addEventListener("click", () => askDelete(scene));
+    const clip = clipFigure(scene);
 
     append(li, [
       h(
@@ -384,9 +455,9 @@ export function runView(main, app, runId) {
         { class: "scene-head" },
         handle,
         h("h3", { id: `scene-${n}-title` }, `${n}. ${scene.title}`, scene.locked ? h("span", { class: "badge" }, "locked") : null),
-        h("div", { class: "scene-tools" }, up, down, lock),
+        h("div", { class: "scene-tools" }, up, down, lock, del),
       ),
-      h("div", { class: "frames" }, frameFigure(scene, "start"), frameFigure(scene, "end")),
+      h("div", { class: clip ? "frames with-clip" : "frames" }, frameFigure(scene, "start"), frameFigure(scene, "end"), clip),
       h(
         "p",
         { class: "facts" },
@@ -397,8 +468,75 @@ export function runView(main, app, runId) {
       h("p", { class: "description" }, scene.description),
       scene.narration ? h("blockquote", {}, scene.narration) : null,
       sceneForm(scene),
+      insertForm(scene),
     ]);
     return li;
+  }
+
+  /** The scene's motion clip (services/clips) where one was asked for: a player when it is made, else why not.
+   * Its URL is the StoryboardView's `clips[<scene index>]`; an API that does not link clips says so. */
+  function clipFigure(scene) {
+    const clip = scene.clip;
+    if (!clip) return null;
+    const n = scene.index;
+    const about = [clip.seconds ? `${clip.seconds} s` : null, clip.model || clip.provider, clip.resolution].filter(Boolean).join(" · ");
+    if (clip.status === "failed") {
+      return h("figure", { class: "clip clip-failed", dataset: { clip: String(n), status: "failed" } }, h("div", { class: "slot slot-failed" }, h("strong", {}, "Clip failed"), h("span", { class: "small" }, clip.reason || "no reason recorded")), h("figcaption", {}, `CLIP · failed${about ? ` · ${about}` : ""}`));
+    }
+    if (clip.status !== "done") {
+      return h("figure", { class: "clip", dataset: { clip: String(n), status: clip.status } }, h("div", { class: "slot" }, h("strong", {}, "Clip pending"), h("span", { class: "small" }, "not generated yet")), h("figcaption", {}, `CLIP · ${clip.status}${about ? ` · ${about}` : ""}`));
+    }
+    const url = state.view.clips?.[String(n)];
+    if (!url) {
+      return h("figure", { class: "clip", dataset: { clip: String(n), status: "unlinked" } }, h("div", { class: "slot" }, h("strong", {}, "Clip made"), h("span", { class: "small" }, "this API gives no link to it (the run's index.html plays it)")), h("figcaption", {}, `CLIP · done${about ? ` · ${about}` : ""}`));
+    }
+    const video = h("video", {
+      controls: true,
+      muted: true,
+      playsinline: true,
+      preload: "metadata",
+      src: url,
+      poster: state.view.images?.[`s${n}-start`]?.url || null,
+      "aria-label": `Scene ${n} clip${about ? `, ${about}` : ""}`,
+    });
+    video.muted = true; // the attribute sets only the default; a created element needs the property too
+    return h("figure", { class: "clip", dataset: { clip: String(n), status: "done" } }, video, h("figcaption", {}, `CLIP${about ? ` · ${about}` : ""}`));
+  }
+
+  function insertForm(scene) {
+    const n = scene.index;
+    const key = `insert-${n}`;
+    const draft = state.drafts[key] || {};
+    const inputs = {
+      description: h("textarea", { rows: "3", maxlength: "4000", required: true, "data-field": "description" }, draft.description || ""),
+      start_prompt: h("textarea", { rows: "2", maxlength: "4000", "data-field": "start_prompt" }, draft.start_prompt || ""),
+      end_prompt: h("textarea", { rows: "2", maxlength: "4000", "data-field": "end_prompt" }, draft.end_prompt || ""),
+    };
+    for (const [name, input] of Object.entries(inputs)) {
+      input.addEventListener("input", () => {
+        state.drafts[key] = { ...state.drafts[key], [name]: input.value };
+      });
+    }
+    const add = h("button", { type: "submit", class: "primary", "data-key": `insert-save-${n}` }, "Insert scene");
+    const form = h(
+      "form",
+      { class: "insert-form", novalidate: true },
+      field("What happens in the new scene", inputs.description, "Its keyframe prompts come from it unless you write them below."),
+      h("div", { class: "grid2" }, field("Start frame prompt (optional)", inputs.start_prompt), field("End frame prompt (optional)", inputs.end_prompt)),
+      h("div", { class: "actions" }, add),
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const fields = {};
+      for (const [name, input] of Object.entries(inputs)) if (input.value.trim()) fields[name] = input.value.trim();
+      if (!fields.description) {
+        app.error("the new scene needs a description: what happens in it");
+        inputs.description.focus();
+        return;
+      }
+      insertAfter(n, fields);
+    });
+    return h("details", { class: "insert-scene", "data-key": key }, h("summary", {}, `Add a scene after scene ${n}`), form);
   }
 
   function frameFigure(scene, role) {
@@ -825,11 +963,81 @@ export function runView(main, app, runId) {
   }
 
   function exportsSection() {
+    const checks = EXPORT_FORMATS.map(([value, label, on]) => {
+      const box = h("input", { type: "checkbox", id: `export-${value}`, name: "format", value, checked: on });
+      return h("div", { class: "check" }, box, h("label", { for: box.id }, label));
+    });
+    const select = (id, options) => h("select", { id }, options.map(([value, label]) => h("option", { value }, label)));
+    const fps = select("export-fps", [["24", "24"], ["25", "25"], ["30", "30"]]);
+    const aspect = select("export-aspect", [["", "the platform's"], ["9:16", "9:16 (vertical)"], ["16:9", "16:9 (wide)"], ["1:1", "1:1 (square)"]]);
+    const captions = select("export-captions", [["srt", "a subtitle file (SRT)"], ["burn", "burned into the video"], ["none", "none"]]);
+    const audio = select("export-audio", [["none", "none"], ["brief", "the spoken brief"]]);
+    const paper = select("export-paper", [["a4", "A4"], ["letter", "Letter"]]);
+    const status = h("p", { id: "export-status", "aria-live": "polite" });
+    const go = h("button", { type: "submit", class: "primary", "data-key": "export" }, "Export");
+    const results = h("div", { id: "export-results" });
+    const show = (answer) => {
+      const names = Object.keys(answer.files || {}).sort();
+      fill(
+        results,
+        names.length
+          ? h(
+              "ul",
+              { class: "export-links", "aria-label": "Exported files" },
+              names.map((name) => h("li", { dataset: { file: name } }, safeLink(answer.files[name], name))),
+            )
+          : h("p", { class: "muted" }, "Nothing was written."),
+        answer.expires_in ? h("p", { class: "small muted" }, `The links work for ${Math.round(answer.expires_in / 60)} minutes.`) : null,
+        answer.notes?.length ? h("ul", { class: "export-notes small", "aria-label": "Notes" }, answer.notes.map((note) => h("li", {}, note))) : null,
+      );
+    };
+    if (state.exported) show(state.exported);
+    const form = h(
+      "form",
+      { id: "export-form", novalidate: true },
+      h("fieldset", { class: "formats" }, h("legend", {}, "Formats"), checks),
+      h(
+        "details",
+        { class: "export-options", id: "export-options" },
+        h("summary", {}, "Export options"),
+        h("div", { class: "grid3" }, field("Frames per second", fps), field("Aspect", aspect), field("Captions", captions), field("Audio (video)", audio), field("Paper (PDF)", paper)),
+      ),
+      h("div", { class: "actions" }, go),
+      status,
+      results,
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      app.clearError();
+      const formats = [...form.querySelectorAll("input[name=format]:checked")].map((box) => box.value);
+      if (!formats.length) {
+        app.error("export: pick at least one format");
+        form.querySelector("input[name=format]")?.focus();
+        return;
+      }
+      const body = { formats, fps: Number(fps.value), captions: captions.value, audio: audio.value, paper: paper.value };
+      if (aspect.value) body.aspect = aspect.value;
+      go.disabled = true;
+      status.textContent = "Exporting…";
+      try {
+        const answer = await api.exports(runId, body);
+        state.exported = answer;
+        show(answer);
+        const n = Object.keys(answer.files || {}).length;
+        status.textContent = `Exported ${n} file${n === 1 ? "" : "s"}.`;
+      } catch (exc) {
+        status.textContent = "Not exported.";
+        app.error(`Export: ${exc.message}`);
+      } finally {
+        go.disabled = false;
+      }
+    });
     return h(
       "section",
-      { id: "exports", "aria-labelledby": "exports-title", class: "card", hidden: !state.exports },
+      { id: "exports", "aria-labelledby": "exports-title", class: "card" },
       h("h2", { id: "exports-title" }, "Export"),
-      h("p", { class: "muted" }, "This API can export runs (POST /runs/{run_id}/exports); the buttons come with that feature."),
+      h("p", { class: "small muted" }, "A PDF storyboard and editor timelines (OpenTimelineIO, FCP7 XML, EDL) for the storyboard as it is now."),
+      form,
     );
   }
 

@@ -1,6 +1,6 @@
 """The AWS side of the test kit: moto names, the Lambda bridge (moto's Lambda -> the real handlers, in-process),
-the state machine with the stack's substitutions, upload and API Gateway events. The tests in tests/aws (through
-tests/aws/aws_testkit.py) and the benchmarks (bench/cloudsim.py) use it."""
+the state machine with the stack's substitutions, upload and API Gateway events. The tests (tests/aws, tests/clips,
+tests/infra) and the benchmarks (bench/cloudsim.py) import it as `testkit.aws`."""
 
 from __future__ import annotations
 

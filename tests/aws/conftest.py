@@ -6,7 +6,13 @@ import json
 
 import boto3
 import pytest
-from aws_testkit import (
+from moto import mock_aws
+from storyreel.services.intake.step import start_upload_once as _start_upload_once
+from storyreel.shared.aws.env import reset_clients
+from storyreel.shared.aws.events import PREVIEW_READY
+from storyreel.shared.aws.stores import create_table
+
+from testkit.aws import (
     BUCKET,
     BUS,
     FUNCTIONS,
@@ -19,11 +25,6 @@ from aws_testkit import (
     install_lambda_bridge,
     substituted_definition,
 )
-from moto import mock_aws
-from storyreel.services.intake.step import start_upload_once as _start_upload_once
-from storyreel.shared.aws.env import reset_clients
-from storyreel.shared.aws.events import PREVIEW_READY
-from storyreel.shared.aws.stores import create_table
 
 
 @pytest.fixture

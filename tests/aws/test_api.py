@@ -7,7 +7,11 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_testkit import (
+from storyreel.services.api.handler import MAX_BODY_BYTES
+from storyreel.shared.aws.env import state
+from storyreel.shared.contracts import RunStatus
+
+from testkit.aws import (
     BUCKET,
     REGION,
     FakeLambdaContext,
@@ -18,9 +22,6 @@ from aws_testkit import (
     upload_event,
     wait,
 )
-from storyreel.services.api.handler import MAX_BODY_BYTES
-from storyreel.shared.aws.env import state
-from storyreel.shared.contracts import RunStatus
 
 
 def test_create_run_then_upload_starts_it(machine):

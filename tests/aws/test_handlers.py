@@ -7,7 +7,6 @@ import json
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.parser import ValidationError
-from aws_testkit import BUS, REGION, FakeLambdaContext, install_fakes, tiny_wav
 from storyreel.services.finalize import handler as finalize_handler
 from storyreel.services.images import handler as images_handler
 from storyreel.services.images.providers import IMAGE_PROVIDERS
@@ -20,6 +19,7 @@ from storyreel.shared.aws.env import blobs, state
 from storyreel.shared.aws.events import PREVIEW_READY
 from storyreel.shared.contracts import Frame, FrameStatus, RunRecord, RunStatus, Transcript
 
+from testkit.aws import BUS, REGION, FakeLambdaContext, install_fakes, tiny_wav
 from testkit.fakes import FakeImageProvider, use_provider
 
 CTX = FakeLambdaContext()

@@ -13,7 +13,6 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import pytest
 import requests
 import schemathesis
-from aws_testkit import FakeLambdaContext, apigw_event, invoke_raw
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -24,6 +23,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from storyreel.services.api.openapi import DOCUMENT, render
+
+from testkit.aws import FakeLambdaContext, apigw_event, invoke_raw
 
 schema = schemathesis.openapi.from_path(DOCUMENT)
 # both: requests the document allows, and requests it does not (wrong types, missing fields, out of range);

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import boto3
 import pytest
-from aws_testkit import BUCKET, REGION, start_run, tiny_wav, wait
 from storyreel.services.scenes.providers import PLANNERS
 from storyreel.services.scenes.providers.local import LocalPlanner
 from storyreel.shared.aws.context import run_settings
 from storyreel.shared.aws.env import state
 from storyreel.shared.stores import SqliteStateStore
 
+from testkit.aws import BUCKET, REGION, start_run, tiny_wav, wait
 from testkit.fakes import use_provider
 
 # Fields that record when or how long, not what: they differ between any two runs.

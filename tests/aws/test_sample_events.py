@@ -7,10 +7,11 @@ import json
 
 import pytest
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
-from aws_testkit import ROOT, FakeLambdaContext
 from storyreel.services.finalize.handler import FailEvent
 from storyreel.services.intake.handler import PreviewReadyEvent
 from storyreel.shared.aws.events import FinalizeEvent, ImagesEvent, StageEvent, TranscribeEvent
+
+from testkit.aws import ROOT, FakeLambdaContext
 
 EVENTS = ROOT / "events"
 MODELS = {

@@ -1,5 +1,5 @@
 """The real ASL file in moto's state-machine interpreter, its Lambda tasks bridged to the real handlers
-in-process (aws_testkit.install_lambda_bridge), started by the real intake handler from an S3 upload event."""
+in-process (testkit.aws.install_lambda_bridge), started by the real intake handler from an S3 upload event."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import json
 
 import boto3
 import pytest
-from aws_testkit import REGION, blob, start_run, wait
 from storyreel.services.images.providers import IMAGE_PROVIDERS
 from storyreel.services.transcribe.providers import TRANSCRIBERS
 from storyreel.shared.aws.env import state
 from storyreel.shared.contracts import RunStatus, Storyboard, ViralityReport
 from storyreel.shared.errors import InputError
 
+from testkit.aws import REGION, blob, start_run, wait
 from testkit.fakes import FakeImageProvider, FakeTranscriber, use_provider
 
 IMAGES = {
@@ -143,8 +143,9 @@ def preview_ready_event(
 
 
 def test_background_render_runs_the_render_mode_and_refreshes_the_storyboard(machine):
-    from aws_testkit import FakeLambdaContext
     from storyreel.services.intake.handler import render_rest_handler
+
+    from testkit.aws import FakeLambdaContext
 
     run_id = start_run(options("preview", "off"))
     assert wait(run_id)["status"] == "SUCCEEDED"
@@ -183,8 +184,9 @@ def test_background_render_runs_the_render_mode_and_refreshes_the_storyboard(mac
 
 
 def test_a_failing_background_render_keeps_the_run_succeeded(machine, monkeypatch):
-    from aws_testkit import FakeLambdaContext
     from storyreel.services.intake.handler import render_rest_handler
+
+    from testkit.aws import FakeLambdaContext
 
     run_id = start_run(options("preview", "off"))
     assert wait(run_id)["status"] == "SUCCEEDED"
@@ -205,8 +207,9 @@ def test_a_failing_background_render_keeps_the_run_succeeded(machine, monkeypatc
 
 
 def test_a_redelivered_render_event_starts_nothing(machine, monkeypatch):
-    from aws_testkit import FakeLambdaContext
     from storyreel.services.intake.handler import render_rest_handler
+
+    from testkit.aws import FakeLambdaContext
 
     run_id = start_run(options("preview", "off"))
     assert wait(run_id)["status"] == "SUCCEEDED"
@@ -226,7 +229,7 @@ def test_a_redelivered_render_event_starts_nothing(machine, monkeypatch):
 def test_gpu_provider_renders_in_one_batch_job(aws, monkeypatch):
     """provider batch: Write scenes -> one Batch submitJob.sync, run by the real GPU worker (moto's Batch
     bridged in-process, an injected image provider instead of diffusers)."""
-    from aws_testkit import (
+    from testkit.aws import (
         FUNCTIONS,
         create_functions,
         create_gpu_queue,
@@ -265,8 +268,9 @@ def test_gpu_provider_renders_in_one_batch_job(aws, monkeypatch):
     assert (board.frames.rendered, board.frames.pending) == (3, 3)
 
     # the background render of the rest goes to the GPU queue too
-    from aws_testkit import FakeLambdaContext
     from storyreel.services.intake.handler import render_rest_handler
+
+    from testkit.aws import FakeLambdaContext
 
     event = preview_ready_event(run_id, [])
     assert render_rest_handler(event, FakeLambdaContext("storyreel-render-rest"))["frames"] == [

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import boto3
 import pytest
-from aws_testkit import BUCKET, REGION, TABLE
 from storyreel.shared.aws.stores import DynamoStateStore, S3BlobStore
 from storyreel.shared.contracts import RunRecord, RunStatus, StageTiming, utcnow
 from storyreel.shared.errors import ConflictError, NotFoundError
@@ -18,6 +17,8 @@ from storyreel.shared.stores import (
     RunStore,
     SqliteStateStore,
 )
+
+from testkit.aws import BUCKET, REGION, TABLE
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])

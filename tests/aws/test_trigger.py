@@ -8,10 +8,11 @@ from pathlib import Path
 
 import boto3
 import pytest
-from aws_testkit import BUCKET, REGION, ROOT, FakeLambdaContext, tiny_wav, upload_event, wait
 from storyreel.services.intake.handler import handler as intake_handler
 from storyreel.shared.aws.env import state
 from storyreel.shared.contracts import RunStatus
+
+from testkit.aws import BUCKET, REGION, ROOT, FakeLambdaContext, tiny_wav, upload_event, wait
 
 PATTERN = ROOT / "infra" / "statemachine" / "upload_rule_pattern.json"
 
@@ -121,7 +122,7 @@ def test_bad_upload_options_fail_the_run_with_the_reason(machine, metadata, need
 
 
 def test_api_upload_for_a_run_already_started_is_refused(machine):
-    from aws_testkit import call_api
+    from testkit.aws import call_api
 
     run_id = call_api("POST", "/runs", {"preset": "preview"})[1]["run_id"]
     key = f"uploads/api/{run_id}/brief.m4a"

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 import threading
 import time
-from pathlib import Path
 
 import boto3
 import pytest
+from moto import mock_aws
+from storyreel.services.clips.webhooks import signing_secret
+from storyreel.services.intake.step import start_upload_once
+from storyreel.shared.aws.env import reset_clients, state
+from storyreel.shared.aws.stores import create_table
+from storyreel.shared.contracts import ClipStatus, RunStatus, Storyboard
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "aws"))  # tests/aws/aws_testkit.py
-
-from aws_testkit import (
+from testkit.aws import (
     BUCKET,
     BUS,
     FUNCTIONS,
@@ -35,13 +37,6 @@ from aws_testkit import (
     substituted_definition,
     wait,
 )
-from moto import mock_aws
-from storyreel.services.clips.webhooks import signing_secret
-from storyreel.services.intake.step import start_upload_once
-from storyreel.shared.aws.env import reset_clients, state
-from storyreel.shared.aws.stores import create_table
-from storyreel.shared.contracts import ClipStatus, RunStatus, Storyboard
-
 from testkit.vendors.replicate import FakeReplicate
 from testkit.vendors.server import FakeServer, Reply
 

@@ -123,7 +123,8 @@ PREVIEW_THEN_REST = {
 def _payloads(execution_arn: str) -> list[tuple[int, str, str]]:
     """(bytes, event type, state) for every input/output/parameters document in an execution's history."""
     import boto3
-    from aws_testkit import REGION
+
+    from testkit.aws import REGION
 
     sfn = boto3.client("stepfunctions", region_name=REGION)
     events, token = [], None
@@ -151,7 +152,8 @@ def _execution_arn(name: str) -> str:
     import os
 
     import boto3
-    from aws_testkit import REGION
+
+    from testkit.aws import REGION
 
     sfn = boto3.client("stepfunctions", region_name=REGION)
     listed = sfn.list_executions(stateMachineArn=os.environ["STATE_MACHINE_ARN"])["executions"]
@@ -159,9 +161,10 @@ def _execution_arn(name: str) -> str:
 
 
 def test_no_state_payload_of_a_10_scene_storyboard_reaches_256_kb(machine):
-    from aws_testkit import FakeLambdaContext, blob, start_run, wait
     from storyreel.services.intake.handler import render_rest_handler
     from storyreel.shared.contracts import Storyboard, ViralityReport
+
+    from testkit.aws import FakeLambdaContext, blob, start_run, wait
 
     full = start_run(EVERY_OPTION, key="uploads/full.wav")
     done = wait(full, timeout=180)

@@ -258,11 +258,11 @@ def test_pick_a_file_edit_and_reorder_at_phone_width(chromium, server, shots):
 def test_the_api_error_lines_reach_the_page(chromium, server, tmp_path):
     context, page, problems = open_app(chromium, server, 1280, 900)
     try:
-        # not audio by its name: refused before anything is sent
-        notes = tmp_path / "notes.txt"
+        # neither audio nor a typed brief by its name: refused before anything is sent
+        notes = tmp_path / "notes.docx"
         notes.write_text("a brief, typed")
         page.set_input_files("#file", str(notes))
-        assert "notes.txt is not a kind of audio storyreel takes" in page.locator("#alert-text").inner_text()
+        assert "notes.docx is not a kind of brief storyreel takes" in page.locator("#alert-text").inner_text()
         assert page.locator("#alert").is_visible()
 
         # audio by its name, not by its bytes: the upload's 415 line, as the server wrote it
@@ -539,11 +539,37 @@ def test_insert_delete_export_and_clips_desktop(chromium, server, shots):
     assert all("409" in p and "Failed to load resource" in p for p in problems.seen), problems.seen
 
 
-def test_insert_delete_export_and_a_clip_at_phone_width(chromium, server, shots):
+TYPED_BRIEF = """Brief for a 30 second TikTok about our neighbourhood café, Sunday Morning.
+Open on the espresso machine hissing at dawn, steam in the window light.
+Then a barista pours latte art, a slow close-up of the milk folding into a leaf.
+Cut to regulars at the long oak table laughing over pastries.
+End on the chalkboard sign: open every day from seven.
+Warm, cosy, golden light; the audience is young professionals nearby.
+"""
+
+
+def drop_file(page, name: str, text: str, mime: str) -> None:
+    """Drop a file on the drop zone as a person's drag from the desktop does (a drop event with its files)."""
+    transfer = page.evaluate_handle(
+        "([name, text, mime]) => { const t = new DataTransfer();"
+        " t.items.add(new File([text], name, { type: mime })); return t; }",
+        [name, text, mime],
+    )
+    page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
+
+
+def test_typed_brief_insert_delete_export_and_a_clip_at_phone_width(chromium, server, shots):
     width = 390
     context, page, problems = open_app(chromium, server, width, 844)
     try:
-        run_id = start_from_file(page)
+        # a typed brief dropped on the drop zone: read, not recognised, and it makes a storyboard
+        drop_file(page, "cafe brief.txt", TYPED_BRIEF, "text/plain")
+        page.locator("#ready", has_text="cafe brief.txt").wait_for()
+        assert page.locator("#ready audio").count() == 0
+        page.click("#start")
+        run_id = wait_finished(page)
+        transcript = page.request.get(f"{server}/runs/{run_id}/storyboard").json()["storyboard"]["transcript"]
+        assert "espresso machine" in transcript["text"] and transcript["provider"] == "typed"
         titles = scene_titles(page)
         count = len(titles)
         page.locator("details[data-key=insert-2] > summary").click()

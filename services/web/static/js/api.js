@@ -62,6 +62,8 @@ export const api = {
   deleteScene: (id, index, revision) =>
     request("DELETE", `/runs/${encodeURIComponent(id)}/scenes/${index}?revision=${encodeURIComponent(revision)}`),
   exports: (id, body) => request("POST", `/runs/${encodeURIComponent(id)}/exports`, body),
+  exportStatus: (poll) => request("GET", poll), // the `poll` path a 202 export answered
+
   moveScene: (id, index, to, revision) =>
     request("POST", `/runs/${encodeURIComponent(id)}/scenes/${index}/move`, { to, revision }),
   regenerate: (id, fid, body) => request("POST", `/runs/${encodeURIComponent(id)}/frames/${fid}/regenerate`, body),

@@ -1,8 +1,9 @@
-// New brief: record one (with a level meter and a timer) or drop/pick an audio file, then start the run.
+// New brief: record one (with a level meter and a timer) or drop/pick an audio file or a typed brief (text,
+// markdown, WebVTT/SRT subtitles, transcript JSON), then start the run.
 
 import { api, upload } from "./api.js";
 import { field, fill, h } from "./dom.js";
-import { clock, EXTENSIONS, Recorder, supported, uploadName } from "./recorder.js";
+import { clock, EXTENSIONS, isTyped, Recorder, supported, TYPED, uploadName } from "./recorder.js";
 
 const PROVIDERS = ["sketch", "replicate", "stability", "openai", "diffusers", "batch"];
 
@@ -19,15 +20,16 @@ export function newBriefView(main, app) {
   const fileInput = h("input", {
     type: "file",
     id: "file",
-    accept: ["audio/*", ...EXTENSIONS.map((e) => `.${e}`)].join(","),
+    accept: ["audio/*", ...EXTENSIONS.map((e) => `.${e}`), ...TYPED.map((e) => `.${e}`)].join(","),
     class: "visually-hidden",
   });
   const drop = h(
     "label",
     { class: "drop", for: "file", id: "drop" },
-    h("strong", {}, "Drop an audio file here"),
+    h("strong", {}, "Drop an audio file or a typed brief here"),
     h("span", {}, " or choose one"),
-    h("span", { class: "hint" }, EXTENSIONS.join(", ")),
+    h("span", { class: "hint" }, `audio: ${EXTENSIONS.join(", ")}`),
+    h("span", { class: "hint" }, `text, notes or a meeting transcript: ${TYPED.join(", ")}`),
   );
 
   const preview = h("div", { class: "ready", id: "ready", hidden: true });
@@ -63,7 +65,9 @@ export function newBriefView(main, app) {
     preview.hidden = false;
     fill(preview, 
       h("p", {}, h("strong", {}, "Ready: "), label),
-      h("audio", { controls: true, src: URL.createObjectURL(blob), "aria-label": "Listen to the brief" }),
+      isTyped(filename)
+        ? h("p", { class: "small muted" }, "A typed brief: read as it is written, not recognised.")
+        : h("audio", { controls: true, src: URL.createObjectURL(blob), "aria-label": "Listen to the brief" }),
     );
     startButton.disabled = false;
   }
@@ -197,7 +201,7 @@ export function newBriefView(main, app) {
     status.textContent = "Creating the run…";
     try {
       const made = await api.createRun(body);
-      status.textContent = "Uploading the audio…";
+      status.textContent = isTyped(chosen.filename) ? "Uploading the brief…" : "Uploading the audio…";
       await upload(made.upload, chosen.blob);
       status.textContent = "Uploaded.";
       location.hash = `#/runs/${made.run_id}`;
@@ -210,7 +214,7 @@ export function newBriefView(main, app) {
 
   fill(main, 
     h("h1", { tabindex: "-1" }, "New brief"),
-    h("p", { class: "lede" }, "Talk through the video you want to make; storyreel turns it into a storyboard."),
+    h("p", { class: "lede" }, "Talk through the video you want to make (or drop in your notes); storyreel turns it into a storyboard."),
     form,
   );
   return {

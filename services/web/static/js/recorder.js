@@ -10,6 +10,13 @@ const TYPES = [
 ];
 
 export const EXTENSIONS = ["m4a", "mp4", "mp3", "wav", "ogg", "opus", "webm", "flac", "aac"];
+// Typed briefs and meeting transcripts (services/transcribe/typed.py TYPED_SUFFIXES): read, not recognised.
+export const TYPED = ["txt", "md", "markdown", "vtt", "srt", "json"];
+
+/** Whether a file name is a typed brief (by its extension, as the API decides). */
+export function isTyped(name) {
+  return TYPED.includes(name.slice(name.lastIndexOf(".") + 1).toLowerCase());
+}
 
 export function supported() {
   return Boolean(navigator.mediaDevices?.getUserMedia && window.MediaRecorder);
@@ -20,12 +27,12 @@ function pickType() {
   return null;
 }
 
-/** A name the API accepts (letters, digits, _ . -; an audio extension), or an Error saying why not. */
+/** A name the API accepts (letters, digits, _ . -; an audio or typed-brief extension), or an Error saying why not. */
 export function uploadName(name) {
   const dot = name.lastIndexOf(".");
   const ext = dot > 0 ? name.slice(dot + 1).toLowerCase() : "";
-  if (!EXTENSIONS.includes(ext)) {
-    return new Error(`${name} is not a kind of audio storyreel takes (${EXTENSIONS.join(", ")})`);
+  if (!EXTENSIONS.includes(ext) && !TYPED.includes(ext)) {
+    return new Error(`${name} is not a kind of brief storyreel takes: audio (${EXTENSIONS.join(", ")}) or text (${TYPED.join(", ")})`);
   }
   let stem = name.slice(0, dot).replace(/[^A-Za-z0-9_.-]+/g, "_").replace(/^[^A-Za-z0-9_]+/, "");
   stem = (stem || "brief").slice(0, 90);

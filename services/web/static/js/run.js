@@ -16,8 +16,10 @@ const EXPORT_FORMATS = [
   ["otioz", "OpenTimelineIO bundle with media (.otioz)", true],
   ["fcpxml", "Final Cut Pro 7 XML", true],
   ["edl", "CMX 3600 EDL", true],
-  ["mp4", "Animatic video (MP4)", false],
+  ["mp4", "Animatic video (MP4, made in the background)", false],
 ];
+const EXPORT_POLL_MS = 1000;
+const EXPORT_POLLS = 1200; // 20 minutes of polling a background export before the page stops asking
 const POLL_MS = 500;
 const IDLE_POLLS = 60; // after the run ends with frames pending: how many quiet polls before giving up
 const STALE = "Someone else changed this storyboard — reloaded it. Your change was not saved; make it again if you still want it.";
@@ -30,11 +32,14 @@ export function runView(main, app, runId) {
     disposed: false,
     busy: false,
     quiet: 0,
-    frameKeys: "",
+    landed: "", // the frame files the last poll saw: a change means frames landed, so the board is read again
+    videos: new Map(), // the clip players on the page, kept across a re-render so a playing clip plays on
     openFrame: null, // the frame id the editor shows
     focusAfter: null, // a data-key to focus after the next render
     drafts: {}, // what was typed into an insert form, by its data-key: kept across re-renders until it lands
     exported: null, // the last export's answer (its links stay listed across re-renders)
+    exportStatus: "", // what the export's live line says now
+    exporting: false, // an export is being made (its button stays disabled across re-renders)
     deleting: null, // the scene the delete confirmation asks about
   };
 
@@ -65,11 +70,6 @@ export function runView(main, app, runId) {
 
   function setView(view) {
     state.view = view;
-    state.frameKeys = Object.entries(view.images || {})
-      .filter(([, i]) => i.url)
-      .map(([fid]) => fid)
-      .sort()
-      .join(",");
     render();
   }
 
@@ -91,10 +91,14 @@ export function runView(main, app, runId) {
     state.progress = p;
     renderProgress(p);
     const live = p.status === "queued" || p.status === "running";
+    // frame files by name: after an insert, delete or move the names no longer match the positions, so compare
+    // with the last poll's (a new file is a frame that landed), not with the board's frame ids
     const landed = Object.keys(p.frames || {}).sort().join(",");
+    const newFrames = landed !== state.landed;
+    state.landed = landed;
     const finalized = p.status === "succeeded" || p.stages?.finalize?.status === "succeeded";
     try {
-      if (finalized && (!state.view || landed !== state.frameKeys || state.view.revision !== p.revision)) {
+      if (finalized && (!state.view || newFrames || state.view.revision !== p.revision)) {
         await loadBoard();
         state.quiet = 0;
       } else if (!state.view) {
@@ -319,6 +323,7 @@ export function runView(main, app, runId) {
     state.focusAfter = null;
     // a disclosure the user opened stays open across the re-render an edit causes
     const opened = new Set([...board.querySelectorAll("details[open]")].map((d) => d.id || d.dataset.key).filter(Boolean));
+    state.videos = new Map([...board.querySelectorAll("video[data-key]")].map((v) => [`${v.dataset.key} ${v.getAttribute("src")}`, v]));
     fill(title, sb.title || runId);
     document.title = `${sb.title || runId} · storyreel`;
     const f = sb.frames;
@@ -488,9 +493,10 @@ export function runView(main, app, runId) {
     }
     const url = state.view.clips?.[String(n)];
     if (!url) {
-      return h("figure", { class: "clip", dataset: { clip: String(n), status: "unlinked" } }, h("div", { class: "slot" }, h("strong", {}, "Clip made"), h("span", { class: "small" }, "this API gives no link to it (the run's index.html plays it)")), h("figcaption", {}, `CLIP · done${about ? ` · ${about}` : ""}`));
+      return h("figure", { class: "clip", dataset: { clip: String(n), status: "unlinked" } }, h("div", { class: "slot" }, h("strong", {}, "Clip made"), h("span", { class: "small" }, "this API gives no link to it yet")), h("figcaption", {}, `CLIP · done${about ? ` · ${about}` : ""}`));
     }
-    const video = h("video", {
+    const kept = state.videos.get(`clip-${n} ${url}`);
+    const video = kept || h("video", {
       controls: true,
       muted: true,
       playsinline: true,
@@ -498,8 +504,10 @@ export function runView(main, app, runId) {
       src: url,
       poster: state.view.images?.[`s${n}-start`]?.url || null,
       "aria-label": `Scene ${n} clip${about ? `, ${about}` : ""}`,
+      "data-key": `clip-${n}`,
     });
-    video.muted = true; // the attribute sets only the default; a created element needs the property too
+    if (!kept) video.muted = true; // the attribute sets only the default; a created element needs the property too
+    else if (state.view.images?.[`s${n}-start`]?.url) video.poster = state.view.images[`s${n}-start`].url;
     return h("figure", { class: "clip", dataset: { clip: String(n), status: "done" } }, video, h("figcaption", {}, `CLIP${about ? ` · ${about}` : ""}`));
   }
 
@@ -973,13 +981,19 @@ export function runView(main, app, runId) {
     const captions = select("export-captions", [["srt", "a subtitle file (SRT)"], ["burn", "burned into the video"], ["none", "none"]]);
     const audio = select("export-audio", [["none", "none"], ["brief", "the spoken brief"]]);
     const paper = select("export-paper", [["a4", "A4"], ["letter", "Letter"]]);
-    const status = h("p", { id: "export-status", "aria-live": "polite" });
-    const go = h("button", { type: "submit", class: "primary", "data-key": "export" }, "Export");
+    const status = h("p", { id: "export-status", "aria-live": "polite" }, state.exportStatus);
+    const go = h("button", { type: "submit", class: "primary", "data-key": "export", disabled: Boolean(state.exporting) }, "Export");
     const results = h("div", { id: "export-results" });
+    // the section is built again on every re-render: updates go to whichever elements are on the page now
+    const say = (text) => {
+      state.exportStatus = text;
+      const el = document.getElementById("export-status");
+      if (el) el.textContent = text;
+    };
     const show = (answer) => {
       const names = Object.keys(answer.files || {}).sort();
       fill(
-        results,
+        document.getElementById("export-results") || results,
         names.length
           ? h(
               "ul",
@@ -1017,19 +1031,32 @@ export function runView(main, app, runId) {
       }
       const body = { formats, fps: Number(fps.value), captions: captions.value, audio: audio.value, paper: paper.value };
       if (aspect.value) body.aspect = aspect.value;
+      const button = () => board.querySelector("[data-key=export]");
+      state.exporting = true;
       go.disabled = true;
-      status.textContent = "Exporting…";
+      say("Exporting…");
       try {
-        const answer = await api.exports(runId, body);
+        let answer = await api.exports(runId, body);
+        // with mp4 the API answers 202 (queued): GET answer.poll until the export is done or failed
+        for (let polls = 0; answer.status === "queued" || answer.status === "running"; polls += 1) {
+          if (state.disposed) return;
+          if (polls >= EXPORT_POLLS) throw new Error(`the export is still ${answer.status} after ${Math.round((EXPORT_POLLS * EXPORT_POLL_MS) / 60000)} minutes (GET ${answer.poll})`);
+          say(`Making the video in the background (${answer.status})…`);
+          await new Promise((resolve) => setTimeout(resolve, EXPORT_POLL_MS));
+          if (!/^\/runs\/[^?#]+$/.test(answer.poll || "")) throw new Error(`the API gave no path to poll the export (${answer.poll})`);
+          answer = await api.exportStatus(answer.poll);
+        }
+        if (answer.status === "failed") throw new Error(answer.error || "the export failed (no reason recorded)");
         state.exported = answer;
         show(answer);
         const n = Object.keys(answer.files || {}).length;
-        status.textContent = `Exported ${n} file${n === 1 ? "" : "s"}.`;
+        say(`Exported ${n} file${n === 1 ? "" : "s"}.`);
       } catch (exc) {
-        status.textContent = "Not exported.";
+        say("Not exported.");
         app.error(`Export: ${exc.message}`);
       } finally {
-        go.disabled = false;
+        state.exporting = false;
+        if (button()) button().disabled = false;
       }
     });
     return h(

@@ -6,6 +6,7 @@ console errors and page errors."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 import wave
 from pathlib import Path
@@ -370,8 +371,6 @@ def delete_scene(page, n: int) -> None:
 
 def make_clip(path: Path) -> None:
     """A 2 s H.264 MP4 (what the clip providers deliver), made with ffmpeg's test source."""
-    import subprocess
-
     path.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [
@@ -427,7 +426,7 @@ def link_clips(page, server: str, run_id: str) -> None:
     page.route(f"{server}/runs/{run_id}/storyboard", add)
 
 
-def test_insert_delete_export_and_clips_desktop(chromium, server, shots):
+def test_insert_delete_export_and_clips_desktop(chromium, server, shots, tmp_path):
     context, page, problems = open_app(chromium, server, 1280, 900)
     try:
         run_id = start_from_file(page)
@@ -506,6 +505,31 @@ def test_insert_delete_export_and_clips_desktop(chromium, server, shots):
         assert json.loads(otio.body())["OTIO_SCHEMA"].startswith("Timeline.")
         assert page.request.get(links["timeline.edl"]).status == 200
         shoot(page.locator("#exports"), shots / "web-exports-desktop.png")
+
+        # the MP4 animatic: made in the background (202), the page polls until its link is there
+        page.check("#export-mp4")
+        for fmt in ("pdf", "otio", "otioz", "fcpxml", "edl"):
+            page.uncheck(f"#export-{fmt}")
+        page.click("details#export-options > summary")
+        page.select_option("#export-size", "360p")
+        page.click("[data-key=export]")
+        page.locator("#export-status", has_text="Exported").wait_for(timeout=240_000)
+        href = page.locator("#export-results li[data-file='animatic.mp4'] a").get_attribute("href")
+        video = page.request.get(href)
+        assert video.status == 200 and video.headers["content-type"] == "video/mp4"
+        mp4 = tmp_path / "animatic.mp4"
+        mp4.write_bytes(video.body())
+        probe = json.loads(
+            subprocess.run(
+                ["ffprobe", "-v", "error", "-show_streams", "-of", "json", str(mp4)],
+                capture_output=True,
+                check=True,
+                timeout=60,
+                text=True,
+            ).stdout
+        )
+        (stream,) = [st for st in probe["streams"] if st["codec_type"] == "video"]
+        assert stream["codec_name"] == "h264" and min(stream["width"], stream["height"]) == 360
 
         # clips: a made one plays (muted, inline, the start keyframe as its poster); a failed one says why
         give_clips(page, server, run_id)

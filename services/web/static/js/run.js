@@ -981,6 +981,7 @@ export function runView(main, app, runId) {
     const captions = select("export-captions", [["srt", "a subtitle file (SRT)"], ["burn", "burned into the video"], ["none", "none"]]);
     const audio = select("export-audio", [["none", "none"], ["brief", "the spoken brief"]]);
     const paper = select("export-paper", [["a4", "A4"], ["letter", "Letter"]]);
+    const size = select("export-size", [["1080p", "1080p"], ["720p", "720p"], ["360p", "360p (quick)"]]);
     const status = h("p", { id: "export-status", "aria-live": "polite" }, state.exportStatus);
     const go = h("button", { type: "submit", class: "primary", "data-key": "export", disabled: Boolean(state.exporting) }, "Export");
     const results = h("div", { id: "export-results" });
@@ -1014,7 +1015,7 @@ export function runView(main, app, runId) {
         "details",
         { class: "export-options", id: "export-options" },
         h("summary", {}, "Export options"),
-        h("div", { class: "grid3" }, field("Frames per second", fps), field("Aspect", aspect), field("Captions", captions), field("Audio (video)", audio), field("Paper (PDF)", paper)),
+        h("div", { class: "grid3" }, field("Frames per second", fps), field("Aspect", aspect), field("Captions", captions), field("Audio (video)", audio), field("Video size", size), field("Paper (PDF)", paper)),
       ),
       h("div", { class: "actions" }, go),
       status,
@@ -1031,6 +1032,7 @@ export function runView(main, app, runId) {
       }
       const body = { formats, fps: Number(fps.value), captions: captions.value, audio: audio.value, paper: paper.value };
       if (aspect.value) body.aspect = aspect.value;
+      if (formats.includes("mp4")) body.size = size.value; // the animatic's only
       const button = () => board.querySelector("[data-key=export]");
       state.exporting = true;
       go.disabled = true;

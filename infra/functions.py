@@ -96,6 +96,7 @@ class LambdaSpec:
     puts_events: bool = False
     sends_task_results: bool = False  # states:SendTaskSuccess/Failure/Heartbeat on the storyboard machine
     function_url: bool = False  # reachable at its own Lambda function URL (the clips webhook)
+    submits_gpu_jobs: bool = False  # batch:SubmitJob on the GPU queue and its job definition
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -268,12 +269,14 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
     LambdaSpec(
         "Api",
         "storyreel.services.api.handler.handler",
-        "api",
+        "images",  # a frame re-render (POST .../regenerate) runs the images stage's API providers in the Lambda
         "api",
         "REST API (Powertools APIGatewayRestResolver)",
         timeout_s=29,
         s3_write=(RUNS, UPLOADS),  # presigned PUT under uploads/api/ (the upload starts the run via intake)
+        providers=("images",),  # their vendor keys: replicate, stability, openai re-render frames here
         puts_events=True,  # POST /runs/{id}/images -> PreviewReady
+        submits_gpu_jobs=True,  # a re-render on a GPU provider is a Batch job (infra/constructs/gpu.py)
     ),
 )
 

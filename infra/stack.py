@@ -43,6 +43,7 @@ class StoryreelStack(Stack):
         self.workflow = Workflow(self, "Workflow", cfg, self.functions, queue_arn, definition_arn)
         if self.gpu is not None:
             self.workflow.grant_batch_sync(queue_arn, definition_arn)
+            self.functions.grant_gpu_submit(queue_arn, definition_arn)  # the API's GPU re-renders
         self.functions.grant_start_execution(self.workflow.state_machine)
 
         self.triggers = Triggers(

@@ -276,6 +276,23 @@ class Edit(Contract):
     )
 
 
+class RenderJob(Contract):
+    """A frame re-render handed to the GPU queue (POST .../regenerate on diffusers/batch in the cloud), kept at
+    renders/<frame_id>.json while it renders; a failed one stays there with `error` until the next re-render."""
+
+    frame_id: str = Field(description="the frame asked for (s3-start)")
+    frames: list[str] = Field(description="every frame it renders: the asked one (and its end: with_end)")
+    status: Literal["rendering", "failed"] = "rendering"
+    provider: str
+    seed: int | None = None
+    prompt: str | None = Field(default=None, description="the new prompt (None: the frame's own)")
+    with_end: bool = False
+    job_id: str | None = Field(default=None, description="the AWS Batch job rendering it")
+    requested_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    error: str | None = Field(default=None, description="why it failed (one line); the current one is kept")
+
+
 # --------------------------------------------------------------------------- virality
 class Evidence(Contract):
     source: str = Field(description="forum or site, e.g. reddit:r/videos, hackernews")

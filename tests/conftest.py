@@ -66,6 +66,7 @@ SLOW_FILES = {
     "export/test_timelines.py": "runs built with the sketch renderer",
     "export/test_export_cli.py": "runs built with the sketch renderer, ffmpeg",
     "export/test_export_api.py": "runs built with the sketch renderer, moto",
+    "api/test_regenerate_gpu.py": "runs built with the sketch renderer, moto S3 + DynamoDB + Batch",
     "transcribe/test_whisper.py": "a tiny Whisper built with torch and converted with ctranslate2",
 }
 # ... or carries one of these markers, or is a property-based test (hypothesis draws up to hundreds of cases).

@@ -23,6 +23,9 @@ STATEMACHINE_DIR = Path(__file__).resolve().parent.parent / "statemachine"
 ASL_FILE = STATEMACHINE_DIR / "storyboard.asl.json"
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 POWERTOOLS_ACCOUNT = "017000801446"  # AWS-managed Powertools for AWS Lambda (Python) layers
+# Where a GPU re-render goes (read by services/api): set only when the stack has the GPU queue
+GPU_QUEUE_ENV = "STORYREEL_GPU_JOB_QUEUE"
+GPU_DEFINITION_ENV = "STORYREEL_GPU_JOB_DEFINITION"
 
 
 def powertools_layer_arn(scope: Construct, version: int) -> str:
@@ -199,6 +202,20 @@ class StageFunctions(Construct):
                 fn = self.fn[spec_id]
                 fn.add_environment("STATE_MACHINE_ARN", state_machine.state_machine_arn)
                 state_machine.grant_start_execution(fn)
+
+    def grant_gpu_submit(self, job_queue_arn: str, job_definition_arn: str) -> None:
+        """Functions that submit GPU jobs (a frame re-render on diffusers) get the queue and job definition in
+        their environment and batch:SubmitJob on exactly those two."""
+        for spec_id, spec in self.specs.items():
+            if spec.submits_gpu_jobs:
+                fn = self.fn[spec_id]
+                fn.add_environment(GPU_QUEUE_ENV, job_queue_arn)
+                fn.add_environment(GPU_DEFINITION_ENV, job_definition_arn)
+                fn.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=["batch:SubmitJob"], resources=[job_queue_arn, job_definition_arn]
+                    )
+                )
 
 
 class Workflow(Construct):

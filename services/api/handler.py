@@ -48,13 +48,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from storyreel.services.edit import step as edit_step
 from storyreel.services.optimizer import step as optimizer_step
 from storyreel.shared.aws.context import load_secrets, resolve_settings, run_context, run_settings
-from storyreel.shared.aws.env import API_UPLOAD_PREFIX, Env, blobs, state, uploads
+from storyreel.shared.aws.env import API_UPLOAD_PREFIX, Env, blobs, client, state, uploads
 from storyreel.shared.aws.events import preview_ready
 from storyreel.shared.aws.observability import lambda_entry, metrics
 from storyreel.shared.contracts import (
     Engagement,
     FrameCounts,
     FrameVersion,
+    RenderJob,
     RunError,
     RunRecord,
     RunStatus,
@@ -108,7 +109,7 @@ FrameId = Annotated[
 SceneIndex = Annotated[int, Path(ge=1, le=99, description="the scene's position, 1-based")]
 MAX_TEXT = 4000  # the longest prompt or description an edit may set (services/edit/revise.py MAX_TEXT)
 MAX_TRANSCRIPT = 12000  # a corrected transcript (the body's 16 KiB bound holds it, JSON-escaped)
-GPU_PROVIDERS = ("batch", "diffusers")  # render on a GPU, not inside the Api Lambda
+GPU_PROVIDERS = ("batch", "diffusers")  # in the cloud: a Batch job on the GPU queue, not in the Lambda
 LOCAL_OWNER = "local"
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _JSON_BRACKET = re.compile(r"[\[\]{}]")
@@ -619,6 +620,9 @@ class Progress(_Model):
     counts: FrameCounts = Field(description="the run record's counts (written with the storyboard)")
     error: RunError | None = None
     updated_at: datetime
+    renders: dict[str, RenderJob] = Field(
+        default_factory=dict, description="frame id -> its GPU re-render: rendering, or failed and why"
+    )
     expires_in: int = LINK_TTL_S
 
 
@@ -636,6 +640,9 @@ class StoryboardView(_Model):
         description="storyboard.json as written (its JSON Schema: shared/schema/storyboard.schema.json)"
     )
     images: dict[str, FrameImages] = Field(description="frame id -> its images")
+    renders: dict[str, RenderJob] = Field(
+        default_factory=dict, description="frame id -> its GPU re-render: rendering, or failed and why"
+    )
     expires_in: int = LINK_TTL_S
 
 
@@ -691,7 +698,13 @@ def storyboard_view(env: Env, record: RunRecord) -> StoryboardView:
         status=record.status,
         storyboard=board.model_dump(mode="json"),
         images=images,
+        renders=_renders(env, record),
     )
+
+
+def _renders(env: Env, record: RunRecord) -> dict[str, RenderJob]:
+    ctx = RunContext(run_id=record.run_id, settings=run_settings(record), blobs=blobs(env), state=state(env))
+    return edit_step.render_jobs(ctx)
 
 
 @app.get(
@@ -717,6 +730,7 @@ def progress(run_id: RunId) -> Progress:
         counts=record.frames,
         error=record.error,
         updated_at=record.updated_at,
+        renders=_renders(env, record),
     )
 
 
@@ -818,8 +832,22 @@ def apply_edit(
     check: Callable[[Env, RunRecord], None] | None = None,
     image_provider: str | None = None,
 ) -> StoryboardView:
-    """One edit of the caller's finished run at `revision`: `check` (404s, before anything is claimed), then
-    the claim, `change` (the editing core), and the commit that bumps the revision (shared/stores.py editing)."""
+    """One edit of the caller's finished run at `revision` (run_edit), answered with the storyboard after it."""
+    env, claimed, _ = run_edit(run_id, revision, change, check=check, image_provider=image_provider)
+    return storyboard_view(env, claimed)
+
+
+def run_edit(
+    run_id: str,
+    revision: int,
+    change: Callable[[RunContext, RunRecord], object],
+    *,
+    check: Callable[[Env, RunRecord], None] | None = None,
+    image_provider: str | None = None,
+) -> tuple[Env, RunRecord, object]:
+    """`check` (404s, before anything is claimed), then the claim, `change` (the editing core), and the commit
+    that bumps the revision (shared/stores.py editing). Returns the env, the record after it and what `change`
+    returned."""
     env = Env.load()
     store = state(env)
     record = owned(store, run_id)
@@ -841,10 +869,10 @@ def apply_edit(
     try:
         with editing(store, run_id, revision) as claimed:
             ctx = RunContext(run_id=run_id, settings=settings, blobs=blobs(env), state=store)
-            change(ctx, claimed)
+            done = change(ctx, claimed)
     except ProviderError as exc:
         raise RenderFailed(str(exc).splitlines()[0], store.get(run_id).revision) from None
-    return storyboard_view(env, claimed)
+    return env, claimed, done
 
 
 def _view(status: HTTPStatus, view: StoryboardView) -> Response[StoryboardView]:
@@ -928,32 +956,83 @@ def move_scene(
     )
 
 
+class RegenerateQueued(_Model):
+    """A 202: the re-render is a job on the GPU queue; poll `poll` until `renders` no longer names the frame."""
+
+    run_id: str
+    frame_id: str
+    frames: list[str] = Field(description="the frames it renders (with with_end: the scene's pair)")
+    status: Literal["rendering"] = "rendering"
+    revision: int = Field(description="the run's revision now (the request moved it): send it next")
+    job_id: str | None = Field(description="the AWS Batch job")
+    poll: dict[str, str] = Field(description="where to read the outcome: storyboard, progress (paths)")
+
+
 @app.post(
     "/runs/<run_id>/frames/<frame_id>/regenerate",
     summary="Render a frame again as a new version (made current; the earlier ones are kept)",
-    responses={200: {"description": "the storyboard after the render"}, **_responses(404, 409, 502)},
+    responses={
+        200: {"description": "the storyboard after the render"},
+        202: {
+            "description": "diffusers/batch in the cloud: queued on the GPU; the storyboard's `renders` shows the "
+            "frame rendering, then the new version is current (or `renders` says why it failed)",
+            "content": {"application/json": {"schema": RegenerateQueued.model_json_schema()}},
+        },
+        **_responses(404, 409, 502),
+    },
 )
 def regenerate_frame(
     run_id: RunId, frame_id: FrameId, request: Annotated[RegenerateRequest, Body(embed=False)]
-) -> StoryboardView:
+) -> Response[StoryboardView | RegenerateQueued]:
+    gpu: list[tuple[str, tuple[str, str]]] = []  # (provider, (queue, job definition)) when it goes to Batch
+
     def check(env: Env, record: RunRecord) -> None:
         _check_frame(_plan(env, run_id), run_id, frame_id)
         provider = edit_settings(record, request.image_provider).image_generation.provider
         if env.local is None and provider in GPU_PROVIDERS:
-            raise ConflictError(
-                f"run {run_id} renders with {provider} (a GPU), which the API cannot run: pass image_provider "
-                "(sketch, replicate, stability or openai) to re-render here"
-            )
+            queue = edit_step.gpu_queue()
+            if queue is None:
+                raise ConflictError(
+                    f"run {run_id} renders with {provider} (a GPU) and this deployment has no GPU queue "
+                    "(-c image_provider=batch): pass image_provider (sketch, replicate, stability or openai)"
+                )
+            ctx = RunContext(run_id=run_id, settings=run_settings(record), blobs=blobs(env), state=state(env))
+            busy = edit_step.rendering(ctx, frame_id, with_end=request.with_end)
+            if busy:
+                raise ConflictError(f"{', '.join(busy)} is already rendering on the GPU: wait for it")
+            gpu.append((provider, queue))
 
-    return apply_edit(
-        run_id,
-        request.revision,
-        lambda ctx, record: edit_step.regenerate(
+    def change(ctx: RunContext, record: RunRecord) -> object:
+        if gpu:
+            provider, queue = gpu[0]
+            job = edit_step.request_render(
+                ctx,
+                record,
+                frame_id,
+                provider=provider,
+                seed=request.seed,
+                prompt=request.prompt,
+                with_end=request.with_end,
+            )
+            return edit_step.submit_render(ctx, job, client("batch"), queue)
+        return edit_step.regenerate(
             ctx, record, [frame_id], seed=request.seed, prompt=request.prompt, with_end=request.with_end
-        ),
-        check=check,
-        image_provider=request.image_provider,
+        )
+
+    env, claimed, done = run_edit(
+        run_id, request.revision, change, check=check, image_provider=request.image_provider
     )
+    if isinstance(done, RenderJob):
+        body = RegenerateQueued(
+            run_id=run_id,
+            frame_id=frame_id,
+            frames=done.frames,
+            revision=claimed.revision,
+            job_id=done.job_id,
+            poll={"storyboard": f"/runs/{run_id}/storyboard", "progress": f"/runs/{run_id}/progress"},
+        )
+        return Response(HTTPStatus.ACCEPTED.value, content_types.APPLICATION_JSON, body)
+    return Response(HTTPStatus.OK.value, content_types.APPLICATION_JSON, storyboard_view(env, claimed))
 
 
 @app.get(

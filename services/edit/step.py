@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
+from typing import Any
 
-from storyreel.services.edit import revise
+from storyreel.services.edit import jobs, revise
 from storyreel.services.finalize import step as finalize_step
 from storyreel.services.images import step as images_step
 from storyreel.services.scenes import step as scenes_step
@@ -24,12 +25,14 @@ from storyreel.shared.contracts import (
     Edit,
     Frame,
     FrameVersion,
+    RenderJob,
     RunRecord,
     RunStatus,
     ScenePlan,
     Segment,
     Storyboard,
     Transcript,
+    utcnow,
 )
 from storyreel.shared.errors import ProviderError, UserError
 from storyreel.shared.ids import frame_id, group_by_scene, parse_frame_id
@@ -44,7 +47,7 @@ from storyreel.shared.pipeline import (
     frame_order,
     frame_result_key,
 )
-from storyreel.shared.stores import get_model, get_optional_bytes, put_model
+from storyreel.shared.stores import get_model, get_optional_bytes, get_optional_model, put_model
 
 STAGING = ".replan"  # where a re-plan writes before it replaces the run's context and scenes
 
@@ -145,6 +148,8 @@ def _commit(
 def edit_scene(ctx: RunContext, record: RunRecord, index: int, what: SceneEdit) -> Storyboard:
     """Change, insert, move, delete, lock or unlock scene `index` (1-based)."""
     check_editable(record)
+    if what.move_to is not None or what.delete or what.insert:
+        check_not_rendering(ctx, "move, insert or delete scenes")
     plan = current_plan(ctx)
     before = len(plan.scenes)
     edits: list[Edit] = []
@@ -282,6 +287,7 @@ def replan(ctx: RunContext, record: RunRecord, transcript_text: str | None = Non
     their positions with their frames. The new context and scenes are written beside the run first and replace
     its own only when both are made."""
     check_editable(record)
+    check_not_rendering(ctx, "re-plan")
     old = current_plan(ctx)
     transcript = get_model(ctx.blobs, ctx.key(TRANSCRIPT), Transcript)
     changes: dict[str, str] = {}
@@ -317,3 +323,112 @@ def replan(ctx: RunContext, record: RunRecord, transcript_text: str | None = Non
     changes["locked"] = ",".join(locked)
     edit = revise.record("replan", "transcript" if "transcript" in changes else "run", changes)
     return _commit(ctx, record, plan, [edit], before=len(old.scenes))
+
+
+# --------------------------------------------------------------------------- re-renders on the GPU queue
+RENDERS = "renders/"  # renders/<frame_id>.json: a RenderJob while it renders on the GPU (or after it failed)
+
+
+def _render_key(ctx: RunContext, fid: str) -> str:
+    return ctx.key(f"{RENDERS}{fid}.json")
+
+
+def render_jobs(ctx: RunContext) -> dict[str, RenderJob]:
+    """frame id -> the GPU re-render it is waiting for (or the one that failed last)."""
+    jobs: dict[str, RenderJob] = {}
+    for key in ctx.blobs.list(ctx.key(RENDERS)):
+        if key.endswith(".json"):
+            job = get_model(ctx.blobs, key, RenderJob)
+            jobs[job.frame_id] = job
+    return jobs
+
+
+def _frames_of(fid: str, with_end: bool) -> list[str]:
+    return [fid, fid.replace("-start", "-end")] if with_end and fid.endswith("-start") else [fid]
+
+
+def rendering(ctx: RunContext, fid: str, *, with_end: bool = False) -> list[str]:
+    """Which of the frames a re-render of `fid` would make are still rendering on the GPU."""
+    busy = {f for job in render_jobs(ctx).values() if job.status == "rendering" for f in job.frames}
+    return [f for f in _frames_of(fid, with_end) if f in busy]
+
+
+def check_not_rendering(ctx: RunContext, what: str) -> None:
+    """A UserError while a GPU re-render is on its way: its frame ids name positions that `what` would change."""
+    busy = sorted(f for f, job in render_jobs(ctx).items() if job.status == "rendering")
+    if busy:
+        raise UserError(f"{', '.join(busy)} is rendering on the GPU: {what} when it is done")
+
+
+def request_render(
+    ctx: RunContext,
+    record: RunRecord,
+    fid: str,
+    *,
+    provider: str,
+    seed: int | None = None,
+    prompt: str | None = None,
+    with_end: bool = False,
+) -> RenderJob:
+    """Record a re-render of `fid` for the GPU worker (render_requested) as renders/<fid>.json: the frame shows
+    as rendering; its current version stays until the new one is made. Nothing else of the run is written."""
+    check_editable(record)
+    plan = current_plan(ctx)
+    parse_frame(plan, fid)
+    if prompt is not None:
+        prompt = revise.check_text("prompt", prompt)
+    frames = _frames_of(fid, with_end)
+    busy = rendering(ctx, fid, with_end=with_end)
+    if busy:
+        raise UserError(f"{', '.join(busy)} is already rendering on the GPU: wait for it, then render again")
+    job = RenderJob(
+        frame_id=fid, frames=frames, provider=provider, seed=seed, prompt=prompt, with_end=with_end
+    )
+    put_model(ctx.blobs, _render_key(ctx, fid), job)
+    return job
+
+
+def save_render_job(ctx: RunContext, job: RenderJob) -> None:
+    put_model(ctx.blobs, _render_key(ctx, job.frame_id), job)
+
+
+def render_requested(ctx: RunContext, record: RunRecord, fid: str) -> Storyboard:
+    """The GPU worker's half of request_render: render the recorded request through `regenerate` (a new version,
+    made current). Done: the request is removed. Failed: it stays, status failed with why (one line), and the
+    error is raised again; the current version is kept (regenerate)."""
+    job = get_optional_model(ctx.blobs, _render_key(ctx, fid), RenderJob)
+    if job is None or job.status != "rendering":
+        raise UserError(f"no re-render of {fid} is waiting in run {ctx.run_id}")
+    try:
+        board = regenerate(ctx, record, [fid], seed=job.seed, prompt=job.prompt, with_end=job.with_end)
+    except Exception as exc:  # any failure is recorded on the request (the frame stops showing as rendering)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        save_render_job(
+            ctx, job.model_copy(update={"status": "failed", "error": reason, "finished_at": utcnow()})
+        )
+        raise
+    ctx.blobs.delete(_render_key(ctx, fid))
+    return board
+
+
+def gpu_queue() -> tuple[str, str] | None:
+    """(job queue, job definition) a GPU re-render goes to in this deployment (None: it has no GPU queue)."""
+    return jobs.gpu_queue()
+
+
+def submit_render(ctx: RunContext, job: RenderJob, batch: Any, queue: tuple[str, str]) -> RenderJob:
+    """Submit `job` (recorded by request_render) to the GPU queue; the Batch job id is recorded on it. A refused
+    submit is recorded as the request's failure and raised as a ProviderError (one line)."""
+    try:
+        job_id = jobs.submit(batch, ctx.run_id, job, *queue)
+    except Exception as exc:  # botocore's ClientError and its connection errors: the job never started
+        reason = (
+            f"the GPU job was not submitted: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        )
+        save_render_job(
+            ctx, job.model_copy(update={"status": "failed", "error": reason, "finished_at": utcnow()})
+        )
+        raise ProviderError(reason) from exc
+    submitted = job.model_copy(update={"job_id": job_id})
+    save_render_job(ctx, submitted)
+    return submitted

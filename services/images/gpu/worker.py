@@ -14,7 +14,8 @@ its batch lands. Only frames not yet rendered are taken (`step.outstanding`): a 
 renders the rest. SIGTERM (a Spot interruption, `docker stop`) or SIGINT lets the current batch finish, then
 the worker exits 143 so Batch's retry strategy can run it again.
 
-STORYREEL_JOB=clips hands the job to the clips stage's worker (storyreel.services.clips.worker).
+STORYREEL_JOB=clips hands the job to the clips stage's worker (storyreel.services.clips.worker), and
+STORYREEL_JOB=regenerate (a frame re-render asked for through the API) to storyreel.services.edit.worker.
 
 Exit codes: 0 every requested frame rendered; 1 a provider failed for good; 2 bad input or configuration
 (do not retry); 3 some frames failed (their result JSON says why); 75 a temporary failure, e.g. the model sync
@@ -53,6 +54,8 @@ EXIT_USER = 2
 EXIT_FRAMES_FAILED = 3
 EXIT_TEMPORARY = 75  # EX_TEMPFAIL
 EXIT_INTERRUPTED = 128 + signal.SIGTERM  # 143, what a SIGTERM-killed process reports
+# STORYREEL_JOB -> the module that runs such a job in this image
+OTHER_JOBS = {"clips": "storyreel.services.clips.worker", "regenerate": "storyreel.services.edit.worker"}
 
 
 class StopFlag:
@@ -238,10 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, *, providers: Providers | None = None) -> int:
     """The worker's entry point. `providers`: instances to render with instead of the settings' (the image
     provider of a bench or an in-process run)."""
-    if os.environ.get("STORYREEL_JOB") == "clips" and argv is None:
-        # The clips branch's Batch job runs in this image too: the clips stage's own worker takes it (a new
-        # process image, so the stages stay independent: neither imports the other).
-        os.execvp(sys.executable, [sys.executable, "-m", "storyreel.services.clips.worker", *sys.argv[1:]])
+    job = os.environ.get("STORYREEL_JOB")
+    if job is not None and job in OTHER_JOBS and argv is None:
+        # The clips branch's Batch job and the API's frame re-renders run in this image too: their own worker
+        # takes them (a new process image, so the stages stay independent: neither imports the other).
+        os.execvp(sys.executable, [sys.executable, "-m", OTHER_JOBS[job], *sys.argv[1:]])
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stdout
     )

@@ -2,13 +2,16 @@
 the frames a preview left. Both start the storyboard state machine, each exactly once per event.
 
 An upload's run id is the same for every delivery of it (bucket+key+ETag), the start is idempotent
-(Powertools idempotency, records in the run table), and a duplicate event starts nothing.
+(Powertools idempotency, records in the run table), and a duplicate event starts nothing. The upload is copied
+to runs/<id>/audio/<its name>: audio, or a typed brief or meeting transcript (.txt .md .vtt .srt .json), which
+the transcribe step reads instead of recognising (a bad one fails the run there, with its one-line reason).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import cache
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -32,6 +35,12 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
 IDEMPOTENCY_TTL_S = 24 * 3600  # S3 -> EventBridge redeliveries arrive within minutes; a day is generous
+
+
+def _safe_name(name: str, ext: str) -> str:
+    """The upload's file name as a key part (an S3 key may hold anything): letters, digits, `._-` kept."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip(".")
+    return safe if safe and PurePosixPath(safe).suffix.lower() == ext else f"audio{ext}"
 
 
 def upload_run_id(upload: dict[str, Any]) -> str:
@@ -129,7 +138,8 @@ def start_upload(upload: dict[str, Any]) -> dict[str, Any]:
         metrics.add_metric(name="uploads_refused", unit=MetricUnit.Count, value=1)
         logger.warning("upload refused", extra={"run_id": run_id, "reason": too_big})
         return {"run_id": run_id, "status": "failed", "error": too_big}
-    audio_key = f"{run_id}/audio{ext}"
+    # Kept under the user's own name, as the local runner keeps it: a typed brief's one-line errors name it.
+    audio_key = f"{run_id}/audio/{_safe_name(PurePosixPath(key).name, ext)}"
     s3.copy(
         {"Bucket": bucket, "Key": key},
         bucket,

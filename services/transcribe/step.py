@@ -8,9 +8,18 @@ from pathlib import Path
 
 from storyreel.services.transcribe.providers import TRANSCRIBERS
 from storyreel.services.transcribe.recognize import transcribe
-from storyreel.services.transcribe.typed import MAX_TYPED_BYTES, is_typed, read_typed, read_typed_file
+from storyreel.services.transcribe.typed import (
+    MAX_TYPED_BYTES,
+    TYPED_CONTENT_TYPES,
+    NotText,
+    is_typed,
+    read_typed,
+    read_typed_file,
+)
 from storyreel.shared.contracts import Transcript
+from storyreel.shared.errors import InputError
 from storyreel.shared.pipeline import TRANSCRIPT, RunContext
+from storyreel.shared.settings import max_audio_bytes
 from storyreel.shared.stores import put_model
 
 
@@ -38,9 +47,30 @@ def _typed(ctx: RunContext, key: str) -> Transcript:
     """Read from the run's folder with a bound; from S3 the object was measured by intake (typed_too_big)."""
     language = ctx.settings.transcription.language
     local = getattr(ctx.blobs, "local_path", None)
-    if local is not None:
-        return read_typed_file(local(key), language)
-    return read_typed(Path(key).name, ctx.blobs.get_bytes(key), language)
+    try:
+        if local is not None:
+            return read_typed_file(local(key), language)
+        return read_typed(Path(key).name, ctx.blobs.get_bytes(key), language)
+    except NotText as exc:
+        # as an InputError: a failed Lambda's error kind is looked up by its errorType in shared.errors
+        raise InputError(str(exc)) from None
+
+
+def upload_limit(name: str, max_minutes: float) -> int:
+    """The most bytes an upload named `name` may take: a typed brief's bound (MAX_TYPED_BYTES), else the audio
+    bound for `max_minutes` (pipeline.max_audio_minutes)."""
+    return MAX_TYPED_BYTES if is_typed(name) else max_audio_bytes(max_minutes)
+
+
+def typed_content_type(name: str) -> str | None:
+    """The Content-Type a typed brief named `name` is uploaded with (None: not a typed brief)."""
+    return TYPED_CONTENT_TYPES.get(Path(name).suffix.lower())
+
+
+def check_typed(path: Path, language: str | None = None) -> Transcript:
+    """Read a typed brief as the transcribe step will (the same reader, the same one-line InputErrors;
+    typed.NotText, an InputError, for binary or non-UTF-8 data): `storyreel serve` checks an upload with it."""
+    return read_typed_file(path, language)
 
 
 def typed_too_big(name: str, size: int) -> str | None:

@@ -25,12 +25,25 @@ from storyreel.shared.contracts import Segment, Transcript
 from storyreel.shared.errors import InputError
 
 TYPED_SUFFIXES = (".txt", ".md", ".markdown", ".vtt", ".srt", ".json")
+# The Content-Type an upload of each kind is signed with (POST /runs hands it out with the upload URL).
+TYPED_CONTENT_TYPES = {
+    ".txt": "text/plain",
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".vtt": "text/vtt",
+    ".srt": "application/x-subrip",
+    ".json": "application/json",
+}
 # A two-hour meeting's WebVTT is about 300 kB; a brief is a few kB. Refused past this before it is read whole.
 MAX_TYPED_BYTES = 4 * 1024 * 1024
 PROVIDER = "typed"
 # "Ana Lopez: we want ..." / "BEN: ..." / "[Ana] ..." is not taken; a name is 1-4 words, no sentence before it.
 _SPEAKER = re.compile(r"^(?P<name>[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,3})\s*:\s+(?P<text>\S.*)$")
 _MD_MARKS = re.compile(r"^\s{0,3}(?:#{1,6}\s+|[-*+]\s+|>\s*|\d+[.)]\s+)+")
+
+
+class NotText(InputError):
+    """The file named as a typed brief holds no text (binary data, not UTF-8): `storyreel serve` answers 415."""
 
 
 def is_typed(name: str | Path) -> bool:
@@ -73,11 +86,11 @@ def read_typed(name: str, data: bytes, language: str | None = None) -> Transcrip
 
 def _decode(name: str, data: bytes) -> str:
     if b"\x00" in data[:8192]:
-        raise InputError(f"{name} is not a text file (it holds binary data)")
+        raise NotText(f"{name} is not a text file (it holds binary data)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{name} is not UTF-8 text (byte {exc.start} cannot be read)") from None
+        raise NotText(f"{name} is not UTF-8 text (byte {exc.start} cannot be read)") from None
 
 
 def _speaker_of(text: str) -> tuple[str | None, str]:

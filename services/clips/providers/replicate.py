@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 from storyreel.services.clips.models import ClipModel, clip_model, plan_clip
 from storyreel.services.clips.providers.base import ClipRequest, ClipResult
+from storyreel.shared import replicate_client
 from storyreel.shared.contracts import Usage
 from storyreel.shared.errors import ConfigError
 from storyreel.shared.settings import ClipsConfig
@@ -37,32 +38,7 @@ def is_mp4(head: bytes) -> bool:
 
 
 def explain(exc: Exception) -> str:
-    from replicate.exceptions import ModelError, ReplicateError
-
-    if isinstance(exc, ReplicateError):
-        detail = exc.detail or exc.title or ""
-        if exc.status == 401:
-            return "Replicate rejected the API token (401): check REPLICATE_API_TOKEN"
-        if exc.status == 402:
-            return f"Replicate refused: billing required (402) {detail}".strip()
-        if exc.status == 404:
-            return f"Replicate model not found (404): {detail}"
-        if exc.status == 422:
-            return f"Replicate rejected the model input (422): {detail}"
-        if exc.status == 429:
-            return "Replicate rate limit (429), still limited after retries"
-        if exc.status is not None and exc.status >= 500:
-            return f"Replicate failed with HTTP {exc.status} after retries"
-        return f"Replicate error (HTTP {exc.status}): {detail}"
-    if isinstance(exc, ModelError):
-        return f"the model failed: {exc.prediction.error}"
-    if isinstance(exc, httpx.TimeoutException):
-        return "Replicate did not answer in time"
-    if isinstance(exc, httpx.HTTPStatusError):
-        return f"downloading the clip failed with HTTP {exc.response.status_code}"
-    if isinstance(exc, httpx.HTTPError):
-        return f"cannot reach Replicate ({type(exc).__name__})"
-    return f"malformed answer from Replicate ({exc})"
+    return replicate_client.explain(exc, output="the clip")
 
 
 def output_url(output: object) -> str:
@@ -158,20 +134,8 @@ class ReplicateClips:
     # ------------------------------------------------------------------ clients
     def client(self) -> Any:
         import replicate
-        from replicate.client import RetryTransport
 
-        attempts = self.config.max_retries + 1
-        base = httpx.AsyncHTTPTransport(verify=self._ssl, retries=self.config.max_retries)
-        posts = RetryTransport(
-            base,
-            max_attempts=attempts,
-            retryable_methods=["POST"],
-            retry_status_codes=[429, 500, 502, 503, 504],
-            backoff_factor=0.5,
-        )
-        transport = RetryTransport(
-            posts, max_attempts=attempts, retryable_methods=["GET"], retry_status_codes=[500, 502]
-        )
+        transport = replicate_client.retry_transport(self.config.max_retries, self._ssl)
         client = replicate.Client(
             api_token=self.token, base_url=self.base_url, timeout=self._timeout(), transport=transport
         )

@@ -28,6 +28,7 @@ from storyreel.services.images.providers._common import AccountRefusal, image_us
 from storyreel.services.images.providers.base import ImageRequest, ImageResult
 from storyreel.shared.contracts import Usage
 from storyreel.shared.errors import ConfigError
+from storyreel.shared.replicate_client import explain, retry_transport
 from storyreel.shared.settings import ImageGenerationConfig
 
 DEFAULT_MODEL = "black-forest-labs/flux-schnell"
@@ -100,38 +101,6 @@ def model_inputs(model: str, req: ImageRequest, config: ImageGenerationConfig) -
     return inputs
 
 
-def explain(exc: Exception) -> str:
-    from replicate.exceptions import ModelError, ReplicateError
-
-    if isinstance(exc, ReplicateError):
-        detail = exc.detail or exc.title or ""
-        if exc.status == 401:
-            return "Replicate rejected the API token (401): check REPLICATE_API_TOKEN"
-        if exc.status == 403:
-            return f"Replicate refused access (403): {detail}".rstrip(": ")
-        if exc.status == 402:
-            return f"Replicate refused: billing required (402) {detail}".strip()
-        if exc.status == 404:
-            hint = " (a community model needs its version: owner/name:version)"
-            return f"Replicate model or version not found (404): {detail}{hint}"
-        if exc.status == 422:
-            return f"Replicate rejected the model input (422): {detail}"
-        if exc.status == 429:
-            return "Replicate rate limit (429), still limited after retries"
-        if exc.status is not None and exc.status >= 500:
-            return f"Replicate failed with HTTP {exc.status} after retries"
-        return f"Replicate error (HTTP {exc.status}): {detail}"
-    if isinstance(exc, ModelError):
-        return f"the model failed: {exc.prediction.error}"
-    if isinstance(exc, httpx.TimeoutException):
-        return "Replicate did not answer in time"
-    if isinstance(exc, httpx.HTTPStatusError):
-        return f"downloading the output failed with HTTP {exc.response.status_code}"
-    if isinstance(exc, httpx.HTTPError):
-        return f"cannot reach Replicate ({type(exc).__name__})"
-    return f"malformed answer from Replicate ({exc})"
-
-
 ACCOUNT_STATUSES = (401, 402, 403)  # the same answer for every frame: stop sending
 
 
@@ -165,27 +134,7 @@ class ReplicateProvider:
 
     # ------------------------------------------------------------------ clients
     def _transport(self) -> httpx.AsyncBaseTransport:
-        from replicate.client import RetryTransport
-
-        attempts = self.config.max_retries + 1
-        base = httpx.AsyncHTTPTransport(
-            verify=self._ssl, retries=self.config.max_retries
-        )  # connection failures
-        posts = RetryTransport(
-            base,
-            max_attempts=attempts,
-            retryable_methods=["POST"],
-            retry_status_codes=[429, 500, 502, 503, 504],
-            backoff_factor=0.5,
-        )
-        # The SDK wraps this in its own transport that retries GETs on 429/503/504; we add 500/502.
-        return RetryTransport(
-            posts,
-            max_attempts=attempts,
-            retryable_methods=["GET"],
-            retry_status_codes=[500, 502],
-            backoff_factor=0.5,
-        )
+        return retry_transport(self.config.max_retries, self._ssl)
 
     def _timeout(self) -> httpx.Timeout:
         return httpx.Timeout(self.config.timeout_s, connect=min(10.0, self.config.timeout_s))

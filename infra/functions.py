@@ -22,6 +22,7 @@ from storyreel.shared.secrets import VENDOR_KEYS
 
 RUNS = "runs/"
 UPLOADS = "uploads/"
+EXPORTS = "runs/*/exports/"  # every run's exports (run ids are made at run time)
 
 # Secrets Manager secret keys -> env var naming the secret (the runtime reads them with Powertools Parameters).
 SECRET_ENV = {key.secret: key.pointer for key in VENDOR_KEYS}
@@ -63,15 +64,22 @@ LAMBDA_BASE: tuple[str, ...] = ("pydantic", "pyyaml", "platformdirs", "httpx")
 # so neither is bundled. No torch, no diffusers: the GPU worker is a container.
 # transcribe: the stage checks every upload with ffmpeg (imageio-ffmpeg's binary) and pocketsphinx's VAD
 # before the OpenAI call; images: provider responses are checked and converted to PNG with Pillow.
+# POST /runs/{id}/exports makes the PDF and timelines inside the Api Lambda (the mp4 goes to the Export
+# function), so the group the Api is packaged from installs these (tests/infra/test_exports_assets.py).
+# Pillow: services/export/step.py imports the animatic module, which draws with it.
+API_EXPORTS = ("pillow", "reportlab", "opentimelineio", "otio-fcp-adapter", "otio-cmx3600-adapter")
 ASSET_GROUPS: dict[str, tuple[str, ...]] = {
     "transcribe": ("openai", "numpy", "imageio-ffmpeg", "pocketsphinx", "webvtt-py"),  # + typed briefs
     "scenes": ("openai",),
     "optimizer": (),
-    "images": ("openai", "replicate", "pillow"),
+    "images": ("openai", "replicate", *API_EXPORTS),  # + the Api's exports (the Api is packaged from it)
     "virality": ("firecrawl-py",),
     "clips": ("replicate", "standardwebhooks"),  # the SDK's uploads/predictions; webhook signatures
     "api": (),
     "auth": ("pyjwt",),  # the authorizer: PyJWT[crypto] verifies Cognito's RS256 tokens
+    # services/export: the storyboard PDF, the timelines, and the animatic's ffmpeg (the imageio-ffmpeg wheel's
+    # static binary, 51 MB on arm64: docs/deploy.md). Pillow draws the animatic's frames.
+    "export": (*API_EXPORTS, "imageio-ffmpeg"),
 }
 # Installed paths left out of a group's asset. The cloud transcribes with OpenAI (cdk.json settings);
 # pocketsphinx is there for its VAD, which needs no acoustic model (37 MB).
@@ -96,6 +104,9 @@ class LambdaSpec:
     puts_events: bool = False
     sends_task_results: bool = False  # states:SendTaskSuccess/Failure/Heartbeat on the storyboard machine
     function_url: bool = False  # reachable at its own Lambda function URL (the clips webhook)
+    invokes: tuple[str, ...] = ()  # functions it invokes asynchronously (lambda:InvokeFunction on each)
+    on_failure: str | None = None  # id of its asynchronous invocations' on-failure destination (no retries)
+    ephemeral_mb: int = 512  # /tmp
     submits_gpu_jobs: bool = False  # batch:SubmitJob on the GPU queue and its job definition
 
     @property
@@ -276,7 +287,35 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
         s3_write=(RUNS, UPLOADS),  # presigned PUT under uploads/api/ (the upload starts the run via intake)
         providers=("images",),  # their vendor keys: replicate, stability, openai re-render frames here
         puts_events=True,  # POST /runs/{id}/images -> PreviewReady
+        invokes=("Export",),  # POST /runs/{id}/exports with mp4: the animatic is made there
         submits_gpu_jobs=True,  # a re-render on a GPU provider is a Batch job (infra/constructs/gpu.py)
+    ),
+)
+
+FUNCTIONS += (
+    LambdaSpec(
+        "Export",
+        "storyreel.services.export.handler.handler",
+        "export",
+        "export",
+        "one queued export of a finished run (the animatic's ffmpeg, the PDF, the timelines) -> exports/<id>/",
+        memory_mb=3008,  # ffmpeg's x264 threads: Lambda gives CPU in proportion to memory (~2 vCPUs here)
+        timeout_s=900,
+        ephemeral_mb=4096,  # the run's keyframes and clips, the frames' PNGs, the mp4, before they go to S3
+        s3_write=(EXPORTS,),
+        s3_delete=(EXPORTS,),  # a failed export's files
+        on_failure="ExportFail",
+    ),
+    LambdaSpec(
+        "ExportFail",
+        "storyreel.services.export.handler.fail_handler",
+        "export",
+        "export",
+        "the Export function's on-failure destination: a crashed or timed-out export is recorded failed",
+        timeout_s=60,
+        s3_read=(),
+        s3_write=(),
+        s3_delete=(EXPORTS,),
     ),
 )
 

@@ -392,10 +392,30 @@ def log_group_skips(log_group: IConstruct) -> None:
 
 def add_checkov_skips(stack: SuppressedStack) -> None:
     dead_lettered = {fn.node.path for fn in stack.triggers.dead_lettered}
+    # the Export function and its on-failure destination (infra/constructs/invoke.py)
+    destinations = {s.on_failure: s.id for s in stack.functions.specs.values() if s.on_failure}
     for spec_id, fn in stack.functions.fn.items():
         spec = stack.functions.specs[spec_id]
         checkov_skip(fn, "CKV_AWS_117", NO_VPC)
         checkov_skip(fn, "CKV_AWS_173", ENV_KEY)
+        if spec.on_failure or spec_id in destinations:
+            checkov_skip(
+                fn,
+                "CKV_AWS_116",
+                f"invoked asynchronously; what fails goes to {spec.on_failure}, its on-failure destination "
+                "(EventInvokeConfig, no retries), which records the export failed"
+                if spec.on_failure
+                else f"it is {destinations[spec_id]}'s on-failure destination: its own failure is logged and "
+                "counted (Errors metric); the export it was recording stays as it was, never done",
+            )
+            checkov_skip(
+                fn,
+                "CKV_AWS_115",
+                NOT_RESERVED.format(
+                    why="it runs once per export a caller asks for (the Api's cost guard bounds them)"
+                ),
+            )
+            continue
         if fn.node.path not in dead_lettered:
             by, failure = (
                 (

@@ -470,3 +470,29 @@ class Storyboard(Contract):
     edits: list[Edit] = Field(
         default_factory=list, description="every change made after the run (edit, regenerate, use, replan)"
     )
+
+
+# --------------------------------------------------------------------------- exports (services/export)
+EXPORT_ID_PATTERN = r"^[0-9a-f]{16}$"
+
+
+class ExportStatus(StrEnum):
+    queued = "queued"  # POST /runs/{id}/exports answered 202; the Export Lambda (or serve's worker) has it
+    running = "running"
+    done = "done"  # every asked file is under runs/<id>/exports/<export_id>/ (written before this status)
+    failed = "failed"  # `error` says why; nothing of it is left under its folder
+
+
+class ExportRecord(Contract):
+    """One export of a run (POST /runs/{id}/exports), kept beside the run record (shared/stores.py)."""
+
+    run_id: str
+    export_id: str = Field(pattern=EXPORT_ID_PATTERN)
+    status: ExportStatus = ExportStatus.queued
+    formats: list[str]
+    options: dict = Field(default_factory=dict, description="services/export ExportOptions, as asked")
+    files: list[str] = Field(default_factory=list, description="names under runs/<id>/exports/<export_id>/")
+    notes: list[str] = Field(default_factory=list)
+    error: str | None = Field(default=None, description="why it failed, one line")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

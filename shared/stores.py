@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel
-from storyreel.shared.contracts import RunRecord, RunStatus, StageTiming, utcnow
+from storyreel.shared.contracts import ExportRecord, ExportStatus, RunRecord, RunStatus, StageTiming, utcnow
 from storyreel.shared.errors import ConfigError, ConflictError, NotFoundError, UserError
 
 M = TypeVar("M", bound=BaseModel)
@@ -111,6 +111,21 @@ def edit_refused(run_id: str, revision: int, status: str, expected: int, busy: b
     if busy:
         return RevisionConflict(f"run {run_id} is being edited by another request; try again", revision)
     return RevisionConflict(f"run {run_id}: the edit lost its claim on the run", revision)
+
+
+@runtime_checkable
+class ExportStore(Protocol):
+    """A run's exports (POST /runs/{id}/exports), one record each beside the run's: a stage saving the run
+    record never touches them. Status changes are conditional on the status the writer saw."""
+
+    def create_export(self, record: ExportRecord) -> None: ...
+    def get_export(self, run_id: str, export_id: str) -> ExportRecord:
+        """NotFoundError when the run has no such export."""
+        ...
+
+    def update_export(self, record: ExportRecord, *, expect: ExportStatus) -> None:
+        """Write the record if its stored status is still `expect`; ConflictError otherwise."""
+        ...
 
 
 @runtime_checkable
@@ -238,6 +253,13 @@ CREATE TABLE IF NOT EXISTS policy (
     name TEXT PRIMARY KEY,
     version INTEGER NOT NULL,
     body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS exports (
+    run_id TEXT NOT NULL,
+    export_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (run_id, export_id)
 );
 CREATE TABLE IF NOT EXISTS cache (
     key TEXT PRIMARY KEY,
@@ -422,6 +444,48 @@ class SqliteStateStore:
                 (record.status.value, _body(record), current + 1, record.run_id),
             )
             return int(current) + 1
+
+    # ---- ExportStore
+    def create_export(self, record: ExportRecord) -> None:
+        with self._tx() as db:
+            try:
+                db.execute(
+                    "INSERT INTO exports(run_id, export_id, status, body) VALUES (?,?,?,?)",
+                    (record.run_id, record.export_id, record.status.value, record.model_dump_json()),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise ConflictError(
+                    f"export {record.export_id} of run {record.run_id} already exists"
+                ) from exc
+
+    def get_export(self, run_id: str, export_id: str) -> ExportRecord:
+        row = (
+            self._conn()
+            .execute("SELECT body FROM exports WHERE run_id=? AND export_id=?", (run_id, export_id))
+            .fetchone()
+        )
+        if row is None:
+            raise NotFoundError(f"run {run_id} has no export {export_id!r}")
+        return ExportRecord.model_validate_json(row[0])
+
+    def update_export(self, record: ExportRecord, *, expect: ExportStatus) -> None:
+        record.updated_at = utcnow()
+        with self._tx() as db:
+            done = db.execute(
+                "UPDATE exports SET status=?, body=? WHERE run_id=? AND export_id=? AND status=?",
+                (
+                    record.status.value,
+                    record.model_dump_json(),
+                    record.run_id,
+                    record.export_id,
+                    expect.value,
+                ),
+            ).rowcount
+        if not done:
+            current = self.get_export(record.run_id, record.export_id)  # NotFoundError if there is none
+            raise ConflictError(
+                f"export {record.export_id} is {current.status.value}, expected {expect.value}"
+            )
 
     # ---- PolicyStore
     def get_policy(self, name: str) -> tuple[dict[str, Any], int]:

@@ -215,6 +215,7 @@ class Server:
             secret=secrets.token_bytes(32),
             state=self.state,
             render=self.render,
+            export=self.export,
         )
         use_local(self.mode)
 
@@ -234,6 +235,18 @@ class Server:
             pipeline = {**options.get("pipeline", {}), "skip_image_generation": False, "limit_images": None}
             settings = Settings.model_validate({**options, "pipeline": pipeline})
             render_outstanding(open_run(record, self.state, settings=settings), frames)
+
+        if not self.workers.submit(run_id, job):
+            raise ConflictError(f"the local workers are busy ({MAX_QUEUED} jobs waiting); try again")
+
+    def export(self, run_id: str, export_id: str) -> None:
+        """A queued export (POST /runs/{id}/exports with mp4), made as the cloud's Export function makes it."""
+        from storyreel.services.export.handler import ExportEvent, make_export
+
+        event = ExportEvent(run_id=run_id, export_id=export_id)
+
+        def job() -> None:
+            make_export(event)  # a failure is recorded on the export (its status and reason)
 
         if not self.workers.submit(run_id, job):
             raise ConflictError(f"the local workers are busy ({MAX_QUEUED} jobs waiting); try again")

@@ -65,7 +65,8 @@ SLOW_FILES = {
     "export/test_pdf.py": "runs built with the sketch renderer, read with poppler",
     "export/test_timelines.py": "runs built with the sketch renderer",
     "export/test_export_cli.py": "runs built with the sketch renderer, ffmpeg",
-    "export/test_export_api.py": "runs built with the sketch renderer, moto",
+    "api/test_exports.py": "runs built with the sketch renderer, moto, an ffmpeg encode",
+    "api/test_exports_serve.py": "storyreel serve in-process, ffmpeg encodes",
     "api/test_regenerate_gpu.py": "runs built with the sketch renderer, moto S3 + DynamoDB + Batch",
     "transcribe/test_whisper.py": "a tiny Whisper built with torch and converted with ctranslate2",
 }

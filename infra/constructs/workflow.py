@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Size, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -15,6 +15,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.config import InfraConfig
+from infra.constructs.invoke import wire_async
 from infra.constructs.storage import Storage
 from infra.functions import FUNCTIONS, SECRET_ENV, LambdaSpec
 from infra.nag import checkov_skip, log_group_skips
@@ -73,6 +74,7 @@ class StageFunctions(Construct):
             self.specs[spec.id] = spec
             if spec.function_url:
                 self.urls[spec.id] = self._url(spec)
+        wire_async(self.fn, self.specs)  # the Api -> Export invoke, the Export's on-failure destination
         if "ClipsWebhook" in self.urls:  # where the clips start Lambda tells Replicate to deliver
             self.fn["ClipsStart"].add_environment(
                 "STORYREEL_CLIPS_WEBHOOK_URL", self.urls["ClipsWebhook"].attr_function_url
@@ -162,6 +164,7 @@ class StageFunctions(Construct):
             log_group=logs_of_fn,
             logging_format=lambda_.LoggingFormat.JSON,
             reserved_concurrent_executions=self.reserved_concurrency.get(spec.id),
+            ephemeral_storage_size=Size.mebibytes(spec.ephemeral_mb) if spec.ephemeral_mb != 512 else None,
         )
         self.storage.grant_objects(fn, read=spec.s3_read, write=spec.s3_write, delete=spec.s3_delete)
         self.storage.grant_table(fn)

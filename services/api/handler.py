@@ -52,7 +52,10 @@ from storyreel.shared.aws.env import API_UPLOAD_PREFIX, Env, blobs, client, stat
 from storyreel.shared.aws.events import preview_ready
 from storyreel.shared.aws.observability import lambda_entry, metrics
 from storyreel.shared.contracts import (
+    EXPORT_ID_PATTERN,
     Engagement,
+    ExportRecord,
+    ExportStatus,
     FrameCounts,
     FrameVersion,
     RenderJob,
@@ -1102,7 +1105,9 @@ def get_policy() -> PolicyView:
 
 
 # --------------------------------------------------------------------------- exports (services/export)
-API_EXPORT_FORMATS = ("pdf", "otio", "otioz", "fcpxml", "edl")  # the MP4 needs ffmpeg: `storyreel export`
+API_EXPORT_FORMATS = ("pdf", "otio", "otioz", "fcpxml", "edl")  # the default; mp4 is asked for by name
+EXPORT_FUNCTION_ENV = "EXPORT_FUNCTION_NAME"  # set by the stack (infra/functions.py `invokes`)
+ExportId = Annotated[str, Path(pattern=EXPORT_ID_PATTERN, description="the export id POST answered")]
 
 
 class ExportRequest(_Request):
@@ -1110,35 +1115,96 @@ class ExportRequest(_Request):
         default=None,
         min_length=1,
         max_length=6,
-        description="default: pdf, otio, otioz, fcpxml, edl (mp4 is made locally only: storyreel export)",
+        description="default: pdf, otio, otioz, fcpxml, edl (answered 200); with mp4 the export runs in the "
+        "background (answered 202: poll GET /runs/{run_id}/exports/{export_id})",
     )
     fps: Literal[24, 25, 30] = 24
     aspect: Literal["9:16", "16:9", "1:1"] | None = Field(default=None, description="default: the platform's")
     audio: Literal["brief", "none"] = "none"
     captions: Literal["burn", "srt", "none"] = "srt"
     paper: Literal["a4", "letter"] = "a4"
+    size: Literal["1080p", "720p", "360p"] = Field(default="1080p", description="the animatic's short side")
 
 
-class ExportLinks(_Model):
+class ExportView(_Model):
+    """One export: queued and running ones have no files yet; a done one links every file it made."""
+
     run_id: str
-    files: dict[str, str] = Field(description="file under runs/<id>/exports/ -> presigned URL")
+    export_id: str
+    status: ExportStatus
+    formats: list[str]
+    poll: str = Field(description="GET this path (under the API's base URL) for the export's status")
+    files: dict[str, str] = Field(
+        default_factory=dict, description="done: file under runs/<id>/exports/<export_id>/ -> presigned URL"
+    )
     notes: list[str] = Field(default_factory=list)
-    expires_in: int = LINK_TTL_S
+    error: str | None = Field(default=None, description="failed: why, one line")
+    expires_in: int | None = Field(default=None, description="done: seconds the links stay valid")
+
+
+def export_view(env: Env, export: ExportRecord) -> ExportView:
+    view = ExportView(
+        run_id=export.run_id,
+        export_id=export.export_id,
+        status=export.status,
+        formats=export.formats,
+        poll=f"/runs/{export.run_id}/exports/{export.export_id}",
+        notes=export.notes,
+        error=export.error,
+    )
+    if export.status == ExportStatus.done:
+        store = blobs(env)
+        folder = f"{export.run_id}/exports/{export.export_id}"
+        view.files = {
+            name: store.presign(f"{folder}/{name}", LINK_TTL_S)
+            for name in export.files
+            if not name.startswith("media/")  # the timelines' stills and clips (the .otioz holds them)
+        }
+        view.expires_in = LINK_TTL_S
+    return view
+
+
+def dispatch_export(env: Env, run_id: str, export_id: str) -> None:
+    """Hand the queued export to the Export function (an asynchronous invoke) or to storyreel serve's worker."""
+    if env.local is not None:
+        if env.local.export is None:
+            raise ServiceError(HTTPStatus.NOT_IMPLEMENTED.value, "this server makes no background exports")
+        env.local.export(run_id, export_id)
+        return
+    client("lambda").invoke(
+        FunctionName=os.environ[EXPORT_FUNCTION_ENV],
+        InvocationType="Event",
+        Payload=json.dumps({"run_id": run_id, "export_id": export_id}).encode(),
+    )
 
 
 @app.post(
     "/runs/<run_id>/exports",
-    summary="Export the storyboard: PDF and editor timelines (OTIO, OTIOZ, FCP7 XML, EDL)",
+    summary="Export the storyboard: PDF and editor timelines (OTIO, OTIOZ, FCP7 XML, EDL) now, the MP4 animatic "
+    "in the background",
     responses={
-        200: {"description": "the exports, as presigned links"},
+        200: {
+            "description": "no mp4 asked: the export is done, its files as presigned links",
+            "content": {"application/json": {"schema": ExportView.model_json_schema()}},
+        },
+        202: {
+            "description": "mp4 asked: the export is queued; poll GET /runs/{run_id}/exports/{export_id}",
+            "content": {"application/json": {"schema": ExportView.model_json_schema()}},
+        },
         501: {
-            "description": "this deployment's API Lambda has no reportlab/OTIO (infra/functions.py)",
+            "description": "this deployment cannot export (the Api's asset lacks reportlab/OTIO, or no Export function)",
+            "content": {"application/json": {"schema": ErrorBody.model_json_schema()}},
+        },
+        503: {
+            "description": "the Export function could not be invoked (the export is recorded failed)",
             "content": {"application/json": {"schema": ErrorBody.model_json_schema()}},
         },
         **_responses(404, 409),
     },
 )
-def create_exports(run_id: RunId, request: Annotated[ExportRequest, Body(embed=False)]) -> ExportLinks:
+def create_exports(
+    run_id: RunId, request: Annotated[ExportRequest, Body(embed=False)]
+) -> Response[ExportView]:
     try:  # reportlab and OTIO load for this route only
         from storyreel.services.export import step as export_step
     except ModuleNotFoundError as exc:  # not in the Lambda's asset group (infra/functions.py)
@@ -1147,27 +1213,54 @@ def create_exports(run_id: RunId, request: Annotated[ExportRequest, Body(embed=F
             f"exports are not installed in this deployment ({exc.name} is missing): use storyreel export",
         ) from None
 
-    formats = list(request.formats or API_EXPORT_FORMATS)
-    if "mp4" in formats:
-        raise UserError(
-            "mp4 export runs locally only (storyreel export RUN_ID --format mp4): the API has no ffmpeg"
-        )
     env = Env.load()
-    owned(state(env), run_id)
+    store = state(env)
+    owned(store, run_id)
     ctx, record = run_context(run_id, env)
     if record.status != RunStatus.succeeded:
         raise ConflictError(f"run {run_id} is {record.status.value}: only a finished run can be exported")
     options = export_step.ExportOptions.model_validate(
-        {**request.model_dump(exclude={"formats"}), "formats": formats}
+        {**request.model_dump(exclude={"formats"}), "formats": list(request.formats or API_EXPORT_FORMATS)}
     )
-    result = export_step.export(ctx, options)
-    store = blobs(env)
-    files = {
-        name: store.presign(ctx.key(f"{export_step.EXPORTS}/{name}"), LINK_TTL_S)
-        for name in result.written
-        if not name.startswith("media/")
-    }
-    return ExportLinks(run_id=run_id, files=files, notes=result.notes)
+    if "mp4" not in options.formats:
+        export = export_step.make(ctx, store, export_step.queue(store, run_id, options))
+        return Response(HTTPStatus.OK.value, content_types.APPLICATION_JSON, export_view(env, export))
+    if env.local is None and not os.environ.get(EXPORT_FUNCTION_ENV):
+        raise ServiceError(
+            HTTPStatus.NOT_IMPLEMENTED.value,
+            f"this deployment has no Export function ({EXPORT_FUNCTION_ENV} is not set): use storyreel export",
+        )
+    refused = export_step.animatic_refusal(ctx, export_step.load_board(ctx), options)
+    if refused is not None:
+        raise ConflictError(refused)
+    from botocore.exceptions import ClientError  # botocore loads with the first client, not at cold start
+
+    export = export_step.queue(store, run_id, options)
+    try:
+        dispatch_export(env, run_id, export.export_id)
+    except ClientError as exc:  # the invoke was refused (throttled, no such function): nothing will make it
+        reason = f"the export could not be started: {exc}"
+        export_step.fail(ctx, store, export, reason)
+        raise ServiceError(HTTPStatus.SERVICE_UNAVAILABLE.value, reason) from None
+    except (StoryreelError, ServiceError) as exc:  # storyreel serve's workers are busy
+        export_step.fail(ctx, store, export, f"the export could not be started: {exc}")
+        raise
+    view = export_view(env, export)
+    return Response(
+        HTTPStatus.ACCEPTED.value, content_types.APPLICATION_JSON, view, headers={"Location": view.poll}
+    )
+
+
+@app.get(
+    "/runs/<run_id>/exports/<export_id>",
+    summary="An export's status (queued, running, done, failed) and, once done, its files as presigned links",
+    responses={200: {"description": "the export"}, **_responses(404)},
+)
+def get_export(run_id: RunId, export_id: ExportId) -> ExportView:
+    env = Env.load()
+    store = state(env)
+    owned(store, run_id)
+    return export_view(env, store.get_export(run_id, export_id))
 
 
 def openapi_json() -> str:

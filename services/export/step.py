@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -25,11 +26,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from storyreel.services.export import animatic, captions, pdf, timeline
 from storyreel.services.export.moves import camera_move, transition
 from storyreel.services.export.timing import scene_frames
-from storyreel.shared.contracts import ClipStatus, Frame, FrameStatus, Scene, Storyboard
-from storyreel.shared.errors import NotFoundError, UserError
+from storyreel.shared.contracts import (
+    ClipStatus,
+    ExportRecord,
+    ExportStatus,
+    Frame,
+    FrameStatus,
+    Scene,
+    Storyboard,
+)
+from storyreel.shared.errors import ConflictError, NotFoundError, StoryreelError, UserError
 from storyreel.shared.ids import frame_id
 from storyreel.shared.pipeline import STORYBOARD, RunContext
-from storyreel.shared.stores import BlobStore, get_model
+from storyreel.shared.stores import BlobStore, ExportStore, get_model
 
 Format = Literal["mp4", "pdf", "otio", "otioz", "fcpxml", "edl"]
 FORMATS: tuple[Format, ...] = get_args(Format)
@@ -85,18 +94,27 @@ class Destination:
 
 
 class BlobDestination(Destination):
-    """The run's exports/ in its blob store (local files or S3)."""
+    """The run's exports/ (or a folder under it: one API export's) in its blob store (local files or S3)."""
 
-    def __init__(self, ctx: RunContext) -> None:
+    def __init__(self, ctx: RunContext, folder: str = EXPORTS) -> None:
         self.ctx = ctx
+        self.folder = folder
+        self.published: list[str] = []  # keys written so far (what remove() takes back)
 
     def key(self, name: str) -> str:
-        return self.ctx.key(f"{EXPORTS}/{name}")
+        return self.ctx.key(f"{self.folder}/{name}")
+
+    def remove(self) -> None:
+        """Delete every blob under this destination's folder (a failed export leaves nothing behind)."""
+        for key in sorted({*self.published, *self.ctx.blobs.list(self.ctx.key(f"{self.folder}/"))}):
+            self.ctx.blobs.delete(key)
+        self.published.clear()
 
     def publish(self, name: str, source: Path, content_type: str) -> None:
         size = source.stat().st_size
         if size > MAX_OUTPUT_BYTES:
             raise UserError(f"{name} is {size} bytes, over the {MAX_OUTPUT_BYTES} a run's export may be")
+        self.published.append(self.key(name))
         self.ctx.blobs.put_bytes(self.key(name), source.read_bytes(), content_type)
 
     def file_url(self, name: str) -> str | None:
@@ -206,6 +224,23 @@ def _brief_audio(ctx: RunContext) -> str | None:
     return keys[0] if keys else None
 
 
+def animatic_refusal(ctx: RunContext, board: Storyboard, options: ExportOptions) -> str | None:
+    """Why this run's animatic cannot be made (one line), or None: a prompts-only run, no audio to lay under."""
+    stills = any(
+        f.status == FrameStatus.rendered and f.image_key
+        for s in board.scenes
+        for f in (s.start_frame, s.end_frame)
+    )
+    if not stills and not any(clip_key(s) for s in board.scenes):
+        return (
+            f"run {board.run_id} has no rendered keyframe (prompts only): an animatic needs images; "
+            f"render them with `storyreel images {board.run_id}` (the PDF and timelines export with placeholders)"
+        )
+    if options.audio == "brief" and _brief_audio(ctx) is None:
+        return f"run {board.run_id} keeps no audio of its brief: use --audio none"
+    return None
+
+
 # --------------------------------------------------------------------------- the formats
 def _captions(board: Storyboard, frames: list[int]) -> list[captions.Cue]:
     texts = [captions.scene_text(s.narration, s.description) for s in board.scenes]
@@ -223,18 +258,14 @@ def _mp4(
     result: ExportResult,
 ) -> list[tuple[str, Path, str]]:
     """The animatic (and its SRT); [] with the reason in result.refused when it cannot be made."""
-    if not any(m.start or m.end or m.clip for m in media):
-        result.refused["mp4"] = (
-            f"run {board.run_id} has no rendered keyframe (prompts only): an animatic needs images; "
-            f"render them with `storyreel images {board.run_id}` (the PDF and timelines export with placeholders)"
-        )
+    refused = animatic_refusal(ctx, board, options)
+    if refused is not None:
+        result.refused["mp4"] = refused
         return []
     audio = None
     if options.audio == "brief":
         key = _brief_audio(ctx)
-        if key is None:
-            result.refused["mp4"] = f"run {board.run_id} keeps no audio of its brief: use --audio none"
-            return []
+        assert key is not None  # animatic_refusal checked
         audio = work / f"brief{Path(key).suffix}"
         audio.write_bytes(_bounded(ctx.blobs, key))
     shots: list[animatic.Shot] = []
@@ -392,3 +423,68 @@ def export(ctx: RunContext, options: ExportOptions, dest: Destination | None = N
             dest.publish(name, path, content_type)
             result.written.append(name)
     return result
+
+
+# --------------------------------------------------------------------------- one API export (its record)
+def export_folder(export_id: str) -> str:
+    """Where export `export_id`'s files go, relative to the run: exports/<export_id>."""
+    return f"{EXPORTS}/{export_id}"
+
+
+def queue(store: ExportStore, run_id: str, options: ExportOptions) -> ExportRecord:
+    """A new export of run `run_id`, recorded queued (its files are made by make())."""
+    record = ExportRecord(
+        run_id=run_id,
+        export_id=secrets.token_hex(8),
+        formats=list(dict.fromkeys(options.formats)),
+        options=options.model_dump(mode="json"),
+    )
+    store.create_export(record)
+    return record
+
+
+def make(ctx: RunContext, store: ExportStore, record: ExportRecord) -> ExportRecord:
+    """Claim the queued export (ConflictError when another worker has it), make its files under
+    exports/<export_id>/ and only then record it done. Any failure, a refused format included, removes what it
+    wrote, records it failed with the reason, and is raised again."""
+    record.status = ExportStatus.running
+    store.update_export(record, expect=ExportStatus.queued)
+    dest = BlobDestination(ctx, export_folder(record.export_id))
+    try:
+        result = export(ctx, ExportOptions.model_validate(record.options), dest)
+        if result.refused:
+            raise UserError("; ".join(f"{fmt}: {why}" for fmt, why in result.refused.items()))
+    except StoryreelError as exc:
+        fail(ctx, store, record, str(exc), dest)
+        raise
+    except BaseException as exc:
+        fail(ctx, store, record, f"{type(exc).__name__}: {exc}", dest)
+        raise
+    record.status = ExportStatus.done
+    record.files = result.written
+    record.notes = result.notes
+    store.update_export(record, expect=ExportStatus.running)
+    return record
+
+
+def fail(
+    ctx: RunContext,
+    store: ExportStore,
+    record: ExportRecord,
+    reason: str,
+    dest: BlobDestination | None = None,
+) -> bool:
+    """Record the export failed with `reason` (its first line, at most 1000 characters), then remove its files;
+    False when it had already finished (done or failed): then nothing is changed."""
+    expect = record.status
+    if expect not in (ExportStatus.queued, ExportStatus.running):
+        return False
+    record.status = ExportStatus.failed
+    record.error = (reason.strip().splitlines() or ["no reason given"])[0][:1000]
+    record.files = []
+    try:
+        store.update_export(record, expect=expect)  # first: from here on nothing of it reads as made
+    except ConflictError:
+        return False
+    (dest or BlobDestination(ctx, export_folder(record.export_id))).remove()
+    return True

@@ -39,6 +39,9 @@ class LocalMode:
     secret: bytes  # signs the upload URLs (made fresh by each serve process)
     state: SqliteStateStore
     render: Callable[[str, list[str]], None]  # POST /runs/{id}/images: render these frames in the background
+    # POST /runs/{id}/exports with mp4: make export (run_id, export_id) in the background (the Export function's
+    # work); None: this server makes no background exports
+    export: Callable[[str, str], None] | None = None
 
     def runs(self) -> ServedBlobStore:
         """Runs' files: STORYREEL_HOME/runs, or wherever a run was written (`storyreel run --out DIR`)."""

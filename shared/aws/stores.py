@@ -10,6 +10,7 @@ Table layout (the CDK stack creates it; these names are the contract with infra/
                                                                    gsi1pk="RUNS", gsi1sk="<created_at>#<run_id>",
                                                                    owner (S), revision (N), and while an edit
                                                                    holds it edit_token (S), edit_until (N)
+    export record       RUN#<run_id>         EXPORT#<export_id>    status, body (JSON): POST /runs/{id}/exports
     optimizer policy    POLICY#<name>        POLICY                version (N), body (JSON)
     cache entry         CACHE#<key>          CACHE                 body (JSON), expires_at (N), ttl (N)
     idempotency record  idempotency#<fn>     <hash>                written by Powertools idempotency
@@ -38,7 +39,7 @@ from typing import Any
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
-from storyreel.shared.contracts import RunRecord, RunStatus, StageTiming, utcnow
+from storyreel.shared.contracts import ExportRecord, ExportStatus, RunRecord, RunStatus, StageTiming, utcnow
 from storyreel.shared.errors import ConflictError, NotFoundError
 from storyreel.shared.stores import EDIT_LEASE_S, LocalBlobStore, RevisionConflict, edit_refused
 
@@ -430,6 +431,59 @@ class DynamoStateStore:
         if item is None:
             raise NotFoundError(f"no run with id {run_id!r}")
         return item
+
+    # ---- ExportStore (items in the run's partition, not in gsi1: listing runs never sees them)
+    @staticmethod
+    def _export_key(run_id: str, export_id: str) -> dict[str, dict[str, str]]:
+        return {PK: _s(f"RUN#{run_id}"), SK: _s(f"EXPORT#{export_id}")}
+
+    def create_export(self, record: ExportRecord) -> None:
+        item = {
+            **self._export_key(record.run_id, record.export_id),
+            "status": _s(record.status.value),
+            "body": _s(record.model_dump_json()),
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as exc:
+            if _is(exc, "ConditionalCheckFailedException"):
+                raise ConflictError(
+                    f"export {record.export_id} of run {record.run_id} already exists"
+                ) from None
+            raise
+
+    def get_export(self, run_id: str, export_id: str) -> ExportRecord:
+        item = self.client.get_item(
+            TableName=self.table, Key=self._export_key(run_id, export_id), ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            raise NotFoundError(f"run {run_id} has no export {export_id!r}")
+        return ExportRecord.model_validate_json(item["body"]["S"])
+
+    def update_export(self, record: ExportRecord, *, expect: ExportStatus) -> None:
+        record.updated_at = utcnow()
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._export_key(record.run_id, record.export_id),
+                UpdateExpression="SET #status = :status, #body = :body",
+                ConditionExpression="attribute_exists(pk) AND #status = :expect",
+                ExpressionAttributeNames={"#status": "status", "#body": "body"},
+                ExpressionAttributeValues={
+                    ":status": _s(record.status.value),
+                    ":body": _s(record.model_dump_json()),
+                    ":expect": _s(expect.value),
+                },
+            )
+        except ClientError as exc:
+            if not _is(exc, "ConditionalCheckFailedException"):
+                raise
+            current = self.get_export(record.run_id, record.export_id)  # NotFoundError if there is none
+            raise ConflictError(
+                f"export {record.export_id} is {current.status.value}, expected {expect.value}"
+            ) from None
 
     # ---- PolicyStore
     def get_policy(self, name: str) -> tuple[dict[str, Any], int]:

@@ -84,9 +84,10 @@ def main() -> None:
         for n in (5, 10):
             samples = []
             for _ in range(repeats):
+                fresh = LocalPlanner()  # a run's one reading: its memo of the last transcript starts empty
                 t0 = time.perf_counter()
-                context = planner.extract_context(transcript)
-                planner.write_scenes(transcript, context, {}, n)
+                context = fresh.extract_context(transcript)
+                fresh.write_scenes(transcript, context, {}, n)
                 samples.append(time.perf_counter() - t0)
             med, p95 = ms(samples)
             rows.append(

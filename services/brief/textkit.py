@@ -10,6 +10,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 from storyreel.services.brief.lexicon import (
     FILLER_PHRASES,
@@ -24,6 +25,27 @@ from storyreel.services.brief.lexicon import (
 )
 from storyreel.services.brief.vocab import tokens
 from storyreel.shared.contracts import Segment, Transcript
+
+WORD_EDGE = r"\w'-"  # the characters that continue a word: "fun" is not in "fun-loving" nor "fun's"
+
+
+@lru_cache(maxsize=4096)  # the lexicons' terms (about 1500) and the phrases callers look for
+def word_pattern(phrase: str, edge: str = WORD_EDGE) -> re.Pattern[str]:
+    """The literal `phrase` as whole words: not preceded or followed by a character of `edge`."""
+    return re.compile(rf"(?<![{edge}]){re.escape(phrase)}(?![{edge}])")
+
+
+def find_word(low: str, phrase: str, edge: str = WORD_EDGE) -> re.Match[str] | None:
+    """The first whole-word occurrence of the literal `phrase` in `low`; a substring test first, since most
+    of a lexicon's terms are not in a given sentence (the planner asks thousands of times per brief)."""
+    return word_pattern(phrase, edge).search(low) if phrase in low else None
+
+
+@lru_cache(maxsize=512)
+def bounded(term: str) -> re.Pattern[str]:
+    """A lexicon term that is itself a pattern ("punchy colou?rs") between word boundaries, compiled once."""
+    return re.compile(rf"\b{term}\b")
+
 
 PAUSE_S = 0.35  # a gap this long between timed segments ends a sentence when the text has no punctuation
 MAX_UNIT_WORDS = 28  # an unpunctuated stretch longer than this is cut at its discourse markers

@@ -34,7 +34,9 @@ from storyreel.services.brief.lexicon import (
 )
 from storyreel.services.brief.textkit import (
     Unit,
+    bounded,
     clauses,
+    find_word,
     is_duration_or_number,
     keyphrases,
     sentences,
@@ -42,6 +44,7 @@ from storyreel.services.brief.textkit import (
     strip_durations,
     target_duration,
     tokens,
+    word_pattern,
 )
 from storyreel.services.brief.vocab import CTA_CUE
 from storyreel.services.scenes.shots import CAMERA as SHOT_CAMERA
@@ -243,10 +246,10 @@ def title_case(text: str) -> str:
 
 def has_phrase(low: str, phrase: str) -> bool:
     """True when `phrase` occurs in `low` as whole words."""
-    return re.search(rf"(?<![\w'-]){re.escape(phrase)}(?![\w'-])", low) is not None
+    return find_word(low, phrase) is not None
 
 
-@dataclass
+@dataclass(frozen=True)  # read once; the local planner reuses one reading for the context and the scenes
 class Brief:
     """The transcript read once: its sentences (talk set aside), its beats (clauses), its lowercase text, the
     scenes the speaker enumerated, the talk, and a meeting's answers to questions about a field."""
@@ -365,7 +368,7 @@ def _audience(brief: Brief) -> str | None:
 def _intent(low: str) -> str | None:
     best, best_hits = None, 0
     for intent, cues in INTENT_CUES:
-        hits = sum(len(re.findall(rf"(?<![\w'-]){re.escape(c)}(?![\w'-])", low)) for c in cues)
+        hits = sum(len(word_pattern(c).findall(low)) for c in cues if c in low)
         if hits > best_hits:
             best, best_hits = intent, hits
     return best
@@ -375,7 +378,7 @@ _VIBE_CUE = re.compile(r"\b(?:vibe|mood|feel|feels|feeling|tone|atmosphere|aesth
 
 
 def _moods_in(low: str) -> list[str]:
-    found = [(m.start(), w) for w in MOOD_WORDS for m in [re.search(rf"(?<![\w'-]){w}(?![\w'-])", low)] if m]
+    found = [(m.start(), w) for w in MOOD_WORDS if (m := find_word(low, w))]
     found.sort()
     return [w for _, w in found]
 
@@ -404,7 +407,7 @@ def _content_style(low: str) -> str | None:
 def _platform(low: str) -> str | None:
     best: tuple[int, int, str] | None = None
     for spelling, name in PLATFORMS:
-        m = re.search(rf"(?<![\w'-]){re.escape(spelling)}(?![\w'-])", low)
+        m = find_word(low, spelling)
         if m and (best is None or m.start() < best[0] or (m.start() == best[0] and -len(spelling) < best[1])):
             best = (m.start(), -len(spelling), name)
     return best[2] if best else None
@@ -428,7 +431,7 @@ def _sounds(brief: Brief) -> list[str]:
     low = brief.low.replace("-", " ")
     spans: list[tuple[int, int]] = []
     for cue, label in SOUND_CUES:  # longer cues come first: "acoustic guitar" hides "acoustic"
-        m = re.search(rf"(?<![\w']){re.escape(cue)}(?![\w'])", low)
+        m = find_word(low, cue, edge=r"\w'")
         if not m or any(a < m.end() and m.start() < b for a, b in spans):
             continue
         spans.append(m.span())
@@ -619,7 +622,7 @@ def look_terms(brief: Brief) -> list[str]:
         for term, _, ambiguous in STYLE_TERMS:
             if ambiguous and not about_look:
                 continue
-            m = re.search(rf"(?<![\w'-]){re.escape(term)}(?![\w'-])", low)
+            m = find_word(low, term)
             if m and not any(a < m.end() and m.start() < b for a, b in taken):
                 taken.append(m.span())
                 found.append((ui, m.start(), term))
@@ -644,9 +647,9 @@ def stated_levers(brief: Brief, palette_said: bool) -> dict[str, str]:
     look = look_terms(brief)
     if look:
         out["visual_style"] = ", ".join(look)
-    grades = [t for t, _ in GRADE_TERMS if re.search(rf"\b{t}\b", brief.low)]
+    grades = [m.group(0) for t, _ in GRADE_TERMS if (m := bounded(t).search(brief.low))]
     if grades or palette_said:
-        said = [re.search(rf"\b{t}\b", brief.low).group(0) for t in grades]  # type: ignore[union-attr]
+        said = grades
         out["color_treatment"] = ", ".join(said) if said else "the brief's palette"
     for pace, cue in _PACING:
         if cue.search(brief.low):
@@ -670,7 +673,7 @@ def style_arm(said: str) -> str | None:
 def grade_arm(said: str) -> str | None:
     """The colour-treatment arm a stated grade is ("muted greens" -> muted), or None (a palette)."""
     for term, arm in GRADE_TERMS:
-        if re.search(rf"\b{term}\b", said):
+        if bounded(term).search(said):
             return arm
     return None
 

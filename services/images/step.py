@@ -2,11 +2,18 @@
 
 Each frame's result is its own blob, so frames rendered in parallel (a Step Functions Map, a background render)
 never overwrite each other; finalize folds them into storyboard.json.
+
+A run a person has edited (edits.json, services/edit) keeps every rendering: a frame rendered here is also filed
+as its next version (frames/<fid>.v<N>.png, made current, as a re-render is), and its record is written under a
+claim of the run's revision (shared/stores.py `editing`), which moves the revision the edits are checked against.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import re
+import time
+from collections.abc import Callable, Iterator
 
 from storyreel.services.images.providers import IMAGE_PROVIDERS
 from storyreel.services.images.providers.base import ImageResult
@@ -17,10 +24,28 @@ from storyreel.services.images.render import (
     reference_of,
     render_frames,
 )
-from storyreel.shared.contracts import CreativeContext, Frame, ScenePlan, SeedPolicy
+from storyreel.shared.contracts import CreativeContext, Frame, FrameVersion, ScenePlan, SeedPolicy
 from storyreel.shared.errors import ConfigError
-from storyreel.shared.pipeline import CONTEXT, SCENES, RunContext, frame_png_key, frame_result_key, frames_now
-from storyreel.shared.stores import get_model, get_optional_bytes, put_model
+from storyreel.shared.pipeline import (
+    CONTEXT,
+    EDITS,
+    SCENES,
+    RunContext,
+    frame_png_key,
+    frame_result_key,
+    frames_now,
+)
+from storyreel.shared.stores import (
+    RevisionConflict,
+    RevisionStore,
+    editing,
+    get_model,
+    get_optional_bytes,
+    put_model,
+)
+
+CLAIM_TRIES = 50  # an edited run's frame record waits this many times for another edit's claim
+CLAIM_WAIT_S = 0.2
 
 
 def render(
@@ -39,6 +64,7 @@ def render(
         return get_optional_bytes(ctx.blobs, frame_png_key(ctx, fid))
 
     subject = Subject(ctx, load_png, provider)
+    edited = ctx.blobs.exists(ctx.key(EDITS))
 
     def on_result(res: ImageResult) -> None:
         frame = get_frame(plan, res.frame_id)[1]
@@ -53,7 +79,13 @@ def render(
             reference=subject.used_for(res.frame_id),
             seed_policy="scene",
         )
-        put_model(ctx.blobs, frame_result_key(ctx, res.frame_id), updated)
+        if edited:
+            with revision_claim(ctx):
+                if res.ok and res.png is not None:
+                    updated = keep_version(ctx, res.frame_id, updated, res.png)
+                put_model(ctx.blobs, frame_result_key(ctx, res.frame_id), updated)
+        else:
+            put_model(ctx.blobs, frame_result_key(ctx, res.frame_id), updated)
         ctx.progress("images", f"{res.frame_id} {'ok' if res.ok else 'failed: ' + (res.error or '')}")
 
     # One usage blob per rendered set of frames: Map iterations and later re-renders never overwrite each
@@ -148,3 +180,39 @@ def usage_stage(frame_ids: list[str]) -> str:
     if len(frame_ids) == 1:
         return f"images.{frame_ids[0]}"
     return f"images.{frame_ids[0]}_{frame_ids[-1]}.{len(frame_ids)}"
+
+
+# --------------------------------------------------------------------------- a run a person has edited
+def keep_version(ctx: RunContext, fid: str, frame: Frame, png: bytes) -> Frame:
+    """`frame` (just rendered) filed as the next of its kept versions in a PNG of its own, made current: what a
+    re-render through services/edit makes of it, so the edits' history and `storyreel use` see every rendering."""
+    pattern = re.compile(re.escape(ctx.key(f"frames/{fid}.v")) + r"(\d+)\.png$")
+    taken = [int(m.group(1)) for k in ctx.blobs.list(ctx.key(f"frames/{fid}.v")) if (m := pattern.match(k))]
+    # the file's number is the next free one (a moved scene keeps its files' names); the version's, the next kept
+    key = ctx.key(f"frames/{fid}.v{max(taken, default=0) + 1}.png")
+    number = max((v.version for v in frame.versions), default=0) + 1
+    ctx.blobs.put_bytes(key, png, "image/png")
+    rel = key.removeprefix(ctx.key(""))
+    facts = frame.model_dump(include=set(FrameVersion.model_fields) - {"version", "created_at", "image_key"})
+    version = FrameVersion(version=number, image_key=rel, **facts)
+    versions = [*frame.versions, version]
+    return frame.model_copy(update={"image_key": rel, "version": number, "versions": versions})
+
+
+@contextlib.contextmanager
+def revision_claim(ctx: RunContext) -> Iterator[None]:
+    """The run claimed at its current revision for one frame record (another edit's claim is waited for), the
+    revision moved when it is released. A store without revisions (the GPU worker keeps no run state) writes
+    without one."""
+    store = ctx.state
+    with contextlib.ExitStack() as stack:
+        if isinstance(store, RevisionStore):
+            for attempt in range(1, CLAIM_TRIES + 1):
+                try:
+                    stack.enter_context(editing(store, ctx.run_id, ctx.state.get(ctx.run_id).revision))
+                    break
+                except RevisionConflict:
+                    if attempt == CLAIM_TRIES:
+                        raise
+                    time.sleep(CLAIM_WAIT_S)
+        yield

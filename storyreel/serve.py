@@ -7,7 +7,9 @@ cloud, and the web app:
 
     PUT  /uploads/api/<run_id>/<file>?expires=..&sig=..   the upload URL POST /runs returned (signed, expiring,
                                                           at most the run's max_audio_minutes worth of bytes,
-                                                          audio only); it starts the run in a background worker
+                                                          audio, or a typed brief / meeting transcript checked
+                                                          as the CLI checks it); it starts the run in a
+                                                          background worker
     GET  /files/<run_id>/<path>                           a run's files, read-only (no hidden files, no `..`)
     GET  /openapi.json                                    the API's OpenAPI document
     GET  / -> 302 /app/index.html; /app/<path>            services/web/static/ (when that folder exists)
@@ -40,7 +42,7 @@ from storyreel.runner import StageFailed, execute, open_run, render_outstanding
 from storyreel.shared.contracts import RunError, RunStatus
 from storyreel.shared.errors import ConflictError, InputError, NotFoundError, first_line
 from storyreel.shared.ids import RUN_ID_PATTERN
-from storyreel.shared.settings import Settings, max_audio_bytes
+from storyreel.shared.settings import Settings
 from storyreel.shared.stores import SqliteStateStore, local_state
 
 MAX_API_BODY = 64 * 1024  # read at most this much of an API request (the handler refuses over 16 KiB itself)
@@ -395,7 +397,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ---- what S3 does in the cloud
     def _upload(self, key: str) -> None:
-        from storyreel.services.transcribe.audio import check_audio, probe
+        from storyreel.services.transcribe.step import is_typed, typed_too_big, upload_limit
 
         if self.command != "PUT":
             self._error(HTTPStatus.METHOD_NOT_ALLOWED, "uploads are PUT")
@@ -421,8 +423,15 @@ class _Handler(BaseHTTPRequestHandler):
         if record.status != RunStatus.queued:
             self._refuse_body(HTTPStatus.CONFLICT, f"run {run_id} is {record.status.value}: its audio is in")
             return
-        minutes = Settings.model_validate(record.options).pipeline.max_audio_minutes
-        length = self._content_length(max_audio_bytes(minutes))
+        settings = Settings.model_validate(record.options)
+        minutes = settings.pipeline.max_audio_minutes
+        name = match.group(2)
+        declared = self.headers.get("Content-Length", "")
+        too_big = typed_too_big(name, int(declared)) if is_typed(name) and declared.isdigit() else None
+        if too_big:  # the CLI's line for a typed brief over its bound, before a byte of it is read
+            self._refuse_body(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, too_big)
+            return
+        length = self._content_length(upload_limit(name, minutes))
         if length is None:
             return
         with self.app._uploading_lock:
@@ -431,14 +440,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self.app._uploading.add(run_id)
         try:
-            self._receive(run_id, key, length, minutes, store.local_path(key), check_audio, probe)
+            self._receive(run_id, length, store.local_path(key), settings)
         finally:
             with self.app._uploading_lock:
                 self.app._uploading.discard(run_id)
 
-    def _receive(
-        self, run_id: str, key: str, length: int, minutes: float, dest: Path, check_audio: Any, probe: Any
-    ) -> None:
+    def _receive(self, run_id: str, length: int, dest: Path, settings: Settings) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
         try:
@@ -455,11 +462,7 @@ class _Handler(BaseHTTPRequestHandler):
             Path(tmp).unlink(missing_ok=True)
             raise
         try:
-            info = probe(dest)
-            if info.error is not None or not info.has_audio:
-                why = info.error or "no audio stream in it"
-                raise _NotAudio(f"{dest.name} is not an audio file ({why})")
-            check_audio(dest, minutes)
+            _check_upload(dest, settings)
         except _NotAudio as exc:
             dest.unlink(missing_ok=True)
             self._error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, str(exc))
@@ -533,6 +536,27 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _NotAudio(Exception):
     pass
+
+
+def _check_upload(dest: Path, settings: Settings) -> None:
+    """What the CLI checks of its input, on the uploaded file: a typed brief is read as the transcribe step
+    reads it (binary data or not UTF-8: _NotAudio, a 415; empty, broken cues: InputError, a 422), audio is
+    probed and checked (not audio: 415; too long, silent: 422)."""
+    from storyreel.services.transcribe.audio import check_audio, probe
+    from storyreel.services.transcribe.step import check_typed, is_typed
+    from storyreel.services.transcribe.typed import NotText
+
+    if is_typed(dest.name):
+        try:
+            check_typed(dest, settings.transcription.language)
+        except NotText as exc:
+            raise _NotAudio(first_line(exc)) from None
+        return
+    info = probe(dest)
+    if info.error is not None or not info.has_audio:
+        why = info.error or "no audio stream in it"
+        raise _NotAudio(f"{dest.name} is not an audio file ({why})")
+    check_audio(dest, settings.pipeline.max_audio_minutes)
 
 
 def serve(

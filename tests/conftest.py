@@ -69,6 +69,7 @@ SLOW_FILES = {
     "api/test_exports_serve.py": "storyreel serve in-process, ffmpeg encodes",
     "api/test_regenerate_gpu.py": "runs built with the sketch renderer, moto S3 + DynamoDB + Batch",
     "transcribe/test_whisper.py": "a tiny Whisper built with torch and converted with ctranslate2",
+    "serve/test_serve_typed.py": "storyreel serve in a subprocess, running typed briefs",
 }
 # ... or carries one of these markers, or is a property-based test (hypothesis draws up to hundreds of cases).
 SLOW_MARKERS = {"browser": "headless Chromium"}

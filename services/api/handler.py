@@ -47,12 +47,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from storyreel.services.edit import step as edit_step
 from storyreel.services.optimizer import step as optimizer_step
+from storyreel.services.transcribe import step as transcribe_step
 from storyreel.shared.aws.context import load_secrets, resolve_settings, run_context, run_settings
 from storyreel.shared.aws.env import API_UPLOAD_PREFIX, Env, blobs, client, state, uploads
 from storyreel.shared.aws.events import preview_ready
 from storyreel.shared.aws.observability import lambda_entry, metrics
 from storyreel.shared.contracts import (
     EXPORT_ID_PATTERN,
+    ClipStatus,
     Engagement,
     ExportRecord,
     ExportStatus,
@@ -217,8 +219,10 @@ class CreateRunRequest(_Request):
         default="brief.m4a",
         min_length=5,
         max_length=100,
-        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.(m4a|mp4|mp3|wav|ogg|opus|webm|flac|aac)$",
-        description="the audio's file name; its extension picks the upload's Content-Type",
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.(m4a|mp4|mp3|wav|ogg|opus|webm|flac|aac|txt|md|markdown|vtt|srt|json)$",
+        description="the brief's file name: audio (m4a mp4 mp3 wav ogg opus webm flac aac) or a typed brief or "
+        "meeting transcript (txt md markdown vtt srt json: read, not recognised); its extension picks the upload's "
+        "Content-Type and size bound",
     )
 
     @field_validator("options", mode="before")
@@ -230,11 +234,13 @@ class CreateRunRequest(_Request):
 
 
 class Upload(_Model):
-    url: str = Field(description="presigned S3 URL: PUT the audio there")
+    url: str = Field(description="presigned S3 URL: PUT the brief there")
     method: Literal["PUT"] = "PUT"
     headers: dict[str, str] = Field(description="headers the PUT must send (the URL is signed with them)")
     key: str
     expires_in: int
+    kind: Literal["audio", "typed"] = Field(description="audio (recognised) or typed (read as text)")
+    max_bytes: int = Field(description="the most bytes the upload may hold; a bigger one fails the run")
 
 
 class CreateRunResponse(_Model):
@@ -482,7 +488,8 @@ def create_run(request: Annotated[CreateRunRequest, Body(embed=False)]) -> Respo
     run_id = new_run_id()
     env = Env.load()
     key = f"{run_id}/{request.filename}"
-    content_type = AUDIO_TYPES[PurePosixPath(request.filename).suffix.lower()]
+    suffix = PurePosixPath(request.filename).suffix.lower()
+    content_type = transcribe_step.typed_content_type(request.filename) or AUDIO_TYPES[suffix]
     store = uploads(env)
     record = RunRecord(
         run_id=run_id,
@@ -501,6 +508,8 @@ def create_run(request: Annotated[CreateRunRequest, Body(embed=False)]) -> Respo
             headers={"Content-Type": content_type},
             key=f"{API_UPLOAD_PREFIX}{key}",
             expires_in=UPLOAD_TTL_S,
+            kind="typed" if transcribe_step.is_typed(request.filename) else "audio",
+            max_bytes=transcribe_step.upload_limit(request.filename, settings.pipeline.max_audio_minutes),
         ),
     )
     return Response(HTTPStatus.CREATED.value, content_types.APPLICATION_JSON, body)
@@ -646,6 +655,9 @@ class StoryboardView(_Model):
     renders: dict[str, RenderJob] = Field(
         default_factory=dict, description="frame id -> its GPU re-render: rendering, or failed and why"
     )
+    clips: dict[str, str] = Field(
+        default_factory=dict, description="scene index -> its motion clip's mp4 (scenes whose clip is done)"
+    )
     expires_in: int = LINK_TTL_S
 
 
@@ -695,6 +707,11 @@ def storyboard_view(env: Env, record: RunRecord) -> StoryboardView:
                 version=frame.version,
                 versions={k: v for k, v in versions.items() if v is not None},
             )
+    clips = {
+        str(scene.index): _link(store, record.run_id, scene.clip.video_key)
+        for scene in board.scenes
+        if scene.clip is not None and scene.clip.status == ClipStatus.done and scene.clip.video_key
+    }
     return StoryboardView(
         run_id=record.run_id,
         revision=record.revision,
@@ -702,6 +719,7 @@ def storyboard_view(env: Env, record: RunRecord) -> StoryboardView:
         storyboard=board.model_dump(mode="json"),
         images=images,
         renders=_renders(env, record),
+        clips={n: url for n, url in clips.items() if url is not None},
     )
 
 

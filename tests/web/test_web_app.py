@@ -285,8 +285,8 @@ def test_the_api_error_lines_reach_the_page(chromium, server, tmp_path):
 
 
 def test_drag_to_reorder_and_a_stale_edit_is_reloaded_and_said_so(chromium, server):
-    # tall enough for scenes 1-3 on one screen: the drag needs no scrolling
-    context, page, problems = open_app(chromium, server, 1280, 3000)
+    # tall enough for scenes 1-3 on one screen (with their edit and insert disclosures): no scrolling in the drag
+    context, page, problems = open_app(chromium, server, 1280, 4000)
     try:
         page.set_input_files("#file", str(BRIEF))
         page.click("#start")
@@ -294,6 +294,10 @@ def test_drag_to_reorder_and_a_stale_edit_is_reloaded_and_said_so(chromium, serv
         # drag scene 3 by its handle onto scene 1: it moves to position 1 (an open disclosure stays open)
         page.click("details#context > summary")
         titles = scene_titles(page)
+        for i in range(1, 4):  # a keyframe that loads during the drag moves the drop target under the mouse
+            for role in ("start", "end"):
+                wait_image_loaded(page, f"#scene-list figure[data-frame=s{i}-{role}] img")
+        page.evaluate("window.scrollTo(0, 0)")  # opening the context scrolled down to it
         page.locator("#scene-3 .handle").drag_to(page.locator("#scene-1 .scene-head"))
         page.wait_for_function(
             "(t) => document.querySelector('#scene-list li.scene h3').textContent !== t", arg=titles[0]
@@ -413,19 +417,6 @@ def give_clips(page, server: str, run_id: str) -> None:
     path.write_text(board.model_dump_json(indent=2))
 
 
-def link_clips(page, server: str, run_id: str) -> None:
-    """StoryboardView has no clip links yet (services/api/handler.py storyboard_view): add the shape the app
-    reads, `clips: {"<scene index>": url}`, to the storyboard answers, pointing at the served MP4."""
-
-    def add(route) -> None:
-        answer = route.fetch()
-        view = answer.json()
-        view["clips"] = {"1": f"{server}/files/{run_id}/clips/s1.mp4"}
-        route.fulfill(response=answer, json=view)
-
-    page.route(f"{server}/runs/{run_id}/storyboard", add)
-
-
 def test_insert_delete_export_and_clips_desktop(chromium, server, shots, tmp_path):
     context, page, problems = open_app(chromium, server, 1280, 900)
     try:
@@ -534,16 +525,12 @@ def test_insert_delete_export_and_clips_desktop(chromium, server, shots, tmp_pat
         # clips: a made one plays (muted, inline, the start keyframe as its poster); a failed one says why
         give_clips(page, server, run_id)
         page.reload()
-        page.locator("figure[data-clip='1']").wait_for()
-        assert page.locator("figure[data-clip='1']").get_attribute("data-status") == "unlinked"
-        assert "no link" in page.locator("figure[data-clip='1']").inner_text()
-        assert "the model refused the prompt (test)" in page.locator("figure[data-clip='2']").inner_text()
-        link_clips(page, server, run_id)
-        page.reload()
         video = page.locator("figure[data-clip='1'] video")
         video.wait_for()
-        poster = page.request.get(f"{server}/runs/{run_id}/storyboard").json()["images"]["s1-start"]["url"]
-        assert video.get_attribute("poster") == poster
+        view = page.request.get(f"{server}/runs/{run_id}/storyboard").json()
+        assert video.get_attribute("src") == view["clips"]["1"]  # the API's link (StoryboardView.clips)
+        assert video.get_attribute("poster") == view["images"]["s1-start"]["url"]
+        assert "the model refused the prompt (test)" in page.locator("figure[data-clip='2']").inner_text()
         assert page.evaluate(
             "() => { const v = document.querySelector('figure[data-clip=\"1\"] video');"
             " return [v.muted, v.controls, v.playsInline]; }"
@@ -557,7 +544,6 @@ def test_insert_delete_export_and_clips_desktop(chromium, server, shots, tmp_pat
         assert page.locator("figure[data-clip='2'] video").count() == 0
         shoot(page.locator("#scene-1"), shots / "web-clip-desktop.png")
     finally:
-        page.unroute_all(behavior="ignoreErrors")  # the polls in flight when the context closes
         context.close()
     # the stale insert's 409 logs "Failed to load resource": nothing else
     assert all("409" in p and "Failed to load resource" in p for p in problems.seen), problems.seen
@@ -638,7 +624,6 @@ def test_typed_brief_insert_delete_export_and_a_clip_at_phone_width(chromium, se
         no_sideways_scroll(page, width)
 
         give_clips(page, server, run_id)
-        link_clips(page, server, run_id)
         page.reload()
         page.locator("figure[data-clip='1'] video").wait_for()
         page.evaluate("() => document.querySelector('figure[data-clip=\"1\"] video').play()")
@@ -651,6 +636,5 @@ def test_typed_brief_insert_delete_export_and_a_clip_at_phone_width(chromium, se
         no_sideways_scroll(page, width)
         shoot(page.locator("#scene-1"), shots / "web-clip-phone.png")
     finally:
-        page.unroute_all(behavior="ignoreErrors")  # the polls in flight when the context closes
         context.close()
     assert problems.seen == []

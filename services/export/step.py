@@ -280,6 +280,11 @@ def _mp4(
             result.notes.append(
                 f"animatic: scene {scene.index} has no rendered keyframe; it shows a title card"
             )
+        if m.clip is None and scene.clip is not None and scene.clip.status == ClipStatus.failed:
+            result.notes.append(
+                f"animatic: scene {scene.index}'s clip failed ({scene.clip.reason or 'no reason given'}); "
+                "it shows the stills"
+            )
         kind = transition(scene.transition)
         if not kind.known:
             result.notes.append(
@@ -307,7 +312,7 @@ def _mp4(
             burn = srt
     dest = work / "animatic.mp4"
     result.frames = animatic.render(
-        shots, dest, fps=options.fps, size=size, work=work, audio=audio, burn=burn
+        shots, dest, fps=options.fps, size=size, work=work, audio=audio, burn=burn, notes=result.notes
     )
     out.insert(0, ("animatic.mp4", dest, "video/mp4"))
     return out

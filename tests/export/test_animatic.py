@@ -201,3 +201,109 @@ def test_1080p_class_frames(tmp_path: Path, aspect: str) -> None:
     video = _video(ffprobe(dest))
     assert (video["width"], video["height"]) == size
     assert int(video["nb_read_frames"]) == 15
+
+
+# --------------------------------------------------------------------------- the frames themselves
+SMALL = (320, 180)
+
+
+def _render(tmp_path: Path, shots: list[animatic.Shot], notes: list[str] | None = None) -> Path:
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    dest = tmp_path / "a.mp4"
+    assert animatic.render(shots, dest, fps=24, size=SMALL, work=work, notes=notes) == sum(
+        s.frames for s in shots
+    )
+    return dest
+
+
+def _mean(mp4: Path, index: int, tmp_path: Path, box: tuple[int, int, int, int] | None = None) -> list[float]:
+    image = _frame(mp4, index, tmp_path / f"m{index}.png")
+    return ImageStat.Stat(image.crop(box) if box else image).mean
+
+
+def _still(tmp_path: Path, name: str, color: str) -> Path:
+    path = tmp_path / f"{name}.png"
+    path.write_bytes(png(color, (640, 360)))
+    return path
+
+
+def test_moves_follow_the_camera_note(tmp_path: Path) -> None:
+    ramp = tmp_path / "ramp.png"  # dark on the left, bright on the right
+    Image.linear_gradient("L").rotate(90).resize((640, 360)).save(ramp)
+    target = tmp_path / "target.png"  # a white square in the middle of black
+    picture = Image.new("L", (640, 360), 0)
+    picture.paste(255, (160, 90, 480, 270))
+    picture.save(target)
+    for move, still, sign in (
+        ("pan_right", ramp, 1),
+        ("pan_left", ramp, -1),
+        ("push_in", target, 1),
+        ("pull_out", target, -1),
+    ):
+        mp4 = _render(tmp_path, [animatic.Shot(24, still, None, move, "cut")])  # type: ignore[arg-type]
+        first, last = _mean(mp4, 0, tmp_path)[0], _mean(mp4, 23, tmp_path)[0]
+        print(move, first, last)
+        assert sign * (last - first) > 8, (move, first, last)  # brighter as the view moves right / closes in
+    mp4 = _render(tmp_path, [animatic.Shot(24, ramp, None, "static", "cut")])
+    assert _mean(mp4, 0, tmp_path)[0] == pytest.approx(_mean(mp4, 23, tmp_path)[0], abs=1)
+
+
+def test_a_shot_crossfades_from_its_start_to_its_end_keyframe(tmp_path: Path) -> None:
+    red, blue = _still(tmp_path, "red", "#dd2222"), _still(tmp_path, "blue", "#2222dd")
+    mp4 = _render(tmp_path, [animatic.Shot(30, red, blue, "static", "cut")])
+    r0, _, b0 = _mean(mp4, 0, tmp_path)
+    rm, _, bm = _mean(mp4, 15, tmp_path)  # the middle third is the crossfade
+    r1, _, b1 = _mean(mp4, 29, tmp_path)
+    assert r0 > 180 and b0 < 70 and b1 > 180 and r1 < 70
+    assert 70 < rm < 180 and 70 < bm < 180
+
+
+@pytest.mark.parametrize("kind", ["cut", "dissolve", "fade_black", "wipe"])
+def test_transitions_are_drawn_as_planned(tmp_path: Path, kind: str) -> None:
+    red, blue = _still(tmp_path, "red", "#dd2222"), _still(tmp_path, "blue", "#2222dd")
+    # 12 + 12 frames; a drawn transition overlaps by 6 (half the shorter shot), frames 12-17
+    mp4 = _render(
+        tmp_path,
+        [animatic.Shot(12, red, None, "static", kind), animatic.Shot(12, blue, None, "static", "cut")],  # type: ignore[arg-type]
+    )
+    assert int(_video(ffprobe(mp4))["nb_read_frames"]) == 24
+    r, g, b = _mean(mp4, 15, tmp_path)  # the transition's middle (t = 0.5)
+    left = _mean(mp4, 15, tmp_path, (0, 0, 140, 180))
+    right = _mean(mp4, 15, tmp_path, (180, 0, 320, 180))
+    if kind == "cut":
+        assert _mean(mp4, 11, tmp_path)[0] > 180 and b > 180 and r < 70
+    elif kind == "dissolve":
+        assert 70 < r < 180 and 70 < b < 180
+    elif kind == "fade_black":
+        assert r < 40 and g < 40 and b < 40
+    else:  # the next shot uncovered from the right
+        assert left[0] > 180 and left[2] < 70 and right[2] > 180 and right[0] < 70
+    assert _mean(mp4, 20, tmp_path)[2] > 180  # the second shot after the transition
+
+
+def test_the_last_shot_fades_out_unless_it_cuts(tmp_path: Path) -> None:
+    red = _still(tmp_path, "red", "#dd2222")
+    assert (
+        _mean(_render(tmp_path, [animatic.Shot(24, red, None, "static", "dissolve")]), 23, tmp_path)[0] < 30
+    )
+    assert _mean(_render(tmp_path, [animatic.Shot(24, red, None, "static", "cut")]), 23, tmp_path)[0] > 180
+
+
+def test_a_clip_that_does_not_decode_falls_back_to_the_stills_and_says_so(tmp_path: Path) -> None:
+    red = _still(tmp_path, "red", "#dd2222")
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"not a video" * 100)
+    notes: list[str] = []
+    mp4 = _render(tmp_path, [animatic.Shot(12, red, None, "static", "cut", clip=broken)], notes)
+    assert len(notes) == 1 and "scene 1's clip does not decode" in notes[0] and "shows the stills" in notes[0]
+    assert _mean(mp4, 6, tmp_path)[0] > 180
+
+
+def test_a_failed_clip_is_named_in_the_export_notes(finished: Finished) -> None:
+    _short(finished)
+    board = finished.board()
+    board.scenes[1].clip = Clip(status=ClipStatus.failed, reason="vendor said no")
+    finished.save(board)
+    result = export(_ctx(finished), ExportOptions(formats=["mp4"], size="360p", captions="none"))
+    assert any("scene 2's clip failed (vendor said no); it shows the stills" in n for n in result.notes)

@@ -274,6 +274,10 @@ def available(names: list[str]) -> list[str]:
     return out
 
 
+class PeersFileError(ValueError):
+    """A --peers-from result that does not fit this run."""
+
+
 def run(
     *,
     rounds: int,
@@ -283,12 +287,23 @@ def run(
     peer_names: list[str] | None = None,
     procs: int = 2,
     latency_n: int = 300,
+    saved: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Tune each peer's grid per regime on tune_seeds, report the best config on test_seeds; the JSON-able result."""
+    """Tune each peer's grid per regime on tune_seeds, report the best config on test_seeds; the JSON-able result.
+    With `saved` (an earlier full result), the peers' numbers are taken from it and only storyreel and the
+    epsilon-greedy baseline run again (the peers do not depend on storyreel's code)."""
     t0 = time.perf_counter()
+    if set(tune_seeds) & set(test_seeds):
+        raise ValueError("the tuning and held-out seeds overlap")
     all_regimes = regimes(rounds)
     labels = regime_names or list(all_regimes)
-    peers = available(peer_names or list(PEERS))
+    if saved is not None:
+        if saved["rounds"] != rounds or saved["held_out_seeds"] != test_seeds:
+            raise PeersFileError("the saved peers result is for other rounds or held-out seeds")
+        if missing_labels := [x for x in labels if x not in saved["regimes"]]:
+            raise PeersFileError(f"the saved peers result has no regime {missing_labels[0]!r}")
+    peers = list(saved["peers"]) if saved is not None else available(peer_names or list(PEERS))
+    grids = saved["grid"] if saved is not None else {name: PEERS[name][2] for name in peers}
     long_label = f"context-dependent, {3 * rounds} rounds"
 
     def tuned_on(label: str) -> str:
@@ -300,7 +315,7 @@ def run(
         kind, model, n = all_regimes[label]
         for name in (OURS, EPS_BASE):
             jobs += [(kind, model, name, n, None, s) for s in test_seeds]
-        for name in peers:
+        for name in [] if saved is not None else peers:
             grid = PEERS[name][2]
             if len(grid) == 1:
                 jobs += [(kind, model, name, n, grid[0], s) for s in test_seeds]
@@ -321,7 +336,7 @@ def run(
     chosen: dict[str, dict[str, Any]] = {label: {} for label in labels}
     tuning_table: dict[str, dict[str, dict[str, float]]] = {label: {} for label in labels}
     for label in labels:
-        for name in peers:
+        for name in [] if saved is not None else peers:
             grid = PEERS[name][2]
             if len(grid) == 1:
                 chosen[label][name] = grid[0]
@@ -337,7 +352,7 @@ def run(
     missing = [
         (label, name)
         for label in labels
-        for name in peers
+        for name in ([] if saved is not None else peers)
         if len(PEERS[name][2]) > 1 and not tuning_table[label].get(name)
     ]
     if missing:
@@ -357,7 +372,7 @@ def run(
     jobs = []
     for label in labels:
         kind, model, n = all_regimes[label]
-        for name in peers:
+        for name in [] if saved is not None else peers:
             if len(PEERS[name][2]) > 1:
                 jobs += [(kind, model, name, n, chosen[label][name], s) for s in test_seeds]
     for (kind, model, name, n, _param, _seed), regret, share in run_jobs(jobs, procs):
@@ -366,7 +381,10 @@ def run(
     rows: dict[str, dict[str, Any]] = {}
     for label in labels:
         res = {}
-        for name in [OURS, EPS_BASE, *peers]:
+        if saved is not None:
+            res.update({name: dict(saved["regimes"][label]["results"][name]) for name in peers})
+            tuning_table[label] = saved["regimes"][label]["tuning"]
+        for name in [OURS, EPS_BASE, *([] if saved is not None else peers)]:
             vals = test[(label, name)]
             regrets = [r for r, _ in vals]
             res[name] = {
@@ -396,7 +414,8 @@ def run(
         "tuning_seeds": tune_seeds,
         "held_out_seeds": test_seeds,
         "peers": peers,
-        "grid": {name: PEERS[name][2] for name in peers},
+        "grid": grids,
+        "peers_from": None if saved is None else saved.get("peers_from") or "an earlier run",
         "regimes": rows,
         "latency": lat,
         "wall_s": round(time.perf_counter() - t0, 1),
@@ -445,6 +464,14 @@ def render(result: dict[str, Any], command: str, note: str = "") -> str:
         "bench/bandit_peers.py (factored: one peer instance per lever, same context bucket, same reward).",
         "",
     ]
+    if result.get("peers_from"):
+        lines += [
+            f"The peers' numbers (their tuning and held-out runs) are taken from {result['peers_from']}: the "
+            "simulator, seeds and peer configs are unchanged and the peers do not depend on storyreel's code, so "
+            "only storyreel and the epsilon-greedy baseline were run again (`--peers-from`). `make "
+            "bench-bandit-peers` reruns everything.",
+            "",
+        ]
     if note:
         lines += [note, ""]
     lines += [
@@ -504,6 +531,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument(
         "--from-json", default=None, help="re-render a saved result (its .json) instead of running"
     )
+    ap.add_argument(
+        "--peers-from",
+        default=None,
+        help="take the peers' numbers from a saved full result (its .json) and rerun only storyreel and the "
+        "epsilon-greedy baseline (minutes instead of ~40 min; the simulator must be the one that result used)",
+    )
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     rounds = args.rounds or (240 if args.quick else 500)
@@ -519,15 +552,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(text)
         out.write_text(text)
         return result
-    result = run(
-        rounds=rounds,
-        tune_seeds=list(range(seeds)),
-        test_seeds=list(range(100, 100 + seeds)),
-        regime_names=args.regimes,
-        peer_names=args.peers,
-        procs=args.procs,
-        latency_n=30 if args.quick else 300,
-    )
+    saved = None
+    if args.peers_from:
+        path = Path(args.peers_from)
+        if not path.is_file():
+            raise SystemExit(f"--peers-from: no such file: {path}")
+        payload = json.loads(path.read_text())
+        saved = payload["result"]
+        saved["peers_from"] = saved.get("peers_from") or f"{path.name} ({payload['command']})"
+    try:
+        result = run(
+            rounds=rounds,
+            tune_seeds=list(range(seeds)),
+            test_seeds=list(range(100, 100 + seeds)),
+            regime_names=args.regimes,
+            peer_names=args.peers,
+            procs=args.procs,
+            latency_n=30 if args.quick else 300,
+            saved=saved,
+        )
+    except PeersFileError as e:
+        raise SystemExit(f"--peers-from {args.peers_from}: {e}") from None
     args_shown = list(sys.argv[1:] if argv is None else argv)
     for flag in ("--note", "--out"):  # neither changes a number
         while flag in args_shown:

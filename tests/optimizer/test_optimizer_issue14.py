@@ -171,3 +171,22 @@ def test_the_packed_document_round_trips_exactly() -> None:
     assert back["buckets"] == state["buckets"] and isinstance(bandit.dump_state(state)["runs"], str)
     with pytest.raises(ValueError):
         bandit.register(state, "bad\tid", CTX, VARIANT)
+
+
+@pytest.mark.parametrize("seed", [6, 11])  # seeds on which the former threshold (10) raised a false alarm
+def test_a_steady_audience_with_0_1_rewards_raises_no_drift_alarm(seed: int) -> None:
+    """The learner's own choices on a stationary 0/1 audience (bench/bandit.py's effects): nothing to forget."""
+    effects = {
+        "hook_style": [0.00, 0.12, 0.04, 0.02],
+        "visual_style": [0.03, 0.00, 0.10, 0.02],
+        "pacing": [0.00, 0.08, 0.02],
+        "color_treatment": [0.02, 0.00, 0.09, 0.04],
+    }
+    rng = random.Random(seed)
+    state = bandit.empty_state()
+    for i in range(500):
+        v = bandit.decide(state, CTX, rng, explain=False)["variant"]
+        p = 0.22 + sum(effects[lever][LEVERS[lever].index(arm)] for lever, arm in v.items())
+        r = 1.0 if rng.random() < p else 0.0
+        bandit.update(state, f"r{i}", r, kind="real", weight=1.0, features=CTX, variant=v, max_runs=8)
+    assert state["drift"][bandit.bucket_of(CTX)]["alarms"] == 0

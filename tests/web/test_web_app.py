@@ -284,6 +284,54 @@ def test_the_api_error_lines_reach_the_page(chromium, server, tmp_path):
     assert all("Failed to load resource" in p for p in problems.seen), problems.seen
 
 
+def gpu_rerender_is_followed(page, server: str, run_id: str) -> None:
+    """A re-render on diffusers/batch in the cloud answers 202 and a GPU job renders it (docs/api.md); storyreel
+    serve renders in-process (200), so the 202 and the storyboard's `renders` are the documented shapes, given
+    through Playwright's request routing: the page says it is rendering, polls, and shows the failure's line."""
+    phase = {"now": "rendering"}
+    job = {"frame_id": "s1-start", "frames": ["s1-start"], "provider": "diffusers", "job_id": "job-1"}
+
+    def queued(route) -> None:
+        revision = json.loads(route.request.post_data)["revision"]
+        route.fulfill(
+            status=202,
+            json={
+                "run_id": run_id,
+                "frame_id": "s1-start",
+                "frames": ["s1-start"],
+                "status": "rendering",
+                "revision": revision,
+                "job_id": "job-1",
+                "poll": {"storyboard": f"/runs/{run_id}/storyboard", "progress": f"/runs/{run_id}/progress"},
+            },
+        )
+
+    def with_renders(route) -> None:
+        answer = route.fetch()
+        body = answer.json()
+        if phase["now"] == "rendering":
+            body["renders"] = {"s1-start": {**job, "status": "rendering"}}
+        else:
+            body["renders"] = {"s1-start": {**job, "status": "failed", "error": "CUDA out of memory (test)"}}
+        route.fulfill(response=answer, json=body)
+
+    page.route(f"{server}/runs/{run_id}/frames/s1-start/regenerate", queued)
+    page.route(f"{server}/runs/{run_id}/storyboard", with_renders)
+    page.route(f"{server}/runs/{run_id}/progress", with_renders)
+    page.locator("[data-key=frame-s1-start]").click()
+    page.fill("#editor-prompt", "a lighthouse at dusk, rendered on the GPU")
+    page.click("#editor-render")
+    page.locator("#editor-status", has_text="Rendering on the GPU").wait_for()
+    wait_live(page, "rendering on the GPU")
+    assert page.locator("#editor-render").is_disabled()
+    assert page.locator("figure[data-frame=s1-start]").get_attribute("data-render") == "rendering"
+    phase["now"] = "failed"  # the job fails: the next poll's renders say why
+    page.locator("#editor-status", has_text="CUDA out of memory (test)").wait_for(timeout=RENDER_MS)
+    assert page.locator("#editor-render").is_enabled()
+    assert "CUDA out of memory (test)" in page.locator("figure[data-frame=s1-start] figcaption").inner_text()
+    page.keyboard.press("Escape")
+
+
 def test_drag_to_reorder_and_a_stale_edit_is_reloaded_and_said_so(chromium, server):
     # tall enough for scenes 1-3 on one screen (with their edit and insert disclosures): no scrolling in the drag
     context, page, problems = open_app(chromium, server, 1280, 4000)
@@ -323,7 +371,10 @@ def test_drag_to_reorder_and_a_stale_edit_is_reloaded_and_said_so(chromium, serv
             "() => document.querySelector('#scene-1 h3').textContent.startsWith('1. Renamed elsewhere')"
         )
         assert "my own description" not in page.locator("#scene-1 .description").inner_text()
+        page.click("#alert-close")
+        gpu_rerender_is_followed(page, server, run_id)
     finally:
+        page.unroute_all(behavior="ignoreErrors")  # the polls in flight when the context closes
         context.close()
     assert all("409" in p and "Failed to load resource" in p for p in problems.seen), problems.seen
 

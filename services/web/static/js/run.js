@@ -22,6 +22,7 @@ const EXPORT_POLL_MS = 1000;
 const EXPORT_POLLS = 1200; // 20 minutes of polling a background export before the page stops asking
 const POLL_MS = 500;
 const IDLE_POLLS = 60; // after the run ends with frames pending: how many quiet polls before giving up
+const GPU_POLLS = 900; // a GPU re-render (202): polls every second for at most 15 minutes
 const STALE = "Someone else changed this storyboard — reloaded it. Your change was not saved; make it again if you still want it.";
 
 export function runView(main, app, runId) {
@@ -32,6 +33,8 @@ export function runView(main, app, runId) {
     disposed: false,
     busy: false,
     quiet: 0,
+    renders: "", // the last poll's GPU re-renders (frame id -> job), as JSON: a change reads the board again
+    gpuPolls: 0,
     landed: "", // the frame files the last poll saw: a change means frames landed, so the board is read again
     videos: new Map(), // the clip players on the page, kept across a re-render so a playing clip plays on
     openFrame: null, // the frame id the editor shows
@@ -96,9 +99,12 @@ export function runView(main, app, runId) {
     const landed = Object.keys(p.frames || {}).sort().join(",");
     const newFrames = landed !== state.landed;
     state.landed = landed;
+    const renders = JSON.stringify(p.renders || {});
+    const rendersMoved = renders !== state.renders;
+    state.renders = renders;
     const finalized = p.status === "succeeded" || p.stages?.finalize?.status === "succeeded";
     try {
-      if (finalized && (!state.view || newFrames || state.view.revision !== p.revision)) {
+      if (finalized && (!state.view || newFrames || rendersMoved || state.view.revision !== p.revision)) {
         await loadBoard();
         state.quiet = 0;
       } else if (!state.view) {
@@ -114,7 +120,10 @@ export function runView(main, app, runId) {
       return;
     }
     const pending = state.view ? state.view.storyboard.frames.pending : 0;
+    const gpu = Object.values(p.renders || {}).some((job) => job.status === "rendering");
+    state.gpuPolls = gpu ? state.gpuPolls + 1 : 0;
     if (live) schedule(POLL_MS);
+    else if (gpu && state.gpuPolls < GPU_POLLS) schedule(POLL_MS * 2);
     else if (pending > 0 && state.quiet < IDLE_POLLS) schedule(POLL_MS * 2);
     else if (!state.view) schedule(POLL_MS); // succeeded, storyboard not readable yet
   }
@@ -563,12 +572,29 @@ export function runView(main, app, runId) {
     if (frame.provider) bits.push(frame.model ? `${frame.provider} / ${frame.model}` : frame.provider);
     if (frame.seed !== null && frame.seed !== undefined) bits.push(`seed ${frame.seed}`);
     if (frame.versions?.length) bits.push(`version ${frame.version} of ${frame.versions.length}`);
+    const job = gpuJob(fid);
     return h(
       "figure",
-      { class: `frame frame-${role}`, dataset: { frame: fid } },
+      { class: `frame frame-${role}`, dataset: { frame: fid, render: job?.status } },
       open,
-      h("figcaption", {}, h("span", { class: "frame-facts" }, bits.join(" · ")), h("span", { class: "prompt" }, frame.prompt)),
+      h(
+        "figcaption",
+        {},
+        h("span", { class: "frame-facts" }, bits.join(" · ")),
+        job ? h("span", { class: job.status === "failed" ? "error-text render-job" : "render-job" }, jobLine(job)) : null,
+        h("span", { class: "prompt" }, frame.prompt),
+      ),
     );
+  }
+
+  /** The GPU re-render (a 202 regenerate) that covers frame `fid`, from the board's `renders`, or null. */
+  function gpuJob(fid) {
+    const renders = state.view?.renders || {};
+    return renders[fid] || Object.values(renders).find((job) => job.frames?.includes(fid)) || null;
+  }
+
+  function jobLine(job) {
+    return job.status === "failed" ? `The GPU re-render failed: ${job.error || "no reason recorded"}` : "Rendering on the GPU…";
   }
 
   function sceneForm(scene) {
@@ -659,8 +685,9 @@ export function runView(main, app, runId) {
       PROVIDERS.map((p) => h("option", { value: p }, p)),
     );
     const withEnd = role === "start" ? h("input", { type: "checkbox", id: "editor-with-end" }) : null;
-    const status = h("p", { class: "muted", id: "editor-status", "aria-live": "polite" });
-    const rerender = h("button", { type: "submit", class: "primary", id: "editor-render" }, "Re-render");
+    const job = gpuJob(fid);
+    const status = h("p", { class: "muted", id: "editor-status", "aria-live": "polite" }, job ? jobLine(job) : "");
+    const rerender = h("button", { type: "submit", class: "primary", id: "editor-render", disabled: job?.status === "rendering" }, "Re-render");
     const close = h("button", { type: "button", class: "secondary", id: "editor-close" }, "Close");
     close.addEventListener("click", () => dialog.close());
 
@@ -691,9 +718,20 @@ export function runView(main, app, runId) {
       rerender.disabled = true;
       status.textContent = "Rendering…";
       dialog.setAttribute("aria-busy", "true");
-      const done = await change("Re-render", (revision) => api.regenerate(runId, fid, { revision, ...body }));
+      let queued = false;
+      const done = await change("Re-render", async (revision) => {
+        const answer = await api.regenerate(runId, fid, { revision, ...body });
+        if (answer.status !== "rendering") return answer;
+        queued = true; // a 202 (diffusers/batch in the cloud): a GPU job renders it; the board's `renders` says how it goes
+        return api.storyboard(runId);
+      });
       dialog.setAttribute("aria-busy", "false");
-      if (done) {
+      if (done && queued) {
+        announce(`Scene ${scene.index} ${role} frame is rendering on the GPU; the new version appears when it is done.`);
+        dialog.querySelector("#editor-status").textContent = "Rendering on the GPU: the new version appears here when it is done.";
+        state.gpuPolls = 0;
+        schedule(POLL_MS);
+      } else if (done) {
         const now = findFrame(fid)?.frame;
         announce(`New version ${now?.version ?? ""} of scene ${scene.index} ${role} frame rendered.`);
         dialog.querySelector("#editor-status").textContent = `Rendered version ${now?.version ?? "?"}.`;

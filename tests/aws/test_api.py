@@ -515,3 +515,22 @@ def test_dynamo_claim_one_of_two_wins(finished_run):
 def test_policy_route(aws):
     status, body = call_api("GET", "/policy")
     assert status == 200 and body["policy"] and body["version"] == 0 and body["beliefs"] == []
+
+
+def test_the_storyboard_links_each_done_clip_and_only_those(finished_run):
+    """A scene whose clip is done gets clips[<index>] (a presigned mp4 link); a failed or pending one gets none."""
+    from storyreel.shared.contracts import Clip, ClipStatus, Storyboard
+
+    run_id = finished_run
+    s3 = boto3.client("s3", region_name=REGION)
+    key = f"runs/{run_id}/storyboard.json"
+    board = Storyboard.model_validate_json(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    board.scenes[0].clip = Clip(status=ClipStatus.done, video_key="clips/scene-01.mp4", provider="replicate")
+    board.scenes[1].clip = Clip(status=ClipStatus.failed, reason="the model refused the prompt")
+    board.scenes[2].clip = Clip(status=ClipStatus.pending)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=board.model_dump_json().encode())
+    status, view = as_caller("GET", f"/runs/{run_id}/storyboard", key="key-a")
+    assert status == 200, view
+    assert list(view["clips"]) == ["1"]
+    assert f"runs/{run_id}/clips/scene-01.mp4" in view["clips"]["1"] and "Signature" in view["clips"]["1"]
+    assert view["storyboard"]["scenes"][1]["clip"]["reason"] == "the model refused the prompt"

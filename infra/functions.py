@@ -78,8 +78,9 @@ ASSET_GROUPS: dict[str, tuple[str, ...]] = {
     "api": (),
     "auth": ("pyjwt",),  # the authorizer: PyJWT[crypto] verifies Cognito's RS256 tokens
     # services/export: the storyboard PDF, the timelines, and the animatic's ffmpeg (the imageio-ffmpeg wheel's
-    # static binary, 51 MB on arm64: docs/deploy.md). Pillow draws the animatic's frames.
-    "export": (*API_EXPORTS, "imageio-ffmpeg"),
+    # static binary, 51 MB on arm64: docs/deploy.md). Pillow lays the stills out and draws the cards; OpenCV
+    # (headless) and numpy cut every frame's move from them (services/export/animatic.py).
+    "export": (*API_EXPORTS, "imageio-ffmpeg", "numpy", "opencv-python-headless"),
 }
 # Installed paths left out of a group's asset. The cloud transcribes with OpenAI (cdk.json settings);
 # pocketsphinx is there for its VAD, which needs no acoustic model (37 MB).

@@ -31,7 +31,6 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 from storyreel.services.export.moves import TRANSITION_S, Kind, Move
 from storyreel.shared.errors import ConfigError, ProviderError, UserError
 
-SIZES: dict[str, tuple[int, int]] = {"9:16": (1080, 1920), "16:9": (1920, 1080), "1:1": (1080, 1080)}
 MOVE_AMOUNT = 0.15  # a move covers 15% of the frame: a zoom ends at 1.15x, a pan travels 15% of the width
 COVER_LOSS = 0.15  # a still whose aspect is this close to the frame's is cropped to fill it, else fitted
 # libx264: animatics are flat stills and slow moves. ultrafast is the only preset that keeps a 1080p export

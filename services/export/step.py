@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
-from storyreel.services.export import animatic, captions, pdf, timeline
+from storyreel.services.export import captions, pdf, timeline
 from storyreel.services.export.moves import camera_move, transition
-from storyreel.services.export.timing import scene_frames
+from storyreel.services.export.timing import SIZES, scene_frames
 from storyreel.shared.contracts import (
     ClipStatus,
     ExportRecord,
@@ -150,7 +150,7 @@ def platform_aspect(platform: str | None) -> Aspect | None:
 
 def frame_size(aspect: Aspect, size: str) -> tuple[int, int]:
     short = HEIGHTS[size]
-    w, h = animatic.SIZES[aspect]
+    w, h = SIZES[aspect]
     scale = short / min(w, h)
     return 2 * round(w * scale / 2), 2 * round(h * scale / 2)
 
@@ -258,6 +258,9 @@ def _mp4(
     result: ExportResult,
 ) -> list[tuple[str, Path, str]]:
     """The animatic (and its SRT); [] with the reason in result.refused when it cannot be made."""
+    # OpenCV and numpy load for the mp4 only: the Api Lambda makes the PDF and timelines without them
+    from storyreel.services.export import animatic
+
     refused = animatic_refusal(ctx, board, options)
     if refused is not None:
         result.refused["mp4"] = refused

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from storyreel.shared.errors import UserError
 
+# The animatic's frame per aspect at full size (the PDF and timelines name it too).
+SIZES: dict[str, tuple[int, int]] = {"9:16": (1080, 1920), "16:9": (1920, 1080), "1:1": (1080, 1080)}
+
 
 def scene_frames(durations: list[float], fps: int) -> list[int]:
     """Each scene's length in whole frames. The boundaries are rounded, not the lengths, so the total is the

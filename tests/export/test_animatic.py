@@ -13,6 +13,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 from storyreel.services.export import animatic
 from storyreel.services.export.step import ExportOptions, export
+from storyreel.services.export.timing import SIZES
 from storyreel.shared.contracts import Clip, ClipStatus
 from storyreel.shared.stores import LocalBlobStore
 
@@ -196,7 +197,7 @@ def test_1080p_class_frames(tmp_path: Path, aspect: str) -> None:
     work = tmp_path / "work"
     work.mkdir()
     dest = tmp_path / "a.mp4"
-    size = animatic.SIZES[aspect]
+    size = SIZES[aspect]
     assert animatic.render(shots, dest, fps=24, size=size, work=work) == 15
     video = _video(ffprobe(dest))
     assert (video["width"], video["height"]) == size

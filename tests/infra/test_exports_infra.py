@@ -45,9 +45,32 @@ def _group(asset: str) -> set[str]:
     return {_name(r) for r in requirements(asset)}
 
 
+def _loaded_with(module: str) -> list[Path]:
+    """services/export/<module>.py and the services/export modules it imports on load, transitively."""
+    folder = ROOT / "services" / "export"
+    todo, seen = [folder / f"{module}.py"], set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ImportFrom) and node.module == "storyreel.services.export":
+                todo += [folder / f"{a.name}.py" for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "storyreel.services.export."
+            ):
+                todo.append(folder / f"{node.module.rsplit('.', 1)[1]}.py")
+    return sorted(seen)
+
+
 def test_the_api_asset_installs_what_the_export_step_imports_and_the_otio_adapters() -> None:
-    # the modules `from storyreel.services.export import step` loads (the handler's Powertools is the layer's)
-    step_imports = _third_party_imports([p for p in EXPORT_SOURCES if p.name != "handler.py"], lazy=False)
+    # the modules `from storyreel.services.export import step` loads (the handler's Powertools is the layer's);
+    # the animatic (OpenCV, numpy) loads only when an mp4 is made, in the Export function
+    loaded = _loaded_with("step")
+    assert ROOT / "services" / "export" / "pdf.py" in loaded
+    assert ROOT / "services" / "export" / "animatic.py" not in loaded
+    step_imports = _third_party_imports(loaded, lazy=False)
     assert {"PIL", "reportlab", "opentimelineio", "pydantic"} <= step_imports
     api = _group(BY_ID["Api"].asset)
     assert _distributions(step_imports) <= api
@@ -128,3 +151,14 @@ def test_cdk_nag_passes_with_the_export_functions(synth) -> None:
     assert report["conclusion"] == "success", json.dumps(report.get("violations", []))[:2000]
     paths = {synth.stack.functions.fn[i].node.path for i in ("Export", "ExportFail")}
     assert paths <= {fn.node.path for fn in synth.stack.functions.fn.values()}
+
+
+def test_importing_the_export_step_loads_no_opencv() -> None:
+    """The Api Lambda has no OpenCV: the PDF and timelines path must not import it (a real import, not a parse)."""
+    import subprocess
+
+    code = "import sys; from storyreel.services.export import step; print('cv2' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "False"

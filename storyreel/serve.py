@@ -48,6 +48,7 @@ from storyreel.shared.stores import SqliteStateStore, local_state
 MAX_API_BODY = 64 * 1024  # read at most this much of an API request (the handler refuses over 16 KiB itself)
 UPLOAD_CHUNK = 1 << 20
 MAX_QUEUED = 8  # runs and renders waiting for a worker; one more is answered 429 (the run stays queued)
+BUSY_RETRY_S = 5  # the 429's Retry-After: a queued run takes seconds (sketch) to a minute to start
 _UPLOAD_KEY = re.compile(rf"^api/({RUN_ID_PATTERN.strip('^$')})/([A-Za-z0-9_][A-Za-z0-9_.-]*)$")
 _RUN_FILE = re.compile(rf"^({RUN_ID_PATTERN.strip('^$')})/(.+)$")
 
@@ -294,9 +295,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _error(self, status: HTTPStatus, message: str) -> None:
+    def _error(self, status: HTTPStatus, message: str, headers: dict[str, str] | None = None) -> None:
         body = json.dumps({"error": message, "status": status.value}).encode()
-        self._send(status.value, body, "application/json")
+        self._send(status.value, body, "application/json", headers)
 
     def _refuse_body(self, status: HTTPStatus, message: str) -> None:
         """An answer before the body is read: the connection closes (the unread body is not drained)."""
@@ -479,7 +480,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.CONFLICT, first_line(exc))
             return
         if not self.app.start_run(run_id):
-            self._error(HTTPStatus.TOO_MANY_REQUESTS, "the local workers are busy: PUT the audio again later")
+            self._error(
+                HTTPStatus.TOO_MANY_REQUESTS,
+                f"the local workers are busy: PUT the audio again in {BUSY_RETRY_S} s",
+                {"Retry-After": str(BUSY_RETRY_S)},
+            )
             return
         self._send(200, b"", "text/plain", {"ETag": f'"{secrets.token_hex(8)}"'})
 

@@ -76,13 +76,22 @@ export const api = {
   openapi: () => request("GET", "/openapi.json"),
 };
 
-/** PUT the audio to the upload URL POST /runs handed out (S3 presigned, or `storyreel serve`'s own). */
-export async function upload(target, blob) {
+const UPLOAD_BUSY_TRIES = 60; // a 429 (storyreel serve's workers are busy) is tried again after its Retry-After
+
+/** PUT the audio to the upload URL POST /runs handed out (S3 presigned, or `storyreel serve`'s own).
+ * `onBusy(seconds)` is told each time the server answers 429 and the upload waits to try again. */
+export async function upload(target, blob, onBusy = () => {}) {
   let answer;
-  try {
-    answer = await fetch(target.url, { method: target.method || "PUT", headers: target.headers || {}, body: blob });
-  } catch (exc) {
-    throw new ApiError(0, `the upload did not get through (${exc.message})`);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      answer = await fetch(target.url, { method: target.method || "PUT", headers: target.headers || {}, body: blob });
+    } catch (exc) {
+      throw new ApiError(0, `the upload did not get through (${exc.message})`);
+    }
+    if (answer.status !== 429 || attempt >= UPLOAD_BUSY_TRIES) break;
+    const wait = Math.min(60, Math.max(1, Number(answer.headers.get("Retry-After")) || 5));
+    onBusy(wait);
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000));
   }
   if (!answer.ok) {
     const text = await answer.text();

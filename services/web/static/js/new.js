@@ -202,7 +202,9 @@ export function newBriefView(main, app) {
     try {
       const made = await api.createRun(body);
       status.textContent = isTyped(chosen.filename) ? "Uploading the brief…" : "Uploading the audio…";
-      await upload(made.upload, chosen.blob);
+      await upload(made.upload, chosen.blob, (seconds) => {
+        status.textContent = `The server is busy with other runs: trying again in ${seconds} s…`;
+      });
       status.textContent = "Uploaded.";
       location.hash = `#/runs/${made.run_id}`;
     } catch (exc) {

@@ -32,6 +32,21 @@ _API_MODELS = re.compile(r"^(whisper-1|gpt-4o.*transcribe.*)$")
 SIZES_MB = {"tiny": 75, "base": 145, "small": 484, "medium": 1530, "large": 3090}
 
 
+# faster-whisper with ctranslate2, PyAV, onnxruntime (Silero VAD) and tokenizers adds 276 MB unzipped for the
+# Lambda platform (arm64, CPython 3.13; measured 2026-12-03) to the transcribe asset's 128 MB: past the 250 MB a
+# zip Lambda may unpack (docs/transcribe.md, "Whisper in the cloud").
+LAMBDA_ZIP_NO_WHISPER = (
+    "the local Whisper is not in this Lambda: its zip asset cannot carry faster-whisper (276 MB unzipped with "
+    "ctranslate2, PyAV and onnxruntime, 404 MB with the rest, past Lambda's 250 MB); run it in a container-image "
+    "Lambda or on the Batch worker (docs/transcribe.md, 'Whisper in the cloud'), or use transcription.provider: "
+    "openai"
+)
+
+
+def on_lambda() -> bool:
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+
 @dataclass(frozen=True)
 class ModelRef:
     spec: str  # as configured (or DEFAULT_MODEL)
@@ -48,7 +63,7 @@ def model_cache_dir() -> Path:
     env = os.environ.get("STORYREEL_MODEL_CACHE")
     if env:
         return Path(env)
-    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    if on_lambda():
         return Path("/tmp/storyreel-models")
     from platformdirs import user_cache_dir
 

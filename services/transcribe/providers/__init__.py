@@ -64,6 +64,13 @@ def auto_choice(config: TranscriptionConfig) -> AutoChoice:
 
 
 def _auto(config: TranscriptionConfig) -> Transcriber:
+    from storyreel.services.transcribe.models import LAMBDA_ZIP_NO_WHISPER, on_lambda
+
+    if on_lambda() and importlib.util.find_spec("faster_whisper") is None:
+        # the zip asset has neither faster-whisper nor pocketsphinx's acoustic model (infra/functions.py prunes it)
+        from storyreel.shared.errors import ConfigError
+
+        raise ConfigError(LAMBDA_ZIP_NO_WHISPER)
     choice = auto_choice(config)
     if choice.provider == "whisper":
         from storyreel.services.transcribe.providers.whisper import WhisperTranscriber

@@ -22,9 +22,15 @@ from typing import Any
 
 import numpy as np
 from storyreel.services.transcribe.audio import SAMPLE_RATE, decode_pcm
-from storyreel.services.transcribe.models import ModelRef, fetch_model, model_ref
+from storyreel.services.transcribe.models import (
+    LAMBDA_ZIP_NO_WHISPER,
+    ModelRef,
+    fetch_model,
+    model_ref,
+    on_lambda,
+)
 from storyreel.shared.contracts import Segment, Transcript, Word
-from storyreel.shared.errors import ProviderError, UserError
+from storyreel.shared.errors import ConfigError, ProviderError, UserError
 from storyreel.shared.settings import TranscriptionConfig
 
 _models: dict[tuple[str, str, str, int], Any] = {}
@@ -121,7 +127,12 @@ class WhisperTranscriber:
         """The model is found (or fetched) now, so a missing model is reported at setup; it is loaded on the
         first transcription. `decode_options` go to faster-whisper's transcribe as they are (the tests and the
         benchmark pass `temperature`)."""
-        from faster_whisper import WhisperModel  # noqa: F401  (a missing SDK is reported at setup, naming the extra)
+        try:
+            from faster_whisper import WhisperModel  # noqa: F401  (a missing SDK is reported at setup)
+        except ModuleNotFoundError as exc:
+            if on_lambda():  # not an extra to install: the zip asset cannot hold it
+                raise ConfigError(LAMBDA_ZIP_NO_WHISPER) from exc
+            raise  # the CLI names the extra (storyreel[whisper])
 
         self.config = config
         self.ref: ModelRef = model_ref(config.model)

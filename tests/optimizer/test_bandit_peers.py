@@ -75,3 +75,40 @@ def test_delayed_regime_replaces_pieces_for_a_learner_with_feedback(peers_bench)
     assert rec.learned == 0  # everything came as replacing pieces
     full = [p for p in rec.pieces.values() if len(p) == 3]
     assert full and len(full) == 100 - bench.DELAY  # runs decided in the last DELAY rounds are still open
+
+
+def test_tuning_and_held_out_seeds_must_not_overlap(peers_bench) -> None:
+    with pytest.raises(ValueError, match="overlap"):
+        peers_bench.run(rounds=10, tune_seeds=[0, 1], test_seeds=[1, 2], regime_names=["stationary"])
+
+
+def test_peers_from_reuses_the_saved_peers_and_reruns_storyreel(peers_bench, tmp_path: Path) -> None:
+    """The peers' numbers come from the saved result unchanged; storyreel and the baseline are run again."""
+    saved = {
+        "rounds": 40,
+        "held_out_seeds": [100],
+        "peers": ["VW squarecb"],
+        "grid": {"VW squarecb": [10.0, 30.0]},
+        "regimes": {
+            "stationary": {
+                "results": {
+                    "VW squarecb": {
+                        "regret_mean": 1e-3,
+                        "regret_sd": 0.0,
+                        "best_share_after_200": 0.5,
+                        "param": 30.0,
+                    }
+                },
+                "tuning": {"VW squarecb": {"10.0": 2.0, "30.0": 1.0}},
+            }
+        },
+    }
+    with pytest.raises(peers_bench.PeersFileError):
+        peers_bench.run(rounds=50, tune_seeds=[0], test_seeds=[100], regime_names=["stationary"], saved=saved)
+    out = peers_bench.run(
+        rounds=40, tune_seeds=[0], test_seeds=[100], regime_names=["stationary"], saved=saved, latency_n=3
+    )
+    row = out["regimes"]["stationary"]
+    assert row["results"]["VW squarecb"]["regret_mean"] == 1e-3 and row["best_peer"] == "VW squarecb"
+    assert row["results"][peers_bench.OURS]["regret_mean"] > 1e-3  # really simulated, not copied
+    assert "peers do not depend" in peers_bench.render(out, "cmd")

@@ -62,6 +62,27 @@ def _call(fn: Any, *args: Any) -> tuple[Any, str | None]:
 
 
 # --------------------------------------------------------------------------- part 1: moto
+def failed_execution_causes(execs: list[dict[str, Any]]) -> Counter:
+    """Each FAILED execution's error and cause (its ExecutionFailed event), or the failing task's."""
+    causes: Counter = Counter()
+    for e in execs:
+        if e["status"] != "FAILED":
+            continue
+        events = cs.history(e["executionArn"])
+        why = "no failure event"
+        for ev in reversed(events):
+            details = (
+                ev.get("executionFailedEventDetails")
+                or ev.get("taskFailedEventDetails")
+                or ev.get("lambdaFunctionFailedEventDetails")
+            )
+            if details:
+                why = f"{details.get('error', '?')}: {str(details.get('cause', ''))[:160]}"
+                break
+        causes[why] += 1
+    return causes
+
+
 def cloud_part(runs: int, deadline_s: float, faults: cs.Faults, scale: float) -> dict[str, Any]:
     import boto3
     from storyreel.services.optimizer import bandit
@@ -192,6 +213,7 @@ def cloud_part(runs: int, deadline_s: float, faults: cs.Faults, scale: float) ->
             "status": dict(status),
             "failures_by_cause": dict(causes),
             "executions": dict(by_status),
+            "failed_executions_by_cause": dict(failed_execution_causes(execs)),
             "render_rest_events": len(renders),
             "frames_written_twice": frames_twice,
             "s3_frame_puts": sum(n for k, n in sim.writes.items() if "/frames/" in k and k.endswith(".png")),
@@ -275,8 +297,14 @@ def serve_part(uploads: int, deadline_s: float) -> dict[str, Any]:
                     return
                 body = r.json()
                 up = body["upload"]
-                p = c.put(up["url"], content=audio, headers=up.get("headers", {}))
-                statuses[p.status_code] += 1
+                while (
+                    True
+                ):  # a 429 (the workers are busy) is tried again after its Retry-After, as the app does
+                    p = c.put(up["url"], content=audio, headers=up.get("headers", {}))
+                    statuses[p.status_code] += 1
+                    if p.status_code != 429 or time.monotonic() - t > deadline_s:
+                        break
+                    time.sleep(float(p.headers.get("Retry-After", "5")))
                 rid = body["run_id"]
                 while time.monotonic() - t < deadline_s:
                     g = c.get(f"/runs/{rid}")

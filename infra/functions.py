@@ -137,7 +137,7 @@ FUNCTIONS: tuple[LambdaSpec, ...] = (
         "audio -> transcript.json",
         memory_mb=2048,  # ffmpeg decode + VAD over up to 30 min of PCM; more memory is also more CPU
         timeout_s=900,
-        providers=("transcribe",),  # intake copies the upload to runs/<id>/audio.*: runs/ is enough
+        providers=("transcribe",),  # intake copies the upload to runs/<id>/audio/<name>: runs/ is enough
         in_state_machine=True,
     ),
     LambdaSpec(

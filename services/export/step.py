@@ -218,9 +218,14 @@ def _fetch(ctx: RunContext, board: Storyboard, work: Path) -> list[_Media]:
     return media
 
 
+# A typed brief or meeting transcript is kept under audio/ too (services/transcribe/typed.py TYPED_SUFFIXES):
+# it is not audio to lay under the animatic.
+NOT_AUDIO = (".json", ".txt", ".md", ".markdown", ".vtt", ".srt")
+
+
 def _brief_audio(ctx: RunContext) -> str | None:
-    """The key of the brief's audio as the run keeps it (audio/<name> locally, audio.<ext> in the cloud)."""
-    keys = sorted(k for k in ctx.blobs.list(ctx.key("audio")) if not k.endswith(".json"))
+    """The key of the brief's audio as the run keeps it (audio/<name>); None for a typed brief."""
+    keys = sorted(k for k in ctx.blobs.list(ctx.key("audio")) if not k.lower().endswith(NOT_AUDIO))
     return keys[0] if keys else None
 
 

@@ -115,6 +115,14 @@ def test_audio_brief_without_audio_is_refused(finished: Finished) -> None:
     assert not any(name.startswith("animatic") for name in result.written)
 
 
+def test_audio_brief_of_a_typed_brief_is_refused(finished: Finished) -> None:
+    _short(finished)
+    (finished.folder / "audio").mkdir()
+    (finished.folder / "audio" / "meeting.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:02.000\nhello\n")
+    result = export(_ctx(finished), ExportOptions(formats=["mp4"], audio="brief", size="360p"))
+    assert "keeps no audio" in result.refused["mp4"]  # the transcript is not muxed as sound
+
+
 def test_burned_captions_are_drawn_on_the_frames(finished: Finished, tmp_path: Path) -> None:
     _short(finished)
     ctx = _ctx(finished)

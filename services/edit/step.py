@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from storyreel.services.edit import jobs, revise
@@ -333,12 +334,28 @@ def _render_key(ctx: RunContext, fid: str) -> str:
     return ctx.key(f"{RENDERS}{fid}.json")
 
 
-def render_jobs(ctx: RunContext) -> dict[str, RenderJob]:
-    """frame id -> the GPU re-render it is waiting for (or the one that failed last)."""
+# A GPU re-render not answered by then never will be: the job definition allows 3 attempts of at most 1 hour
+# each (infra/constructs/gpu.py), and an hour more covers the queue's wait for an instance.
+RENDER_GIVE_UP = timedelta(hours=4)
+
+
+def render_jobs(ctx: RunContext, now: datetime | None = None) -> dict[str, RenderJob]:
+    """frame id -> the GPU re-render it is waiting for (or the one that failed last). One still rendering past
+    RENDER_GIVE_UP is shown failed (a job Batch killed, or one never run, writes nothing back)."""
+    now = now or utcnow()
     jobs: dict[str, RenderJob] = {}
     for key in ctx.blobs.list(ctx.key(RENDERS)):
         if key.endswith(".json"):
             job = get_model(ctx.blobs, key, RenderJob)
+            if job.status == "rendering" and now - job.requested_at > RENDER_GIVE_UP:
+                hours = RENDER_GIVE_UP.total_seconds() / 3600
+                job = job.model_copy(
+                    update={
+                        "status": "failed",
+                        "error": f"GPU job {job.job_id or '(no id)'} sent no answer in {hours:g} h (timed out, "
+                        "out of retries, or never run): the current version is kept; re-render it again",
+                    }
+                )
             jobs[job.frame_id] = job
     return jobs
 

@@ -279,7 +279,7 @@ def simulation(*, scale: float = 0.05, faults: Faults | None = None) -> Iterator
                 mp.setattr(futures.ThreadPoolExecutor, "submit", _carrying(futures.ThreadPoolExecutor.submit))
                 kit.install_lambda_bridge(mp, calls=lambda_calls)
                 arns = kit.create_functions([name for name, _ in kit.FUNCTIONS.values()])
-                arn = kit.create_state_machine(kit.substituted_definition(arns))
+                arn = kit.create_state_machine(stretch_timeouts(kit.substituted_definition(arns)))
                 mp.setenv("STATE_MACHINE_ARN", arn)
                 # PreviewReady -> a queue (EventBridge's rule; the bench hands each event to RenderRest)
                 sqs = boto3.client("sqs", region_name=kit.REGION)
@@ -331,6 +331,33 @@ def deliver(key: str) -> dict[str, Any]:
         return intake_handler(kit.upload_event(key, etag=etag), kit.FakeLambdaContext("storyreel-intake"))
     finally:
         IN_HANDLER.on = False
+
+
+# The Lambda bridge runs one invocation at a time (testkit.aws.install_lambda_bridge: one in-process sandbox),
+# so under 50 concurrent runs a task's time includes its wait for every other run's invocations; AWS runs them
+# side by side. A 50-run load test saw 10 executions end at a task's TimeoutSeconds that way (and moto's Map
+# then failed them with States.Runtime instead of the States.Timeout the ASL catches). The bench stretches
+# every task's TimeoutSeconds by this factor: its checks are the end states and counts under vendor faults,
+# which the clients' own timeouts (2 s, the `slow` fault) exercise, not the state machine's task timeouts.
+SANDBOX_TIMEOUT_STRETCH = 20
+
+
+def stretch_timeouts(definition: str, factor: int = SANDBOX_TIMEOUT_STRETCH) -> str:
+    """The ASL with every TimeoutSeconds and HeartbeatSeconds multiplied by `factor`."""
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                k: v * factor
+                if k in ("TimeoutSeconds", "HeartbeatSeconds") and isinstance(v, int)
+                else walk(v)
+                for k, v in node.items()
+            }
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return json.dumps(walk(json.loads(definition)))
 
 
 def executions(arn: str) -> list[dict[str, Any]]:

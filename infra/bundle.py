@@ -36,15 +36,18 @@ def _name(requirement: str) -> str:
     return re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0].lower().replace("_", "-")
 
 
-def requirements(group: str, pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
-    """Pinned-as-in-pyproject requirement strings for one asset group."""
+def requirements(
+    group: str, pyproject: Path = ROOT / "pyproject.toml", extra: tuple[str, ...] = ()
+) -> list[str]:
+    """Pinned-as-in-pyproject requirement strings for one asset group (plus `extra` distributions: the
+    Transcribe container image's)."""
     project = tomllib.loads(pyproject.read_text())["project"]
     pinned = {
         _name(r): r
         for reqs in (project["dependencies"], *project["optional-dependencies"].values())
         for r in reqs
     }
-    wanted = (*LAMBDA_BASE, *ASSET_GROUPS[group])
+    wanted = (*LAMBDA_BASE, *ASSET_GROUPS[group], *extra)
     missing = [w for w in wanted if w not in pinned]
     if missing:
         raise SystemExit(f"asset group {group!r}: {missing} not in pyproject's dependencies or extras")

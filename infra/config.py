@@ -14,6 +14,9 @@ if TYPE_CHECKING:  # keep this module importable without starting jsii (the benc
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE_PROVIDERS = ("replicate", "stability", "openai", "batch")
 API_AUTH = ("api_key", "iam")
+# The cloud's transcriber: openai (the zip Lambda), or whisper: the Transcribe function becomes a container image
+# carrying faster-whisper (infra/images/transcribe; the zip cannot hold it: docs/transcribe.md)
+TRANSCRIBERS = ("openai", "whisper")
 # a Cognito hosted-UI domain prefix: lowercase letters, digits and hyphens, globally unique per region, and
 # Cognito refuses prefixes containing these words
 COGNITO_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -60,6 +63,11 @@ class InfraConfig:
     cognito_self_sign_up: bool = False  # default: an admin invites users (aws cognito-idp admin-create-user)
     cognito_threat_protection: bool = True  # the Plus feature plan with threat protection enforced (billed)
     web_quota_per_day: int = 20000  # the web app's usage plan (all signed-in users together)
+    # transcription.provider on every Lambda; "whisper" deploys the Transcribe function as a container image
+    transcriber: str = "openai"
+    # with transcriber=whisper, transcription.model: s3://bucket/prefix (a CTranslate2 model folder; the function
+    # may read that prefix only) or a faster-whisper size (fetched from the Hugging Face Hub on every cold start)
+    whisper_model: str = "base.en"
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # -> STORYREEL_<SECTION>__<KEY>
 
     @classmethod
@@ -119,6 +127,8 @@ class InfraConfig:
                 get("cognito_threat_protection", cls.cognito_threat_protection)
             ),
             web_quota_per_day=int(get("web_quota_per_day", cls.web_quota_per_day)),
+            transcriber=str(get("transcriber", cls.transcriber)),
+            whisper_model=str(get("whisper_model", cls.whisper_model)).strip(),
             settings=settings,
         )
         cfg.validate()
@@ -168,6 +178,38 @@ class InfraConfig:
             isinstance(v, dict) for v in self.settings.values()
         ):
             raise ValueError('context settings must look like {"section": {"key": value}}')
+        if self.transcriber not in TRANSCRIBERS:
+            raise ValueError(f"context transcriber={self.transcriber!r}: choose one of {TRANSCRIBERS}")
+        given = self.settings.get("transcription", {})
+        if given.get("provider", self.transcriber) != self.transcriber:
+            raise ValueError(
+                f"context settings.transcription.provider={given['provider']!r}: the cloud's transcriber is "
+                f"-c transcriber=openai|whisper (now {self.transcriber!r}), not a setting"
+            )
+        if self.whisper_transcribe:
+            if given.get("model", self.whisper_model) != self.whisper_model:
+                raise ValueError(
+                    f"context settings.transcription.model={given['model']!r}: with transcriber=whisper the "
+                    f"model is -c whisper_model=s3://bucket/prefix (now {self.whisper_model!r})"
+                )
+            if not self.whisper_model or (self.whisper_model_s3 is not None and not self.whisper_model_s3[0]):
+                raise ValueError(
+                    f"context whisper_model={self.whisper_model!r}: expected s3://bucket/prefix (a CTranslate2 "
+                    "model folder) or a faster-whisper size such as base.en"
+                )
+
+    @property
+    def whisper_transcribe(self) -> bool:
+        """The Transcribe function is the container image carrying faster-whisper (infra/images/transcribe)."""
+        return self.transcriber == "whisper"
+
+    @property
+    def whisper_model_s3(self) -> tuple[str, str] | None:
+        """(bucket, prefix without slashes) when whisper_model is s3://..., else None."""
+        if not self.whisper_model.startswith("s3://"):
+            return None
+        bucket, _, prefix = self.whisper_model[len("s3://") :].partition("/")
+        return bucket, prefix.strip("/")
 
     @property
     def gpu_enabled(self) -> bool:
@@ -177,6 +219,9 @@ class InfraConfig:
         """STORYREEL_<SECTION>__<KEY> overrides (values as YAML/JSON scalars, read by shared.settings)."""
         env = {"STORYREEL_IMAGE_GENERATION__PROVIDER": self.image_provider}
         env["STORYREEL_IMAGE_GENERATION__CONCURRENCY"] = str(self.images_max_concurrency)
+        env["STORYREEL_TRANSCRIPTION__PROVIDER"] = self.transcriber  # settings may repeat it, not change it
+        if self.whisper_transcribe:
+            env["STORYREEL_TRANSCRIPTION__MODEL"] = self.whisper_model
         for section, values in self.settings.items():
             for key, value in values.items():
                 env[f"STORYREEL_{section.upper()}__{key.upper()}"] = (

@@ -86,6 +86,15 @@ ASSET_GROUPS: dict[str, tuple[str, ...]] = {
 # pocketsphinx is there for its VAD, which needs no acoustic model (37 MB).
 ASSET_PRUNE: dict[str, tuple[str, ...]] = {"transcribe": ("pocketsphinx/model",)}
 
+# `-c transcriber=whisper` (infra/config.py): the Transcribe function as a container image instead of the zip,
+# built by `cdk deploy` from the repository root with this Dockerfile. It installs the transcribe group plus
+# these (a container takes no layers, so Powertools too); 3008 MB: base.en int8 decodes on ~2 vCPUs; /tmp holds
+# the S3 model (base.en 145 MB, large-v3 3.1 GB) beside the audio.
+TRANSCRIBE_IMAGE_DOCKERFILE = "infra/images/transcribe/Dockerfile"
+TRANSCRIBE_IMAGE_PACKAGES: tuple[str, ...] = ("faster-whisper", "huggingface-hub", "aws-lambda-powertools")
+TRANSCRIBE_IMAGE_MEMORY_MB = 3008
+TRANSCRIBE_IMAGE_EPHEMERAL_MB = 4096
+
 
 @dataclass(frozen=True)
 class LambdaSpec:

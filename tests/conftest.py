@@ -59,6 +59,7 @@ SLOW_FILES = {
     "infra/test_checks.py": "checkov and cfn-lint",
     "infra/test_gpu.py": "CDK apps (jsii runs node)",
     "infra/test_web.py": "a CDK app (jsii runs node)",
+    "infra/test_transcribe_image.py": "a CDK app with transcriber=whisper (jsii runs node)",
     "images/gpu/test_bench.py": "diffusers and torch",
     "install/test_slim_install.py": "a wheel build and fresh interpreters",
     "export/test_animatic.py": "ffmpeg encodes (360p, a few seconds each)",

@@ -13,8 +13,6 @@ worker syncs it into its cache. Exit codes follow the worker: 2 (bad input) and 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aws_cdk import Duration, IgnoreMode, Size
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
@@ -25,6 +23,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.config import InfraConfig
+from infra.constructs.docker import docker_excludes
 from infra.constructs.storage import Storage
 from infra.constructs.workflow import log_group
 from infra.functions import RUNS
@@ -163,15 +162,3 @@ class GpuBatch(Construct):
             ],
             timeout=Duration.hours(1),
         )
-
-
-DEFAULT_DOCKER_EXCLUDES = ["**", "!pyproject.toml", "!README.md", "!shared/", "!services/", "!storyreel/"]
-
-
-def docker_excludes(dockerfile: Path) -> list[str]:
-    """The patterns of `<Dockerfile>.dockerignore` (BuildKit's per-Dockerfile ignore file), else ours."""
-    ignore = dockerfile.with_name(dockerfile.name + ".dockerignore")
-    if not ignore.is_file():
-        return [*DEFAULT_DOCKER_EXCLUDES, "**/__pycache__", "**/*.pyc"]
-    lines = (line.strip() for line in ignore.read_text().splitlines())
-    return [line for line in lines if line and not line.startswith("#")]

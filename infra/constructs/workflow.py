@@ -5,20 +5,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Size, Stack
+from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Size, Stack
+from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.config import InfraConfig
+from infra.bundle import requirements
+from infra.config import ROOT, InfraConfig
+from infra.constructs.docker import docker_excludes
 from infra.constructs.invoke import wire_async
 from infra.constructs.storage import Storage
-from infra.functions import FUNCTIONS, SECRET_ENV, LambdaSpec
-from infra.nag import checkov_skip, log_group_skips
+from infra.functions import (
+    FUNCTIONS,
+    SECRET_ENV,
+    TRANSCRIBE_IMAGE_DOCKERFILE,
+    TRANSCRIBE_IMAGE_EPHEMERAL_MB,
+    TRANSCRIBE_IMAGE_MEMORY_MB,
+    TRANSCRIBE_IMAGE_PACKAGES,
+    LambdaSpec,
+)
+from infra.nag import ack, checkov_skip, log_group_skips
 
 STATEMACHINE_DIR = Path(__file__).resolve().parent.parent / "statemachine"
 ASL_FILE = STATEMACHINE_DIR / "storyboard.asl.json"
@@ -146,26 +158,44 @@ class StageFunctions(Construct):
             description=f"storyreel {spec.id} Lambda",
         )
         logs_of_fn.grant_write(role)
-        fn = lambda_.Function(
-            self,
-            spec.id,
+        common = dict(
             function_name=self.physical_name(spec),
             role=role,
             description=f"storyreel {spec.id}: {spec.description}",
-            runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
-            handler=spec.handler,
-            code=self._code(spec),
-            memory_size=spec.memory_mb,
             timeout=Duration.seconds(spec.timeout_s),
             tracing=lambda_.Tracing.ACTIVE,
-            layers=[self.layer],
             environment=env,
             log_group=logs_of_fn,
             logging_format=lambda_.LoggingFormat.JSON,
             reserved_concurrent_executions=self.reserved_concurrency.get(spec.id),
-            ephemeral_storage_size=Size.mebibytes(spec.ephemeral_mb) if spec.ephemeral_mb != 512 else None,
         )
+        fn: lambda_.Function
+        if spec.id == "Transcribe" and self.cfg.whisper_transcribe:
+            # the container image with faster-whisper (infra/images/transcribe): same handler, role and env
+            fn = lambda_.DockerImageFunction(
+                self,
+                spec.id,
+                code=transcribe_image_code(),
+                memory_size=TRANSCRIBE_IMAGE_MEMORY_MB,
+                ephemeral_storage_size=Size.mebibytes(TRANSCRIBE_IMAGE_EPHEMERAL_MB),
+                **common,  # type: ignore[arg-type]
+            )
+            self._grant_whisper_model(role)
+        else:
+            fn = lambda_.Function(
+                self,
+                spec.id,
+                runtime=RUNTIME,
+                handler=spec.handler,
+                code=self._code(spec),
+                memory_size=spec.memory_mb,
+                layers=[self.layer],
+                ephemeral_storage_size=(
+                    Size.mebibytes(spec.ephemeral_mb) if spec.ephemeral_mb != 512 else None
+                ),
+                **common,  # type: ignore[arg-type]
+            )
         self.storage.grant_objects(fn, read=spec.s3_read, write=spec.s3_write, delete=spec.s3_delete)
         self.storage.grant_table(fn)
         for key in spec.secrets:
@@ -173,6 +203,32 @@ class StageFunctions(Construct):
         if spec.puts_events:
             self.bus.grant_put_events_to(fn)
         return fn
+
+    def _grant_whisper_model(self, role: iam.Role) -> None:
+        """Read-only on the S3 prefix holding the Whisper model (whisper_model=s3://...): its objects and a
+        listing of that prefix (services/transcribe/models.py lists, sums, then downloads into /tmp)."""
+        located = self.cfg.whisper_model_s3
+        if located is None:  # a faster-whisper size: fetched from the Hugging Face Hub, no S3 grant
+            return
+        bucket_name, prefix = located
+        bucket = s3.Bucket.from_bucket_name(self, "WhisperModelBucket", bucket_name)
+        objects = f"{prefix}/*" if prefix else "*"
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects(objects)])
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [prefix, f"{prefix}/*"]}} if prefix else None,
+            )
+        )
+        ack(
+            role,
+            f"IAM5[Resource::arn:<AWS::Partition>:s3:::{bucket_name}/{objects}]",
+            "read-only on the Whisper model folder named by whisper_model: a CTranslate2 model is several files "
+            "(model.bin, config.json, tokenizer.json, vocabulary.*) downloaded as a whole",
+        )
 
     def grant_task_results(self, scope: Construct, state_machine: sfn.StateMachine) -> None:
         """Functions that finish `.waitForTaskToken` tasks get states:SendTask* on that machine only, as a
@@ -299,6 +355,20 @@ class Workflow(Construct):
                 ],
             )
         )
+
+
+def transcribe_image_code() -> lambda_.DockerImageCode:
+    """The Transcribe container image, staged at synth (no Docker needed) and built by `cdk deploy` from the
+    repository root, filtered by the Dockerfile's own .dockerignore; its REQUIREMENTS are the transcribe group's
+    pins plus TRANSCRIBE_IMAGE_PACKAGES (infra/functions.py), one a line."""
+    return lambda_.DockerImageCode.from_image_asset(
+        str(ROOT),
+        file=TRANSCRIBE_IMAGE_DOCKERFILE,
+        build_args={"REQUIREMENTS": "\n".join(requirements("transcribe", extra=TRANSCRIBE_IMAGE_PACKAGES))},
+        platform=ecr_assets.Platform.LINUX_ARM64,
+        exclude=docker_excludes(ROOT / TRANSCRIBE_IMAGE_DOCKERFILE),
+        ignore_mode=IgnoreMode.DOCKER,
+    )
 
 
 _RETENTION = {

@@ -126,3 +126,51 @@ def test_without_faster_whisper_the_lambda_says_where_whisper_runs(
             TRANSCRIBERS.build(TranscriptionConfig(provider=provider, model="s3://m/whisper/base.en"))
         message = str(err.value)
         assert "zip" in message and "container-image Lambda" in message and "docs/transcribe.md" in message
+
+
+def test_in_the_container_image_the_lambda_builds_whisper_from_s3(
+    lambda_env, tiny_whisper: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The image (infra/images/transcribe) sets STORYREEL_LAMBDA_IMAGE and carries faster-whisper: no refusal,
+    the transcriber is Whisper with the S3 model fetched into the Lambda's cache at setup."""
+    from storyreel.services.transcribe.providers import LAMBDA_IMAGE_ENV, TRANSCRIBERS
+    from storyreel.services.transcribe.providers.whisper import WhisperTranscriber
+    from storyreel.shared.settings import TranscriptionConfig
+
+    dockerfile = Path(__file__).resolve().parents[2] / "infra/images/transcribe/Dockerfile"
+    assert f"{LAMBDA_IMAGE_ENV}=transcribe" in dockerfile.read_text()  # what the image sets
+    monkeypatch.setenv(LAMBDA_IMAGE_ENV, "transcribe")
+    for f in tiny_whisper.iterdir():
+        lambda_env.upload_file(str(f), MODELS, f"image/tiny/{f.name}")
+    transcriber = TRANSCRIBERS.build(
+        TranscriptionConfig(provider="whisper", model=f"s3://{MODELS}/image/tiny")
+    )
+    assert isinstance(transcriber, WhisperTranscriber)
+    assert transcriber.path.is_relative_to(model_cache_dir()) and (transcriber.path / "model.bin").is_file()
+
+
+def test_a_container_image_without_faster_whisper_says_rebuild_it(
+    lambda_env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+
+    from storyreel.services.transcribe.providers import LAMBDA_IMAGE_ENV, TRANSCRIBERS
+    from storyreel.shared.errors import ConfigError
+    from storyreel.shared.settings import TranscriptionConfig
+
+    real_import = builtins.__import__
+
+    def no_faster_whisper(name, *args, **kwargs):
+        if name.split(".")[0] == "faster_whisper":
+            raise ModuleNotFoundError("No module named 'faster_whisper'", name="faster_whisper")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setenv(LAMBDA_IMAGE_ENV, "transcribe")
+    monkeypatch.setattr(builtins, "__import__", no_faster_whisper)
+    monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: None if name == "faster_whisper" else 1)
+    for provider in ("whisper", "auto"):
+        with pytest.raises(ConfigError) as err:
+            TRANSCRIBERS.build(TranscriptionConfig(provider=provider, model="s3://m/whisper/base.en"))
+        message = str(err.value)
+        assert "container image" in message and "infra/images/transcribe/Dockerfile" in message
+        assert "zip" not in message and "\n" not in message

@@ -5,12 +5,32 @@ choice, not a provider: the local Whisper when its model is on this machine, els
 from __future__ import annotations
 
 import importlib.util
+import os
 from dataclasses import dataclass
 
 from storyreel.services.transcribe.providers.base import Transcriber
+from storyreel.shared.errors import ConfigError
 from storyreel.shared.registry import ProviderSpec, Registry
 from storyreel.shared.secrets import OPENAI
 from storyreel.shared.settings import TranscriberName, TranscriptionConfig
+
+# Set by the Transcribe container image (infra/images/transcribe/Dockerfile): this Lambda is the image that carries
+# faster-whisper, not the zip asset that cannot.
+LAMBDA_IMAGE_ENV = "STORYREEL_LAMBDA_IMAGE"
+
+
+def lambda_without_whisper() -> ConfigError:
+    """The one-line error for a Lambda where faster-whisper does not import: the zip (it cannot carry it), or a
+    broken container image (it should)."""
+    from storyreel.services.transcribe.models import LAMBDA_ZIP_NO_WHISPER
+
+    if os.environ.get(LAMBDA_IMAGE_ENV):
+        return ConfigError(
+            f"faster-whisper does not import in this Lambda's container image ({LAMBDA_IMAGE_ENV}="
+            f"{os.environ[LAMBDA_IMAGE_ENV]}): rebuild it from infra/images/transcribe/Dockerfile "
+            "(cdk deploy -c transcriber=whisper)"
+        )
+    return ConfigError(LAMBDA_ZIP_NO_WHISPER)
 
 
 @dataclass(frozen=True)
@@ -43,7 +63,6 @@ def auto_choice(config: TranscriptionConfig) -> AutoChoice:
             f"pip install 'storyreel[whisper]'; a run with --transcriber whisper then downloads {name} once",
         )
     from storyreel.services.transcribe.models import find_model
-    from storyreel.shared.errors import ConfigError
 
     try:
         ref = model_ref(name, check=False)
@@ -64,13 +83,12 @@ def auto_choice(config: TranscriptionConfig) -> AutoChoice:
 
 
 def _auto(config: TranscriptionConfig) -> Transcriber:
-    from storyreel.services.transcribe.models import LAMBDA_ZIP_NO_WHISPER, on_lambda
+    from storyreel.services.transcribe.models import on_lambda
 
     if on_lambda() and importlib.util.find_spec("faster_whisper") is None:
-        # the zip asset has neither faster-whisper nor pocketsphinx's acoustic model (infra/functions.py prunes it)
-        from storyreel.shared.errors import ConfigError
-
-        raise ConfigError(LAMBDA_ZIP_NO_WHISPER)
+        # the zip asset has neither faster-whisper nor pocketsphinx's acoustic model (infra/functions.py prunes it);
+        # the container image has both
+        raise lambda_without_whisper()
     choice = auto_choice(config)
     if choice.provider == "whisper":
         from storyreel.services.transcribe.providers.whisper import WhisperTranscriber

@@ -23,14 +23,13 @@ from typing import Any
 import numpy as np
 from storyreel.services.transcribe.audio import SAMPLE_RATE, decode_pcm
 from storyreel.services.transcribe.models import (
-    LAMBDA_ZIP_NO_WHISPER,
     ModelRef,
     fetch_model,
     model_ref,
     on_lambda,
 )
 from storyreel.shared.contracts import Segment, Transcript, Word
-from storyreel.shared.errors import ConfigError, ProviderError, UserError
+from storyreel.shared.errors import ProviderError, UserError
 from storyreel.shared.settings import TranscriptionConfig
 
 _models: dict[tuple[str, str, str, int], Any] = {}
@@ -130,8 +129,10 @@ class WhisperTranscriber:
         try:
             from faster_whisper import WhisperModel  # noqa: F401  (a missing SDK is reported at setup)
         except ModuleNotFoundError as exc:
-            if on_lambda():  # not an extra to install: the zip asset cannot hold it
-                raise ConfigError(LAMBDA_ZIP_NO_WHISPER) from exc
+            if on_lambda():  # not an extra to install: the zip asset cannot hold it (or the image is broken)
+                from storyreel.services.transcribe.providers import lambda_without_whisper
+
+                raise lambda_without_whisper() from exc
             raise  # the CLI names the extra (storyreel[whisper])
 
         self.config = config

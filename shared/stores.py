@@ -22,7 +22,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel
 from storyreel.shared.contracts import ExportRecord, ExportStatus, RunRecord, RunStatus, StageTiming, utcnow
-from storyreel.shared.errors import ConfigError, ConflictError, NotFoundError, UserError
+from storyreel.shared.errors import ConfigError, ConflictError, InputError, NotFoundError, UserError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -31,7 +31,10 @@ M = TypeVar("M", bound=BaseModel)
 @runtime_checkable
 class BlobStore(Protocol):
     def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str: ...
-    def get_bytes(self, key: str) -> bytes: ...
+    def get_bytes(self, key: str, max_bytes: int | None = None) -> bytes:
+        """The blob's bytes; with `max_bytes`, an InputError instead of reading a bigger one."""
+        ...
+
     def exists(self, key: str) -> bool: ...
     def list(self, prefix: str) -> list[str]: ...
     def delete(self, key: str) -> None: ...
@@ -151,10 +154,15 @@ def get_model(blobs: BlobStore, key: str, cls: type[M]) -> M:
     return cls.model_validate_json(blobs.get_bytes(key))
 
 
-def get_optional_bytes(blobs: BlobStore, key: str) -> bytes | None:
+def too_big(key: str, max_bytes: int) -> InputError:
+    bound = f"{max_bytes / 2**20:.0f} MiB" if max_bytes >= 2**20 else f"{max_bytes} bytes"
+    return InputError(f"{key} is over {bound}: refused unread")
+
+
+def get_optional_bytes(blobs: BlobStore, key: str, max_bytes: int | None = None) -> bytes | None:
     """The blob, or None when there is none: one request (a GET), not a check and then a GET."""
     try:
-        return blobs.get_bytes(key)
+        return blobs.get_bytes(key, max_bytes)
     except NotFoundError:
         return None
 
@@ -205,11 +213,17 @@ class LocalBlobStore:
             raise
         return str(path)
 
-    def get_bytes(self, key: str) -> bytes:
+    def get_bytes(self, key: str, max_bytes: int | None = None) -> bytes:
         path = self._path(key)
         if not path.is_file():
             raise NotFoundError(f"no blob {key!r} under {self.root}")
-        return path.read_bytes()
+        if max_bytes is None:
+            return path.read_bytes()
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise too_big(key, max_bytes)
+        return data
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()

@@ -220,34 +220,20 @@ def start_run(
     return LocalRun(ctx, record, blobs)
 
 
-MAX_REFERENCE_BYTES = 20 * 1024 * 1024  # a photo of the subject; past this a reference is refused unread
-
-
 def read_reference(path: Path) -> bytes:
     """The subject reference a user gave (--reference FILE) as PNG bytes; an InputError (one line) when it is
     missing, not a regular file, too big or not an image."""
-    import io
-
-    from PIL import Image, UnidentifiedImageError
-
     try:
         st = path.stat()
     except OSError as exc:
         raise InputError(f"reference image {path}: {exc.strerror or exc}") from None
     if not path.is_file():
         raise InputError(f"reference image {path} is not a regular file")
-    if st.st_size > MAX_REFERENCE_BYTES:
+    if st.st_size > images_step.MAX_REFERENCE_BYTES:
         raise InputError(f"reference image {path} is {st.st_size / 1e6:.1f} MB; the most is 20 MB")
-    try:
-        with Image.open(path) as img:
-            img.load()
-            buf = io.BytesIO()
-            img.convert("RGB").save(buf, format="PNG")
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise InputError(
-            f"reference image {path} is not an image Pillow can read ({type(exc).__name__})"
-        ) from None
-    return buf.getvalue()
+    with path.open("rb") as fh:
+        data = fh.read(images_step.MAX_REFERENCE_BYTES + 1)
+    return images_step.reference_png(data, str(path))
 
 
 def _own(providers: Providers | None) -> Providers:

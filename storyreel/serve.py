@@ -11,6 +11,8 @@ cloud, and the web app:
                                                           as the CLI checks it); it starts the run in a
                                                           background worker
     GET  /files/<run_id>/<path>                           a run's files, read-only (no hidden files, no `..`)
+    PUT  /files/<run_id>/reference/subject.png?expires=..&sig=..  the reference image POST /runs signed (before
+                                                          the brief; at most 20 MB; an image Pillow reads)
     GET  /openapi.json                                    the API's OpenAPI document
     GET  / -> 302 /app/index.html; /app/<path>            services/web/static/ (when that folder exists)
 
@@ -50,6 +52,7 @@ UPLOAD_CHUNK = 1 << 20
 MAX_QUEUED = 8  # runs and renders waiting for a worker; one more is answered 429 (the run stays queued)
 BUSY_RETRY_S = 5  # the 429's Retry-After: a queued run takes seconds (sketch) to a minute to start
 _UPLOAD_KEY = re.compile(rf"^api/({RUN_ID_PATTERN.strip('^$')})/([A-Za-z0-9_][A-Za-z0-9_.-]*)$")
+_REFERENCE_KEY = re.compile(rf"^({RUN_ID_PATTERN.strip('^$')})/(reference/[A-Za-z0-9_.-]+)$")
 _RUN_FILE = re.compile(rf"^({RUN_ID_PATTERN.strip('^$')})/(.+)$")
 
 
@@ -335,6 +338,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._upload(unquote(path.removeprefix("/uploads/")))
             elif path.startswith("/files/") and self.command in ("GET", "HEAD"):
                 self._run_file(unquote(path.removeprefix("/files/")))
+            elif path.startswith("/files/") and self.command == "PUT":
+                self._reference(unquote(path.removeprefix("/files/")))
             elif path == "/openapi.json" and self.command in ("GET", "HEAD"):
                 from storyreel.services.api.openapi import DOCUMENT
 
@@ -486,6 +491,49 @@ class _Handler(BaseHTTPRequestHandler):
                 {"Retry-After": str(BUSY_RETRY_S)},
             )
             return
+        self._send(200, b"", "text/plain", {"ETag": f'"{secrets.token_hex(8)}"'})
+
+    def _reference(self, key: str) -> None:
+        """The reference image's signed PUT (POST /runs' reference_upload), into the run's folder: S3 takes any
+        object there; this checks what the images stage will, so a bad image is a 415 now, not a failed run."""
+        from storyreel.services.images.step import MAX_REFERENCE_BYTES, REFERENCE_KEY, reference_png
+
+        match = _REFERENCE_KEY.match(key)
+        if match is None or match.group(2) != REFERENCE_KEY:
+            self._refuse_body(HTTPStatus.METHOD_NOT_ALLOWED, "a run's files are read-only")
+            return
+        run_id = match.group(1)
+        query = dict(parse_qsl(urlsplit(self.path).query))
+        store = self.app.mode.runs()
+        content_type = self.headers.get("Content-Type", "")
+        refused = store.check_put(key, query.get("expires", ""), query.get("sig", ""), content_type)
+        if refused is not None:
+            self._refuse_body(HTTPStatus.FORBIDDEN, refused)
+            return
+        try:
+            record = self.app.state.get(run_id)
+        except NotFoundError:
+            self._refuse_body(HTTPStatus.NOT_FOUND, f"no run with id {run_id!r}")
+            return
+        if record.status != RunStatus.queued:
+            self._refuse_body(
+                HTTPStatus.CONFLICT,
+                f"run {run_id} is {record.status.value}: the reference image goes up before the brief",
+            )
+            return
+        length = self._content_length(MAX_REFERENCE_BYTES)
+        if length is None:
+            return
+        data = self.rfile.read(length)
+        if len(data) < length:
+            self.close_connection = True
+            return
+        try:
+            png = reference_png(data, "upload")
+        except InputError as exc:
+            self._error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, first_line(exc))
+            return
+        store.put_bytes(key, png, "image/png")
         self._send(200, b"", "text/plain", {"ETag": f'"{secrets.token_hex(8)}"'})
 
     def _run_file(self, key: str) -> None:

@@ -71,6 +71,7 @@ SLOW_FILES = {
     "api/test_regenerate_gpu.py": "runs built with the sketch renderer, moto S3 + DynamoDB + Batch",
     "transcribe/test_whisper.py": "a tiny Whisper built with torch and converted with ctranslate2",
     "serve/test_serve_typed.py": "storyreel serve in a subprocess, running typed briefs",
+    "serve/test_serve_reference.py": "storyreel serve in a subprocess, a reference image and a typed brief",
     "transcribe/test_whisper_lambda.py": "a tiny Whisper built with torch, moto S3 + DynamoDB",
 }
 # ... or carries one of these markers, or is a property-based test (hypothesis draws up to hundreds of cases).

@@ -46,10 +46,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from storyreel.services.edit import step as edit_step
+from storyreel.services.images import step as images_step
 from storyreel.services.optimizer import step as optimizer_step
 from storyreel.services.transcribe import step as transcribe_step
 from storyreel.shared.aws.context import load_secrets, resolve_settings, run_context, run_settings
-from storyreel.shared.aws.env import API_UPLOAD_PREFIX, Env, blobs, client, state, uploads
+from storyreel.shared.aws.env import API_UPLOAD_PREFIX, RUN_PREFIX, Env, blobs, client, state, uploads
 from storyreel.shared.aws.events import preview_ready
 from storyreel.shared.aws.observability import lambda_entry, metrics
 from storyreel.shared.contracts import (
@@ -68,7 +69,14 @@ from storyreel.shared.contracts import (
     StageTiming,
     Storyboard,
 )
-from storyreel.shared.errors import ConflictError, NotFoundError, ProviderError, StoryreelError, UserError
+from storyreel.shared.errors import (
+    ConfigError,
+    ConflictError,
+    NotFoundError,
+    ProviderError,
+    StoryreelError,
+    UserError,
+)
 from storyreel.shared.ids import RUN_ID_PATTERN, new_run_id, parse_frame_id
 from storyreel.shared.pipeline import (
     INDEX_HTML,
@@ -225,6 +233,14 @@ class CreateRunRequest(_Request):
         "Content-Type and size bound",
     )
 
+    reference: Literal["image/png", "image/jpeg", "image/webp"] | None = Field(
+        default=None,
+        description="the Content-Type of a reference image of the subject (the same person or product in every "
+        "shot): the answer's reference_upload is where to PUT it, BEFORE the brief (the brief's upload starts "
+        "the run). Sets image_generation.subject_reference to 'given'; it conditions the frames of a provider "
+        "that takes a reference (diffusers with an IP-Adapter, Replicate's FLUX Kontext)",
+    )
+
     @field_validator("options", mode="before")
     @classmethod
     def _strict_options(cls, value: Any) -> Any:
@@ -239,7 +255,9 @@ class Upload(_Model):
     headers: dict[str, str] = Field(description="headers the PUT must send (the URL is signed with them)")
     key: str
     expires_in: int
-    kind: Literal["audio", "typed"] = Field(description="audio (recognised) or typed (read as text)")
+    kind: Literal["audio", "typed", "reference"] = Field(
+        description="audio (recognised), typed (read as text) or reference (the subject's image)"
+    )
     max_bytes: int = Field(description="the most bytes the upload may hold; a bigger one fails the run")
 
 
@@ -247,6 +265,9 @@ class CreateRunResponse(_Model):
     run_id: str
     status: RunStatus
     upload: Upload
+    reference_upload: Upload | None = Field(
+        default=None, description="where to PUT the reference image (only when the request named one): first"
+    )
 
 
 class RunSummary(_Model):
@@ -484,7 +505,20 @@ def json_event(event: dict[str, Any]) -> dict[str, Any]:
 )
 def create_run(request: Annotated[CreateRunRequest, Body(embed=False)]) -> Response[CreateRunResponse]:
     options = request.options.model_dump(mode="json", exclude_unset=True) if request.options else {}
+    asked = options.get("image_generation", {}).get("subject_reference")
+    if request.reference is not None:
+        if asked not in (None, "given"):
+            raise ConfigError(
+                f"options.image_generation.subject_reference is '{asked}' but a reference image is given: "
+                "leave it out (a reference makes it 'given')"
+            )
+        options.setdefault("image_generation", {})["subject_reference"] = "given"
     settings = resolve_settings(options, request.preset)
+    if settings.image_generation.subject_reference == "given" and request.reference is None:
+        raise ConfigError(
+            "subject_reference 'given' needs the reference image: name its Content-Type in `reference` "
+            "and PUT it to the reference_upload the answer returns"
+        )
     run_id = new_run_id()
     env = Env.load()
     key = f"{run_id}/{request.filename}"
@@ -511,8 +545,24 @@ def create_run(request: Annotated[CreateRunRequest, Body(embed=False)]) -> Respo
             kind="typed" if transcribe_step.is_typed(request.filename) else "audio",
             max_bytes=transcribe_step.upload_limit(request.filename, settings.pipeline.max_audio_minutes),
         ),
+        reference_upload=_reference_upload(env, run_id, request.reference) if request.reference else None,
     )
     return Response(HTTPStatus.CREATED.value, content_types.APPLICATION_JSON, body)
+
+
+def _reference_upload(env: Env, run_id: str, content_type: str) -> Upload:
+    """The signed PUT of a run's reference image, straight into the run's folder (runs/<id>/reference/): not
+    under uploads/, whose every object starts a run. The images stage reads it bounded and decodes it."""
+    store = blobs(env)
+    key = f"{run_id}/{images_step.REFERENCE_KEY}"
+    return Upload(
+        url=store.presign(key, UPLOAD_TTL_S, method="put_object", content_type=content_type),
+        headers={"Content-Type": content_type},
+        key=f"{RUN_PREFIX}{key}",
+        expires_in=UPLOAD_TTL_S,
+        kind="reference",
+        max_bytes=images_step.MAX_REFERENCE_BYTES,
+    )
 
 
 @app.get("/runs", summary="List runs, newest first", responses={200: {"description": "runs"}, **_responses()})

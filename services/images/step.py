@@ -25,7 +25,7 @@ from storyreel.services.images.render import (
     render_frames,
 )
 from storyreel.shared.contracts import CreativeContext, Frame, FrameVersion, ScenePlan, SeedPolicy
-from storyreel.shared.errors import ConfigError
+from storyreel.shared.errors import InputError
 from storyreel.shared.pipeline import (
     CONTEXT,
     EDITS,
@@ -143,7 +143,41 @@ def render_candidates(
     return out
 
 
-REFERENCE_KEY = "reference/subject.png"  # a reference the user gave (storyreel run --reference FILE)
+REFERENCE_KEY = (
+    "reference/subject.png"  # a reference the user gave (storyreel run --reference FILE, POST /runs)
+)
+MAX_REFERENCE_BYTES = 20 * 1024 * 1024  # a photo of the subject; past this a reference is refused unread
+MAX_REFERENCE_PIXELS = (
+    50_000_000  # a decoded reference bigger than this is refused (Pillow's bomb guard is 89M)
+)
+REFERENCE_TYPES = ("image/png", "image/jpeg", "image/webp")  # what POST /runs signs a reference upload for
+
+
+def reference_png(data: bytes, where: str) -> bytes:
+    """A reference image the user gave (any image Pillow reads: PNG, JPEG, WebP...) as RGB PNG bytes, the one
+    form the providers get; an InputError naming `where` (one line) when it is empty, not an image, or huge."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    if not data:
+        raise InputError(f"reference image {where} is empty")
+    if len(data) > MAX_REFERENCE_BYTES:
+        raise InputError(f"reference image {where} is {len(data) / 1e6:.1f} MB; the most is 20 MB")
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if img.width * img.height > MAX_REFERENCE_PIXELS:
+                raise InputError(
+                    f"reference image {where} is {img.width}x{img.height}; the most is 50 megapixels"
+                )
+            img.load()
+            buf = io.BytesIO()
+            img.convert("RGB").save(buf, format="PNG")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError) as exc:
+        raise InputError(
+            f"reference image {where} is not an image Pillow can read ({type(exc).__name__})"
+        ) from None
+    return buf.getvalue()
 
 
 class Subject:
@@ -162,9 +196,14 @@ class Subject:
 
     def load(self) -> bytes | None:
         if self.mode == "given":
-            self.png = get_optional_bytes(self.ctx.blobs, self.ctx.key(REFERENCE_KEY))
-            if self.png is None:
-                raise ConfigError(f"subject_reference is 'given' but the run has no {REFERENCE_KEY}")
+            given = get_optional_bytes(self.ctx.blobs, self.ctx.key(REFERENCE_KEY), MAX_REFERENCE_BYTES)
+            if given is None:
+                raise InputError(
+                    f"the run asks for a reference image (subject_reference 'given') but has no {REFERENCE_KEY}: "
+                    "upload it before the brief (POST /runs' reference_upload), or use --reference FILE"
+                )
+            # an upload through the API arrives as the user sent it (JPEG, WebP...): the providers get a PNG
+            self.png = reference_png(given, REFERENCE_KEY)
         else:
             self.png = self.load_png(REFERENCE_FRAME)
         return self.png

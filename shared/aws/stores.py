@@ -41,7 +41,7 @@ from urllib.parse import quote
 from botocore.exceptions import ClientError
 from storyreel.shared.contracts import ExportRecord, ExportStatus, RunRecord, RunStatus, StageTiming, utcnow
 from storyreel.shared.errors import ConflictError, NotFoundError
-from storyreel.shared.stores import EDIT_LEASE_S, LocalBlobStore, RevisionConflict, edit_refused
+from storyreel.shared.stores import EDIT_LEASE_S, LocalBlobStore, RevisionConflict, edit_refused, too_big
 
 PK, SK, TTL = "pk", "sk", "ttl"
 GSI_NAME, GSI_PK, GSI_SK = "gsi1", "gsi1pk", "gsi1sk"
@@ -79,12 +79,21 @@ class S3BlobStore:
         self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
         return self.uri(key)
 
-    def get_bytes(self, key: str) -> bytes:
+    def get_bytes(self, key: str, max_bytes: int | None = None) -> bytes:
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+            if max_bytes is None:
+                return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+            # one ranged GET: at most max_bytes + 1 bytes come over, whatever size the object has
+            got = self.client.get_object(Bucket=self.bucket, Key=self._key(key), Range=f"bytes=0-{max_bytes}")
+            data = got["Body"].read(max_bytes + 1)
+            if len(data) > max_bytes:
+                raise too_big(key, max_bytes)
+            return data
         except ClientError as exc:
             if _is(exc, "NoSuchKey", "404"):
                 raise NotFoundError(f"no blob {key!r} in s3://{self.bucket}/{self.prefix}") from None
+            if max_bytes is not None and _is(exc, "InvalidRange", "416"):
+                return b""  # S3 answers a range of an empty object with 416
             raise
 
     def exists(self, key: str) -> bool:
@@ -158,8 +167,8 @@ class ServedBlobStore:
     def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
         return self.store_of(key).put_bytes(key, data, content_type)
 
-    def get_bytes(self, key: str) -> bytes:
-        return self.store_of(key).get_bytes(key)
+    def get_bytes(self, key: str, max_bytes: int | None = None) -> bytes:
+        return self.store_of(key).get_bytes(key, max_bytes)
 
     def exists(self, key: str) -> bool:
         return self.store_of(key).exists(key)

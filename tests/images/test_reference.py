@@ -3,15 +3,17 @@ every other frame's request, each frame records which reference conditioned it a
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from storyreel.services.images import step as images_step
 from storyreel.services.images.providers.base import ImageRequest, ImageResult
 from storyreel.services.scenes import step as scenes_step
 from storyreel.services.scenes.providers.local import LocalPlanner
 from storyreel.shared.contracts import Frame
-from storyreel.shared.errors import ConfigError
+from storyreel.shared.errors import InputError
 from storyreel.shared.pipeline import TRANSCRIPT, current_plan
 from storyreel.shared.settings import Settings
 from storyreel.shared.stores import put_model
@@ -74,17 +76,74 @@ def test_first_frame_reference_conditions_every_other_frame(tmp_path):
     assert {f.seed_policy for f in recorded.values()} == {"scene"}
 
 
+def pixels(data: bytes) -> tuple[str | None, tuple[int, int], list[tuple[int, ...]]]:
+    with Image.open(io.BytesIO(data)) as img:
+        raw = img.convert("RGB").tobytes()
+        return img.format, img.size, [tuple(raw[i : i + 3]) for i in range(0, len(raw), 3)]
+
+
 def test_a_given_reference_conditions_every_frame_and_off_none(tmp_path):
     rec = Recorder()
     ctx = run_with(tmp_path / "given", "given", rec)
-    with pytest.raises(ConfigError, match=r"no reference/subject\.png"):
+    with pytest.raises(InputError, match=r"has no reference/subject\.png: upload it before the brief"):
         images_step.render(ctx)
     given = png("#33aa33", (20, 20))
     ctx.blobs.put_bytes(ctx.key(images_step.REFERENCE_KEY), given, "image/png")
     rec.calls.clear()
     images_step.render(ctx)
-    assert all(r.reference_image == given for call in rec.calls for r in call)
+    sent = {r.reference_image for call in rec.calls for r in call}
+    assert len(sent) == 1 and pixels(sent.pop()) == pixels(given)
     assert {f.reference for f in frames(ctx).values()} == {"reference/subject.png"}
+
+
+def test_a_reference_uploaded_as_jpeg_reaches_the_provider_as_png(tmp_path):
+    """POST /runs signs the reference's own Content-Type: a JPEG lands under reference/subject.png as sent."""
+    rec = Recorder()
+    ctx = run_with(tmp_path, "given", rec)
+    buf = io.BytesIO()
+    Image.new("RGB", (24, 16), "#3366cc").save(buf, format="JPEG")
+    ctx.blobs.put_bytes(ctx.key(images_step.REFERENCE_KEY), buf.getvalue(), "image/jpeg")
+    images_step.render(ctx)
+    sent = {r.reference_image for call in rec.calls for r in call}
+    assert len(sent) == 1
+    fmt, size, data = pixels(sent.pop())
+    assert fmt == "PNG" and size == (24, 16)
+    assert all(abs(a - b) <= 8 for px in data for a, b in zip(px, (0x33, 0x66, 0xCC), strict=True))
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b"", "is empty"),
+        (b"not an image at all", "is not an image Pillow can read"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "is not an image Pillow can read"),  # a truncated PNG
+    ],
+)
+def test_a_bad_reference_fails_the_images_stage_with_one_line(tmp_path, data, why):
+    ctx = run_with(tmp_path, "given", Recorder())
+    ctx.blobs.put_bytes(ctx.key(images_step.REFERENCE_KEY), data, "image/png")
+    with pytest.raises(InputError, match=why) as err:
+        images_step.render(ctx)
+    assert "\n" not in str(err.value)
+
+
+def test_a_huge_reference_is_refused_unread(tmp_path, monkeypatch):
+    monkeypatch.setattr(images_step, "MAX_REFERENCE_BYTES", 1000)
+    ctx = run_with(tmp_path, "given", Recorder())
+    ctx.blobs.put_bytes(
+        ctx.key(images_step.REFERENCE_KEY), png("#123456", (20, 20)) + b"\0" * 2000, "image/png"
+    )
+    reads: list[int | None] = []
+    real = type(ctx.blobs).get_bytes
+
+    def spy(self, key, max_bytes=None):
+        reads.append(max_bytes)
+        return real(self, key, max_bytes)
+
+    monkeypatch.setattr(type(ctx.blobs), "get_bytes", spy)
+    with pytest.raises(InputError, match="over 1000 bytes: refused unread"):
+        images_step.render(ctx)
+    assert 1000 in reads
 
     off = Recorder()
     ctx = run_with(tmp_path / "off", "off", off)

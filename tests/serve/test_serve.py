@@ -4,11 +4,6 @@ HTTP with httpx: the same API the Lambda answers, the upload URL it hands out, t
 from __future__ import annotations
 
 import http.client
-import os
-import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,33 +12,17 @@ from pathlib import Path
 import httpx
 import pytest
 
+from testkit.serve import served
+
 ROOT = Path(__file__).resolve().parents[2]
 BRIEF = ROOT / "examples" / "brief.wav"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[httpx.Client]:
-    home = tmp_path_factory.mktemp("home")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STORYREEL_")}
-    env["STORYREEL_HOME"] = str(home)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "storyreel.cli", "serve", "--port", "0"],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=home,
-    )
-    assert proc.stderr is not None
-    line = proc.stderr.readline()
-    match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
-    assert match, line
-    with httpx.Client(base_url=match.group(1), timeout=60) as client:
-        client.proc = proc  # type: ignore[attr-defined]
+    with served(tmp_path_factory.mktemp("home")) as client:
         yield client
-    proc.send_signal(signal.SIGINT)  # Ctrl-C
-    out = proc.stderr.read()
-    assert proc.wait(timeout=20) == 0, out
-    assert "stopped" in out
+    assert "stopped" in client.stopped_output  # type: ignore[attr-defined]
 
 
 def create_and_upload(client: httpx.Client, path: Path = BRIEF) -> str:

@@ -6,11 +6,6 @@ the typed bound), and the run stays queued."""
 from __future__ import annotations
 
 import http.client
-import os
-import re
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
@@ -18,6 +13,8 @@ import httpx
 import pytest
 from storyreel.services.transcribe.typed import MAX_TYPED_BYTES, read_typed
 from storyreel.shared.errors import InputError
+
+from testkit.serve import served
 
 MEETING = b"""WEBVTT
 
@@ -45,25 +42,8 @@ GOOD = {  # a good file of each kind, PUT after a refused one
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[httpx.Client]:
-    home = tmp_path_factory.mktemp("home")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STORYREEL_")}
-    env["STORYREEL_HOME"] = str(home)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "storyreel.cli", "serve", "--port", "0"],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=home,
-    )
-    assert proc.stderr is not None
-    line = proc.stderr.readline()
-    match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
-    assert match, line
-    with httpx.Client(base_url=match.group(1), timeout=60) as client:
+    with served(tmp_path_factory.mktemp("home")) as client:
         yield client
-    proc.send_signal(signal.SIGINT)
-    out = proc.stderr.read()
-    assert proc.wait(timeout=20) == 0, out
 
 
 def _create(client: httpx.Client, filename: str) -> dict:

@@ -178,7 +178,7 @@ class MemoryBlobs:
         self.data[key] = data
         return key
 
-    def get_bytes(self, key: str) -> bytes:
+    def get_bytes(self, key: str, max_bytes: int | None = None) -> bytes:
         return self.data[key]
 
     def exists(self, key: str) -> bool:

@@ -689,3 +689,44 @@ def test_typed_brief_insert_delete_export_and_a_clip_at_phone_width(chromium, se
     finally:
         context.close()
     assert problems.seen == []
+
+
+def test_a_reference_image_of_my_own_goes_up_before_the_brief(chromium, server, tmp_path):
+    """'Same subject in every shot: an image of my own': the app names the image in POST /runs, PUTs it to the
+    reference_upload first, then the brief; a missing or wrong file is said before anything is sent."""
+    from PIL import Image
+
+    brief = tmp_path / "tea.txt"
+    brief.write_text("A calm thirty second video about making green tea at home, for Instagram.")
+    photo = tmp_path / "mug.jpg"
+    Image.new("RGB", (64, 48), "#2a6f4e").save(photo, format="JPEG")
+    context, page, problems = open_app(chromium, server, 1280, 900)
+    try:
+        page.set_input_files("#file", str(brief))
+        page.locator("details.options summary").click()
+        page.select_option("#opt-preset", "preview")
+        assert page.locator("#opt-reference").is_hidden()
+        page.select_option("#opt-subject", "given")
+        assert page.locator("#opt-reference").is_visible()
+        page.click("#start")
+        assert "pick the reference image" in page.locator("#alert-text").inner_text()
+        page.set_input_files("#opt-reference", str(brief))  # not an image
+        page.click("#start")
+        assert "must be a PNG, JPEG or WebP image" in page.locator("#alert-text").inner_text()
+        assert "#/runs/" not in page.url
+
+        page.set_input_files("#opt-reference", str(photo))
+        page.click("#start")
+        page.wait_for_url("**#/runs/*", timeout=30_000)
+        run_id = page.url.rsplit("/", 1)[1]
+        record = page.request.get(f"{server}/runs/{run_id}").json()["run"]
+        assert record["options"]["image_generation"]["subject_reference"] == "given"
+        stored = page.request.get(f"{server}/files/{run_id}/reference/subject.png")
+        assert stored.status == 200 and stored.body()[:8] == b"\x89PNG\r\n\x1a\n"
+        page.wait_for_function(
+            "() => document.querySelector('#run-meta .badge')?.textContent === 'succeeded'",
+            timeout=RUN_DONE_MS,
+        )
+    finally:
+        context.close()
+    assert problems.seen == []

@@ -6,6 +6,8 @@ import { field, fill, h } from "./dom.js";
 import { clock, EXTENSIONS, isTyped, Recorder, supported, TYPED, uploadName } from "./recorder.js";
 
 const PROVIDERS = ["sketch", "replicate", "stability", "openai", "diffusers", "batch"];
+const REFERENCE_TYPES = ["image/png", "image/jpeg", "image/webp"]; // what POST /runs signs a reference for
+const REFERENCE_MAX = 20 * 1024 * 1024;
 
 export function newBriefView(main, app) {
   let chosen = null; // {blob, filename, label}
@@ -51,14 +53,22 @@ export function newBriefView(main, app) {
     h("option", { value: "" }, "server default"),
     PROVIDERS.map((p) => h("option", { value: p }, p)),
   );
-  // image_generation.subject_reference: an image of your own is `storyreel run --reference FILE` (the API takes none)
+  // image_generation.subject_reference; "given" = an image of the subject the user picks here (POST /runs'
+  // `reference`: its signed upload goes up before the brief's, which starts the run)
   const subject = h(
     "select",
     { id: "opt-subject" },
     h("option", { value: "" }, "server default"),
     h("option", { value: "off" }, "off: each frame on its own"),
     h("option", { value: "first-frame" }, "the first keyframe conditions the others"),
+    h("option", { value: "given" }, "an image of my own conditions every frame"),
   );
+  const referenceInput = h("input", { type: "file", id: "opt-reference", accept: REFERENCE_TYPES.join(",") });
+  const referenceField = field("Reference image", referenceInput, "PNG, JPEG or WebP, at most 20 MB: the person or product every shot should show.");
+  referenceField.hidden = true;
+  subject.addEventListener("change", () => {
+    referenceField.hidden = subject.value !== "given";
+  });
 
   function choose(blob, filename, label) {
     chosen = { blob, filename, label };
@@ -167,6 +177,7 @@ export function newBriefView(main, app) {
         field("Image provider", provider),
       ),
       field("Same subject in every shot", subject, "Needs a provider that takes a reference image (diffusers with an IP-Adapter, Replicate's FLUX Kontext); others render each frame on its own."),
+      referenceField,
     ),
     h("div", { class: "actions" }, startButton),
     status,
@@ -194,13 +205,35 @@ export function newBriefView(main, app) {
     }
     const image = {};
     if (provider.value) image.provider = provider.value;
-    if (subject.value) image.subject_reference = subject.value;
+    let reference = null;
+    if (subject.value === "given") {
+      reference = referenceInput.files[0] || null;
+      const problem = !reference
+        ? "pick the reference image (or choose another “Same subject” option)"
+        : !REFERENCE_TYPES.includes(reference.type)
+          ? `the reference image must be a PNG, JPEG or WebP image (${reference.name} is ${reference.type || "of an unknown type"})`
+          : reference.size > REFERENCE_MAX
+            ? `the reference image is ${(reference.size / 1e6).toFixed(1)} MB; the most is 20 MB`
+            : null;
+      if (problem) {
+        app.error(problem);
+        referenceInput.focus();
+        return;
+      }
+      body.reference = reference.type; // sets subject_reference "given" on the server
+    } else if (subject.value) {
+      image.subject_reference = subject.value;
+    }
     if (Object.keys(image).length) options.image_generation = image;
     if (Object.keys(options).length) body.options = options;
     startButton.disabled = true;
     status.textContent = "Creating the run…";
     try {
       const made = await api.createRun(body);
+      if (reference) {
+        status.textContent = "Uploading the reference image…";
+        await upload(made.reference_upload, reference); // before the brief: the brief's upload starts the run
+      }
       status.textContent = isTyped(chosen.filename) ? "Uploading the brief…" : "Uploading the audio…";
       await upload(made.upload, chosen.blob, (seconds) => {
         status.textContent = `The server is busy with other runs: trying again in ${seconds} s…`;
